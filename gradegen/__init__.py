@@ -1,0 +1,66 @@
+"""gradegen: exact backpropagation exercises, worked solutions, variants and grading.
+
+The public API, for instructors' scripts::
+
+    from gradegen import load_spec, build_graph, solve
+    spec = load_spec("net.yaml")          # or load_spec() for the handout network
+    graph = build_graph(spec)
+    exact = graph.evaluate()              # every quantity, float64, over a batch axis
+    hand = graph.evaluate(hand=True)      # rounded the way a student on paper rounds
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+# Names are imported on first use, so that `gradegen --help` does not pay for numpy and pydantic.
+_EXPORTS = {
+    "GradegenError": "gradegen.errors",
+    "SpecError": "gradegen.errors",
+    "Spec": "gradegen.spec",
+    "Layer": "gradegen.spec",
+    "Activation": "gradegen.spec",
+    "Loss": "gradegen.spec",
+    "load_spec": "gradegen.spec",
+    "parse_spec": "gradegen.spec",
+    "preset": "gradegen.spec",
+    "preset_text": "gradegen.spec",
+    "Preset": "gradegen.presets",
+    "Graph": "gradegen.graph",
+    "Node": "gradegen.graph",
+    "Values": "gradegen.graph",
+    "Kind": "gradegen.graph",
+    "Group": "gradegen.graph",
+    "build_graph": "gradegen.network",
+    "Solution": "gradegen.training",
+    "solve": "gradegen.training",
+    "train": "gradegen.training",
+}
+
+__all__ = sorted(_EXPORTS)
+
+if TYPE_CHECKING:
+    from gradegen.errors import GradegenError, SpecError
+    from gradegen.graph import Graph, Group, Kind, Node, Values
+    from gradegen.network import build_graph
+    from gradegen.presets import Preset
+    from gradegen.spec import (
+        Activation,
+        Layer,
+        Loss,
+        Spec,
+        load_spec,
+        parse_spec,
+        preset,
+        preset_text,
+    )
+    from gradegen.training import Solution, solve, train
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'gradegen' has no attribute {name!r}")

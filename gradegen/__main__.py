@@ -1,0 +1,5 @@
+"""``python -m gradegen`` runs the command line."""
+
+from gradegen.cli import main
+
+main()

@@ -1,0 +1,106 @@
+"""The ``gradegen`` command: parses arguments, calls the library, prints. Nothing else."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+from rich.console import Console
+
+from gradegen.errors import GradegenError
+from gradegen.presets import Preset
+
+app = typer.Typer(
+    help="Exact backpropagation exercises: solve, generate documents, make variants, grade.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+T = TypeVar("T")
+
+SpecArg = Annotated[
+    Path | None,
+    typer.Argument(help="Spec file (YAML, JSON or TOML). Default: the handout network.", show_default=False),
+]
+
+
+def main() -> None:
+    """Entry point of the console script."""
+    app()
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    """Turn a GradegenError into one line on stderr and exit code 2."""
+    try:
+        yield
+    except GradegenError as exc:
+        err.print(f"error: {exc}", markup=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+
+
+def _guard(fn: Callable[[], T]) -> T:
+    with _user_errors():
+        return fn()
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+@app.command()
+def init(
+    path: Annotated[Path, typer.Argument(help="Where to write the starter spec.")] = Path("spec.yaml"),
+    preset: Annotated[Preset, typer.Option(help="Built-in network to start from.")] = (Preset.HANDOUT),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a commented starter spec."""
+    from gradegen.files import write_text_atomic
+    from gradegen.spec import preset_text
+
+    with _user_errors():
+        if path.exists() and not force:
+            raise GradegenError(f"{path}: already exists; pass --force to overwrite it")
+        write_text_atomic(path, preset_text(preset))
+    out.print(f"wrote {path} (the {preset} network)", markup=False)
+
+
+@app.command()
+def solve(
+    spec: SpecArg = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    steps: Annotated[
+        int | None, typer.Option(min=1, help="Training steps (default: the spec's steps).")
+    ] = None,
+    exact: Annotated[bool, typer.Option("--exact", help="Full precision, not hand values.")] = False,
+) -> None:
+    """Print every quantity of a training step: the forward pass, loss, chain rule and updates."""
+    from gradegen.spec import load_spec
+    from gradegen.training import solve as solve_spec
+
+    with _user_errors():
+        solution = solve_spec(load_spec(spec), steps)
+    if as_json:
+        sys.stdout.write(json.dumps(solution.to_dict(), indent=2) + "\n")
+        return
+    from rich.table import Table
+
+    values = solution.exact if exact else solution.hand
+    table = Table(title=solution.spec.title, title_justify="left")
+    for column in ("ID", "symbol", "formula", "value"):
+        table.add_column(column, justify="right" if column == "value" else "left")
+    graph = solution.graph
+    for node in graph.nodes:
+        formula = ""
+        if node.formula:
+            formula = node.formula.render([graph[p].label for p in node.parents], latex=False)
+        table.add_row(node.id, node.label, formula, values.text(node.id))
+    out.print(table)
+    if len(solution.history) > 1:
+        losses = ", ".join(f"{loss:.6g}" for loss in solution.history)
+        out.print(f"loss at each step: {losses}", markup=False)

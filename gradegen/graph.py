@@ -1,0 +1,294 @@
+"""A graph of named quantities, each with its symbol, formula, parents and function.
+
+Every value is a float64 array with a leading batch axis, so one pass evaluates many variants
+(or many students' answers) at once. Nodes are kept in topological order.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import heapq
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from gradegen.errors import GradegenError
+from gradegen.rounding import format_number, hand_round, hand_update, shortest
+
+Array = NDArray[np.float64]
+Fn = Callable[..., Array]
+
+
+class Kind(StrEnum):
+    """What a quantity is; decides how it is rounded by hand."""
+
+    GIVEN = "given"
+    FORWARD = "forward"
+    LOSS = "loss"
+    FACTOR = "factor"
+    GRADIENT = "gradient"
+    UPDATE = "update"
+
+
+class Group(StrEnum):
+    """Question groups a worksheet can ask for (``--ask``)."""
+
+    GIVENS = "givens"
+    FORWARD = "forward"
+    LOSS = "loss"
+    OUTPUT_GRADIENTS = "output_gradients"
+    HIDDEN_GRADIENTS = "hidden_gradients"
+    UPDATES = "updates"
+
+
+@dataclass(frozen=True)
+class Formula:
+    """A formula over a node's parents: ``{0}``, ``{1}``… stand for them, ``{mul}`` for ×.
+
+    One template renders both symbolically (parents' symbols) and with numbers substituted.
+    """
+
+    latex: str
+    text: str
+
+    def render(self, args: Sequence[str], *, latex: bool = True, numbers: bool = False) -> str:
+        mul = (r" \times " if numbers else r" \cdot ") if latex else (" × " if numbers else "·")
+        return (self.latex if latex else self.text).format(*args, mul=mul)
+
+
+@dataclass(frozen=True)
+class Node:
+    """One named quantity: how it is written, what it depends on and how it is computed."""
+
+    id: str
+    kind: Kind
+    group: Group
+    symbol: str  # LaTeX
+    label: str  # plain text, for terminals
+    meaning: str  # a short phrase: what this quantity is
+    parents: tuple[str, ...] = ()
+    fn: Fn | None = None
+    formula: Formula | None = None
+    unit: str | None = None  # the unit (h1, out, …) a forward or factor node belongs to
+    param: str | None = None  # the parameter this is (a given) or is about (gradient, update)
+
+    def compute(self, args: Sequence[Array]) -> Array:
+        if self.fn is None:
+            raise GradegenError(f"{self.id} is a given; it has no formula to compute")
+        return self.fn(*args)
+
+
+@dataclass(frozen=True)
+class Graph:
+    """Nodes in topological order, the spec's values for the givens, and the hand precision."""
+
+    nodes: tuple[Node, ...]
+    defaults: Mapping[str, float]
+    decimals: int = 4
+    _index: dict[str, Node] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        index = {node.id: node for node in self.nodes}
+        if len(index) != len(self.nodes):
+            raise GradegenError("duplicate node ids in graph")
+        seen: set[str] = set()
+        for node in self.nodes:
+            for parent in node.parents:
+                if parent not in seen:
+                    problem = "a later" if parent in index else "an unknown"
+                    raise GradegenError(f"{node.id} depends on {problem} node {parent}")
+            seen.add(node.id)
+        object.__setattr__(self, "_index", index)
+
+    def __getitem__(self, node_id: str) -> Node:
+        try:
+            return self._index[node_id]
+        except KeyError:
+            raise KeyError(f"unknown quantity id {node_id!r}") from None
+
+    def __contains__(self, node_id: object) -> bool:
+        return node_id in self._index
+
+    def __iter__(self) -> Iterable[Node]:  # type: ignore[override]
+        return iter(self.nodes)
+
+    def __len__(self) -> int:
+        return len(self.nodes)
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        return tuple(node.id for node in self.nodes)
+
+    def select(self, *kinds: Kind, groups: Iterable[Group] = ()) -> tuple[Node, ...]:
+        """Nodes of the given kinds and/or groups, in graph order."""
+        wanted = set(groups)
+        return tuple(n for n in self.nodes if n.kind in kinds or n.group in wanted)
+
+    @property
+    def givens(self) -> tuple[str, ...]:
+        return tuple(n.id for n in self.nodes if n.kind is Kind.GIVEN)
+
+    @property
+    def parameters(self) -> tuple[str, ...]:
+        """The weights and biases, in numbering order (w1…, then b1…)."""
+        return tuple(n.id for n in self.nodes if n.kind is Kind.GIVEN and n.param)
+
+    @property
+    def updates(self) -> dict[str, str]:
+        """Each updated parameter's id mapped to its update node's id (w1 → w1_new)."""
+        return {n.param: n.id for n in self.nodes if n.kind is Kind.UPDATE and n.param}
+
+    def children(self, node_id: str) -> tuple[str, ...]:
+        return tuple(n.id for n in self.nodes if node_id in n.parents)
+
+    def downstream(self, node_ids: Iterable[str]) -> set[str]:
+        """Every node that depends, directly or not, on any of ``node_ids`` (not themselves)."""
+        reached = set(node_ids)
+        out: set[str] = set()
+        for node in self.nodes:
+            if reached.intersection(node.parents):
+                reached.add(node.id)
+                out.add(node.id)
+        return out
+
+    def replace(self, *nodes: Node) -> Graph:
+        """A variant graph with some nodes swapped (same ids), re-sorted topologically.
+
+        A swapped node may depend on nodes that came later (say a hidden gradient computed
+        from an already-updated weight); the order is repaired, keeping it stable otherwise.
+        """
+        swap = {n.id: n for n in nodes}
+        unknown = set(swap) - set(self._index)
+        if unknown:
+            raise KeyError(f"unknown quantity ids {sorted(unknown)}")
+        merged = [swap.get(n.id, n) for n in self.nodes]
+        return dataclasses.replace(self, nodes=_toposort(merged))
+
+    def evaluate(
+        self,
+        givens: Mapping[str, ArrayLike] | None = None,
+        *,
+        overrides: Mapping[str, ArrayLike] | None = None,
+        hand: bool = False,
+        batch: int | None = None,
+    ) -> Values:
+        """Evaluate every node over a batch.
+
+        ``givens`` replace the spec's values (arrays of shape (batch,) or scalars);
+        ``overrides`` fix any node's value so that everything downstream follows from it;
+        ``hand`` rounds each computed value as a student would before it is used downstream.
+        """
+        givens = givens or {}
+        overrides = overrides or {}
+        for name in givens:
+            if name not in self._index or self._index[name].kind is not Kind.GIVEN:
+                raise KeyError(f"{name!r} is not a given of this network")
+        n = batch or _batch_size([*givens.values(), *overrides.values()])
+        values: dict[str, Array] = {}
+        places: dict[str, NDArray[np.int64]] = {}
+        with np.errstate(all="ignore"):
+            for node in self.nodes:
+                if node.id in overrides:
+                    values[node.id] = _column(overrides[node.id], n)
+                    continue
+                if node.kind is Kind.GIVEN:
+                    values[node.id] = _column(givens.get(node.id, self.defaults[node.id]), n)
+                    continue
+                args = [values[p] for p in node.parents]
+                value = _column(node.compute(args), n)
+                if hand:
+                    if node.kind is Kind.UPDATE:
+                        w, lr, grad = args
+                        value, places[node.id] = hand_update(w, lr * grad, self.decimals)
+                    else:
+                        value, places[node.id] = hand_round(value, self.decimals)
+                values[node.id] = value
+        return Values(self, values, places if hand else None, n)
+
+    def recompute(self, values: Mapping[str, ArrayLike]) -> dict[str, Array]:
+        """Each computed node from its parents' values as given (no propagation).
+
+        With students' answers as ``values`` this is what each answer should have been,
+        given the student's own upstream answers: the basis of follow-through credit.
+        """
+        n = _batch_size(list(values.values()))
+        columns = {k: _column(v, n) for k, v in values.items()}
+        out: dict[str, Array] = {}
+        with np.errstate(all="ignore"):
+            for node in self.nodes:
+                if node.kind is Kind.GIVEN or not all(p in columns for p in node.parents):
+                    continue
+                out[node.id] = _column(node.compute([columns[p] for p in node.parents]), n)
+        return out
+
+
+@dataclass(frozen=True)
+class Values:
+    """The value of every node over a batch; hand evaluations also know each value's places."""
+
+    graph: Graph
+    arrays: Mapping[str, Array]
+    places: Mapping[str, NDArray[np.int64]] | None
+    batch: int
+
+    @property
+    def hand(self) -> bool:
+        return self.places is not None
+
+    def __getitem__(self, node_id: str) -> Array:
+        return self.arrays[node_id]
+
+    def scalars(self, index: int = 0) -> dict[str, float]:
+        """One variant's values as plain floats, in graph order."""
+        return {k: float(v[index]) for k, v in self.arrays.items()}
+
+    def text(self, node_id: str, index: int = 0) -> str:
+        """A value as a student would write it: hand values with their places, givens as given."""
+        value = float(self.arrays[node_id][index])
+        if self.places is not None and node_id in self.places:
+            return format_number(value, int(self.places[node_id][index]))
+        if self.graph[node_id].kind is Kind.GIVEN or self.places is not None:
+            return shortest(value)
+        return repr(value)
+
+
+def _batch_size(arrays: Sequence[ArrayLike]) -> int:
+    sizes = {np.size(a) for a in arrays if np.ndim(a) > 0}
+    sizes.discard(1)
+    if len(sizes) > 1:
+        raise GradegenError(f"batch sizes disagree: {sorted(sizes)}")
+    return sizes.pop() if sizes else 1
+
+
+def _column(value: ArrayLike, n: int) -> Array:
+    array = np.asarray(value, dtype=np.float64)
+    if array.shape == (n,):
+        return array
+    return np.broadcast_to(array.reshape(-1) if array.ndim else array, (n,)).copy()
+
+
+def _toposort(nodes: list[Node]) -> tuple[Node, ...]:
+    """Stable topological order (Kahn's algorithm): ties keep their old order."""
+    position = {node.id: i for i, node in enumerate(nodes)}
+    waiting = {node.id: len(set(node.parents)) for node in nodes}
+    children: dict[str, list[str]] = {node.id: [] for node in nodes}
+    for node in nodes:
+        for parent in set(node.parents):
+            children[parent].append(node.id)
+    ready = [position[n.id] for n in nodes if waiting[n.id] == 0]
+    heapq.heapify(ready)
+    ordered: list[Node] = []
+    while ready:
+        node = nodes[heapq.heappop(ready)]
+        ordered.append(node)
+        for child in children[node.id]:
+            waiting[child] -= 1
+            if waiting[child] == 0:
+                heapq.heappush(ready, position[child])
+    if len(ordered) != len(nodes):
+        stuck = next(n.id for n in nodes if waiting[n.id] > 0)
+        raise GradegenError(f"the graph has a cycle through {stuck}")
+    return tuple(ordered)

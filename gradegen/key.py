@@ -1,0 +1,141 @@
+"""The answer key: which quantities are asked, their exact and hand values and tolerances.
+
+``key.json`` is what ``generate`` writes and ``grade`` reads::
+
+    {"spec": {...normalised spec...}, "asked": [ids in question order],
+     "values": {id: {"exact": x, "hand": y, "places": p, "tolerance": {"mode": "rel", "value": 0.01},
+                     "points": 1.0}}}
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gradegen.errors import GradegenError
+from gradegen.graph import Graph, Group, Kind, Values
+from gradegen.spec import Spec, Tolerance, parse_spec, read_text
+
+GROUPS = tuple(g.value for g in Group if g is not Group.GIVENS)
+"""Question groups ``--ask`` accepts, in the order a worksheet asks them."""
+
+
+def askable(graph: Graph) -> tuple[str, ...]:
+    """Every quantity a worksheet can ask for (all but the givens), in graph order."""
+    return tuple(n.id for n in graph.nodes if n.kind is not Kind.GIVEN)
+
+
+def resolve_ask(graph: Graph, ask: str | Iterable[str] | None = None) -> tuple[str, ...]:
+    """Turn ``--ask`` (groups and/or ids, comma-separated) into ids in graph order."""
+    if ask is None:
+        return askable(graph)
+    items = [a.strip() for a in (ask.split(",") if isinstance(ask, str) else ask)]
+    items = [a for a in items if a]
+    if not items:
+        raise GradegenError("--ask: expected group names or quantity ids, got nothing")
+    allowed = set(askable(graph))
+    wanted: set[str] = set()
+    for item in items:
+        if item in GROUPS:
+            wanted.update(n.id for n in graph.nodes if n.group == item)
+        elif item in allowed:
+            wanted.add(item)
+        else:
+            close = difflib.get_close_matches(item, [*GROUPS, *allowed], n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise GradegenError(
+                f"--ask: {item!r} is neither a group ({', '.join(GROUPS)}) "
+                f"nor a quantity id of this network{hint}"
+            )
+    return tuple(i for i in askable(graph) if i in wanted)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The key's entry for one asked quantity."""
+
+    exact: float
+    hand: float
+    places: int
+    tolerance: Tolerance
+    points: float = 1.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "exact": self.exact,
+            "hand": self.hand,
+            "places": self.places,
+            "tolerance": self.tolerance.model_dump(mode="json"),
+            "points": self.points,
+        }
+
+
+@dataclass(frozen=True)
+class Key:
+    """Everything grading needs for one version of an assignment."""
+
+    spec: Spec
+    asked: tuple[str, ...]
+    values: Mapping[str, Answer]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "spec": self.spec.to_data(),
+            "asked": list(self.asked),
+            "values": {qid: self.values[qid].to_dict() for qid in self.asked},
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any, *, source: str = "key") -> Key:
+        if not isinstance(data, dict) or not {"spec", "asked", "values"} <= set(data):
+            raise GradegenError(f"{source}: not a gradegen key (expected spec, asked and values)")
+        spec = parse_spec(data["spec"], source=f"{source}: spec")
+        asked = data["asked"]
+        values = data["values"]
+        if not isinstance(asked, list) or not isinstance(values, dict):
+            raise GradegenError(f"{source}: asked must be a list and values a mapping")
+        answers: dict[str, Answer] = {}
+        for qid in asked:
+            entry = values.get(qid)
+            try:
+                answers[qid] = Answer(
+                    exact=float(entry["exact"]),
+                    hand=float(entry["hand"]),
+                    places=int(entry.get("places", spec.decimals)),
+                    tolerance=Tolerance.model_validate(entry.get("tolerance", {})),
+                    points=float(entry.get("points", 1.0)),
+                )
+            except (TypeError, KeyError, ValueError) as exc:
+                raise GradegenError(f"{source}: values.{qid}: malformed entry ({exc})") from None
+        return cls(spec, tuple(asked), answers)
+
+
+def make_key(
+    spec: Spec, graph: Graph, exact: Values, hand: Values, asked: Iterable[str], index: int = 0
+) -> Key:
+    """The key for variant ``index`` of an evaluated batch (one spec's values: index 0)."""
+    answers = {
+        qid: Answer(
+            exact=float(exact[qid][index]),
+            hand=float(hand[qid][index]),
+            places=int(hand.places[qid][index]) if hand.places and qid in hand.places else 0,
+            tolerance=spec.tolerances.get(qid, spec.tolerance),
+            points=float(spec.points.get(qid, 1.0)),
+        )
+        for qid in asked
+    }
+    return Key(spec, tuple(asked), answers)
+
+
+def load_key(path: Path) -> Key:
+    """Read a ``key.json`` file."""
+    text = read_text(path, what="key")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise GradegenError(f"{path}: invalid JSON at line {exc.lineno}: {exc.msg}") from None
+    return Key.from_dict(data, source=str(path))

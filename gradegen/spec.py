@@ -1,0 +1,430 @@
+"""The network spec: read a YAML, JSON or TOML file into a frozen, validated model.
+
+Every problem is reported as one :class:`SpecError` whose message names the field
+(``layers[1].weights``) and says what was expected.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import math
+import re
+import tomllib
+from enum import StrEnum
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from gradegen.errors import SpecError
+from gradegen.presets import Preset
+
+MAX_PARAMETERS = 10_000
+"""Default size limit: documents are for working by hand."""
+
+MAX_FILE_BYTES = 1_000_000
+MAX_YAML_NODES = 100_000
+"""A spec expands to at most this many YAML values, so an alias bomb is refused, not built."""
+
+DEFAULT_TITLE = "Backpropagation exercise"
+
+
+class Activation(StrEnum):
+    SIGMOID = "sigmoid"
+    TANH = "tanh"
+    RELU = "relu"
+    LEAKY_RELU = "leaky_relu"
+    LINEAR = "linear"
+    SOFTMAX = "softmax"
+
+
+class Loss(StrEnum):
+    HALF_MSE = "half_mse"
+    SSE = "sse"
+    MSE = "mse"
+    BCE = "bce"
+    CROSS_ENTROPY = "cross_entropy"
+
+
+class ToleranceMode(StrEnum):
+    """How an answer is compared with the key (PrairieLearn's comparison modes)."""
+
+    REL = "rel"  # |x − e| ≤ value·|e|
+    ABS = "abs"  # |x − e| ≤ value
+    SIGFIG = "sigfig"  # agrees with e to `value` significant figures
+    DECIMALS = "decimals"  # agrees with e to `value` decimal places
+
+
+Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Tolerance(_Model):
+    """A comparison rule; the default accepts answers within 1% of the key."""
+
+    mode: ToleranceMode = ToleranceMode.REL
+    value: Annotated[float, Field(strict=True, allow_inf_nan=False, gt=0)] = 0.01
+
+
+class Layer(_Model):
+    """One layer: a row of weights per neuron, one entry per unit feeding it."""
+
+    activation: Activation
+    weights: tuple[tuple[Number, ...], ...]
+    bias: Number | tuple[Number, ...]
+    slope: Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0)] = 0.01
+    name: str | None = None
+
+    @property
+    def size(self) -> int:
+        return len(self.weights)
+
+    @property
+    def shared_bias(self) -> bool:
+        return not isinstance(self.bias, tuple)
+
+    def biases(self) -> tuple[float, ...]:
+        """The distinct bias parameters, in numbering order."""
+        return self.bias if isinstance(self.bias, tuple) else (self.bias,)
+
+
+class Spec(_Model):
+    """A network and one training example, as the instructor wrote it."""
+
+    title: str = DEFAULT_TITLE
+    course: str | None = None
+    instructions: str | None = None
+    inputs: tuple[Number, ...]
+    targets: tuple[Number, ...]
+    layers: tuple[Layer, ...]
+    loss: Loss = Loss.HALF_MSE
+    learning_rate: Annotated[float, Field(strict=True, allow_inf_nan=False, gt=0)]
+    update_biases: Annotated[bool, Field(strict=True)] = True
+    weight_decay: Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0)] = 0.0
+    decimals: Annotated[int, Field(strict=True, ge=0, le=10)] = 4
+    steps: Annotated[int, Field(strict=True, ge=1, le=10_000)] = 1
+    tolerance: Tolerance = Tolerance()
+    tolerances: dict[str, Tolerance] = Field(default_factory=dict)  # per quantity id
+    points: dict[str, Annotated[float, Field(strict=True, ge=0)]] = Field(default_factory=dict)
+
+    @property
+    def parameter_count(self) -> int:
+        return sum(layer.size * len(layer.weights[0]) + len(layer.biases()) for layer in self.layers)
+
+    def to_data(self) -> dict[str, Any]:
+        """The normalised spec as plain JSON-ready data (the form a key stores)."""
+        return self.model_dump(mode="json")
+
+
+# --------------------------------------------------------------------------- reading files
+
+
+class _Loader(yaml.SafeLoader):
+    """Safe YAML that also reads ``1e-4`` as a number, as every other format does."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
+
+
+def _yaml_size(node: yaml.Node, memo: dict[int, int], source: str) -> int:
+    """How many values ``node`` expands to, counting each alias use (memoised, so bombs are cheap)."""
+    key = id(node)
+    if key in memo:
+        return memo[key]
+    memo[key] = 1  # breaks cycles from recursive aliases
+    total = 1
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for k, v in node.value:
+            if isinstance(k, yaml.ScalarNode):
+                if k.value in seen:
+                    line = k.start_mark.line + 1
+                    raise SpecError(f"duplicate key {k.value!r} at line {line}", source=source)
+                seen.add(k.value)
+            total += _yaml_size(k, memo, source) + _yaml_size(v, memo, source)
+    elif isinstance(node, yaml.SequenceNode):
+        total += sum(_yaml_size(v, memo, source) for v in node.value)
+    if total > MAX_YAML_NODES:
+        raise SpecError(
+            f"the document expands to more than {MAX_YAML_NODES:,} values (an alias bomb?)",
+            source=source,
+        )
+    memo[key] = total
+    return total
+
+
+def _load_yaml(text: str, source: str) -> Any:
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _yaml_size(node, {}, source)
+        return loader.construct_document(node)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise SpecError(f"invalid YAML{where}: {exc.problem or exc.context}", source=source) from None
+    except yaml.YAMLError as exc:
+        raise SpecError(f"invalid YAML: {exc}", source=source) from None
+    except RecursionError:
+        raise SpecError("invalid YAML: nested too deeply", source=source) from None
+    finally:
+        loader.dispose()
+
+
+def parse_text(text: str, *, fmt: str = "yaml", source: str = "spec") -> Any:
+    """Parse spec text in ``fmt`` (yaml, json or toml) into plain data."""
+    if fmt == "json":
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise SpecError(
+                f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}", source=source
+            ) from None
+        except RecursionError:
+            raise SpecError("invalid JSON: nested too deeply", source=source) from None
+    if fmt == "toml":
+        try:
+            return tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise SpecError(f"invalid TOML: {exc}", source=source) from None
+    return _load_yaml(text, source)
+
+
+def read_text(path: Path, *, what: str = "spec", limit: int = MAX_FILE_BYTES) -> str:
+    """A text file's contents, or a one-line SpecError saying why it is not readable text."""
+    source = str(path)
+    try:
+        if path.is_dir():
+            raise SpecError(f"is a folder, expected a {what} file", source=source)
+        if path.stat().st_size > limit:
+            raise SpecError(f"{what} file is larger than {limit:,} bytes", source=source)
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise SpecError(f"no such {what} file", source=source) from None
+    except OSError as exc:
+        raise SpecError(f"cannot read: {exc.strerror}", source=source) from None
+    if b"\x00" in raw:
+        raise SpecError(f"not a text file (binary content), expected a {what}", source=source)
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise SpecError(f"not a UTF-8 text file, expected a {what}", source=source) from None
+
+
+def format_of(path: Path) -> str:
+    suffix = path.suffix.lower()
+    return {".json": "json", ".toml": "toml"}.get(suffix, "yaml")
+
+
+def load_spec(source: str | Path | None = None, *, max_parameters: int = MAX_PARAMETERS) -> Spec:
+    """Read and validate a spec file; ``None`` gives the built-in handout network."""
+    if source is None:
+        return preset("handout")
+    path = Path(source)
+    text = read_text(path)
+    data = parse_text(text, fmt=format_of(path), source=str(path))
+    if isinstance(data, dict) and "title" not in data:
+        data = {"title": path.stem, **data}
+    return parse_spec(data, source=str(path), max_parameters=max_parameters)
+
+
+def preset_text(name: str | Preset) -> str:
+    """The commented starter spec for a built-in network (``handout`` or ``mazur``)."""
+    if name not in set(Preset):
+        choices = ", ".join(Preset)
+        raise SpecError(f"unknown preset {name!r}; expected one of {choices}")
+    return resources.files("gradegen.presets").joinpath(f"{name}.yaml").read_text("utf-8")
+
+
+def preset(name: str | Preset) -> Spec:
+    """A built-in network as a validated spec."""
+    return parse_spec(parse_text(preset_text(name), source=str(name)), source=f"preset {name}")
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def parse_spec(data: Any, *, source: str = "spec", max_parameters: int = MAX_PARAMETERS) -> Spec:
+    """Validate plain data (as read from a file) into a :class:`Spec`."""
+    if data is None:
+        raise SpecError(
+            "empty file; expected a mapping with inputs, targets, layers and learning_rate",
+            source=source,
+        )
+    if not isinstance(data, dict):
+        raise SpecError(f"expected a mapping of fields at the top level, got {_kind(data)}", source=source)
+    if "layers" in data and isinstance(data["layers"], list | tuple) and not data["layers"]:
+        raise SpecError("layers: expected at least one layer (the output layer), got none", source=source)
+    try:
+        spec = Spec.model_validate(data)
+    except ValidationError as exc:
+        raise SpecError(_describe(exc), source=source) from None
+    check_network(spec, source=source, max_parameters=max_parameters)
+    return spec
+
+
+def check_network(spec: Spec, *, source: str = "spec", max_parameters: int = MAX_PARAMETERS) -> None:
+    """Check what field types cannot: shapes, layer order and loss/target consistency."""
+
+    def fail(message: str) -> None:
+        raise SpecError(message, source=source)
+
+    if not spec.inputs:
+        fail("inputs: expected at least one number")
+    if not spec.targets:
+        fail("targets: expected at least one number (one per output unit)")
+    fan_in = len(spec.inputs)
+    feeding = "inputs"
+    last = len(spec.layers) - 1
+    names: set[str] = set()
+    for i, layer in enumerate(spec.layers):
+        where = f"layers[{i}]"
+        rows = layer.weights
+        if (i == last and len(rows) != len(spec.targets)) or not rows:
+            n = len(spec.targets) if i == last else 1
+            why = "one neuron per target" if i == last else "at least one neuron"
+            fail(
+                f"{where}.weights: expected {_count(n, 'row')} of {_count(fan_in, 'number')} "
+                f"({_count(n, 'neuron')} fed by {_count(fan_in, 'unit')}, {why}), "
+                f"got {_count(len(rows), 'row')}"
+            )
+        for r, row in enumerate(rows):
+            if len(row) != fan_in:
+                fail(
+                    f"{where}.weights[{r}]: expected {_count(fan_in, 'number')} "
+                    f"(one per unit of {feeding}), got {len(row)}"
+                )
+        if isinstance(layer.bias, tuple) and len(layer.bias) != len(rows):
+            fail(
+                f"{where}.bias: expected one shared number or {_count(len(rows), 'number')} "
+                f"(one per neuron), got {_count(len(layer.bias), 'number')}"
+            )
+        if layer.activation is Activation.SOFTMAX and i != last:
+            fail(f"{where}.activation: softmax is only allowed on the output layer")
+        if layer.activation is Activation.SOFTMAX and len(rows) < 2:
+            fail(f"{where}.activation: softmax needs at least 2 output units, got 1")
+        if layer.name is not None:
+            if i == last:
+                fail(f"{where}.name: the output layer's units are always named out or o1, o2, …")
+            if not re.fullmatch(r"[A-Za-z]+", layer.name) or layer.name in RESERVED_NAMES:
+                fail(
+                    f"{where}.name: expected letters only, not one of "
+                    f"{', '.join(sorted(RESERVED_NAMES))}; got {layer.name!r}"
+                )
+            if layer.name in names:
+                fail(f"{where}.name: {layer.name!r} is already used by another layer")
+            names.add(layer.name)
+        fan_in = len(rows)
+        feeding = f"layers[{i}]"
+    out = spec.layers[-1].activation
+    if spec.loss in (Loss.BCE, Loss.CROSS_ENTROPY):
+        if out not in (Activation.SIGMOID, Activation.SOFTMAX):
+            fail(
+                f"loss: {spec.loss} needs outputs between 0 and 1 (a sigmoid or softmax output "
+                f"layer), got {out}"
+            )
+        for k, t in enumerate(spec.targets):
+            if not 0.0 <= t <= 1.0:
+                fail(f"targets[{k}]: {spec.loss} needs targets in [0, 1], got {t:g}")
+    if spec.loss is Loss.CROSS_ENTROPY and not math.isclose(sum(spec.targets), 1.0, abs_tol=1e-9):
+        fail(
+            f"targets: cross_entropy needs targets that sum to 1 (a distribution), "
+            f"got sum {sum(spec.targets):g}"
+        )
+    count = spec.parameter_count
+    if count > max_parameters:
+        fail(
+            f"layers: the network has {count:,} parameters, over the limit of {max_parameters:,} "
+            "(documents are for working by hand)"
+        )
+
+
+RESERVED_NAMES = frozenset({"x", "y", "w", "b", "o", "out", "lr", "loss"})
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return f"{str(value).lower()} (a boolean)"
+    if isinstance(value, list | tuple):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    if value is None:
+        return "nothing"
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _path(loc: tuple[int | str, ...]) -> str:
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else part
+    return text
+
+
+def _describe(exc: ValidationError) -> str:
+    """One line for the most specific of pydantic's errors."""
+    errors = exc.errors()
+    first = errors[0]
+    # Union members (bias: number | list) add a tag such as 'float' to the location; report the
+    # deepest error among the first field's, stripped of those tags.
+    field_of = first["loc"][: 3 if first["loc"][:1] == ("layers",) else 1]
+    same_field = [e for e in errors if e["loc"][: len(field_of)] == field_of]
+    error = max(same_field, key=lambda e: len([p for p in e["loc"] if isinstance(p, int)]))
+    loc = tuple(p for p in error["loc"] if isinstance(p, int) or ("[" not in p and p not in _TAGS))
+    where = _path(loc)
+    kind = error["type"]
+    got = _kind(error.get("input"))
+    ctx = error.get("ctx", {})
+    if kind == "extra_forbidden":
+        key = str(loc[-1])
+        model = Layer if len(loc) == 3 and loc[0] == "layers" else Spec
+        close = difflib.get_close_matches(key, list(model.model_fields), n=1, cutoff=0.6)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        allowed = ", ".join(model.model_fields)
+        return f"{where}: unknown key{hint}; expected one of {allowed}"
+    if kind == "missing":
+        return f"{where}: required field is missing"
+    if kind in ("float_type", "float_parsing"):
+        return f"{where}: expected a number, got {got}"
+    if kind == "finite_number":
+        return f"{where}: expected a finite number, got {error.get('input')}"
+    if kind in ("int_type", "int_parsing", "int_from_float"):
+        return f"{where}: expected a whole number, got {got}"
+    if kind in ("bool_type", "bool_parsing"):
+        return f"{where}: expected true or false, got {got}"
+    if kind in ("string_type",):
+        return f"{where}: expected text, got {got}"
+    if kind in ("list_type", "tuple_type"):
+        return f"{where}: expected a list, got {got}"
+    if kind == "enum":
+        return f"{where}: expected one of {ctx.get('expected', '')}; got {got}"
+    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+        op = {"greater_than": ">", "greater_than_equal": "≥", "less_than": "<", "less_than_equal": "≤"}[kind]
+        bound = next(iter(ctx.values()), "")
+        return f"{where}: expected a number {op} {bound}, got {got}"
+    if kind == "model_type":
+        return f"{where}: expected a mapping of fields, got {got}"
+    return f"{where}: {error['msg']}"
+
+
+_TAGS = {"float", "int", "bool", "str", "function-after", "function-before", "constrained-float"}
