@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import heapq
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -112,7 +112,7 @@ class Graph:
     def __contains__(self, node_id: object) -> bool:
         return node_id in self._index
 
-    def __iter__(self) -> Iterable[Node]:  # type: ignore[override]
+    def __iter__(self) -> Iterator[Node]:
         return iter(self.nodes)
 
     def __len__(self) -> int:

@@ -101,6 +101,8 @@ class Key:
         answers: dict[str, Answer] = {}
         for qid in asked:
             entry = values.get(qid)
+            if not isinstance(entry, dict):
+                raise GradegenError(f"{source}: values.{qid}: missing or not a mapping")
             try:
                 answers[qid] = Answer(
                     exact=float(entry["exact"]),

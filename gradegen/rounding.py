@@ -19,9 +19,10 @@ SIGNIFICANT = 3
 MAX_PLACES = 15
 """Beyond this a float64 has no more decimal information worth printing."""
 
-# A product of a few decimals carries a few ulps of noise (0.00135 * 1e5 == 134.99999999999997);
-# nudging by a relative 1e-12 before rounding makes exact halves round the way paper does.
-_NUDGE = 1e-12
+# A product of a few decimals carries a few ulps of noise (0.1385 * 0.5 * 1e4 == 692.4999999999999);
+# nudging by 16 ulps before rounding makes exact decimal halves round the way paper does, while a
+# value genuinely below the half by more than float noise still rounds down.
+_NUDGE = 16 * float(np.finfo(np.float64).eps)
 
 Floats = NDArray[np.float64]
 

@@ -1,0 +1,314 @@
+"""Reading and validating specs: every error names its field and says what was expected."""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gradegen.errors import SpecError
+from gradegen.spec import Activation, Loss, load_spec, parse_spec, preset, preset_text
+
+HANDOUT_YAML = preset_text("handout")
+
+
+def handout_data() -> dict[str, Any]:
+    return preset("handout").to_data()
+
+
+def edited(change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    data = copy.deepcopy(handout_data())
+    change(data)
+    return data
+
+
+def test_handout_preset_is_the_lecture_network() -> None:
+    """The built-in network is the handout's: inputs, targets, weights, biases and η."""
+    spec = load_spec()
+    assert spec.inputs == (0.05, 0.10)
+    assert spec.targets == (0.01,)
+    assert spec.layers[0].weights == ((0.15, 0.20), (0.25, 0.30))
+    assert spec.layers[1].weights == ((0.40, 0.45),)
+    assert (spec.layers[0].bias, spec.layers[1].bias) == (0.35, 0.60)
+    assert spec.learning_rate == 0.0001
+    assert spec.loss is Loss.HALF_MSE and spec.layers[1].activation is Activation.SIGMOID
+
+
+def test_mazur_preset() -> None:
+    """The 2-2-2 walkthrough: w1…w8, targets .01/.99, η = 0.5, biases not updated."""
+    spec = preset("mazur")
+    weights = [w for layer in spec.layers for row in layer.weights for w in row]
+    assert weights == [0.15, 0.20, 0.25, 0.30, 0.40, 0.45, 0.50, 0.55]
+    assert spec.targets == (0.01, 0.99)
+    assert spec.learning_rate == 0.5 and spec.update_biases is False
+
+
+@pytest.mark.parametrize("suffix", [".yaml", ".json", ".toml"])
+def test_same_spec_in_every_format(write: Any, suffix: str) -> None:
+    """YAML, JSON and TOML files with the same fields give the same spec."""
+    data = handout_data()
+    if suffix == ".json":
+        text = json.dumps(data)
+    elif suffix == ".toml":
+        text = _toml(data)
+    else:
+        text = HANDOUT_YAML
+    assert load_spec(write(f"net{suffix}", text)) == preset("handout")
+
+
+def _toml(data: dict[str, Any]) -> str:
+    lines = []
+    for key, value in data.items():
+        if key == "layers" or isinstance(value, dict) or value is None:
+            continue
+        lines.append(f"{key} = {json.dumps(value)}")
+    for layer in data["layers"]:
+        lines.append("[[layers]]")
+        for key, value in layer.items():
+            if value is not None:
+                lines.append(f"{key} = {json.dumps(value)}")
+    return "\n".join(lines) + "\n"
+
+
+def test_title_defaults_to_file_name(write: Any) -> None:
+    """A spec without a title is titled after its file."""
+    text = HANDOUT_YAML.replace("title: Backpropagation worked example\n", "")
+    assert load_spec(write("week3.yaml", text)).title == "week3"
+
+
+def test_exponent_numbers_in_yaml(write: Any) -> None:
+    """`1e-4` is a number in YAML specs too (YAML 1.1 would read it as text)."""
+    text = HANDOUT_YAML.replace("learning_rate: 0.0001", "learning_rate: 1e-4")
+    assert load_spec(write("net.yaml", text)).learning_rate == 0.0001
+
+
+# --------------------------------------------------------------------------- one test per error
+
+
+def _error(data: Any) -> str:
+    with pytest.raises(SpecError) as info:
+        parse_spec(data, source="net.yaml")
+    message = str(info.value)
+    assert "\n" not in message
+    assert message.startswith("net.yaml: ")
+    return message
+
+
+def _file_error(path: Path) -> str:
+    with pytest.raises(SpecError) as info:
+        load_spec(path)
+    message = str(info.value)
+    assert "\n" not in message and message.startswith(str(path))
+    return message
+
+
+def test_empty_file(write: Any) -> None:
+    """An empty file says it is empty and what a spec holds."""
+    assert "empty file" in _file_error(write("net.yaml", "  \n# nothing\n"))
+
+
+def test_not_a_mapping() -> None:
+    """A list at the top level is not a spec."""
+    assert "expected a mapping of fields at the top level, got a list" in _error([1, 2])
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "fragment"),
+    [
+        ("net.yaml", "inputs: [0.05, 0.10\n", "invalid YAML at line"),
+        ("net.json", '{"inputs": [0.05,}', "invalid JSON at line 1"),
+        ("net.toml", "inputs = [0.05,\n", "invalid TOML"),
+    ],
+)
+def test_invalid_syntax(write: Any, name: str, text: str, fragment: str) -> None:
+    """Broken YAML, JSON or TOML is reported with where it broke."""
+    assert fragment in _file_error(write(name, text))
+
+
+def test_binary_file(write: Any) -> None:
+    """A binary file is refused as not text."""
+    assert "not a text file" in _file_error(write("net.yaml", b"\x89PNG\r\n\x1a\n\x00\x00"))
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    """A spec path that does not exist says so."""
+    assert "no such spec file" in _file_error(tmp_path / "nope.yaml")
+
+
+def test_wrong_output_shape() -> None:
+    """Two rows for a one-output layer name the field, what was expected and what came."""
+    data = edited(lambda d: d["layers"][1].update(weights=[[0.4, 0.45], [0.5, 0.55]]))
+    assert _error(data) == (
+        "net.yaml: layers[1].weights: expected 1 row of 2 numbers (1 neuron fed by 2 units, "
+        "one neuron per target), got 2 rows"
+    )
+
+
+def test_wrong_row_length() -> None:
+    """A row with the wrong number of weights names the row and the layer feeding it."""
+    data = edited(lambda d: d["layers"][1].update(weights=[[0.4, 0.45, 0.5]]))
+    assert "layers[1].weights[0]: expected 2 numbers (one per unit of layers[0]), got 3" in _error(data)
+
+
+def test_wrong_number_of_targets() -> None:
+    """Two targets for a one-output network: the output layer must have one row per target."""
+    message = _error(edited(lambda d: d.update(targets=[0.01, 0.99])))
+    assert "layers[1].weights: expected 2 rows" in message and "one neuron per target" in message
+
+
+def test_no_targets() -> None:
+    """An empty target list is refused."""
+    assert "targets: expected at least one number" in _error(edited(lambda d: d.update(targets=[])))
+
+
+def test_non_number() -> None:
+    """Text where a number belongs names the exact cell."""
+    data = edited(lambda d: d["layers"][0]["weights"][1].__setitem__(0, "abc"))
+    assert _error(data) == "net.yaml: layers[0].weights[1][0]: expected a number, got 'abc'"
+
+
+def test_boolean_is_not_a_number() -> None:
+    """`true` is not accepted as a weight."""
+    assert "inputs[0]: expected a number" in _error(edited(lambda d: d["inputs"].__setitem__(0, True)))
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_nan_and_infinity(bad: float) -> None:
+    """NaN and infinity are refused."""
+    message = _error(edited(lambda d: d["inputs"].__setitem__(1, bad)))
+    assert "inputs[1]: expected a finite number" in message
+
+
+@pytest.mark.parametrize("rate", [0, -0.1])
+def test_learning_rate_must_be_positive(rate: float) -> None:
+    """A learning rate ≤ 0 is refused."""
+    assert "learning_rate: expected a number > 0" in _error(edited(lambda d: d.update(learning_rate=rate)))
+
+
+def test_unknown_activation() -> None:
+    """An unknown activation lists the known ones."""
+    message = _error(edited(lambda d: d["layers"][0].update(activation="sigmoidal")))
+    assert "layers[0].activation: expected one of" in message and "'sigmoidal'" in message
+    assert "leaky_relu" in message
+
+
+def test_unknown_loss() -> None:
+    """An unknown loss lists the known ones."""
+    message = _error(edited(lambda d: d.update(loss="l2")))
+    assert "loss: expected one of" in message and "half_mse" in message
+
+
+def test_softmax_on_hidden_layer() -> None:
+    """Softmax belongs on the output layer only."""
+    message = _error(edited(lambda d: d["layers"][0].update(activation="softmax")))
+    assert message.endswith("layers[0].activation: softmax is only allowed on the output layer")
+
+
+def test_softmax_needs_two_outputs() -> None:
+    """A one-unit softmax is always 1 and is refused."""
+    message = _error(edited(lambda d: d["layers"][1].update(activation="softmax")))
+    assert "softmax needs at least 2 output units" in message
+
+
+def test_bias_list_wrong_length() -> None:
+    """A bias list must have one number per neuron."""
+    message = _error(edited(lambda d: d["layers"][0].update(bias=[0.35, 0.35, 0.35])))
+    assert "layers[0].bias: expected one shared number or 2 numbers (one per neuron), got 3" in message
+
+
+def test_bce_targets_in_unit_interval() -> None:
+    """Binary cross-entropy needs targets in [0, 1]."""
+    message = _error(edited(lambda d: d.update(loss="bce", targets=[1.5])))
+    assert "targets[0]: bce needs targets in [0, 1], got 1.5" in message
+
+
+def test_bce_needs_probability_outputs() -> None:
+    """Binary cross-entropy on a linear output is refused (log of a negative)."""
+    data = edited(lambda d: (d.update(loss="bce"), d["layers"][1].update(activation="linear")))
+    assert "loss: bce needs outputs between 0 and 1" in _error(data)
+
+
+def test_cross_entropy_targets_sum_to_one() -> None:
+    """Cross-entropy targets must be a distribution."""
+    data = edited(
+        lambda d: (
+            d.update(loss="cross_entropy", targets=[0.2, 0.3]),
+            d["layers"][1].update(activation="softmax", weights=[[0.4, 0.45], [0.5, 0.55]]),
+        )
+    )
+    assert "targets: cross_entropy needs targets that sum to 1 (a distribution), got sum 0.5" in _error(data)
+
+
+def test_unknown_key_suggests_the_right_one() -> None:
+    """A misspelt key is refused with a did-you-mean."""
+    data = edited(lambda d: d.update(learning_rat=0.1))
+    assert "learning_rat: unknown key (did you mean 'learning_rate'?)" in _error(data)
+
+
+def test_unknown_layer_key_suggests_the_right_one() -> None:
+    """Layer keys get a did-you-mean too."""
+    data = edited(lambda d: d["layers"][0].update(biases=0.3))
+    assert "layers[0].biases: unknown key (did you mean 'bias'?)" in _error(data)
+
+
+def test_missing_layers() -> None:
+    """A spec without layers names the missing field."""
+    assert "layers: required field is missing" in _error(edited(lambda d: d.pop("layers")))
+
+
+def test_empty_layers() -> None:
+    """An empty layer list is refused."""
+    assert "layers: expected at least one layer" in _error(edited(lambda d: d.update(layers=[])))
+
+
+def test_network_over_the_size_limit() -> None:
+    """A network over the parameter limit is refused with its size."""
+    data = edited(lambda d: d["layers"][0].update(weights=[[0.1, 0.2]] * 60))
+    data["layers"][1]["weights"] = [[0.1] * 60]
+    with pytest.raises(SpecError, match=r"182 parameters, over the limit of 100"):
+        parse_spec(data, max_parameters=100)
+
+
+def test_duplicate_yaml_key(write: Any) -> None:
+    """A key given twice in YAML is an error, not a silent overwrite."""
+    text = HANDOUT_YAML + "learning_rate: 0.5\n"
+    assert "duplicate key 'learning_rate'" in _file_error(write("net.yaml", text))
+
+
+def test_python_tags_never_run(write: Any, tmp_path: Path) -> None:
+    """A YAML tag that would construct Python objects is refused, and nothing runs."""
+    marker = tmp_path / "ran"
+    text = f"!!python/object/apply:os.system ['touch {marker}']\n"
+    message = _file_error(write("net.yaml", text))
+    assert "invalid YAML" in message
+    assert not marker.exists()
+
+
+def test_alias_bomb_is_refused_quickly(write: Any) -> None:
+    """A billion-laughs document is refused fast, without expanding it."""
+    lines = ['a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    lines += [f"a{i}: &a{i} [{', '.join(f'*a{i - 1}' for _ in range(9))}]" for i in range(1, 10)]
+    started = time.perf_counter()
+    message = _file_error(write("net.yaml", "\n".join(lines) + "\n"))
+    assert "alias bomb" in message
+    assert time.perf_counter() - started < 5
+
+
+def test_deep_nesting_is_refused(write: Any) -> None:
+    """Absurdly nested YAML gives a one-line error, not a crash."""
+    message = _file_error(write("net.yaml", "[" * 5000 + "]" * 5000))
+    assert "invalid YAML" in message
+
+
+def test_tolerance_ids_must_exist() -> None:
+    """Per-quantity settings name real quantity ids (checked when the graph is built)."""
+    from gradegen.network import build_graph
+
+    spec = parse_spec(edited(lambda d: d.update(points={"dL_dw9": 2})))
+    with pytest.raises(SpecError, match=r"points\.dL_dw9: unknown quantity id \(did you mean"):
+        build_graph(spec)
