@@ -4,27 +4,44 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 
 from gradegen.errors import GradegenError
 from gradegen.presets import Preset
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 app = typer.Typer(
     help="Exact backpropagation exercises: solve, generate documents, make variants, grade.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
 
-T = TypeVar("T")
+
+@cache
+def out() -> Console:
+    """The console for normal output (made on first use: rich is slow to import)."""
+    from rich.console import Console
+
+    return Console(highlight=False)
+
+
+@cache
+def err() -> Console:
+    """The console for errors."""
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
+
 
 SpecArg = Annotated[
     Path | None,
@@ -43,20 +60,14 @@ def _user_errors() -> Iterator[None]:
     try:
         yield
     except GradegenError as exc:
-        err.print(f"error: {exc}", markup=False, soft_wrap=True)
+        err().print(f"error: {exc}", markup=False, soft_wrap=True)
         raise typer.Exit(2) from None
-
-
-def _guard(fn: Callable[[], T]) -> T:
-    with _user_errors():
-        return fn()
-    raise AssertionError("unreachable")  # pragma: no cover
 
 
 @app.command()
 def init(
     path: Annotated[Path, typer.Argument(help="Where to write the starter spec.")] = Path("spec.yaml"),
-    preset: Annotated[Preset, typer.Option(help="Built-in network to start from.")] = (Preset.HANDOUT),
+    preset: Annotated[Preset, typer.Option(help="Built-in network to start from.")] = Preset.HANDOUT,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
 ) -> None:
     """Write a commented starter spec."""
@@ -67,7 +78,7 @@ def init(
         if path.exists() and not force:
             raise GradegenError(f"{path}: already exists; pass --force to overwrite it")
         write_text_atomic(path, preset_text(preset))
-    out.print(f"wrote {path} (the {preset} network)", markup=False)
+    out().print(f"wrote {path} (the {preset} network)", markup=False)
 
 
 @app.command()
@@ -100,7 +111,7 @@ def solve(
         if node.formula:
             formula = node.formula.render([graph[p].label for p in node.parents], latex=False)
         table.add_row(node.id, node.label, formula, values.text(node.id))
-    out.print(table)
+    out().print(table)
     if len(solution.history) > 1:
         losses = ", ".join(f"{loss:.6g}" for loss in solution.history)
-        out.print(f"loss at each step: {losses}", markup=False)
+        out().print(f"loss at each step: {losses}", markup=False)
