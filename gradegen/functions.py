@@ -112,7 +112,7 @@ class LossRule:
 
     term: Callable[[Array, Array], Array]  # (a, y)
     mean: bool  # the total is the mean of the terms (else their sum)
-    grad: Callable[[Array, Array, int], Array]  # (a, y, n)
+    grad: Callable[[Array, Array], Array]  # (a, y)
     latex: str
     text: str
     d_latex: str
@@ -130,7 +130,7 @@ def loss_rule(loss: Loss, outputs: int) -> LossRule:
             return LossRule(
                 lambda a, y: 0.5 * (y - a) ** 2,
                 False,
-                lambda a, y, n: a - y,
+                lambda a, y: a - y,
                 r"\tfrac{{1}}{{2}}({y} - {a})^{{2}}",
                 "½·({y} − {a})²",
                 "{a} - {y}",
@@ -141,7 +141,7 @@ def loss_rule(loss: Loss, outputs: int) -> LossRule:
             return LossRule(
                 lambda a, y: (y - a) ** 2,
                 False,
-                lambda a, y, n: 2.0 * (a - y),
+                lambda a, y: 2.0 * (a - y),
                 "({y} - {a})^{{2}}",
                 "({y} − {a})²",
                 "2({a} - {y})",
@@ -153,7 +153,7 @@ def loss_rule(loss: Loss, outputs: int) -> LossRule:
             return LossRule(
                 lambda a, y: (y - a) ** 2,
                 True,
-                lambda a, y, n: 2.0 / n * (a - y),
+                lambda a, y: 2.0 / n * (a - y),
                 "({y} - {a})^{{2}}",
                 "({y} − {a})²",
                 two + "({a} - {y})",
@@ -164,7 +164,7 @@ def loss_rule(loss: Loss, outputs: int) -> LossRule:
             return LossRule(
                 lambda a, y: -(y * np.log(a) + (1.0 - y) * np.log1p(-a)),
                 True,
-                lambda a, y, n: (a - y) / (a * (1.0 - a)) / n,
+                lambda a, y: (a - y) / (a * (1.0 - a)) / n,
                 r"-\left[{y} \ln {a} + (1 - {y}) \ln(1 - {a})\right]",
                 "−[{y}·ln {a} + (1 − {y})·ln(1 − {a})]",
                 inv + r"\frac{{{a} - {y}}}{{{a}(1 - {a})}}",
@@ -175,7 +175,7 @@ def loss_rule(loss: Loss, outputs: int) -> LossRule:
             return LossRule(
                 lambda a, y: -y * np.log(a),
                 False,
-                lambda a, y, n: -y / a,
+                lambda a, y: -y / a,
                 r"-{y} \ln {a}",
                 "−{y}·ln {a}",
                 r"-\frac{{{y}}}{{{a}}}",

@@ -12,8 +12,9 @@ Quantity ids (public; worksheets, keys and submissions use them):
 from __future__ import annotations
 
 import difflib
-from collections.abc import Sequence
-from functools import reduce
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import partial, reduce
 from typing import Any
 
 import numpy as np
@@ -86,411 +87,285 @@ def _difference(a: Array, y: Array) -> Array:
     return a - y
 
 
-def _decayed(lam: float) -> Any:
+def _decayed(lam: float, g: Array, a: Array, w: Array) -> Array:
     """∂L/∂w with L2 weight decay: the data term plus λ·w."""
+    return g * a + lam * w
 
-    def grad(g: Array, a: Array, w: Array) -> Array:
-        return g * a + lam * w
 
-    return grad
+def _one() -> Array:
+    return np.ones(1)
+
+
+def _softmax_k(k: int, *z: Array) -> Array:
+    return softmax(z, k)
+
+
+def _softmax_delta(k: int, n: int, *v: Array) -> Array:
+    """ŷ_k (∂L/∂ŷ_k − Σ_j ŷ_j ∂L/∂ŷ_j), from the layer's outputs then their ∂L/∂ŷ."""
+    return v[k] * (v[n + k] - _dot(*(x for j in range(n) for x in (v[j], v[n + j]))))
 
 
 def _update(w: Array, lr: Array, g: Array) -> Array:
     return w - lr * g
 
 
-class _Builder:
-    def __init__(self, spec: Spec) -> None:
-        self.spec = spec
-        self.nodes: list[Node] = []
-        self.symbols: dict[str, str] = {}
-        self.labels: dict[str, str] = {}
+@dataclass
+class _Net:
+    """What the stages of :func:`build_graph` share: ids by layer, and the nodes made so far."""
 
-    def add(self, node: Node) -> None:
-        self.nodes.append(node)
-        self.symbols[node.id] = node.symbol
-        self.labels[node.id] = node.label
+    spec: Spec
+    units: list[list[str]]  # [layer][unit]
+    inputs: list[str]
+    targets: list[str]
+    weights: list[list[list[str]]] = field(default_factory=list)  # [layer][unit][input]
+    biases: list[list[str]] = field(default_factory=list)  # [layer][unit]; a shared bias repeats
+    nodes: list[Node] = field(default_factory=list)
+    index: dict[str, Node] = field(default_factory=dict)
+    defaults: dict[str, float] = field(default_factory=dict)
 
-    def given(self, node_id: str, symbol: str, label: str, meaning: str, param: str | None = None) -> None:
-        self.add(Node(node_id, Kind.GIVEN, Group.GIVENS, symbol, label, meaning, param=param))
-
-    def computed(
+    def add(
         self,
         node_id: str,
         kind: Kind,
         group: Group,
+        *,
         symbol: str,
         label: str,
         meaning: str,
-        parents: Sequence[str],
-        fn: Any,
-        latex: str,
+        parents: Sequence[str] = (),
+        fn: Any = None,
+        latex: str | None = None,
         text: str | None = None,
-        **where: str,
+        value: float | None = None,
+        unit: str | None = None,
+        param: str | None = None,
     ) -> None:
-        if text is None:
-            text = latex.replace(r" \cdot ", "·")
-        self.add(
-            Node(
-                node_id,
-                kind,
-                group,
-                symbol,
-                label,
-                meaning,
-                tuple(parents),
-                fn,
-                Formula(latex, text),
-                **where,
-            )
-        )
+        formula = None
+        if latex is not None:
+            formula = Formula(latex, text if text is not None else latex.replace(r" \cdot ", "·"))
+        node = Node(node_id, kind, group, symbol, label, meaning, tuple(parents), fn, formula, unit, param)
+        self.nodes.append(node)
+        self.index[node_id] = node
+        if value is not None:
+            self.defaults[node_id] = value
+
+    def acts(self, i: int) -> list[str]:
+        """The ids feeding layer ``i + 1``: layer ``i``'s activations, or the inputs for ``i = -1``."""
+        return self.inputs if i < 0 else [f"a_{u}" for u in self.units[i]]
 
 
 def build_graph(spec: Spec) -> Graph:
     """The graph of one training step of ``spec``'s network on its example."""
-    b = _Builder(spec)
-    units = unit_names(spec)
-    ys = target_ids(spec)
-    n_out = len(ys)
-    defaults: dict[str, float] = {}
-
-    # --- givens, numbered as in the handout: w1, w2, … row-major through the layers
-    inputs = [f"x{k + 1}" for k in range(len(spec.inputs))]
-    for k, (xid, value) in enumerate(zip(inputs, spec.inputs, strict=True)):
-        b.given(xid, f"x_{{{k + 1}}}", xid, f"input {k + 1}")
-        defaults[xid] = value
-    for k, (yid, value) in enumerate(zip(ys, spec.targets, strict=True)):
-        sym = "y" if n_out == 1 else f"y_{{{k + 1}}}"
-        b.given(yid, sym, yid, "target" if n_out == 1 else f"target of output {k + 1}")
-        defaults[yid] = value
-
-    weight_ids: list[list[list[str]]] = []  # [layer][unit][input]
-    bias_ids: list[list[str]] = []  # [layer][unit] (shared biases repeat one id)
-    feeding = inputs
-    w_count = 0
-    for i, layer in enumerate(spec.layers):
-        rows: list[list[str]] = []
-        for u, row in enumerate(layer.weights):
-            ids = []
-            for j, value in enumerate(row):
-                w_count += 1
-                wid = f"w{w_count}"
-                b.given(
-                    wid, f"w_{{{w_count}}}", wid, f"weight from {feeding[j]} into {units[i][u]}", param=wid
-                )
-                defaults[wid] = value
-                ids.append(wid)
-            rows.append(ids)
-        weight_ids.append(rows)
-        feeding = units[i]
-    b_count = 0
-    for i, layer in enumerate(spec.layers):
-        layer_biases = []
-        for u, value in enumerate(layer.biases()):
-            b_count += 1
-            bid = f"b{b_count}"
-            fed = units[i] if layer.shared_bias else [units[i][u]]
-            b.given(bid, f"b_{{{b_count}}}", bid, f"bias of {' and '.join(fed)}", param=bid)
-            defaults[bid] = value
-            layer_biases.append(bid)
-        bias_ids.append(layer_biases * len(units[i]) if layer.shared_bias else layer_biases)
-    b.given("lr", r"\eta", "η", "learning rate")
-    defaults["lr"] = spec.learning_rate
-
-    # --- forward pass
-    last = len(spec.layers) - 1
-    acts: list[list[str]] = []
-    feeding = inputs
-    for i, layer in enumerate(spec.layers):
-        zs = [f"z_{u}" for u in units[i]]
-        for u, unit in enumerate(units[i]):
-            parents = [p for pair in zip(feeding, weight_ids[i][u], strict=True) for p in pair]
-            parents.append(bias_ids[i][u])
-            latex = _join(len(feeding), "{{{0}}}{{mul}}{{{1}}}") + " + {" + str(len(parents) - 1) + "}"
-            b.computed(
-                zs[u],
-                Kind.FORWARD,
-                Group.FORWARD,
-                f"z_{{{_sub(unit)}}}",
-                f"z_{unit}",
-                f"weighted sum into {unit}",
-                parents,
-                _dot,
-                latex,
-                unit=unit,
-            )
-        for u, unit in enumerate(units[i]):
-            aid = f"a_{unit}"
-            if i == last:
-                sym = r"\hat{y}" if n_out == 1 else rf"\hat{{y}}_{{{u + 1}}}"
-                label = "ŷ" if n_out == 1 else f"ŷ{u + 1}"
-                meaning = "prediction" if n_out == 1 else f"prediction {u + 1}"
-            else:
-                sym, label, meaning = f"a_{{{_sub(unit)}}}", aid, f"activation of {unit}"
-            if layer.activation is Activation.SOFTMAX:
-                # \frac{e^{z_k}}{e^{z_1} + …}, with braces doubled for Formula's str.format
-                latex = (
-                    r"\frac{{e^{{{"
-                    + str(u)
-                    + r"}}}}}{{"
-                    + " + ".join(r"e^{{{" + str(j) + r"}}}" for j in range(len(zs)))
-                    + "}}"
-                )
-                text = f"e^{{{u}}} / (" + " + ".join(f"e^{{{j}}}" for j in range(len(zs))) + ")"
-                b.computed(
-                    aid,
-                    Kind.FORWARD,
-                    Group.FORWARD,
-                    sym,
-                    label,
-                    meaning,
-                    zs,
-                    lambda *z, k=u: softmax(z, k),
-                    latex,
-                    text,
-                    unit=unit,
-                )
-            else:
-                rule = activation_rule(layer.activation, layer.slope)
-                b.computed(
-                    aid,
-                    Kind.FORWARD,
-                    Group.FORWARD,
-                    sym,
-                    label,
-                    meaning,
-                    [zs[u]],
-                    rule.f,
-                    _template(rule.latex, z=0),
-                    _template(rule.text, z=0),
-                    unit=unit,
-                )
-        acts.append([f"a_{u}" for u in units[i]])
-        feeding = acts[i]
-
-    # --- loss
-    loss = loss_rule(spec.loss, n_out)
-    outs = acts[last]
-    if n_out == 1:
-        b.computed(
-            "loss",
-            Kind.LOSS,
-            Group.LOSS,
-            "L",
-            "L",
-            loss.name,
-            [outs[0], ys[0]],
-            loss.term,
-            _template(loss.latex, a=0, y=1),
-            _template(loss.text, a=0, y=1),
-        )
-    else:
-        terms = []
-        for k, unit in enumerate(units[last]):
-            tid = f"loss_{unit}"
-            terms.append(tid)
-            b.computed(
-                tid,
-                Kind.LOSS,
-                Group.LOSS,
-                f"L_{{{unit}}}",
-                f"L_{unit}",
-                f"{loss.name} term of {unit}",
-                [outs[k], ys[k]],
-                loss.term,
-                _template(loss.latex, a=0, y=1),
-                _template(loss.text, a=0, y=1),
-            )
-        total = " + ".join(f"{{{k}}}" for k in range(n_out))
-        if loss.mean:
-            latex, text = rf"\tfrac{{{{1}}}}{{{{{n_out}}}}}({total})", f"(1/{n_out})·({total})"
-        else:
-            latex, text = total, total
-        b.computed(
-            "loss",
-            Kind.LOSS,
-            Group.LOSS,
-            "L",
-            "L",
-            loss.name,
-            terms,
-            _mean if loss.mean else _sum,
-            latex,
-            text,
-        )
-
-    # --- backward pass, output layer first; gradients use the weights from before the update
-    lam = spec.weight_decay
-    for i in range(last, -1, -1):
-        layer = spec.layers[i]
-        group = Group.OUTPUT_GRADIENTS if i == last else Group.HIDDEN_GRADIENTS
-        for u, unit in enumerate(units[i]):
-            a_sym = b.symbols[acts[i][u]]
-            z_sym = f"z_{{{_sub(unit)}}}"
-            a_lab = b.labels[acts[i][u]]
-            da, dz, dadz = f"dL_da_{unit}", f"dL_dz_{unit}", f"da_{unit}_dz_{unit}"
-            softmax_ce = layer.activation is Activation.SOFTMAX and spec.loss is Loss.CROSS_ENTROPY
-            if i == last and softmax_ce:
-                b.computed(
-                    dz,
-                    Kind.FACTOR,
-                    group,
-                    _partial("L", z_sym),
-                    f"∂L/∂z_{unit}",
-                    f"error signal (delta) of {unit}: ŷ − y for softmax with cross-entropy",
-                    [acts[i][u], ys[u]],
-                    _difference,
-                    "{0} - {1}",
-                    "{0} − {1}",
-                    unit=unit,
-                )
-                continue
-            if i == last:
-                b.computed(
-                    da,
-                    Kind.FACTOR,
-                    group,
-                    _partial("L", a_sym),
-                    f"∂L/∂{a_lab}",
-                    "derivative of the loss with respect to the prediction",
-                    [acts[i][u], ys[u]],
-                    lambda a, y, n=n_out: loss.grad(a, y, n),
-                    _template(loss.d_latex, a=0, y=1),
-                    _template(loss.d_text, a=0, y=1),
-                    unit=unit,
-                )
-            else:
-                nxt = units[i + 1]
-                parents = [p for k, v in enumerate(nxt) for p in (f"dL_dz_{v}", weight_ids[i + 1][k][u])]
-                b.computed(
-                    da,
-                    Kind.FACTOR,
-                    group,
-                    _partial("L", a_sym),
-                    f"∂L/∂{a_lab}",
-                    f"how the loss changes with {a_lab}, through every unit it feeds",
-                    parents,
-                    _dot,
-                    _join(len(nxt), "{{{0}}}{{mul}}{{{1}}}"),
-                    unit=unit,
-                )
-            if layer.activation is Activation.SOFTMAX:
-                continue  # its deltas need the whole layer's ∂L/∂ŷ: added below
-            rule = activation_rule(layer.activation, layer.slope)
-            operand = {"a": [acts[i][u]], "z": [f"z_{unit}"], "": []}[rule.uses]
-            b.computed(
-                dadz,
-                Kind.FACTOR,
-                group,
-                _partial(a_sym, z_sym),
-                f"∂{a_lab}/∂z_{unit}",
-                f"derivative of the {rule.name} at z_{unit}",
-                operand,
-                (lambda: np.ones(1)) if not operand else rule.df,
-                _template(rule.d_latex, a=0, z=0),
-                _template(rule.d_text, a=0, z=0),
-                unit=unit,
-            )
-            b.computed(
-                dz,
-                Kind.FACTOR,
-                group,
-                _partial("L", z_sym),
-                f"∂L/∂z_{unit}",
-                f"error signal (delta) of {unit}",
-                [da, dadz],
-                _product,
-                "{0}{mul}{1}",
-                unit=unit,
-            )
-        if layer.activation is Activation.SOFTMAX and spec.loss is not Loss.CROSS_ENTROPY:
-            n = len(units[i])
-            for u, unit in enumerate(units[i]):
-                parents = [*acts[i], *(f"dL_da_{v}" for v in units[i])]
-                inner = " + ".join(f"{{{j}}}{{mul}}{{{n + j}}}" for j in range(n))
-                b.computed(
-                    f"dL_dz_{unit}",
-                    Kind.FACTOR,
-                    group,
-                    _partial("L", f"z_{{{_sub(unit)}}}"),
-                    f"∂L/∂z_{unit}",
-                    f"error signal (delta) of {unit} through the softmax",
-                    parents,
-                    lambda *v, k=u, n=n: (
-                        v[k] * (v[n + k] - _dot(*(x for j in range(n) for x in (v[j], v[n + j]))))
-                    ),
-                    f"{{{u}}}\\left({{{n + u}}} - ({inner})\\right)",
-                    f"{{{u}}}·({{{n + u}}} − ({inner}))",
-                    unit=unit,
-                )
-        feeding = inputs if i == 0 else acts[i - 1]
-        for u, unit in enumerate(units[i]):
-            for j, wid in enumerate(weight_ids[i][u]):
-                parents = [f"dL_dz_{unit}", feeding[j]]
-                latex, fn = "{0}{mul}{1}", _product
-                if lam:
-                    parents.append(wid)
-                    latex += f" + {lam:g}{{mul}}{{2}}"
-                    fn = _decayed(lam)
-                b.computed(
-                    f"dL_d{wid}",
-                    Kind.GRADIENT,
-                    group,
-                    _partial("L", f"w_{{{wid[1:]}}}"),
-                    f"∂L/∂{wid}",
-                    f"gradient of the loss with respect to {wid}",
-                    parents,
-                    fn,
-                    latex,
-                    unit=unit,
-                    param=wid,
-                )
-        for bid in dict.fromkeys(bias_ids[i]):
-            fed = [f"dL_dz_{unit}" for u, unit in enumerate(units[i]) if bias_ids[i][u] == bid]
-            latex = " + ".join(f"{{{k}}}" for k in range(len(fed))) if len(fed) > 1 else "{0}{mul}1"
-            b.computed(
-                f"dL_d{bid}",
-                Kind.GRADIENT,
-                group,
-                _partial("L", f"b_{{{bid[1:]}}}"),
-                f"∂L/∂{bid}",
-                f"gradient of the loss with respect to {bid}"
-                + (" (summed over the units it feeds)" if len(fed) > 1 else ""),
-                fed,
-                _sum if len(fed) > 1 else _identity,
-                latex,
-                param=bid,
-            )
-
-    # --- updates, in parameter order
-    params = [w for layer in weight_ids for row in layer for w in row]
-    if spec.update_biases:
-        params += [bid for layer in bias_ids for bid in dict.fromkeys(layer)]
-    for pid in params:
-        sym = f"{pid[0]}_{{{pid[1:]}}}"
-        b.computed(
-            f"{pid}_new",
-            Kind.UPDATE,
-            Group.UPDATES,
-            sym + r"^{\text{new}}",
-            f"new {pid}",
-            f"{pid} after one step of gradient descent",
-            [pid, "lr", f"dL_d{pid}"],
-            _update,
-            "{0} - {1}{mul}{2}",
-            "{0} − {1}·{2}",
-            param=pid,
-        )
-    graph = Graph(tuple(b.nodes), defaults, spec.decimals)
+    net = _Net(spec, unit_names(spec), [f"x{k + 1}" for k in range(len(spec.inputs))], target_ids(spec))
+    _givens(net)
+    for i in range(len(spec.layers)):
+        _forward(net, i)
+    _loss(net)
+    # Backward, output layer first; gradients use the weights from before the update.
+    for i in range(len(spec.layers) - 1, -1, -1):
+        _deltas(net, i)
+        _gradients(net, i)
+    _updates(net)
+    graph = Graph(tuple(net.nodes), net.defaults, spec.decimals)
     check_ids(spec, graph)
     return graph
 
 
+def _givens(net: _Net) -> None:
+    """Inputs, targets, then w1, w2, … row-major through the layers, b1, b2, …, and η."""
+    spec = net.spec
+    for k, (xid, value) in enumerate(zip(net.inputs, spec.inputs, strict=True)):
+        net.add(xid, Kind.GIVEN, Group.GIVENS, symbol=f"x_{{{k + 1}}}", label=xid,
+                meaning=f"input {k + 1}", value=value)  # fmt: skip
+    several = len(net.targets) > 1
+    for k, (yid, value) in enumerate(zip(net.targets, spec.targets, strict=True)):
+        net.add(yid, Kind.GIVEN, Group.GIVENS, symbol=f"y_{{{k + 1}}}" if several else "y", label=yid,
+                meaning=f"target of output {k + 1}" if several else "target", value=value)  # fmt: skip
+    count = 0
+    for i, layer in enumerate(spec.layers):
+        feeding, rows = (net.inputs if i == 0 else net.units[i - 1]), []
+        for u, row in enumerate(layer.weights):
+            ids = []
+            for j, value in enumerate(row):
+                count += 1
+                wid = f"w{count}"
+                net.add(wid, Kind.GIVEN, Group.GIVENS, symbol=f"w_{{{count}}}", label=wid,
+                        meaning=f"weight from {feeding[j]} into {net.units[i][u]}", value=value,
+                        param=wid)  # fmt: skip
+                ids.append(wid)
+            rows.append(ids)
+        net.weights.append(rows)
+    count = 0
+    for i, layer in enumerate(spec.layers):
+        ids = []
+        for u, value in enumerate(layer.biases()):
+            count += 1
+            bid = f"b{count}"
+            fed = net.units[i] if layer.shared_bias else [net.units[i][u]]
+            net.add(bid, Kind.GIVEN, Group.GIVENS, symbol=f"b_{{{count}}}", label=bid,
+                    meaning=f"bias of {' and '.join(fed)}", value=value, param=bid)  # fmt: skip
+            ids.append(bid)
+        net.biases.append(ids * len(net.units[i]) if layer.shared_bias else ids)
+    net.add("lr", Kind.GIVEN, Group.GIVENS, symbol=r"\eta", label="η", meaning="learning rate",
+            value=spec.learning_rate)  # fmt: skip
+
+
+def _forward(net: _Net, i: int) -> None:
+    """Layer ``i``'s weighted sums, then its activations (softmax needs every z first)."""
+    layer, units = net.spec.layers[i], net.units[i]
+    feeding = net.acts(i - 1)
+    zs = [f"z_{u}" for u in units]
+    for u, unit in enumerate(units):
+        parents = [p for pair in zip(feeding, net.weights[i][u], strict=True) for p in pair]
+        parents.append(net.biases[i][u])
+        latex = _join(len(feeding), "{{{0}}}{{mul}}{{{1}}}") + f" + {{{len(parents) - 1}}}"
+        net.add(zs[u], Kind.FORWARD, Group.FORWARD, symbol=f"z_{{{_sub(unit)}}}", label=zs[u],
+                meaning=f"weighted sum into {unit}", parents=parents, fn=_dot, latex=latex,
+                unit=unit)  # fmt: skip
+    output = i == len(net.spec.layers) - 1
+    fn: Callable[..., Array]
+    for u, unit in enumerate(units):
+        if not output:
+            symbol, label, meaning = f"a_{{{_sub(unit)}}}", f"a_{unit}", f"activation of {unit}"
+        elif len(units) == 1:
+            symbol, label, meaning = r"\hat{y}", "ŷ", "prediction"
+        else:
+            symbol, label, meaning = rf"\hat{{y}}_{{{u + 1}}}", f"ŷ{u + 1}", f"prediction {u + 1}"
+        if layer.activation is Activation.SOFTMAX:
+            # \frac{e^{z_k}}{e^{z_1} + …}, braces doubled for Formula's str.format
+            exps = " + ".join("e^{{{" + str(j) + "}}}" for j in range(len(zs)))
+            latex = r"\frac{{e^{{{" + str(u) + "}}}}}{{" + exps + "}}"
+            text = f"e^{{{u}}} / (" + " + ".join(f"e^{{{j}}}" for j in range(len(zs))) + ")"
+            parents, fn = zs, partial(_softmax_k, u)
+        else:
+            rule = activation_rule(layer.activation, layer.slope)
+            latex, text = _template(rule.latex, z=0), _template(rule.text, z=0)
+            parents, fn = [zs[u]], rule.f
+        net.add(f"a_{unit}", Kind.FORWARD, Group.FORWARD, symbol=symbol, label=label, meaning=meaning,
+                parents=parents, fn=fn, latex=latex, text=text, unit=unit)  # fmt: skip
+
+
+def _loss(net: _Net) -> None:
+    """The loss, via one term per output when there are several."""
+    outs, ys = net.acts(len(net.spec.layers) - 1), net.targets
+    rule = loss_rule(net.spec.loss, len(ys))
+    latex, text = _template(rule.latex, a=0, y=1), _template(rule.text, a=0, y=1)
+    if len(ys) == 1:
+        net.add("loss", Kind.LOSS, Group.LOSS, symbol="L", label="L", meaning=rule.name,
+                parents=[outs[0], ys[0]], fn=rule.term, latex=latex, text=text)  # fmt: skip
+        return
+    units = net.units[-1]
+    for k, unit in enumerate(units):
+        net.add(f"loss_{unit}", Kind.LOSS, Group.LOSS, symbol=f"L_{{{unit}}}", label=f"L_{unit}",
+                meaning=f"{rule.name} term of {unit}", parents=[outs[k], ys[k]], fn=rule.term,
+                latex=latex, text=text)  # fmt: skip
+    total = " + ".join(f"{{{k}}}" for k in range(len(units)))
+    n = len(units)
+    net.add("loss", Kind.LOSS, Group.LOSS, symbol="L", label="L", meaning=rule.name,
+            parents=[f"loss_{u}" for u in units], fn=_mean if rule.mean else _sum,
+            latex=rf"\tfrac{{{{1}}}}{{{{{n}}}}}({total})" if rule.mean else total,
+            text=f"(1/{n})·({total})" if rule.mean else total)  # fmt: skip
+
+
+def _deltas(net: _Net, i: int) -> None:
+    """Each unit's chain-rule factors: ∂L/∂a, the activation's derivative, and the delta ∂L/∂z."""
+    spec, layer, units = net.spec, net.spec.layers[i], net.units[i]
+    output = i == len(spec.layers) - 1
+    group = Group.OUTPUT_GRADIENTS if output else Group.HIDDEN_GRADIENTS
+    acts = net.acts(i)
+    softmax = layer.activation is Activation.SOFTMAX
+    for u, unit in enumerate(units):
+        a_sym, a_lab = net.index[acts[u]].symbol, net.index[acts[u]].label
+        z_sym = f"z_{{{_sub(unit)}}}"
+        d_sym, d_lab = _partial("L", z_sym), f"∂L/∂z_{unit}"
+        if output and softmax and spec.loss is Loss.CROSS_ENTROPY:
+            net.add(f"dL_dz_{unit}", Kind.FACTOR, group, symbol=d_sym, label=d_lab, unit=unit,
+                    meaning=f"error signal (delta) of {unit}: ŷ − y for softmax with cross-entropy",
+                    parents=[acts[u], net.targets[u]], fn=_difference, latex="{0} - {1}",
+                    text="{0} − {1}")  # fmt: skip
+            continue
+        if output:
+            rule = loss_rule(spec.loss, len(units))
+            net.add(f"dL_da_{unit}", Kind.FACTOR, group, symbol=_partial("L", a_sym), label=f"∂L/∂{a_lab}",
+                    meaning="derivative of the loss with respect to the prediction",
+                    parents=[acts[u], net.targets[u]], fn=rule.grad,
+                    latex=_template(rule.d_latex, a=0, y=1), text=_template(rule.d_text, a=0, y=1),
+                    unit=unit)  # fmt: skip
+        else:
+            feeds = net.units[i + 1]
+            parents = [p for k, v in enumerate(feeds) for p in (f"dL_dz_{v}", net.weights[i + 1][k][u])]
+            net.add(f"dL_da_{unit}", Kind.FACTOR, group, symbol=_partial("L", a_sym), label=f"∂L/∂{a_lab}",
+                    meaning=f"how the loss changes with {a_lab}, through every unit it feeds",
+                    parents=parents, fn=_dot, latex=_join(len(feeds), "{{{0}}}{{mul}}{{{1}}}"),
+                    unit=unit)  # fmt: skip
+        if softmax:
+            continue  # its deltas need the whole layer's ∂L/∂ŷ: added below
+        rule_a = activation_rule(layer.activation, layer.slope)
+        operand = {"a": [acts[u]], "z": [f"z_{unit}"], "": []}[rule_a.uses]
+        net.add(f"da_{unit}_dz_{unit}", Kind.FACTOR, group, symbol=_partial(a_sym, z_sym),
+                label=f"∂{a_lab}/∂z_{unit}", meaning=f"derivative of the {rule_a.name} at z_{unit}",
+                parents=operand, fn=rule_a.df if operand else _one,
+                latex=_template(rule_a.d_latex, a=0, z=0), text=_template(rule_a.d_text, a=0, z=0),
+                unit=unit)  # fmt: skip
+        net.add(f"dL_dz_{unit}", Kind.FACTOR, group, symbol=d_sym, label=d_lab, unit=unit,
+                meaning=f"error signal (delta) of {unit}",
+                parents=[f"dL_da_{unit}", f"da_{unit}_dz_{unit}"], fn=_product,
+                latex="{0}{mul}{1}")  # fmt: skip
+    if softmax and spec.loss is not Loss.CROSS_ENTROPY:
+        n = len(units)
+        inner = " + ".join(f"{{{j}}}{{mul}}{{{n + j}}}" for j in range(n))
+        for u, unit in enumerate(units):
+            net.add(f"dL_dz_{unit}", Kind.FACTOR, group, symbol=_partial("L", f"z_{{{_sub(unit)}}}"),
+                    label=f"∂L/∂z_{unit}", meaning=f"error signal (delta) of {unit} through the softmax",
+                    parents=[*acts, *(f"dL_da_{v}" for v in units)], fn=partial(_softmax_delta, u, n),
+                    latex=f"{{{u}}}\\left({{{n + u}}} - ({inner})\\right)",
+                    text=f"{{{u}}}·({{{n + u}}} − ({inner}))", unit=unit)  # fmt: skip
+
+
+def _gradients(net: _Net, i: int) -> None:
+    """∂L/∂w = delta × the activation it multiplies (+ λ·w); a shared bias sums its units' deltas."""
+    units, lam = net.units[i], net.spec.weight_decay
+    group = Group.OUTPUT_GRADIENTS if i == len(net.spec.layers) - 1 else Group.HIDDEN_GRADIENTS
+    feeding = net.acts(i - 1)
+    for u, unit in enumerate(units):
+        for j, wid in enumerate(net.weights[i][u]):
+            parents, latex, fn = [f"dL_dz_{unit}", feeding[j]], "{0}{mul}{1}", _product
+            if lam:
+                parents.append(wid)
+                latex += f" + {lam:g}{{mul}}{{2}}"
+                fn = partial(_decayed, lam)
+            net.add(f"dL_d{wid}", Kind.GRADIENT, group, symbol=_partial("L", f"w_{{{wid[1:]}}}"),
+                    label=f"∂L/∂{wid}", meaning=f"gradient of the loss with respect to {wid}",
+                    parents=parents, fn=fn, latex=latex, unit=unit, param=wid)  # fmt: skip
+    for bid in dict.fromkeys(net.biases[i]):
+        fed = [f"dL_dz_{unit}" for u, unit in enumerate(units) if net.biases[i][u] == bid]
+        shared = len(fed) > 1
+        net.add(f"dL_d{bid}", Kind.GRADIENT, group, symbol=_partial("L", f"b_{{{bid[1:]}}}"),
+                label=f"∂L/∂{bid}",
+                meaning=f"gradient of the loss with respect to {bid}"
+                + (" (summed over the units it feeds)" if shared else ""),
+                parents=fed, fn=_sum if shared else _identity,
+                latex=" + ".join(f"{{{k}}}" for k in range(len(fed))) if shared else "{0}{mul}1",
+                param=bid)  # fmt: skip
+
+
+def _updates(net: _Net) -> None:
+    """w_new = w − η·∂L/∂w for every weight, then every bias if biases are updated."""
+    params = [w for layer in net.weights for row in layer for w in row]
+    if net.spec.update_biases:
+        params += [bid for layer in net.biases for bid in dict.fromkeys(layer)]
+    for pid in params:
+        net.add(f"{pid}_new", Kind.UPDATE, Group.UPDATES, symbol=f"{pid[0]}_{{{pid[1:]}}}" + r"^{\text{new}}",
+                label=f"new {pid}", meaning=f"{pid} after one step of gradient descent",
+                parents=[pid, "lr", f"dL_d{pid}"], fn=_update, latex="{0} - {1}{mul}{2}",
+                text="{0} − {1}·{2}", param=pid)  # fmt: skip
+
+
 def check_ids(spec: Spec, graph: Graph, *, source: str = "spec") -> None:
     """Per-id settings (tolerances, points) must name quantities of this network."""
-    for field in ("tolerances", "points"):
-        for qid in getattr(spec, field):
+    for setting in ("tolerances", "points"):
+        for qid in getattr(spec, setting):
             if qid not in graph:
                 close = difflib.get_close_matches(qid, graph.ids, n=1)
                 hint = f" (did you mean {close[0]!r}?)" if close else ""
-                raise SpecError(f"{field}.{qid}: unknown quantity id{hint}", source=source)
+                raise SpecError(f"{setting}.{qid}: unknown quantity id{hint}", source=source)
