@@ -35,10 +35,13 @@ from gradegen.graph import Array, Graph, Kind, Values
 from gradegen.key import Key, make_key, resolve_ask
 from gradegen.network import build_graph, target_ids
 from gradegen.roster import folder_names
-from gradegen.spec import Draw, Layer, Loss, Randomize, Spec
+from gradegen.spec import Activation, Draw, Layer, Loss, Randomize, Spec
 
 VERSION = b"gradegen-variants-1"
 """Part of every hashed message: changing how numbers are drawn means changing this."""
+
+WIDE_FAN_IN = 4
+"""Layers fed by more units than this get symmetric default weights."""
 
 COSMETIC_FIELDS = ("title", "course", "instructions", "tolerance", "tolerances", "points")
 """Spec fields left out of the fingerprint: fixing a typo in the title changes nobody's numbers."""
@@ -54,7 +57,10 @@ def default_randomize(spec: Spec) -> Randomize:
 
     * inputs uniform in [0.05, 0.95]; weights and biases in [0.10, 0.90]; each range becomes
       symmetric ([−0.95, 0.95], [−0.90, 0.90]) when the spec itself has a negative number in that
-      group; biases are kept when the spec's biases are all 0 (a network without biases);
+      group, and the weights' also when a layer is fed by more than 4 units (positive weights
+      would saturate its sums); weights get 3 places when a layer has more weights than the
+      range has 2-place numbers (they must differ); biases are kept when the spec's biases are
+      all 0 (a network without biases);
     * targets: half_mse, sse and mse in [0.01, 0.99] ([−0.99, 0.99] if the spec has a negative
       target); bce targets are kept (they are labels); cross_entropy targets are a random
       distribution rounded to as many places as the spec's targets have (at most 2; one-hot
@@ -65,8 +71,14 @@ def default_randomize(spec: Spec) -> Randomize:
     weights = [w for layer in spec.layers for row in layer.weights for w in row]
     biases = [b for layer in spec.layers for b in layer.biases()]
 
-    def span(values: Sequence[float], low: float, high: float) -> Draw:
-        return Draw(low=-high if min(values) < 0 else low, high=high, decimals=2)
+    def span(values: Sequence[float], low: float, high: float, *, symmetric: bool = False) -> Draw:
+        return Draw(low=-high if symmetric or min(values) < 0 else low, high=high, decimals=2)
+
+    wide = max(len(layer.weights[0]) for layer in spec.layers) > WIDE_FAN_IN
+    weight_draw = span(weights, 0.10, 0.90, symmetric=wide)
+    biggest = max(layer.size * len(layer.weights[0]) for layer in spec.layers)
+    if biggest > round((weight_draw.high or 0) - (weight_draw.low or 0), 2) * 100 + 1:
+        weight_draw = weight_draw.model_copy(update={"decimals": 3})  # room for distinct weights
 
     if spec.loss is Loss.CROSS_ENTROPY:
         one_hot = all(t in (0.0, 1.0) for t in spec.targets)
@@ -79,7 +91,7 @@ def default_randomize(spec: Spec) -> Randomize:
     defaults = {
         "inputs": span(spec.inputs, 0.05, 0.95),
         "targets": targets,
-        "weights": span(weights, 0.10, 0.90),
+        "weights": weight_draw,
         "biases": Draw(keep=True) if not any(biases) else span(biases, 0.10, 0.90),
         "learning_rate": Draw(keep=True),
     }
@@ -100,6 +112,7 @@ class _Slot:
     ids: tuple[str, ...]
     draw: Draw
     distribution: bool = False
+    distinct: bool = False  # no two equal (one layer's weights): drawn without replacement
 
     @property
     def width(self) -> int:
@@ -130,19 +143,19 @@ def _plan(spec: Spec, graph: Graph) -> _Plan:
     weights = tuple(i for i in ids if i.startswith("w"))
     biases = tuple(i for i in ids if i.startswith("b"))
     assert r.inputs and r.targets and r.weights and r.biases and r.learning_rate
-    slots = (
-        _Slot(inputs, r.inputs),
-        _Slot(tuple(target_ids(spec)), r.targets, distribution=spec.loss is Loss.CROSS_ENTROPY),
-        _Slot(weights, r.weights),
-        _Slot(biases, r.biases),
-        _Slot(("lr",), r.learning_rate),
-    )
     layers: list[tuple[str, ...]] = []
     start = 0
     for layer in spec.layers:
         count = layer.size * len(layer.weights[0])
         layers.append(weights[start : start + count])
         start += count
+    slots = (
+        _Slot(inputs, r.inputs),
+        _Slot(tuple(target_ids(spec)), r.targets, distribution=spec.loss is Loss.CROSS_ENTROPY),
+        *(_Slot(ids, r.weights, distinct=r.distinct_weights) for ids in layers),
+        _Slot(biases, r.biases),
+        _Slot(("lr",), r.learning_rate),
+    )
     return _Plan(r, slots, tuple(layers))
 
 
@@ -221,18 +234,46 @@ def _draw(plan: _Plan, u: Array, defaults: Mapping[str, float]) -> dict[str, Arr
             values = _distribution(block, d.decimals or 0)
         elif d.choices is not None:
             choices = np.asarray(d.choices, dtype=np.float64)
-            values = choices[np.minimum((block * len(choices)).astype(np.int64), len(choices) - 1)]
+            values = choices[_indices(block, len(choices), slot.distinct)]
         else:
             assert d.low is not None and d.high is not None
             places = 2 if d.decimals is None else d.decimals
             scale = 10.0**places
             lo = math.ceil(d.low * scale - 1e-9)
             hi = math.floor(d.high * scale + 1e-9)
-            k = lo + np.minimum(np.floor(block * (hi - lo + 1)), hi - lo)
-            values = k / scale  # the float nearest each decimal, as if typed
+            values = (lo + _indices(block, hi - lo + 1, slot.distinct)) / scale  # as if typed
         for j, gid in enumerate(slot.ids):
             out[gid] = np.ascontiguousarray(values[:, j])
     return out
+
+
+def _indices(u: Array, count: int, distinct: bool) -> NDArray[np.int64]:
+    """Indices into ``count`` values, one per uniform; all different along a row when ``distinct``.
+
+    Distinct indices are drawn one by one without replacement: uniform j picks the c-th of the
+    values still unused (c uniform below count − j), by stepping c past each earlier pick at or
+    below it, in ascending order. The earlier picks are kept sorted, column by column (every
+    row's m-th smallest), so each step is a few vector operations over all rows. With fewer
+    values than uniforms they repeat (and the distinct_weights constraint then reports it).
+    """
+    n, k = u.shape
+    if not distinct or k > count or k == 1:
+        return np.minimum((u * count).astype(np.int64), count - 1)
+    dtype = np.int16 if count < 2**15 - 1 else np.int64  # narrow columns: far less memory traffic
+    picks = np.empty((k, n), dtype=dtype)
+    floor = np.full(n, -1, dtype=dtype)
+    ceiling = np.full(n, count, dtype=dtype)
+    ordered: list[NDArray[Any]] = []  # ordered[m]: every row's m-th smallest pick so far
+    for j in range(k):
+        a = np.minimum(u[:, j] * (count - j), count - j - 1).astype(dtype)
+        for column in ordered:
+            a += a >= column
+        picks[j] = a
+        # insert a: the m-th smallest of (picks ∪ {a}) is min(old m-th, max(old (m−1)-th, a))
+        below = [floor, *ordered]
+        above = [*ordered, ceiling]
+        ordered = [np.minimum(above[m], np.maximum(below[m], a)) for m in range(j + 1)]
+    return picks.T.astype(np.int64)
 
 
 def _distribution(u: Array, places: int) -> Array:
@@ -279,8 +320,11 @@ def _failures(
     fails[f"min_loss (loss ≥ {r.min_loss:g})"] = np.asarray(~(exact["loss"] >= r.min_loss))
     floor = min_magnitude(spec)
     seen = np.ones(n, dtype=bool)
+    zero = always_zero(spec)
     for qid in asked:
         node = graph[qid]
+        if qid in zero:
+            continue
         if node.kind in (Kind.GRADIENT, Kind.FACTOR):
             seen &= np.abs(exact[qid]) >= floor
             if hand is not None:
@@ -296,6 +340,22 @@ def _failures(
                 same |= (np.diff(w, axis=1) == 0).any(axis=1)
         fails["distinct_weights (no two weights in a layer equal)"] = same
     return fails
+
+
+def always_zero(spec: Spec) -> frozenset[str]:
+    """Quantities that are 0 in every variant, so exempt from the visibility constraint.
+
+    A softmax is unchanged by adding one number to all its inputs, so the gradient of a bias
+    shared by a whole softmax layer is always 0 (and its update leaves it unchanged).
+    """
+    out: set[str] = set()
+    number = 0
+    for layer in spec.layers:
+        for _ in layer.biases():
+            number += 1
+            if layer.shared_bias and layer.activation is Activation.SOFTMAX:
+                out.update({f"dL_db{number}", f"b{number}_new"})
+    return frozenset(out)
 
 
 def min_magnitude(spec: Spec) -> float:
