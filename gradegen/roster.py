@@ -89,8 +89,9 @@ def anonymous_ids(count: int) -> tuple[str, ...]:
     return tuple(f"v{i:0{width}d}" for i in range(1, count + 1))
 
 
-def read_roster(path: Path) -> Roster:
+def read_roster(path: str | Path) -> Roster:
     """Read a roster CSV file (comma, semicolon or tab separated; UTF-8, with or without BOM)."""
+    path = Path(path)
     return parse_roster(read_text(path, what="roster", limit=MAX_ROSTER_BYTES), source=str(path))
 
 
