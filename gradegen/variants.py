@@ -267,7 +267,7 @@ def _indices(u: Array, count: int, distinct: bool) -> NDArray[np.int64]:
     for j in range(k):
         a = np.minimum(u[:, j] * (count - j), count - j - 1).astype(dtype)
         for column in ordered:
-            a += a >= column
+            np.add(a, a >= column, out=a)
         picks[j] = a
         # insert a: the m-th smallest of (picks ∪ {a}) is min(old m-th, max(old (m−1)-th, a))
         below = [floor, *ordered]
