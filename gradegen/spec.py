@@ -152,8 +152,14 @@ class Spec(_Model):
         return sum(layer.size * len(layer.weights[0]) + len(layer.biases()) for layer in self.layers)
 
     def to_data(self) -> dict[str, Any]:
-        """The normalised spec as plain JSON-ready data (the form a key stores)."""
-        return self.model_dump(mode="json")
+        """The normalised spec as plain JSON-ready data (the form a key stores).
+
+        ``randomize`` appears only when the spec has that section (and then without unset fields).
+        """
+        data = self.model_dump(mode="json", exclude={"randomize"})
+        if self.randomize is not None:
+            data["randomize"] = self.randomize.model_dump(mode="json", exclude_none=True)
+        return data
 
 
 # --------------------------------------------------------------------------- reading files

@@ -485,6 +485,12 @@ def test_randomize_round_trips(handout: Spec) -> None:
     """A spec with a randomize section survives to_data and parse_spec unchanged."""
     spec = with_randomize(handout, {"weights": {"low": 0.1, "high": 0.5, "decimals": 1}, "max_abs_z": 3})
     assert parse_spec(spec.to_data()) == spec
+    assert spec.to_data()["randomize"]["weights"] == {"low": 0.1, "high": 0.5, "decimals": 1, "keep": False}
+
+
+def test_specs_without_randomize_serialise_as_before(handout: Spec) -> None:
+    """The normalised spec (what keys store) has no randomize entry unless the spec has the section."""
+    assert "randomize" not in handout.to_data()
 
 
 # --------------------------------------------------------------------------- progress
