@@ -176,7 +176,7 @@ def fingerprint(spec: Spec) -> str:
 
 def student_keys(seed: str, spec: Spec, ids: Sequence[str]) -> NDArray[np.uint64]:
     """Two 64-bit words per student from HMAC-SHA256(seed, version ‖ fingerprint ‖ id)."""
-    key = seed.encode("utf-8")
+    key = seed.encode("utf-8", errors="surrogatepass")
     prefix = VERSION + b"\x00" + fingerprint(spec).encode() + b"\x00"
     base = hmac.new(key, prefix, hashlib.sha256)
     digests = bytearray()
