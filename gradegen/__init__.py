@@ -38,6 +38,22 @@ _EXPORTS = {
     "Solution": "gradegen.training",
     "solve": "gradegen.training",
     "train": "gradegen.training",
+    "Draw": "gradegen.spec",
+    "Randomize": "gradegen.spec",
+    "VariantSet": "gradegen.variants",
+    "make_variants": "gradegen.variants",
+    "keys_document": "gradegen.variants",
+    "default_randomize": "gradegen.variants",
+    "new_seed": "gradegen.variants",
+    "Roster": "gradegen.roster",
+    "RosterError": "gradegen.roster",
+    "Student": "gradegen.roster",
+    "read_roster": "gradegen.roster",
+    "parse_roster": "gradegen.roster",
+    "anonymous_ids": "gradegen.roster",
+    "folder_names": "gradegen.roster",
+    "safe_folder_name": "gradegen.roster",
+    "progress": "gradegen.progress",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -47,10 +63,23 @@ if TYPE_CHECKING:
     from gradegen.graph import Graph, Group, Kind, Node, Values
     from gradegen.network import build_graph
     from gradegen.presets import Preset
+    from gradegen.progress import progress
+    from gradegen.roster import (
+        Roster,
+        RosterError,
+        Student,
+        anonymous_ids,
+        folder_names,
+        parse_roster,
+        read_roster,
+        safe_folder_name,
+    )
     from gradegen.spec import (
         Activation,
+        Draw,
         Layer,
         Loss,
+        Randomize,
         Spec,
         load_spec,
         parse_spec,
@@ -58,6 +87,7 @@ if TYPE_CHECKING:
         preset_text,
     )
     from gradegen.training import Solution, solve, train
+    from gradegen.variants import VariantSet, default_randomize, keys_document, make_variants, new_seed
 
 
 def __getattr__(name: str) -> Any:

@@ -14,7 +14,7 @@ import tomllib
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -94,6 +94,39 @@ class Layer(_Model):
         return self.bias if isinstance(self.bias, tuple) else (self.bias,)
 
 
+class Draw(_Model):
+    """How one group of numbers (inputs, targets, weights, biases, learning rate) is drawn.
+
+    Either a range ``{low, high, decimals}`` (uniform over the numbers with ``decimals`` places in
+    [low, high]), or ``{choices: [...]}`` (each number one of these), or ``{keep: true}`` (the
+    spec's own numbers). For cross_entropy targets only ``decimals`` (a distribution rounded to
+    that many places; 0 gives one-hot targets) or ``keep`` apply.
+    """
+
+    low: Number | None = None
+    high: Number | None = None
+    decimals: Annotated[int, Field(strict=True, ge=0, le=10)] | None = None
+    choices: tuple[Number, ...] | None = None
+    keep: Annotated[bool, Field(strict=True)] = False
+
+
+class Randomize(_Model):
+    """Per-student variants: how each group is drawn and the constraints every variant meets."""
+
+    inputs: Draw | None = None
+    targets: Draw | None = None
+    weights: Draw | None = None
+    biases: Draw | None = None
+    learning_rate: Draw | None = None
+    max_abs_z: Annotated[float, Field(strict=True, allow_inf_nan=False, gt=0)] = 4.0
+    min_loss: Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0)] = 0.001
+    min_magnitude: Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0)] | None = None
+    distinct_weights: Annotated[bool, Field(strict=True)] = True
+    max_draws: Annotated[int, Field(strict=True, ge=1, le=1000)] = 50
+
+    GROUPS: ClassVar[tuple[str, ...]] = ("inputs", "targets", "weights", "biases", "learning_rate")
+
+
 class Spec(_Model):
     """A network and one training example, as the instructor wrote it."""
 
@@ -112,14 +145,21 @@ class Spec(_Model):
     tolerance: Tolerance = Tolerance()
     tolerances: dict[str, Tolerance] = Field(default_factory=dict)  # per quantity id
     points: dict[str, Annotated[float, Field(strict=True, ge=0)]] = Field(default_factory=dict)
+    randomize: Randomize | None = None  # per-student variants (see gradegen.variants)
 
     @property
     def parameter_count(self) -> int:
         return sum(layer.size * len(layer.weights[0]) + len(layer.biases()) for layer in self.layers)
 
     def to_data(self) -> dict[str, Any]:
-        """The normalised spec as plain JSON-ready data (the form a key stores)."""
-        return self.model_dump(mode="json")
+        """The normalised spec as plain JSON-ready data (the form a key stores).
+
+        ``randomize`` appears only when the spec has that section (and then without unset fields).
+        """
+        data = self.model_dump(mode="json", exclude={"randomize"})
+        if self.randomize is not None:
+            data["randomize"] = self.randomize.model_dump(mode="json", exclude_none=True)
+        return data
 
 
 # --------------------------------------------------------------------------- reading files
@@ -343,12 +383,71 @@ def check_network(spec: Spec, *, source: str = "spec", max_parameters: int = MAX
             f"targets: cross_entropy needs targets that sum to 1 (a distribution), "
             f"got sum {sum(spec.targets):g}"
         )
+    if spec.randomize is not None:
+        check_randomize(spec, source=source)
     count = spec.parameter_count
     if count > max_parameters:
         fail(
             f"layers: the network has {count:,} parameters, over the limit of {max_parameters:,} "
             "(documents are for working by hand)"
         )
+
+
+def check_randomize(spec: Spec, *, source: str = "spec") -> None:
+    """Check a ``randomize:`` section against itself and the network it randomizes."""
+    assert spec.randomize is not None
+
+    def fail(message: str) -> None:
+        raise SpecError(message, source=source)
+
+    for group in Randomize.GROUPS:
+        draw: Draw | None = getattr(spec.randomize, group)
+        if draw is None:
+            continue
+        where = f"randomize.{group}"
+        is_range = draw.low is not None or draw.high is not None
+        distribution = group == "targets" and spec.loss is Loss.CROSS_ENTROPY
+        if draw.keep:
+            if is_range or draw.choices is not None or draw.decimals is not None:
+                fail(f"{where}: keep: true takes no other settings")
+            continue
+        if distribution:
+            if is_range or draw.choices is not None:
+                fail(
+                    f"{where}: cross_entropy targets are drawn as a distribution; give decimals "
+                    "(0 for one-hot targets) or keep: true, not low/high or choices"
+                )
+            if draw.decimals is None:
+                fail(f"{where}.decimals: required (places of the target distribution; 0 for one-hot)")
+            continue
+        if draw.choices is not None:
+            if is_range or draw.decimals is not None:
+                fail(f"{where}: give either low and high (and decimals) or choices, not both")
+            if not draw.choices:
+                fail(f"{where}.choices: expected at least one number")
+            values = [(f"{where}.choices[{k}]", v) for k, v in enumerate(draw.choices)]
+        elif is_range:
+            for end in ("low", "high"):
+                if getattr(draw, end) is None:
+                    fail(f"{where}.{end}: required field is missing (a range needs low and high)")
+            assert draw.low is not None and draw.high is not None
+            if draw.low > draw.high:
+                fail(f"{where}: low {draw.low:g} is greater than high {draw.high:g}")
+            places = 2 if draw.decimals is None else draw.decimals
+            scale = 10.0**places
+            if math.floor(draw.high * scale + 1e-9) < math.ceil(draw.low * scale - 1e-9):
+                fail(
+                    f"{where}: no number with {_count(places, 'decimal place')} lies between "
+                    f"low {draw.low:g} and high {draw.high:g}"
+                )
+            values = [(f"{where}.low", draw.low), (f"{where}.high", draw.high)]
+        else:
+            fail(f"{where}: expected low and high (and decimals), choices, or keep: true")
+        for field, v in values:
+            if group == "learning_rate" and v <= 0:
+                fail(f"{field}: the learning rate must be greater than 0, got {v:g}")
+            if group == "targets" and spec.loss is Loss.BCE and not 0.0 <= v <= 1.0:
+                fail(f"{field}: bce needs targets in [0, 1], got {v:g}")
 
 
 RESERVED_NAMES = frozenset({"x", "y", "w", "b", "o", "out", "lr", "loss"})
@@ -381,6 +480,19 @@ def _path(loc: tuple[int | str, ...]) -> str:
     return text
 
 
+def _model_at(loc: tuple[int | str, ...]) -> type[BaseModel]:
+    """The model whose unknown key is at ``loc`` (for the did-you-mean hint)."""
+    if len(loc) == 3 and loc[0] == "layers":
+        return Layer
+    if len(loc) == 2 and loc[0] == "randomize":
+        return Randomize
+    if len(loc) == 3 and loc[0] == "randomize":
+        return Draw
+    if len(loc) == 2 and loc[0] == "tolerance":
+        return Tolerance
+    return Spec
+
+
 def _describe(exc: ValidationError) -> str:
     """One line for the most specific of pydantic's errors."""
     errors = exc.errors()
@@ -397,7 +509,7 @@ def _describe(exc: ValidationError) -> str:
     ctx = error.get("ctx", {})
     if kind == "extra_forbidden":
         key = str(loc[-1])
-        model = Layer if len(loc) == 3 and loc[0] == "layers" else Spec
+        model = _model_at(loc)
         close = difflib.get_close_matches(key, list(model.model_fields), n=1, cutoff=0.6)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         allowed = ", ".join(model.model_fields)

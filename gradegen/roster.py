@@ -1,0 +1,203 @@
+"""Rosters of students, anonymous variant ids, and safe folder names for student ids.
+
+A roster is a CSV file with a student id column (header ``student_id``, ``student``, ``id`` or
+``email``, any case) and optionally a ``name`` column. A student id is only data: it becomes a
+folder name through :func:`folder_names`, which never lets it escape the output folder.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from gradegen.errors import GradegenError
+from gradegen.spec import read_text
+
+ID_COLUMNS = ("student_id", "student", "id", "email")
+"""Headers accepted for the id column, in order of preference (case-insensitive)."""
+
+NAME_COLUMNS = ("name", "student_name", "full_name")
+"""Headers accepted for the optional name column."""
+
+MAX_ROSTER_BYTES = 50_000_000
+
+MAX_FOLDER_BYTES = 64
+"""A folder name's readable part is cut to this many UTF-8 bytes (file systems allow 255)."""
+
+RESERVED_FILES = frozenset({"keys.json", "worksheets.pdf", "solutions.pdf"})
+"""Files a class run writes beside the student folders; no folder may take these names."""
+
+_WINDOWS_RESERVED = frozenset(
+    {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
+)
+_UNSAFE = re.compile(r"[^\w.@+-]")  # \w is Unicode-aware: letters, digits, underscore
+_PLAIN = re.compile(r"[A-Za-z0-9_@+-]([A-Za-z0-9_.@+-]*[A-Za-z0-9_@+-])?")  # ASCII names kept as they are
+
+
+class RosterError(GradegenError):
+    """A roster that cannot be read or has a bad row."""
+
+
+@dataclass(frozen=True)
+class Student:
+    id: str
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class Roster:
+    """Students in roster order, with ids unique and non-empty."""
+
+    students: tuple[Student, ...]
+
+    def __len__(self) -> int:
+        return len(self.students)
+
+    def __iter__(self) -> Iterator[Student]:
+        return iter(self.students)
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        return tuple(s.id for s in self.students)
+
+    @property
+    def names(self) -> tuple[str | None, ...]:
+        return tuple(s.name for s in self.students)
+
+    @property
+    def folders(self) -> tuple[str, ...]:
+        """Each student's folder name (see :func:`folder_names`)."""
+        return folder_names(self.ids)
+
+    @classmethod
+    def anonymous(cls, count: int) -> Roster:
+        """``count`` anonymous variants v001, v002, …"""
+        return cls(tuple(Student(i) for i in anonymous_ids(count)))
+
+
+def anonymous_ids(count: int) -> tuple[str, ...]:
+    """Ids ``v001``, ``v002``, … zero-padded to at least 3 digits (more when ``count`` needs them)."""
+    if count < 1:
+        raise GradegenError(f"--variants: expected at least 1 variant, got {count}")
+    width = max(3, len(str(count)))
+    return tuple(f"v{i:0{width}d}" for i in range(1, count + 1))
+
+
+def read_roster(path: str | Path) -> Roster:
+    """Read a roster CSV file (comma, semicolon or tab separated; UTF-8, with or without BOM)."""
+    path = Path(path)
+    return parse_roster(read_text(path, what="roster", limit=MAX_ROSTER_BYTES), source=str(path))
+
+
+def parse_roster(text: str, *, source: str = "roster") -> Roster:
+    """Parse roster CSV text; the first row is the header."""
+    lines = text.splitlines()
+    first = next((line for line in lines if line.strip()), "")
+    if not first:
+        raise RosterError(f"{source}: empty roster; expected a header row with a student id column")
+    delimiter = max(",;\t", key=first.count) if any(c in first for c in ",;\t") else ","
+    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    start = next(i for i, row in enumerate(rows) if any(cell.strip() for cell in row))
+    header = [_header(cell) for cell in rows[start]]
+    id_col = _find(header, ID_COLUMNS)
+    if id_col is None:
+        found = ", ".join(repr(c) for c in rows[start]) or "nothing"
+        raise RosterError(
+            f"{source}: no student id column; expected a header named one of "
+            f"{', '.join(ID_COLUMNS)} (any case), got {found}"
+        )
+    name_col = _find(header, NAME_COLUMNS)
+    students: list[Student] = []
+    first_row: dict[str, int] = {}
+    for i, row in enumerate(rows[start + 1 :], start=start + 2):
+        if not any(cell.strip() for cell in row):
+            continue  # blank lines are not students
+        student = row[id_col].strip() if id_col < len(row) else ""
+        if not student:
+            raise RosterError(f"{source}: row {i}: empty student id")
+        if student in first_row:
+            raise RosterError(
+                f"{source}: row {i}: duplicate student id {student!r} (first on row {first_row[student]})"
+            )
+        first_row[student] = i
+        name = row[name_col].strip() if name_col is not None and name_col < len(row) else ""
+        students.append(Student(student, name or None))
+    if not students:
+        raise RosterError(f"{source}: the roster has a header but no students")
+    return Roster(tuple(students))
+
+
+def _header(cell: str) -> str:
+    return re.sub(r"[\s-]+", "_", cell.strip().lower())
+
+
+def _find(header: Sequence[str], wanted: Sequence[str]) -> int | None:
+    for name in wanted:
+        if name in header:
+            return header.index(name)
+    return None
+
+
+# --------------------------------------------------------------------------- folder names
+
+
+def safe_folder_name(student: str) -> str:
+    """A readable folder name for one id: a slug, plus a short hash when the slug had to change.
+
+    The slug keeps letters, digits and ``_ . @ + -``; anything else (separators, control
+    characters, spaces) becomes ``_``. Leading and trailing dots are removed (no ``.``, ``..`` or
+    hidden folders), Windows device names (``CON``, ``nul.txt``) get a leading ``_``, and long ids
+    are cut. Whenever the slug differs from the id, ``-`` and 8 hex digits of the id's SHA-256
+    follow, so altered ids stay distinct.
+    """
+    if _PLAIN.fullmatch(student) and len(student) <= MAX_FOLDER_BYTES:
+        slug = student if student.split(".")[0].upper() not in _WINDOWS_RESERVED else "_" + student
+    else:
+        slug = _slug(student)
+    if slug == student and slug.casefold() not in RESERVED_FILES:
+        return slug
+    return f"{slug}-{_digest(student)[:8]}"
+
+
+def _slug(student: str) -> str:
+    slug = unicodedata.normalize("NFC", student)
+    slug = _UNSAFE.sub("_", slug).strip(". ")
+    if slug.split(".")[0].upper() in _WINDOWS_RESERVED:
+        slug = "_" + slug
+    return _cut(slug) or "student"
+
+
+def folder_names(ids: Iterable[str]) -> tuple[str, ...]:
+    """Safe, unique folder names for a roster's ids, in order.
+
+    Each is :func:`safe_folder_name`; names equal ignoring case (which clash on macOS and
+    Windows) all get a longer hash suffix instead. A name depends only on its own id unless it
+    clashes with another's, so the same roster always gives the same names.
+    """
+    ids = list(ids)
+    names = [safe_folder_name(s) for s in ids]
+    for length in (12, 24, 64):
+        seen: dict[str, int] = {}
+        for n in names:
+            seen[n.casefold()] = seen.get(n.casefold(), 0) + 1
+        clashes = [k for k, n in enumerate(names) if seen[n.casefold()] > 1]
+        if not clashes:
+            return tuple(names)
+        for k in clashes:
+            names[k] = f"{_slug(ids[k])}-{_digest(ids[k])[:length]}"
+    raise GradegenError("could not give the roster's students distinct folder names")  # pragma: no cover
+
+
+def _cut(text: str) -> str:
+    data = text.encode("utf-8")[:MAX_FOLDER_BYTES]
+    return data.decode("utf-8", errors="ignore").rstrip(". ")
+
+
+def _digest(student: str) -> str:
+    return hashlib.sha256(student.encode("utf-8", errors="surrogatepass")).hexdigest()
