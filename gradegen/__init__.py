@@ -38,15 +38,27 @@ _EXPORTS = {
     "Solution": "gradegen.training",
     "solve": "gradegen.training",
     "train": "gradegen.training",
+    "generate": "gradegen.documents",
+    "render_documents": "gradegen.render",
+    "DocumentPlan": "gradegen.plan",
+    "build_plan": "gradegen.plan",
+    "latex_escape": "gradegen.render",
+    "md_escape": "gradegen.render",
+    "compile_pdf": "gradegen.pdf",
+    "find_engine": "gradegen.pdf",
 }
 
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:
+    from gradegen.documents import generate
     from gradegen.errors import GradegenError, SpecError
     from gradegen.graph import Graph, Group, Kind, Node, Values
     from gradegen.network import build_graph
+    from gradegen.pdf import compile_pdf, find_engine
+    from gradegen.plan import DocumentPlan, build_plan
     from gradegen.presets import Preset
+    from gradegen.render import latex_escape, md_escape, render_documents
     from gradegen.spec import (
         Activation,
         Layer,

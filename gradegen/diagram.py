@@ -93,8 +93,43 @@ def label_position(source: int, target: int) -> float:
 _DX, _DY, _R, _MARGIN, _TOP = 210.0, 100.0, 22.0, 40.0, 70.0
 
 
+class _Slots:
+    """Stands in for :class:`Numbers` while a picture's fixed parts are laid out, once per plan."""
+
+    def text(self, node_id: str) -> str:
+        return f"\x00{node_id}\x00"
+
+
+_PARTS: dict[tuple[int, str], tuple[DocumentPlan, list[str]]] = {}
+
+
+def _filled(plan: DocumentPlan, numbers: Numbers, kind: str) -> str:
+    """A picture with this variant's values in the slots of its cached layout."""
+    hit = _PARTS.get((id(plan), kind))
+    if hit is None or hit[0] is not plan:
+        draw = _svg if kind == "svg" else _tikz
+        hit = (plan, draw(plan, _Slots()).split("\x00"))  # type: ignore[arg-type]
+        if len(_PARTS) >= 32:
+            _PARTS.pop(next(iter(_PARTS)))
+        _PARTS[(id(plan), kind)] = hit
+    parts = list(hit[1])
+    for k in range(1, len(parts), 2):
+        value = numbers.text(parts[k])
+        parts[k] = escape(value.replace("-", "−")) if kind == "svg" else value
+    return "".join(parts)
+
+
 def svg(plan: DocumentPlan, numbers: Numbers) -> str:
     """The diagram as a standalone SVG document (text, deterministic)."""
+    return _filled(plan, numbers, "svg")
+
+
+def tikz(plan: DocumentPlan, numbers: Numbers) -> str:
+    """The diagram as a ``tikzpicture`` (needs only the tikz package)."""
+    return _filled(plan, numbers, "tikz")
+
+
+def _svg(plan: DocumentPlan, numbers: Numbers) -> str:
     lay = layout(plan)
     width = 2 * _MARGIN + (len(lay.columns) - 1) * _DX + 60
     height = _TOP + lay.rows * _DY + 10
@@ -104,7 +139,7 @@ def svg(plan: DocumentPlan, numbers: Numbers) -> str:
         return _MARGIN + _R + col * _DX, _TOP + row * _DY + _DY / 2
 
     def value(node_id: str) -> str:
-        return numbers.text(node_id).replace("-", "−")
+        return numbers.text(node_id)
 
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{_num(width)}" height="{_num(height)}" '
@@ -115,7 +150,8 @@ def svg(plan: DocumentPlan, numbers: Numbers) -> str:
     for edge in lay.edges:
         (x1, y1), (x2, y2) = xy(edge.source), xy(edge.target)
         out.append(
-            f'<line x1="{_num(x1)}" y1="{_num(y1)}" x2="{_num(x2)}" y2="{_num(y2)}" stroke="#444" stroke-width="1.2"/>'
+            f'<line x1="{_num(x1)}" y1="{_num(y1)}" x2="{_num(x2)}" y2="{_num(y2)}" '
+            'stroke="#444" stroke-width="1.2"/>'
         )
     for bias in lay.biases:
         _add_bias(out, bias, [xy(u) for u in bias.units], value(bias.id))
@@ -126,7 +162,8 @@ def svg(plan: DocumentPlan, numbers: Numbers) -> str:
         angle = math.degrees(math.atan2(y2 - y1, x2 - x1))
         out.append(
             f'<text transform="translate({_num(lx)},{_num(ly)}) rotate({_num(angle)})" y="-4" '
-            f'text-anchor="middle" font-size="12" font-style="italic">{_sub_svg(edge.weight, value(edge.weight))}</text>'
+            f'text-anchor="middle" font-size="12" font-style="italic">'
+            f"{_sub_svg(edge.weight, value(edge.weight))}</text>"
         )
     for unit, (col, _row) in lay.position.items():
         x, y = xy(unit)
@@ -139,7 +176,8 @@ def svg(plan: DocumentPlan, numbers: Numbers) -> str:
     for unit, label in lay.outputs.items():
         x, y = xy(unit)
         out.append(
-            f'<line x1="{_num(x + _R)}" y1="{_num(y)}" x2="{_num(x + _R + 28)}" y2="{_num(y)}" stroke="#222"/>'
+            f'<line x1="{_num(x + _R)}" y1="{_num(y)}" x2="{_num(x + _R + 28)}" y2="{_num(y)}" '
+            'stroke="#222"/>'
         )
         text = escape("ŷ" + label.translate(_SUBSCRIPTS))
         out.append(f'<text x="{_num(x + _R + 32)}" y="{_num(y + 5)}" font-style="italic">{text}</text>')
@@ -163,7 +201,8 @@ def _add_bias(out: list[str], bias: Bias, points: list[tuple[float, float]], val
             'stroke="#888" stroke-dasharray="4 3"/>'
         )
     out.append(
-        f'<rect x="{_num(x - 42)}" y="{_num(top - 10)}" width="84" height="18" rx="4" fill="white" stroke="#888"/>'
+        f'<rect x="{_num(x - 42)}" y="{_num(top - 10)}" width="84" height="18" rx="4" '
+        'fill="white" stroke="#888"/>'
     )
     out.append(
         f'<text x="{_num(x)}" y="{_num(top + 4)}" text-anchor="middle" font-size="12" '
@@ -175,8 +214,7 @@ def _add_bias(out: list[str], bias: Bias, points: list[tuple[float, float]], val
 _TX, _TY, _MAX_WIDTH = 3.8, 1.7, 15.0
 
 
-def tikz(plan: DocumentPlan, numbers: Numbers) -> str:
-    """The diagram as a ``tikzpicture`` (needs only the tikz package)."""
+def _tikz(plan: DocumentPlan, numbers: Numbers) -> str:
     lay = layout(plan)
     width = (len(lay.columns) - 1) * _TX + 2
     scale = min(1.0, _MAX_WIDTH / width)

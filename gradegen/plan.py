@@ -240,12 +240,9 @@ class _Planner:
             return Section(f"Bias {param}", 3, tuple(out))
         unit = units[0]
         factors, steps = self.delta_chain(unit)
-        z = g[f"z_{unit}"]
-        if param.startswith("w"):
-            source = grad.parents[1]
-            local = LocalEq(_partial(z.symbol, p_sym), source, z.symbol, p_sym)
-        else:
-            local = LocalEq(_partial(z.symbol, p_sym), None, z.symbol, p_sym)
+        z_sym = g[f"z_{unit}"].symbol
+        source = grad.parents[1] if param.startswith("w") else None
+        local = LocalEq(_partial(z_sym, p_sym), source, z_sym, p_sym)
         chain = [*factors, local]
         decay = len(grad.parents) == 3
         sym = " \\cdot ".join(self.symbol_of(f) for f in chain)
@@ -304,14 +301,14 @@ def build_plan(spec: Spec, graph: Graph) -> DocumentPlan:
     sections: list[Section] = []
     # forward pass, one subsection per layer
     forward: list[Section] = []
-    for layer in layers[1:]:
+    for info in layers[1:]:
         items: list[Item] = []
-        for unit in layer.units:
+        for unit in info.units:
             planner.show(f"z_{unit}", items)
-        for unit in layer.units:
+        for unit in info.units:
             planner.show(f"a_{unit}", items)
-        what = "Output layer" if layer.kind == "output" else f"Hidden layer {layer.index}"
-        forward.append(Section(f"{what}: {', '.join(layer.units)} ({layer.activation})", 3, tuple(items)))
+        what = "Output layer" if info.kind == "output" else f"Hidden layer {info.index}"
+        forward.append(Section(f"{what}: {', '.join(info.units)} ({info.activation})", 3, tuple(items)))
     sections.append(Section("Forward pass", 2, ()))
     sections.extend(forward)
     loss_items: list[Item] = []

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import jinja2
@@ -25,6 +26,8 @@ from gradegen.key import Key, make_key
 from gradegen.plan import ChainEq, DocumentPlan, Known, LocalEq, NodeEq, Para, Prose, build_plan
 from gradegen.rounding import format_number, round_to, shortest
 from gradegen.spec import Spec
+
+Ctx = SimpleNamespace  # template context records: attribute access is Jinja's fast path (dicts are not)
 
 DOCUMENTS = ("solution.md", "solution.tex", "worksheet.md", "worksheet.tex")
 """The templated documents; each is rendered from ``<name>.j2``."""
@@ -66,6 +69,11 @@ _LATEX_RE = re.compile("|".join(re.escape(k) for k in _LATEX_SPECIAL))
 
 def latex_escape(text: object) -> str:
     """``text`` as literal LaTeX text: specials escaped, blank lines kept as paragraphs."""
+    return _latex_escape(str(text))
+
+
+@lru_cache(maxsize=8192)  # the same titles and phrases recur in every variant
+def _latex_escape(text: str) -> str:
     value = _LATEX_RE.sub(lambda m: _LATEX_SPECIAL[m.group()], str(text))
     paragraphs = [" ".join(p.split()) for p in re.split(r"\n\s*\n", value.strip())]
     return "\n\n".join(p for p in paragraphs if p)
@@ -77,6 +85,11 @@ _MD_RE = re.compile(r"([\\`*_{}\[\]<>#+\-!|$~^&])")
 
 def md_escape(text: object) -> str:
     """``text`` as literal Markdown: specials (and ``$``) escaped, blank lines kept as paragraphs."""
+    return _md_escape(str(text))
+
+
+@lru_cache(maxsize=8192)
+def _md_escape(text: str) -> str:
     paragraphs = []
     for para in re.split(r"\n\s*\n", str(text).strip()):
         line = _MD_RE.sub(r"\\\1", " ".join(para.split()))
@@ -385,9 +398,7 @@ def _segments(plan: DocumentPlan, numbers: Numbers, item: NodeEq | LocalEq | Cha
     return [item.latex]
 
 
-def _body(
-    plan: DocumentPlan, static: Static, numbers: Numbers, cache: dict[int, list[str]]
-) -> list[dict[str, Any]]:
+def _body(plan: DocumentPlan, static: Static, numbers: Numbers, cache: dict[int, list[str]]) -> list[Ctx]:
     """Each section's title, level and rendered items, for one format of one variant."""
     eq = md_equation if static.fmt == "md" else tex_equation
     graph = plan.graph
@@ -405,7 +416,7 @@ def _body(
                 if segments is None:
                     segments = cache[id(item)] = _segments(plan, numbers, item)
                 body.append(eq(segments))
-        sections.append({"title": title, "level": section.level, "body": body})
+        sections.append(Ctx(title=title, level=section.level, body=body))
     return sections
 
 
@@ -424,10 +435,52 @@ def _precision(places: int | None) -> str:
 
 
 def key_json(key: Key) -> str:
-    """Exactly ``json.dumps(key.to_dict(), indent=2) + "\\n"``, faster: the spec's part is reused."""
+    """Exactly ``json.dumps(key.to_dict(), indent=2) + "\\n"``, faster: the spec's part is reused
+    and each answer is written directly (checked once against the generic form, else not used)."""
+    global _FAST_OK
+    spec_text = _spec_json(key.spec)
+    if _FAST_OK is None:
+        data = key.to_dict()
+        generic = (
+            '{\n  "spec": '
+            + spec_text
+            + ",\n"
+            + _dumps({"asked": data["asked"], "values": data["values"]}, "")[2:]
+            + "\n"
+        )
+        _FAST_OK = _fast_key(key, spec_text) == generic
+        return generic
+    if _FAST_OK:
+        return _fast_key(key, spec_text)
     data = key.to_dict()
     rest = {"asked": data["asked"], "values": data["values"]}
-    return '{\n  "spec": ' + _spec_json(key.spec) + ",\n" + _dumps(rest, "")[2:] + "\n"
+    return '{\n  "spec": ' + spec_text + ",\n" + _dumps(rest, "")[2:] + "\n"
+
+
+_FAST_OK: bool | None = None
+
+
+def _fast_key(key: Key, spec_text: str) -> str:
+    asked = _dumps(list(key.asked), "  ")
+    entries = []
+    for qid in key.asked:
+        a = key.values[qid]
+        entries.append(
+            f"    {_key(qid)}: {{\n"
+            f'      "exact": {_dumps(a.exact, "")},\n'
+            f'      "hand": {_dumps(a.hand, "")},\n'
+            f'      "places": {a.places},\n'
+            f'      "tolerance": {_tolerance_json(a.tolerance)},\n'
+            f'      "points": {_dumps(a.points, "")}\n'
+            "    }"
+        )
+    values = "{\n" + ",\n".join(entries) + "\n  }" if entries else "{}"
+    return '{\n  "spec": ' + spec_text + ',\n  "asked": ' + asked + ',\n  "values": ' + values + "\n}\n"
+
+
+@lru_cache(maxsize=256)
+def _tolerance_json(tolerance: Any) -> str:
+    return _dumps(tolerance.model_dump(mode="json"), "      ")
 
 
 _INF = (float("inf"), float("-inf"))
@@ -491,19 +544,21 @@ def render_documents(
     """
     plan = plan_for(spec, graph)
     env = environment(templates)
-    asked_ids = tuple(asked) if asked is not None else tuple(n.id for n in graph if n.kind is not Kind.GIVEN)
+    asked_ids = (
+        tuple(asked) if asked is not None else tuple(n.id for n in graph.nodes if n.kind is not Kind.GIVEN)
+    )
     numbers = Numbers(exact if exact_mode else hand, index, exact_mode)
     givens = Numbers(hand, index, False)  # givens print as given in both modes
     key = make_key(spec, graph, exact, hand, asked_ids, index)
     precision = {q: _precision(None if exact_mode else key.values[q].places) for q in asked_ids}
     table = [
-        {
-            "id": pid,
-            "symbol": graph[pid].symbol,
-            "value": givens.text(pid),
-            "gradient": numbers.text(f"dL_d{pid}"),
-            "new": numbers.text(plan.updates[pid]) if pid in plan.updates else None,
-        }
+        Ctx(
+            id=pid,
+            symbol=graph[pid].symbol,
+            value=givens.text(pid),
+            gradient=numbers.text(f"dL_d{pid}"),
+            new=numbers.text(plan.updates[pid]) if pid in plan.updates else None,
+        )
         for pid in plan.parameters
     ]
     files: dict[str, str] = {}
@@ -512,31 +567,31 @@ def render_documents(
         static = _static(plan, fmt)
         escape = md_escape if fmt == "md" else latex_escape
         context = {
-            "meta": {
-                "title": escape(spec.title),
-                "course": escape(spec.course) if spec.course else "",
-                "instructions": escape(spec.instructions) if spec.instructions else "",
-                "student": escape(student) if student else "",
-            },
-            "network": {
-                "layers": static.layers,
-                "loss": static.loss,
-                "rounding": escape(_rounding(spec.decimals)),
-                "givens": [
-                    {"id": gid, "symbol": sym, "value": givens.text(gid), "meaning": meaning}
+            "meta": Ctx(
+                title=escape(spec.title),
+                course=escape(spec.course) if spec.course else "",
+                instructions=escape(spec.instructions) if spec.instructions else "",
+                student=escape(student) if student else "",
+            ),
+            "network": Ctx(
+                layers=static.layers,
+                loss=static.loss,
+                rounding=escape(_rounding(spec.decimals)),
+                givens=[
+                    Ctx(id=gid, symbol=sym, value=givens.text(gid), meaning=meaning)
                     for gid, sym, meaning in static.givens
                 ],
-            },
+            ),
             "sections": _body(plan, static, numbers, cache),
             "table": table,
             "questions": [
-                {
-                    "number": number,
-                    "id": qid,
-                    "symbol": graph[qid].symbol,
-                    "meaning": static.meanings[qid],
-                    "precision": precision[qid],
-                }
+                Ctx(
+                    number=number,
+                    id=qid,
+                    symbol=graph[qid].symbol,
+                    meaning=static.meanings[qid],
+                    precision=precision[qid],
+                )
                 for number, qid in enumerate(asked_ids, start=1)
             ],
             "mode": "exact" if exact_mode else "hand",
