@@ -225,3 +225,27 @@ def test_compile_pdf_never_runs_shell_escape(tmp_path: Path) -> None:
 def test_engine_is_present() -> None:
     """A TeX engine is installed (the PDF tests are required, not skipped)."""
     assert shutil.which("pdflatex"), "install texlive-latex-base (see .ci/run)"
+
+
+def test_long_exact_numbers_do_not_overflow_the_page(tmp_path: Path) -> None:
+    """The widest case (two hidden layers, softmax, full precision) sets no overfull line."""
+    import subprocess
+
+    from gradegen.network import build_graph
+    from gradegen.render import render_documents
+
+    spec = parse_spec(deep_softmax_data())
+    graph = build_graph(spec)
+    files = render_documents(
+        spec, graph, graph.evaluate(), graph.evaluate(hand=True), 0, None, exact_mode=True
+    )
+    (tmp_path / "s.tex").write_text(files["solution.tex"])
+    run = subprocess.run(
+        ["pdflatex", "-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error", "s.tex"],
+        cwd=tmp_path,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert run.returncode == 0
+    assert "Overfull \\hbox" not in (tmp_path / "s.log").read_text(errors="replace")

@@ -570,3 +570,68 @@ def test_user_strings_are_escaped_in_both_formats() -> None:
     assert r"50% \& \$5 \#1" in files["solution.md"]
     assert r"Use \*pen\*." in files["worksheet.md"]
     assert "\n\nNo \\~calculators\\~." in files["worksheet.md"]
+
+
+def _network(activation: str, loss: str, outputs: int, **extra: object) -> Spec:
+    """A small two-hidden-layer network with the given hidden activation, loss and outputs."""
+    out_act = "softmax" if loss == "cross_entropy" else ("sigmoid" if loss == "bce" else "linear")
+    targets = [0.3, 0.7, 0.0][:outputs] if loss == "cross_entropy" else [0.2, 0.9, 0.4][:outputs]
+    if loss == "cross_entropy" and outputs == 3:
+        targets = [0.3, 0.5, 0.2]
+    data = {
+        "title": f"{activation} / {loss}",
+        "inputs": [0.6, -0.4],
+        "targets": targets,
+        "layers": [
+            {"activation": activation, "weights": [[0.3, -0.6], [-0.7, 0.2], [0.5, 0.4]], "bias": 0.1},
+            {"activation": activation, "weights": [[0.2, -0.5, 0.4], [0.6, 0.3, -0.2]], "bias": [0.05, -0.3]},
+            {
+                "activation": out_act,
+                "weights": [[0.7, -0.4], [-0.3, 0.8], [0.1, 0.2]][:outputs],
+                "bias": [0.1, -0.2, 0.3][:outputs],
+            },
+        ],
+        "loss": loss,
+        "learning_rate": 0.5,
+        **extra,
+    }
+    return parse_spec(data)
+
+
+COMBOS = [
+    ("sigmoid", "half_mse", 1, {}),
+    ("tanh", "sse", 2, {"weight_decay": 0.01}),
+    ("relu", "mse", 3, {}),
+    ("leaky_relu", "bce", 2, {"update_biases": False}),
+    ("linear", "bce", 1, {"decimals": 3}),
+    ("sigmoid", "cross_entropy", 2, {}),
+    ("tanh", "cross_entropy", 3, {"decimals": 5}),
+]
+
+
+@pytest.mark.parametrize(("activation", "loss", "outputs", "extra"), COMBOS)
+def test_every_activation_and_loss_gives_checkable_lines(
+    activation: str, loss: str, outputs: int, extra: dict[str, object]
+) -> None:
+    """For every activation and loss (softmax, weight decay, fixed biases too), each computed
+    quantity has a line, each line recomputes from its printed numbers, and pandoc reads it."""
+    spec = _network(activation, loss, outputs, **extra)
+    graph = build_graph(spec)
+    files = render_documents(spec, graph, graph.evaluate(), graph.evaluate(hand=True), 0, None)
+    solution = files["solution.md"]
+    check_lines(solution)
+    for node in graph.nodes:
+        if node.formula is not None:
+            assert f"$${node.symbol} = " in solution, node.id
+    run = _pandoc(solution)
+    assert run.returncode == 0 and run.stderr == "", run.stderr
+
+
+def test_softmax_with_a_squared_loss_is_checkable() -> None:
+    """A softmax output under a squared-error loss (its delta through the Jacobian) checks out."""
+    data = deep_softmax_data()
+    data["loss"] = "half_mse"
+    spec = parse_spec(data)
+    graph = build_graph(spec)
+    files = render_documents(spec, graph, graph.evaluate(), graph.evaluate(hand=True), 0, None)
+    check_lines(files["solution.md"])
