@@ -348,18 +348,18 @@ class Static:
     loss: str
     givens: tuple[tuple[str, str, str], ...]  # id, symbol, meaning (escaped)
     titles: tuple[str, ...]  # section titles (escaped)
-    meanings: dict[str, str]  # node id → escaped phrase
+    meanings: dict[str, str]  # node id → escaped noun phrase ("the weighted sum into h1")
     prose: dict[int, str]  # id(item) → rendered prose of a Para or Known
 
 
-_STATIC: dict[tuple[int, str], Static] = {}
+_STATIC: dict[tuple[int, str], tuple[DocumentPlan, Static]] = {}
 
 
 def _static(plan: DocumentPlan, fmt: str) -> Static:
     key = (id(plan), fmt)
     hit = _STATIC.get(key)
-    if hit is not None:
-        return hit
+    if hit is not None and hit[0] is plan:
+        return hit[1]
     part = _md_part if fmt == "md" else _tex_part
     escape = md_escape if fmt == "md" else latex_escape
     g = plan.graph
@@ -383,11 +383,18 @@ def _static(plan: DocumentPlan, fmt: str) -> Static:
         loss=_prose(Prose.of(f"Loss: {plan.loss_name}, ", plan.loss_definition, "."), part),
         givens=tuple((gid, g[gid].symbol, part(g[gid].meaning)) for gid in plan.givens),
         titles=tuple(escape(section.title) for section in plan.sections),
-        meanings={n.id: part(n.meaning) for n in g.nodes},
+        meanings={n.id: part(_noun(n.meaning)) for n in g.nodes},
         prose=prose,
     )
-    _STATIC[key] = static  # plans are few and kept alive by _PLANS, so id(plan) stays unique
+    if len(_STATIC) >= 32:
+        _STATIC.pop(next(iter(_STATIC)))
+    _STATIC[key] = (plan, static)  # holding the plan keeps its id from being reused
     return static
+
+
+def _noun(meaning: str) -> str:
+    """A node's phrase as a noun phrase: "the weighted sum into h1", "how the loss changes …"."""
+    return meaning if meaning.startswith("how ") else f"the {meaning}"
 
 
 def _segments(plan: DocumentPlan, numbers: Numbers, item: NodeEq | LocalEq | ChainEq) -> list[str]:
@@ -439,7 +446,7 @@ def key_json(key: Key) -> str:
     and each answer is written directly (checked once against the generic form, else not used)."""
     global _FAST_OK
     spec_text = _spec_json(key.spec)
-    if _FAST_OK is None:
+    if _FAST_OK is None and key.asked:  # settle it on a key with answers to compare
         data = key.to_dict()
         generic = (
             '{\n  "spec": '
@@ -452,6 +459,7 @@ def key_json(key: Key) -> str:
         return generic
     if _FAST_OK:
         return _fast_key(key, spec_text)
+    # not yet checked, or the key's shape changed: the generic form
     data = key.to_dict()
     rest = {"asked": data["asked"], "values": data["values"]}
     return '{\n  "spec": ' + spec_text + ",\n" + _dumps(rest, "")[2:] + "\n"
@@ -622,20 +630,17 @@ def answers_yaml(spec: Spec, asked: Sequence[str], precision: Mapping[str, str],
     return "\n".join(lines) + "\n"
 
 
-def evaluate(graph: Graph) -> tuple[Values, Values]:
-    """The exact and hand evaluations of a spec's own values (a batch of one)."""
-    return graph.evaluate(), graph.evaluate(hand=True)
-
-
 __all__ = [
     "DOCUMENTS",
     "FILES",
     "Numbers",
+    "answers_yaml",
     "environment",
     "equation",
-    "evaluate",
+    "key_json",
     "latex_escape",
     "math_number",
+    "md_equation",
     "md_escape",
     "operand",
     "plan_for",
