@@ -12,7 +12,7 @@ from functools import cache
 import pytest
 import yaml
 from conftest import deep_softmax_data
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gradegen.key import make_key, resolve_ask
@@ -635,3 +635,63 @@ def test_softmax_with_a_squared_loss_is_checkable() -> None:
     graph = build_graph(spec)
     files = render_documents(spec, graph, graph.evaluate(), graph.evaluate(hand=True), 0, None)
     check_lines(files["solution.md"])
+
+
+_WEIGHT = st.integers(-9, 9).map(lambda k: k / 10)
+
+
+@st.composite
+def _specs(draw: st.DrawFn) -> Spec:
+    """Small random networks: 1–2 hidden layers of 1–3 units, any activation, any valid loss."""
+    n_in = draw(st.integers(1, 3))
+    sizes = draw(st.lists(st.integers(1, 3), min_size=1, max_size=2))
+    loss = draw(st.sampled_from(["half_mse", "sse", "mse", "bce", "cross_entropy"]))
+    n_out = draw(st.integers(2, 3)) if loss == "cross_entropy" else draw(st.integers(1, 2))
+    if loss == "cross_entropy":
+        out_act = "softmax"
+        cut = draw(st.integers(0, 10))
+        targets = [cut / 10, 1 - cut / 10, 0.0][:n_out]
+    else:
+        out_act = "sigmoid" if loss == "bce" else draw(st.sampled_from(["sigmoid", "tanh", "linear", "relu"]))
+        targets = draw(st.lists(st.integers(0, 10).map(lambda k: k / 10), min_size=n_out, max_size=n_out))
+    layers, fan_in = [], n_in
+    for size in [*sizes, n_out]:
+        is_out = len(layers) == len(sizes)
+        act = (
+            out_act if is_out else draw(st.sampled_from(["sigmoid", "tanh", "relu", "leaky_relu", "linear"]))
+        )
+        weights = draw(
+            st.lists(st.lists(_WEIGHT, min_size=fan_in, max_size=fan_in), min_size=size, max_size=size)
+        )
+        shared = draw(st.booleans())
+        bias = draw(_WEIGHT) if shared else draw(st.lists(_WEIGHT, min_size=size, max_size=size))
+        layers.append({"activation": act, "weights": weights, "bias": bias})
+        fan_in = size
+    return parse_spec(
+        {
+            "inputs": draw(st.lists(_WEIGHT, min_size=n_in, max_size=n_in)),
+            "targets": targets,
+            "layers": layers,
+            "loss": loss,
+            "learning_rate": draw(st.sampled_from([0.5, 0.1, 0.01, 0.0001])),
+            "decimals": draw(st.integers(2, 5)),
+            "update_biases": draw(st.booleans()),
+        }
+    )
+
+
+@settings(max_examples=40, deadline=None)
+@given(_specs())
+def test_random_networks_give_checkable_solutions(spec: Spec) -> None:
+    """For random networks of every shape, activation and loss, each line recomputes from its
+    printed numbers, and no asked value leaks into the worksheet's questions (the network's own
+    description may define a constant such as a leaky ReLU's slope, which its derivative can be)."""
+    graph = build_graph(spec)
+    exact, hand = graph.evaluate(), graph.evaluate(hand=True)
+    files = render_documents(spec, graph, exact, hand, 0, None)
+    check_lines(files["solution.md"])
+    questions = files["worksheet.md"].split("## Questions", 1)[1]
+    tokens = set(re.findall(r"\d+(?:\.\d+)?", questions))
+    for qid in resolve_ask(graph):
+        forms = _forms(float(exact[qid][0]), hand.text(qid)) | _forms(float(hand[qid][0]), hand.text(qid))
+        assert not {f.lstrip("-") for f in forms} & tokens, qid
