@@ -104,7 +104,7 @@ class DocumentPlan:
 _DEFINITIONS = {
     Activation.SIGMOID: r"\sigma(z) = \frac{1}{1 + e^{-z}}",
     Activation.TANH: r"\tanh(z) = \frac{e^{z} - e^{-z}}{e^{z} + e^{-z}}",
-    Activation.RELU: r"\max(0, z)",
+    Activation.RELU: r"\mathrm{ReLU}(z) = \max(0, z)",
     Activation.LINEAR: r"a = z",
     Activation.SOFTMAX: r"\hat{y}_k = \frac{e^{z_k}}{\sum_j e^{z_j}}",
 }
@@ -122,6 +122,7 @@ _LOSSES = {
 
 
 def _partial(top: str, bottom: str) -> str:
+    """∂top/∂bottom in LaTeX."""
     return rf"\frac{{\partial {top}}}{{\partial {bottom}}}"
 
 
@@ -136,15 +137,12 @@ def _is_product(node: Node) -> bool:
 
 
 class _Planner:
+    """Walks the graph once, deciding which equations to show and where (each node once)."""
+
     def __init__(self, spec: Spec, graph: Graph) -> None:
         self.spec = spec
         self.graph = graph
         self.shown: set[str] = {n.id for n in graph.nodes if n.kind is Kind.GIVEN}
-        self.z_of_param: dict[str, str] = {}
-        for node in graph.nodes:
-            if node.kind is Kind.FORWARD and node.id.startswith("z_"):
-                for p in node.parents:
-                    self.z_of_param.setdefault(p, node.id)
 
     # -- the chain of factors behind ∂L/∂z_u, and the products that build it in steps
     def delta_chain(self, unit: str) -> tuple[list[Item | str], list[str]]:
@@ -293,7 +291,7 @@ def build_plan(spec: Spec, graph: Graph) -> DocumentPlan:
         act = layer.activation
         definition = _DEFINITIONS.get(act)
         if act is Activation.LEAKY_RELU:
-            definition = rf"\max({layer.slope:g} z, z)"
+            definition = rf"\mathrm{{LeakyReLU}}(z) = \max({layer.slope:g} z, z)"
         layers.append(
             Layer(i + 1, "output" if i == last else "hidden", tuple(names[i]), act.value, definition)
         )
