@@ -249,3 +249,15 @@ def test_long_exact_numbers_do_not_overflow_the_page(tmp_path: Path) -> None:
     )
     assert run.returncode == 0
     assert "Overfull \\hbox" not in (tmp_path / "s.log").read_text(errors="replace")
+
+
+def test_pdflatex_alone_compiles_a_tex_file(tmp_path: Path) -> None:
+    """Without latexmk, pdflatex alone (run twice) builds the PDF; a .tex path is accepted too."""
+    from gradegen.pdf import Engine
+
+    pdflatex = shutil.which("pdflatex")
+    assert pdflatex
+    tex = tmp_path / "note.tex"
+    tex.write_text("\\documentclass{article}\\begin{document}Hello.\\end{document}\n")
+    data = compile_pdf(tex, tmp_path / "note.pdf", engine=Engine(None, pdflatex), timeout=60)
+    assert data.startswith(b"%PDF-") and (tmp_path / "note.pdf").read_bytes() == data
