@@ -54,16 +54,28 @@ _EXPORTS = {
     "folder_names": "gradegen.roster",
     "safe_folder_name": "gradegen.roster",
     "progress": "gradegen.progress",
+    "generate": "gradegen.documents",
+    "render_documents": "gradegen.render",
+    "DocumentPlan": "gradegen.plan",
+    "build_plan": "gradegen.plan",
+    "latex_escape": "gradegen.render",
+    "md_escape": "gradegen.render",
+    "compile_pdf": "gradegen.pdf",
+    "find_engine": "gradegen.pdf",
 }
 
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:
+    from gradegen.documents import generate
     from gradegen.errors import GradegenError, SpecError
     from gradegen.graph import Graph, Group, Kind, Node, Values
     from gradegen.network import build_graph
+    from gradegen.pdf import compile_pdf, find_engine
+    from gradegen.plan import DocumentPlan, build_plan
     from gradegen.presets import Preset
     from gradegen.progress import progress
+    from gradegen.render import latex_escape, md_escape, render_documents
     from gradegen.roster import (
         Roster,
         RosterError,

@@ -115,3 +115,36 @@ def solve(
     if len(solution.history) > 1:
         losses = ", ".join(f"{loss:.6g}" for loss in solution.history)
         out().print(f"loss at each step: {losses}", markup=False)
+
+
+@app.command()
+def generate(
+    spec: SpecArg = None,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out", help="Folder to write into. Default: output/<slug of the spec's title>."),
+    ] = None,
+    ask: Annotated[
+        str | None,
+        typer.Option(
+            help="Questions to ask: groups (forward, loss, output_gradients, hidden_gradients, updates) "
+            "and/or quantity IDs, comma-separated. Default: everything."
+        ),
+    ] = None,
+    exact: Annotated[bool, typer.Option("--exact", help="Full precision, not hand values.")] = False,
+    pdf: Annotated[bool, typer.Option("--pdf", help="Also compile solution.pdf and worksheet.pdf.")] = False,
+    templates: Annotated[
+        Path | None,
+        typer.Option(help="Folder of templates overriding the built-in ones by file name."),
+    ] = None,
+) -> None:
+    """Write the worked solution, worksheet, answer sheet, key and diagram for a spec."""
+    from gradegen.documents import generate as generate_documents
+    from gradegen.spec import load_spec
+
+    with _user_errors():
+        target = generate_documents(
+            load_spec(spec), out_dir, ask=ask, exact=exact, pdf=pdf, templates=templates
+        )
+    names = sorted(p.name for p in target.iterdir())
+    out().print(f"wrote {target}: {', '.join(names)}", markup=False, soft_wrap=True)

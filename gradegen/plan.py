@@ -1,0 +1,362 @@
+"""The structure of a worked solution, derived once per graph and reused for every variant.
+
+A :class:`DocumentPlan` says which equations the solution shows, in which order, with which
+phrases; it holds no numbers. Rendering a variant only substitutes that variant's values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from gradegen.graph import Graph, Kind, Node
+from gradegen.network import unit_names
+from gradegen.spec import Activation, Spec
+
+
+@dataclass(frozen=True)
+class Prose:
+    """Text with inline math: ``parts`` alternate plain text (even indexes) and LaTeX math (odd)."""
+
+    parts: tuple[str, ...]
+
+    @classmethod
+    def of(cls, *parts: str) -> Prose:
+        return cls(tuple(parts))
+
+
+@dataclass(frozen=True)
+class NodeEq:
+    """A node's computation: symbol = formula = numbers substituted (= step) = value."""
+
+    node: str
+
+
+@dataclass(frozen=True)
+class LocalEq:
+    """A local derivative of a weighted sum that is not a node: ∂z/∂w = a, ∂z/∂a = w, ∂z/∂b = 1."""
+
+    symbol: str  # LaTeX of the partial derivative
+    equals: str | None  # the node it equals (None: the constant 1)
+    z: str = ""  # LaTeX of the weighted sum and of the variable, for the phrase
+    var: str = ""
+
+
+@dataclass(frozen=True)
+class ChainEq:
+    """A symbolic line with no numbers, e.g. the chain rule written out."""
+
+    latex: str
+
+
+@dataclass(frozen=True)
+class Para:
+    """A paragraph of prose."""
+
+    text: Prose
+
+
+@dataclass(frozen=True)
+class Known:
+    """A factor already computed above: its symbol, phrase and (per variant) value."""
+
+    node: str
+    text: Prose
+
+
+Item = NodeEq | LocalEq | ChainEq | Para | Known
+
+
+@dataclass(frozen=True)
+class Section:
+    """A headed part of the solution (level 2: a phase, level 3: one layer or one parameter)."""
+
+    title: str
+    level: int
+    items: tuple[Item, ...]
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One layer of units as the documents describe it."""
+
+    index: int
+    kind: str  # "input", "hidden" or "output"
+    units: tuple[str, ...]
+    activation: str | None  # name, e.g. "sigmoid"
+    definition: str | None  # LaTeX definition, e.g. \sigma(z) = \frac{1}{1 + e^{-z}}
+
+
+@dataclass(frozen=True)
+class DocumentPlan:
+    """Everything structural about a network's documents: built once per graph."""
+
+    graph: Graph
+    layers: tuple[Layer, ...]
+    sections: tuple[Section, ...]
+    givens: tuple[str, ...]  # ids in graph order
+    parameters: tuple[str, ...]
+    updates: dict[str, str] = field(default_factory=dict)
+    loss_definition: str = ""
+    loss_name: str = ""
+    symbolic: dict[str, str] = field(default_factory=dict)  # node id → formula over symbols
+
+
+_DEFINITIONS = {
+    Activation.SIGMOID: r"\sigma(z) = \frac{1}{1 + e^{-z}}",
+    Activation.TANH: r"\tanh(z) = \frac{e^{z} - e^{-z}}{e^{z} + e^{-z}}",
+    Activation.RELU: r"\mathrm{ReLU}(z) = \max(0, z)",
+    Activation.LINEAR: r"a = z",
+    Activation.SOFTMAX: r"\hat{y}_k = \frac{e^{z_k}}{\sum_j e^{z_j}}",
+}
+
+_LOSSES = {
+    "half_mse": (r"L = \tfrac{1}{2}\sum_k (y_k - \hat{y}_k)^{2}", "half squared error"),
+    "sse": (r"L = \sum_k (y_k - \hat{y}_k)^{2}", "sum of squared errors"),
+    "mse": (r"L = \tfrac{1}{n}\sum_k (y_k - \hat{y}_k)^{2}", "mean squared error"),
+    "bce": (
+        r"L = -\tfrac{1}{n}\sum_k \left[y_k \ln \hat{y}_k + (1 - y_k) \ln(1 - \hat{y}_k)\right]",
+        "binary cross-entropy",
+    ),
+    "cross_entropy": (r"L = -\sum_k y_k \ln \hat{y}_k", "cross-entropy"),
+}
+
+
+def _partial(top: str, bottom: str) -> str:
+    """∂top/∂bottom in LaTeX."""
+    return rf"\frac{{\partial {top}}}{{\partial {bottom}}}"
+
+
+def _is(meaning: str) -> str:
+    """Join a symbol to its phrase: "… is the derivative …", or ", how the loss changes …"."""
+    return f", {meaning}" if meaning.startswith("how ") else f" is the {meaning}"
+
+
+def _is_product(node: Node) -> bool:
+    """A delta node ∂L/∂z = ∂L/∂a · ∂a/∂z (not a softmax delta, which is computed directly)."""
+    return len(node.parents) == 2 and node.parents[0].startswith("dL_da_")
+
+
+class _Planner:
+    """Walks the graph once, deciding which equations to show and where (each node once)."""
+
+    def __init__(self, spec: Spec, graph: Graph) -> None:
+        self.spec = spec
+        self.graph = graph
+        self.shown: set[str] = {n.id for n in graph.nodes if n.kind is Kind.GIVEN}
+
+    # -- the chain of factors behind ∂L/∂z_u, and the products that build it in steps
+    def delta_chain(self, unit: str) -> tuple[list[Item | str], list[str]]:
+        """(factors, product steps) for ∂L/∂z_unit; a factor is a node id or a LocalEq."""
+        dz = self.graph[f"dL_dz_{unit}"]
+        if not _is_product(dz):
+            return [dz.id], []
+        _, dadz_id = dz.parents
+        factors, steps = self.a_chain(unit)
+        return [*factors, dadz_id], [*steps, dz.id]
+
+    def a_chain(self, unit: str) -> tuple[list[Item | str], list[str]]:
+        da = self.graph[f"dL_da_{unit}"]
+        deltas = da.parents[0::2]
+        single_path = len(deltas) == 1 and deltas[0].startswith("dL_dz_") and len(da.parents) == 2
+        if not single_path:
+            return [da.id], []
+        child = deltas[0].removeprefix("dL_dz_")
+        weight = da.parents[1]
+        factors, steps = self.delta_chain(child)
+        z_child = self.graph[f"z_{child}"]
+        a_sym = self.graph[f"a_{unit}"].symbol
+        local = LocalEq(_partial(z_child.symbol, a_sym), weight, z_child.symbol, a_sym)
+        return [*factors, local], [*steps, da.id]
+
+    # -- emitting items
+    def show(self, node_id: str, out: list[Item]) -> None:
+        """Append the node's equation, after any of its parents not yet shown."""
+        if node_id in self.shown:
+            return
+        for parent in self.graph[node_id].parents:
+            self.show(parent, out)
+        out.append(NodeEq(node_id))
+        self.shown.add(node_id)
+
+    def factor_items(self, factor: Item | str, out: list[Item]) -> None:
+        if isinstance(factor, LocalEq):
+            out.append(Para(self.local_phrase(factor)))
+            out.append(factor)
+            return
+        assert isinstance(factor, str)
+        node = self.graph[factor]
+        if factor in self.shown:
+            out.append(Known(factor, Prose.of("", node.symbol, f"{_is(node.meaning)}; from above,")))
+            return
+        out.append(Para(Prose.of("", node.symbol, f"{_is(node.meaning)}:")))
+        self.show(factor, out)
+
+    def local_phrase(self, local: LocalEq) -> Prose:
+        if local.equals is None:
+            return Prose.of("", local.symbol, " is 1: a bias enters its weighted sum with coefficient 1.")
+        return Prose.of(
+            "",
+            local.symbol,
+            " is what ",
+            local.var,
+            " multiplies in the weighted sum ",
+            local.z,
+            " (no other term depends on it):",
+        )
+
+    def parameter_section(self, grad: Node) -> Section:
+        """∂L/∂p for one weight or bias: the chain rule, each factor, the product in steps."""
+        g = self.graph
+        param = grad.param or grad.id.removeprefix("dL_d")
+        p_sym = g[param].symbol
+        out: list[Item] = []
+        units = [p.removeprefix("dL_dz_") for p in grad.parents if p.startswith("dL_dz_")]
+        if param.startswith("b") and len(units) > 1:
+            terms = []
+            for u in units:
+                z = g[f"z_{u}"].symbol
+                terms.append(rf"{g[f'dL_dz_{u}'].symbol} \cdot {_partial(z, p_sym)}")
+            fed = " and ".join(units)
+            out.append(
+                Para(Prose.of(f"The bias {param} feeds {fed}, so its gradient sums the paths through each:"))
+            )
+            out.append(ChainEq(f"{grad.symbol} = " + " + ".join(terms)))
+            for u in units:
+                dz = g[f"dL_dz_{u}"]
+                one = _partial(g[f"z_{u}"].symbol, p_sym)
+                if dz.id in self.shown:
+                    text = Prose.of(
+                        f"Through {u}, ", one, " = 1 and the delta ", dz.symbol, " is, from above:"
+                    )
+                    out.append(Known(dz.id, text))
+                    continue
+                out.append(Para(Prose.of(f"Through {u}, ", one, " = 1 and the delta is built as follows.")))
+                factors, steps = self.delta_chain(u)
+                self.chain_items(dz, factors, steps, out)
+            out.append(Para(Prose.of("Adding the paths:")))
+            self.show(grad.id, out)
+            return Section(f"Bias {param}", 3, tuple(out))
+        unit = units[0]
+        factors, steps = self.delta_chain(unit)
+        z_sym = g[f"z_{unit}"].symbol
+        source = grad.parents[1] if param.startswith("w") else None
+        local = LocalEq(_partial(z_sym, p_sym), source, z_sym, p_sym)
+        chain = [*factors, local]
+        decay = len(grad.parents) == 3
+        sym = " \\cdot ".join(self.symbol_of(f) for f in chain)
+        if decay:
+            sym += rf" + \lambda {p_sym}"
+        out.append(Para(Prose.of("By the chain rule:")))
+        out.append(ChainEq(f"{grad.symbol} = {sym}"))
+        self.chain_items(grad, chain, [*steps, grad.id], out)
+        title = f"Weight {param}" if param.startswith("w") else f"Bias {param}"
+        return Section(title, 3, tuple(out))
+
+    def chain_items(self, target: Node, factors: list[Item | str], steps: list[str], out: list[Item]) -> None:
+        for factor in factors:
+            self.factor_items(factor, out)
+        todo = [s for s in steps if s not in self.shown]
+        if not todo:
+            if target.id in self.shown:
+                out.append(Known(target.id, Prose.of("So ", target.symbol, ", from above:")))
+            return
+        if len(steps) > 1:
+            out.append(
+                Para(Prose.of("Multiplying one factor at a time, each product rounded before the next:"))
+            )
+        else:
+            out.append(Para(Prose.of("Multiplying:")))
+        # Steps already computed: the last of them stands for the others.
+        done = [s for s in steps if s in self.shown]
+        if done:
+            out.append(Known(done[-1], Prose.of("From above,")))
+        for s in todo:
+            self.show(s, out)
+
+    def symbol_of(self, factor: Item | str) -> str:
+        if isinstance(factor, LocalEq):
+            return factor.symbol
+        assert isinstance(factor, str)
+        return self.graph[factor].symbol
+
+
+def build_plan(spec: Spec, graph: Graph) -> DocumentPlan:
+    """The solution's structure for ``graph`` (``spec`` supplies layer kinds and activations)."""
+    planner = _Planner(spec, graph)
+    names = unit_names(spec)
+    inputs = tuple(n.id for n in graph.nodes if n.kind is Kind.GIVEN and n.id.startswith("x"))
+    layers = [Layer(0, "input", inputs, None, None)]
+    last = len(spec.layers) - 1
+    for i, layer in enumerate(spec.layers):
+        act = layer.activation
+        definition = _DEFINITIONS.get(act)
+        if act is Activation.LEAKY_RELU:
+            definition = rf"\mathrm{{LeakyReLU}}(z) = \max({layer.slope:g} z, z)"
+        layers.append(
+            Layer(i + 1, "output" if i == last else "hidden", tuple(names[i]), act.value, definition)
+        )
+
+    sections: list[Section] = []
+    # forward pass, one subsection per layer
+    forward: list[Section] = []
+    for info in layers[1:]:
+        items: list[Item] = []
+        for unit in info.units:
+            planner.show(f"z_{unit}", items)
+        for unit in info.units:
+            planner.show(f"a_{unit}", items)
+        what = "Output layer" if info.kind == "output" else f"Hidden layer {info.index}"
+        forward.append(Section(f"{what}: {', '.join(info.units)} ({info.activation})", 3, tuple(items)))
+    sections.append(Section("Forward pass", 2, ()))
+    sections.extend(forward)
+    loss_items: list[Item] = []
+    for node in graph.nodes:
+        if node.kind is Kind.LOSS:
+            planner.show(node.id, loss_items)
+    sections.append(Section("Loss", 2, tuple(loss_items)))
+
+    sections.append(Section("Backward pass", 2, (Para(Prose.of(_BACKWARD_INTRO)),)))
+    for node in graph.nodes:
+        if node.kind is Kind.GRADIENT:
+            sections.append(planner.parameter_section(node))
+    rest: list[Item] = []
+    for node in graph.nodes:
+        if node.kind in (Kind.FORWARD, Kind.LOSS, Kind.FACTOR, Kind.GRADIENT):
+            planner.show(node.id, rest)
+    if rest:  # pragma: no cover - every factor feeds some gradient in the networks the core builds
+        sections.append(Section("Other quantities", 3, tuple(rest)))
+
+    update_items: list[Item] = [Para(Prose.of(_UPDATE_INTRO[0], r"\eta", _UPDATE_INTRO[1]))]
+    for node in graph.nodes:
+        if node.kind is Kind.UPDATE:
+            planner.show(node.id, update_items)
+    if not spec.update_biases:
+        update_items.append(Para(Prose.of("The biases are not updated in this exercise.")))
+    sections.append(Section("Update", 2, tuple(update_items)))
+
+    loss_def, loss_name = _LOSSES[spec.loss.value]
+    return DocumentPlan(
+        graph=graph,
+        layers=tuple(layers),
+        sections=tuple(sections),
+        givens=graph.givens,
+        parameters=graph.parameters,
+        updates=graph.updates,
+        loss_definition=loss_def,
+        loss_name=loss_name,
+        symbolic={
+            n.id: n.formula.render([graph[p].symbol for p in n.parents]) for n in graph.nodes if n.formula
+        },
+    )
+
+
+_BACKWARD_INTRO = (
+    "For each weight and bias, the chain rule writes the gradient as a product of local "
+    "derivatives. Each factor is computed once; the products are formed one factor at a time, "
+    "rounding each before it is used, so every line can be checked with a calculator. "
+    "Hidden-layer gradients use the weights from before the update."
+)
+_UPDATE_INTRO = (
+    "Gradient descent moves each parameter against its gradient, with learning rate ",
+    ": the new value is the old one minus the learning rate times the gradient.",
+)

@@ -1,0 +1,649 @@
+"""Documents from an evaluated graph: the worked solution, the worksheet, the answer sheet and key.
+
+Jinja2 templates (``templates/``, shipped as ``gradegen.templates``) give each document its
+layout; equations are composed here, once per variant, from a :class:`~gradegen.plan.DocumentPlan`
+that is built once per graph. Every user-provided string is escaped for its format.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import jinja2
+
+from gradegen.diagram import svg, tikz
+from gradegen.errors import GradegenError
+from gradegen.graph import Graph, Kind, Values
+from gradegen.key import Key, make_key
+from gradegen.plan import ChainEq, DocumentPlan, Known, LocalEq, NodeEq, Para, Prose, build_plan
+from gradegen.rounding import format_number, round_to, shortest
+from gradegen.spec import Spec
+
+Ctx = SimpleNamespace  # template context records: attribute access is Jinja's fast path (dicts are not)
+
+DOCUMENTS = ("solution.md", "solution.tex", "worksheet.md", "worksheet.tex")
+"""The templated documents; each is rendered from ``<name>.j2``."""
+
+FILES = (*DOCUMENTS, "answers.yaml", "key.json", "network.svg")
+"""Every file :func:`render_documents` returns, in the order they are written."""
+
+# --------------------------------------------------------------------------- escaping
+
+_LATEX_SPECIAL = {
+    "\\": r"\textbackslash{}",
+    "{": r"\{",
+    "}": r"\}",
+    "$": r"\$",
+    "&": r"\&",
+    "#": r"\#",
+    "^": r"\textasciicircum{}",
+    "_": r"\_",
+    "%": r"\%",
+    "~": r"\textasciitilde{}",
+    "<": r"\textless{}",
+    ">": r"\textgreater{}",
+    "|": r"\textbar{}",
+    # Unicode that pdflatex's default setup cannot print, as our own phrases and users use it.
+    "−": r"\ensuremath{-}",
+    "×": r"\ensuremath{\times}",
+    "·": r"\ensuremath{\cdot}",
+    "…": r"\ldots{}",
+    "ŷ": r"\ensuremath{\hat{y}}",
+    "σ": r"\ensuremath{\sigma}",
+    "η": r"\ensuremath{\eta}",
+    "λ": r"\ensuremath{\lambda}",
+    "Σ": r"\ensuremath{\Sigma}",
+    "∂": r"\ensuremath{\partial}",
+    "²": r"\ensuremath{^2}",
+}
+_LATEX_RE = re.compile("|".join(re.escape(k) for k in _LATEX_SPECIAL))
+
+
+def latex_escape(text: object) -> str:
+    """``text`` as literal LaTeX text: specials escaped, blank lines kept as paragraphs."""
+    return _latex_escape(str(text))
+
+
+@lru_cache(maxsize=8192)  # the same titles and phrases recur in every variant
+def _latex_escape(text: str) -> str:
+    value = _LATEX_RE.sub(lambda m: _LATEX_SPECIAL[m.group()], str(text))
+    paragraphs = [" ".join(p.split()) for p in re.split(r"\n\s*\n", value.strip())]
+    return "\n\n".join(p for p in paragraphs if p)
+
+
+# Markdown specials: a backslash escape is valid for any ASCII punctuation in CommonMark and pandoc.
+_MD_RE = re.compile(r"([\\`*_{}\[\]<>#+\-!|$~^&])")
+
+
+def md_escape(text: object) -> str:
+    """``text`` as literal Markdown: specials (and ``$``) escaped, blank lines kept as paragraphs."""
+    return _md_escape(str(text))
+
+
+@lru_cache(maxsize=8192)
+def _md_escape(text: str) -> str:
+    paragraphs = []
+    for para in re.split(r"\n\s*\n", str(text).strip()):
+        line = _MD_RE.sub(r"\\\1", " ".join(para.split()))
+        paragraphs.append(re.sub(r"^(\d+)\.", r"\1\\.", line))  # "1. " would start a list
+    return "\n\n".join(p for p in paragraphs if p)
+
+
+def _spaced(escape: Callable[[str], str]) -> Callable[[str], str]:
+    """Escape, keeping the leading and trailing spaces that join prose to math."""
+
+    def inner(text: str) -> str:
+        core = escape(text)
+        lead = " " if text[:1].isspace() else ""
+        tail = " " if text[-1:].isspace() and core else ""
+        return lead + core + tail
+
+    return inner
+
+
+_md_part = _spaced(md_escape)
+_tex_part = _spaced(latex_escape)
+
+
+_PROSE: dict[tuple[Prose, bool], str] = {}
+
+
+def _prose(prose: Prose, part: Callable[[str], str]) -> str:
+    """Prose rendered for one format; the same phrases recur in every variant, so cached."""
+    key = (prose, part is _md_part)
+    text = _PROSE.get(key)
+    if text is None:
+        text = "".join(part(p) if i % 2 == 0 else f"${p}$" for i, p in enumerate(prose.parts) if p)
+        if len(_PROSE) > 100_000:
+            _PROSE.clear()
+        _PROSE[key] = text
+    return text
+
+
+# --------------------------------------------------------------------------- numbers
+
+
+def math_number(text: str) -> str:
+    """A printed value in LaTeX math: an ASCII minus (math mode typesets it as a minus sign)."""
+    return text.replace("−", "-")
+
+
+def operand(text: str) -> str:
+    """A substituted number: negatives in parentheses, so 0.4 - (-0.2) reads unambiguously."""
+    text = math_number(text)
+    return f"({text})" if text.startswith("-") else text
+
+
+class Numbers:
+    """One variant's values as printed (math form), hand or exact; each text computed once."""
+
+    __slots__ = ("_texts", "exact", "index", "values")
+
+    def __init__(self, values: Values, index: int, exact: bool) -> None:
+        self.values = values
+        self.index = index
+        self.exact = exact
+        self._texts: dict[str, str] = {}
+
+    def text(self, node_id: str) -> str:
+        text = self._texts.get(node_id)
+        if text is None:
+            if self.exact:
+                text = math_number(shortest(float(self.values[node_id][self.index])))
+            else:
+                text = math_number(self.values.text(node_id, self.index))
+            self._texts[node_id] = text
+        return text
+
+    def places(self, node_id: str) -> int | None:
+        places = self.values.places
+        if self.exact or places is None or node_id not in places:
+            return None
+        return int(places[node_id][self.index])
+
+    def step(self, update_id: str) -> str:
+        """η·∂L/∂p of an update, as the hand rounding computes it (or exactly)."""
+        _, lr, grad = self.values.graph[update_id].parents
+        step = float(self.values[lr][self.index] * self.values[grad][self.index])
+        places = self.places(update_id)
+        if places is None:
+            return math_number(shortest(step))
+        return math_number(format_number(float(round_to(step, places)), places))
+
+
+# --------------------------------------------------------------------------- equations
+
+
+def equation(plan: DocumentPlan, numbers: Numbers, node_id: str) -> list[str]:
+    """A node's line as segments: symbol, formula, numbers substituted, (step), value."""
+    node = plan.graph[node_id]
+    value = numbers.text(node_id)
+    segments = [node.symbol]
+    if node.formula is None:
+        return [*segments, value]
+    symbolic = plan.symbolic[node_id]
+    substituted = node.formula.render([operand(numbers.text(p)) for p in node.parents], numbers=True)
+    segments.append(symbolic)
+    if substituted not in (symbolic, value):
+        segments.append(substituted)
+    if node.kind is Kind.UPDATE:
+        segments.append(f"{operand(numbers.text(node.parents[0]))} - {operand(numbers.step(node_id))}")
+    segments.append(value)
+    return segments
+
+
+def local_equation(graph: Graph, numbers: Numbers, item: LocalEq) -> list[str]:
+    if item.equals is None:
+        return [item.symbol, "1"]
+    return [item.symbol, graph[item.equals].symbol, numbers.text(item.equals)]
+
+
+def md_equation(segments: Sequence[str]) -> str:
+    """One display equation per line: easy to read and to check mechanically."""
+    return "$$" + " = ".join(segments) + "$$"
+
+
+_WIDTH = 64  # characters of (roughly) visible math per line before a LaTeX equation is broken
+
+
+@lru_cache(maxsize=16384)
+def _visible(latex: str) -> int:
+    return len(re.sub(r"\\(?:left|right|partial|frac|tfrac|hat|text|cdot|times)|[{}\\ ]", "", latex))
+
+
+def _split_sum(latex: str) -> list[str]:
+    """Break a long expression at top-level + signs into pieces that fit a line."""
+    pieces: list[str] = []
+    depth = 0
+    start = 0
+    for i, ch in enumerate(latex):
+        if ch in "({[":
+            depth += 1
+        elif ch in ")}]":
+            depth -= 1
+        elif depth == 0 and latex.startswith(" + ", i) and i > start:
+            pieces.append(latex[start:i])
+            start = i + 3
+    pieces.append(latex[start:])
+    lines: list[str] = []
+    for piece in pieces:
+        if lines and _visible(lines[-1]) + _visible(piece) < _WIDTH:
+            lines[-1] += " + " + piece
+        else:
+            lines.append(piece)
+    return lines
+
+
+def tex_equation(segments: Sequence[str]) -> str:
+    """A display equation; long ones become an ``align*`` with one step per row, long sums broken."""
+    joined = " = ".join(segments)
+    if _visible(joined) <= _WIDTH:
+        return rf"\[ {joined} \]"
+    rows: list[str] = []
+    for k, segment in enumerate(segments[1:]):
+        lines = _split_sum(segment) if _visible(segment) > _WIDTH else [segment]
+        lead = f"{segments[0]} &= " if k == 0 else "&= "
+        rows.append(lead + lines[0])
+        rows.extend(rf"&\quad + {line}" for line in lines[1:])
+    return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}"
+
+
+# --------------------------------------------------------------------------- templates
+
+
+class _PackageLoader(jinja2.BaseLoader):
+    """Templates shipped inside the package (works from a wheel and an editable install)."""
+
+    def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Any]:
+        path = resources.files("gradegen.templates").joinpath(template)
+        if not path.is_file():
+            raise jinja2.TemplateNotFound(template)
+        text = path.read_text("utf-8")
+        return text, f"gradegen/templates/{template}", lambda: True
+
+
+def _environment(templates: Path | None) -> jinja2.Environment:
+    loaders: list[jinja2.BaseLoader] = []
+    if templates is not None:
+        folder = Path(templates)
+        if not folder.is_dir():
+            raise GradegenError(f"--templates: {folder} is not a readable folder")
+        try:
+            next(folder.iterdir(), None)
+        except OSError as exc:
+            raise GradegenError(f"--templates: cannot read {folder}: {exc.strerror}") from None
+        loaders.append(jinja2.FileSystemLoader(str(folder)))
+    loaders.append(_PackageLoader())
+    env = jinja2.Environment(
+        loader=jinja2.ChoiceLoader(loaders),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,  # LaTeX and Markdown, not HTML: strings are escaped explicitly below
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["latex_escape"] = latex_escape
+    env.filters["md_escape"] = md_escape
+    return env
+
+
+_ENVIRONMENTS: dict[str | None, jinja2.Environment] = {}
+
+
+def environment(templates: Path | str | None = None) -> jinja2.Environment:
+    """The Jinja2 environment for a templates folder (user's first, then packaged), cached."""
+    key = None if templates is None else str(Path(templates).resolve())
+    env = _ENVIRONMENTS.get(key)
+    if env is None:
+        env = _environment(None if templates is None else Path(templates))
+        _ENVIRONMENTS[key] = env
+    return env
+
+
+def _render(env: jinja2.Environment, name: str, context: Mapping[str, Any]) -> str:
+    template_name = f"{name}.j2"
+    try:
+        return env.get_template(template_name).render(context)
+    except jinja2.TemplateSyntaxError as exc:
+        where = exc.filename or exc.name or template_name
+        raise GradegenError(f"template {where}, line {exc.lineno}: {exc.message}") from None
+    except jinja2.TemplateError as exc:
+        raise GradegenError(f"template {template_name}: {exc.message or exc}") from None
+
+
+# --------------------------------------------------------------------------- plans
+
+_PLANS: dict[int, tuple[Graph, DocumentPlan]] = {}
+
+
+def plan_for(spec: Spec, graph: Graph) -> DocumentPlan:
+    """The graph's :class:`DocumentPlan`, built on first use and reused for every variant."""
+    hit = _PLANS.get(id(graph))
+    if hit is not None and hit[0] is graph:
+        return hit[1]
+    plan = build_plan(spec, graph)
+    if len(_PLANS) >= 16:  # a few graphs at a time; keep memory bounded in long sessions
+        _PLANS.pop(next(iter(_PLANS)))
+    _PLANS[id(graph)] = (graph, plan)
+    return plan
+
+
+# --------------------------------------------------------------------------- documents
+
+
+@dataclass(frozen=True)
+class Static:
+    """The parts of one format's documents that are the same for every variant of a graph."""
+
+    fmt: str
+    layers: tuple[str, ...]
+    loss: str
+    givens: tuple[tuple[str, str, str], ...]  # id, symbol, meaning (escaped)
+    titles: tuple[str, ...]  # section titles (escaped)
+    meanings: dict[str, str]  # node id → escaped noun phrase ("the weighted sum into h1")
+    prose: dict[int, str]  # id(item) → rendered prose of a Para or Known
+
+
+_STATIC: dict[tuple[int, str], tuple[DocumentPlan, Static]] = {}
+
+
+def _static(plan: DocumentPlan, fmt: str) -> Static:
+    key = (id(plan), fmt)
+    hit = _STATIC.get(key)
+    if hit is not None and hit[0] is plan:
+        return hit[1]
+    part = _md_part if fmt == "md" else _tex_part
+    escape = md_escape if fmt == "md" else latex_escape
+    g = plan.graph
+    layers = []
+    for layer in plan.layers:
+        units = ", ".join(layer.units)
+        if layer.kind == "input":
+            text = Prose.of(f"Inputs: {units}.")
+        else:
+            what = "Output layer" if layer.kind == "output" else f"Hidden layer {layer.index}"
+            text = Prose.of(f"{what}: {units}, activation {layer.activation}, ", layer.definition or "", ".")
+        layers.append(_prose(text, part))
+    prose: dict[int, str] = {}
+    for section in plan.sections:
+        for item in section.items:
+            if isinstance(item, Para | Known):
+                prose[id(item)] = _prose(item.text, part)
+    static = Static(
+        fmt=fmt,
+        layers=tuple(layers),
+        loss=_prose(Prose.of(f"Loss: {plan.loss_name}, ", plan.loss_definition, "."), part),
+        givens=tuple((gid, g[gid].symbol, part(g[gid].meaning)) for gid in plan.givens),
+        titles=tuple(escape(section.title) for section in plan.sections),
+        meanings={n.id: part(_noun(n.meaning)) for n in g.nodes},
+        prose=prose,
+    )
+    if len(_STATIC) >= 32:
+        _STATIC.pop(next(iter(_STATIC)))
+    _STATIC[key] = (plan, static)  # holding the plan keeps its id from being reused
+    return static
+
+
+def _noun(meaning: str) -> str:
+    """A node's phrase as a noun phrase: "the weighted sum into h1", "how the loss changes …"."""
+    return meaning if meaning.startswith("how ") else f"the {meaning}"
+
+
+def _segments(plan: DocumentPlan, numbers: Numbers, item: NodeEq | LocalEq | ChainEq) -> list[str]:
+    if isinstance(item, NodeEq):
+        return equation(plan, numbers, item.node)
+    if isinstance(item, LocalEq):
+        return local_equation(plan.graph, numbers, item)
+    return [item.latex]
+
+
+def _body(plan: DocumentPlan, static: Static, numbers: Numbers, cache: dict[int, list[str]]) -> list[Ctx]:
+    """Each section's title, level and rendered items, for one format of one variant."""
+    eq = md_equation if static.fmt == "md" else tex_equation
+    graph = plan.graph
+    sections = []
+    for section, title in zip(plan.sections, static.titles, strict=True):
+        body: list[str] = []
+        for item in section.items:
+            if isinstance(item, Para):
+                body.append(static.prose[id(item)])
+            elif isinstance(item, Known):
+                value = f" ${graph[item.node].symbol} = {numbers.text(item.node)}$."
+                body.append(static.prose[id(item)] + value)
+            else:
+                segments = cache.get(id(item))
+                if segments is None:
+                    segments = cache[id(item)] = _segments(plan, numbers, item)
+                body.append(eq(segments))
+        sections.append(Ctx(title=title, level=section.level, body=body))
+    return sections
+
+
+def _rounding(decimals: int) -> str:
+    return (
+        f"Working by hand, every computed value is rounded to {decimals} decimal places "
+        "(more where that would leave fewer than 3 significant figures) before it is used in a "
+        "later step; an updated parameter keeps as many places as its step needs."
+    )
+
+
+def _precision(places: int | None) -> str:
+    if places is None:
+        return "full precision"
+    return f"{places} decimal place" + ("" if places == 1 else "s")
+
+
+def key_json(key: Key) -> str:
+    """Exactly ``json.dumps(key.to_dict(), indent=2) + "\\n"``, faster: the spec's part is reused
+    and each answer is written directly (checked once against the generic form, else not used)."""
+    global _FAST_OK
+    spec_text = _spec_json(key.spec)
+    if _FAST_OK is None and key.asked:  # settle it on a key with answers to compare
+        data = key.to_dict()
+        generic = (
+            '{\n  "spec": '
+            + spec_text
+            + ",\n"
+            + _dumps({"asked": data["asked"], "values": data["values"]}, "")[2:]
+            + "\n"
+        )
+        _FAST_OK = _fast_key(key, spec_text) == generic
+        return generic
+    if _FAST_OK:
+        return _fast_key(key, spec_text)
+    # not yet checked, or the key's shape changed: the generic form
+    data = key.to_dict()
+    rest = {"asked": data["asked"], "values": data["values"]}
+    return '{\n  "spec": ' + spec_text + ",\n" + _dumps(rest, "")[2:] + "\n"
+
+
+_FAST_OK: bool | None = None
+
+
+def _fast_key(key: Key, spec_text: str) -> str:
+    asked = _dumps(list(key.asked), "  ")
+    entries = []
+    for qid in key.asked:
+        a = key.values[qid]
+        entries.append(
+            f"    {_key(qid)}: {{\n"
+            f'      "exact": {_dumps(a.exact, "")},\n'
+            f'      "hand": {_dumps(a.hand, "")},\n'
+            f'      "places": {a.places},\n'
+            f'      "tolerance": {_tolerance_json(a.tolerance)},\n'
+            f'      "points": {_dumps(a.points, "")}\n'
+            "    }"
+        )
+    values = "{\n" + ",\n".join(entries) + "\n  }" if entries else "{}"
+    return '{\n  "spec": ' + spec_text + ',\n  "asked": ' + asked + ',\n  "values": ' + values + "\n}\n"
+
+
+@lru_cache(maxsize=256)
+def _tolerance_json(tolerance: Any) -> str:
+    return _dumps(tolerance.model_dump(mode="json"), "      ")
+
+
+_INF = (float("inf"), float("-inf"))
+
+
+def _dumps(value: Any, indent: str) -> str:
+    """``json.dumps(value, indent=2)`` for plain JSON data, nested at ``indent`` (no generators)."""
+    kind = type(value)
+    if kind is float:
+        return repr(value) if value == value and value not in _INF else json.dumps(value)
+    if kind is dict:
+        if not value:
+            return "{}"
+        inner = indent + "  "
+        sep = ",\n" + inner
+        body = sep.join([f"{_key(k)}: {_dumps(v, inner)}" for k, v in value.items()])
+        return "{\n" + inner + body + "\n" + indent + "}"
+    if kind is list or kind is tuple:
+        if not value:
+            return "[]"
+        inner = indent + "  "
+        sep = ",\n" + inner
+        return "[\n" + inner + sep.join([_dumps(v, inner) for v in value]) + "\n" + indent + "]"
+    return json.dumps(value)
+
+
+@lru_cache(maxsize=4096)
+def _key(name: str) -> str:
+    return json.dumps(name)
+
+
+_SPEC_JSON: dict[int, tuple[Spec, str]] = {}
+
+
+def _spec_json(spec: Spec) -> str:
+    hit = _SPEC_JSON.get(id(spec))
+    if hit is not None and hit[0] is spec:
+        return hit[1]
+    text = json.dumps(spec.to_data(), indent=2).replace("\n", "\n  ")
+    if len(_SPEC_JSON) >= 64:
+        _SPEC_JSON.pop(next(iter(_SPEC_JSON)))
+    _SPEC_JSON[id(spec)] = (spec, text)
+    return text
+
+
+def render_documents(
+    spec: Spec,
+    graph: Graph,
+    exact: Values,
+    hand: Values,
+    index: int = 0,
+    asked: Sequence[str] | None = None,
+    *,
+    exact_mode: bool = False,
+    templates: Path | str | None = None,
+    student: str | None = None,
+) -> dict[str, str]:
+    """Every file of one variant (``index`` of an evaluated batch): file name → text.
+
+    Pure: reads values only, so a batch evaluated once renders any number of variants.
+    """
+    plan = plan_for(spec, graph)
+    env = environment(templates)
+    asked_ids = (
+        tuple(asked) if asked is not None else tuple(n.id for n in graph.nodes if n.kind is not Kind.GIVEN)
+    )
+    numbers = Numbers(exact if exact_mode else hand, index, exact_mode)
+    givens = Numbers(hand, index, False)  # givens print as given in both modes
+    key = make_key(spec, graph, exact, hand, asked_ids, index)
+    precision = {q: _precision(None if exact_mode else key.values[q].places) for q in asked_ids}
+    table = [
+        Ctx(
+            id=pid,
+            symbol=graph[pid].symbol,
+            value=givens.text(pid),
+            gradient=numbers.text(f"dL_d{pid}"),
+            new=numbers.text(plan.updates[pid]) if pid in plan.updates else None,
+        )
+        for pid in plan.parameters
+    ]
+    files: dict[str, str] = {}
+    cache: dict[int, list[str]] = {}
+    for fmt in ("md", "tex"):
+        static = _static(plan, fmt)
+        escape = md_escape if fmt == "md" else latex_escape
+        context = {
+            "meta": Ctx(
+                title=escape(spec.title),
+                course=escape(spec.course) if spec.course else "",
+                instructions=escape(spec.instructions) if spec.instructions else "",
+                student=escape(student) if student else "",
+            ),
+            "network": Ctx(
+                layers=static.layers,
+                loss=static.loss,
+                rounding=escape(_rounding(spec.decimals)),
+                givens=[
+                    Ctx(id=gid, symbol=sym, value=givens.text(gid), meaning=meaning)
+                    for gid, sym, meaning in static.givens
+                ],
+            ),
+            "sections": _body(plan, static, numbers, cache),
+            "table": table,
+            "questions": [
+                Ctx(
+                    number=number,
+                    id=qid,
+                    symbol=graph[qid].symbol,
+                    meaning=static.meanings[qid],
+                    precision=precision[qid],
+                )
+                for number, qid in enumerate(asked_ids, start=1)
+            ],
+            "mode": "exact" if exact_mode else "hand",
+            "decimals": spec.decimals,
+            "diagram": "network.svg" if fmt == "md" else tikz(plan, givens),
+            "lr": givens.text("lr"),
+        }
+        for name in ("solution", "worksheet"):
+            files[f"{name}.{fmt}"] = _render(env, f"{name}.{fmt}", context)
+
+    files["answers.yaml"] = answers_yaml(spec, asked_ids, precision, student)
+    files["key.json"] = key_json(key)
+    files["network.svg"] = svg(plan, givens)
+    return {name: files[name] for name in FILES}
+
+
+def answers_yaml(spec: Spec, asked: Sequence[str], precision: Mapping[str, str], student: str | None) -> str:
+    """The blank answer sheet: ``student:`` then one key per asked id, commented with its question."""
+    title = " ".join(spec.title.split())
+    lines = [
+        f"# Answer sheet: {title}",
+        "# Write each answer after its colon, as a number. Keep the IDs as they are.",
+        f"student: {json.dumps(student or '', ensure_ascii=False)}",
+    ]
+    width = max((len(q) for q in asked), default=0) + 2
+    for number, qid in enumerate(asked, start=1):
+        lines.append(f"{qid + ':':<{width}}# question {number}, {precision[qid]}")
+    return "\n".join(lines) + "\n"
+
+
+__all__ = [
+    "DOCUMENTS",
+    "FILES",
+    "Numbers",
+    "answers_yaml",
+    "environment",
+    "equation",
+    "key_json",
+    "latex_escape",
+    "math_number",
+    "md_equation",
+    "md_escape",
+    "operand",
+    "plan_for",
+    "render_documents",
+    "tex_equation",
+]

@@ -1,0 +1,1 @@
+"""Jinja2 templates for the documents; shipped inside the package as gradegen.templates."""

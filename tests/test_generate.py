@@ -1,0 +1,263 @@
+"""``gradegen generate``: the files it writes, golden copies, PDFs, atomic writes and bad input."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import deep_softmax_data
+from typer.testing import CliRunner
+
+from gradegen.cli import app
+from gradegen.documents import default_out, generate, slug
+from gradegen.errors import GradegenError
+from gradegen.pdf import compile_pdf, find_engine
+from gradegen.render import FILES
+from gradegen.spec import Spec, parse_spec, preset
+
+runner = CliRunner()
+GOLDEN = Path(__file__).parent / "golden" / "handout"
+UPDATE = os.environ.get("GRADEGEN_UPDATE_GOLDEN") == "1"
+
+
+def _nasty() -> Spec:
+    """The handout network with every TeX and Markdown special in its user-provided text."""
+    data = preset("handout").to_data()
+    data["title"] = r"Week #3: 50% of $x_1 & y^2 \ {b} ~ <tags> | *bold* _u_"
+    data["course"] = "CS_101 & AI {2026}"
+    data["instructions"] = "Line one with 100% effort.\n\n1. not a list ~ ^ \\ done"
+    return parse_spec(data)
+
+
+@pytest.fixture(scope="session")
+def pdf_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Generate with --pdf once per session: the handout, the two-hidden-layer softmax net, and
+    the handout with hostile text (two at a time: the PDF builds are the slow part)."""
+    root = tmp_path_factory.mktemp("pdf")
+    specs = {"handout": preset("handout"), "deep_softmax": parse_spec(deep_softmax_data()), "nasty": _nasty()}
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = {name: pool.submit(generate, spec, root / name, pdf=True) for name, spec in specs.items()}
+        return {name: future.result() for name, future in futures.items()}
+
+
+# --------------------------------------------------------------------------- files
+
+
+def test_generate_writes_every_file(tmp_path: Path) -> None:
+    """generate writes the solution, worksheet, answer sheet, key and diagram, nothing else."""
+    out = generate(preset("handout"), tmp_path / "out")
+    assert sorted(p.name for p in out.iterdir()) == sorted(FILES)
+    assert "![Network diagram" in (out / "solution.md").read_text()
+    assert r"\begin{tikzpicture}" in (out / "solution.tex").read_text()
+
+
+def test_generating_twice_gives_identical_bytes(tmp_path: Path) -> None:
+    """Two runs on the same spec write byte-identical files (no timestamps, fixed order)."""
+    spec = parse_spec(deep_softmax_data())
+    a, b = generate(spec, tmp_path / "a"), generate(spec, tmp_path / "b")
+    for name in FILES:
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name
+
+
+@pytest.mark.parametrize("name", sorted(FILES))
+def test_golden_files_of_the_handout_network(tmp_path: Path, name: str) -> None:
+    """The handout network's files match the committed copies byte for byte
+    (GRADEGEN_UPDATE_GOLDEN=1 rewrites them)."""
+    out = generate(preset("handout"), tmp_path / "out")
+    produced = (out / name).read_bytes()
+    golden = GOLDEN / name
+    if UPDATE:
+        golden.parent.mkdir(parents=True, exist_ok=True)
+        golden.write_bytes(produced)
+    assert golden.read_bytes() == produced, f"{name} differs from tests/golden/handout/{name}"
+
+
+def test_failed_generation_leaves_the_old_folder(tmp_path: Path) -> None:
+    """When rendering fails, the existing output folder is untouched and no temporary is left."""
+    target = tmp_path / "out"
+    generate(preset("handout"), target)
+    before = {p.name: p.read_bytes() for p in target.iterdir()}
+    bad = tmp_path / "templates"
+    bad.mkdir()
+    (bad / "worksheet.tex.j2").write_text("{{ no_such_variable }}")
+    with pytest.raises(GradegenError, match=r"worksheet\.tex\.j2"):
+        generate(preset("handout"), target, templates=bad)
+    assert {p.name: p.read_bytes() for p in target.iterdir()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "templates"]
+
+
+def test_slug_and_default_folder() -> None:
+    """The default folder is output/<slug of the title>."""
+    assert slug("Backpropagation worked example") == "backpropagation-worked-example"
+    assert slug("Ünïcode: week #3!") == "unicode-week-3"
+    assert slug("???") == "gradegen"
+    assert default_out(preset("handout")) == Path("output/backpropagation-worked-example")
+
+
+# --------------------------------------------------------------------------- templates
+
+
+def test_user_template_overrides_by_file_name(tmp_path: Path) -> None:
+    """A template in --templates replaces the packaged one of the same name; others stay."""
+    folder = tmp_path / "tpl"
+    folder.mkdir()
+    (folder / "network.md.j2").write_text("CUSTOM HEADER {{ meta.course }}\n")
+    spec = parse_spec({**preset("handout").to_data(), "course": "AI_101"})
+    out = generate(spec, tmp_path / "out", templates=folder)
+    assert "CUSTOM HEADER AI\\_101" in (out / "worksheet.md").read_text()
+    assert "CUSTOM HEADER" in (out / "solution.md").read_text()
+    assert "CUSTOM HEADER" not in (out / "solution.tex").read_text()
+
+
+def test_template_syntax_error_names_the_template(tmp_path: Path) -> None:
+    """A broken user template is a one-line error naming the template, exit code 2."""
+    folder = tmp_path / "tpl"
+    folder.mkdir()
+    (folder / "solution.md.j2").write_text("{% for x in %}\n")
+    result = runner.invoke(app, ["generate", "--templates", str(folder), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    assert "solution.md.j2" in result.stderr and "Traceback" not in result.output
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_unreadable_templates_folder_is_a_user_error(tmp_path: Path) -> None:
+    """--templates naming no folder exits 2 with one line."""
+    result = runner.invoke(app, ["generate", "--templates", str(tmp_path / "nope"), "--out", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "--templates" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def test_generate_help() -> None:
+    """generate --help lists its options."""
+    result = runner.invoke(app, ["generate", "--help"])
+    assert result.exit_code == 0
+    for option in ("--out", "--ask", "--exact", "--pdf", "--templates"):
+        assert option in result.output
+
+
+def test_generate_default_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With no spec and no --out, the handout network goes to output/<slug>/."""
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["generate"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "output" / "backpropagation-worked-example" / "solution.md").is_file()
+
+
+def test_generate_ask_chooses_the_questions(tmp_path: Path) -> None:
+    """--ask with ids and groups sets the questions, in graph order, in every file."""
+    out = tmp_path / "o"
+    result = runner.invoke(app, ["generate", "--ask", "w1_new,loss,dL_dw1,dL_dw5", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    answers = yaml.safe_load((out / "answers.yaml").read_text())
+    assert list(answers) == ["student", "loss", "dL_dw5", "dL_dw1", "w1_new"]
+    assert (out / "worksheet.md").read_text().count("Answer:") == 4
+    result = runner.invoke(app, ["generate", "--ask", "output_gradients", "--out", str(out)])
+    assert result.exit_code == 0
+    answers = yaml.safe_load((out / "answers.yaml").read_text())
+    assert "dL_dw5" in answers and "dL_dw1" not in answers
+
+
+def test_unknown_ask_is_a_user_error(tmp_path: Path) -> None:
+    """An unknown --ask id exits 2 with a did-you-mean, and writes nothing."""
+    result = runner.invoke(app, ["generate", "--ask", "dL_dw55", "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    assert "dL_dw5" in result.stderr and "Traceback" not in result.output
+    assert not (tmp_path / "o").exists()
+
+
+def test_exact_flag(tmp_path: Path) -> None:
+    """--exact prints full precision in the solution and asks for it in the worksheet."""
+    result = runner.invoke(app, ["generate", "--exact", "--out", str(tmp_path / "o")])
+    assert result.exit_code == 0
+    assert "0.08216704056423078" in (tmp_path / "o" / "solution.md").read_text()
+    assert "full precision" in (tmp_path / "o" / "answers.yaml").read_text()
+
+
+def test_missing_tex_engine_says_what_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--pdf without a TeX engine: one line naming what to install, exit 2, nothing written."""
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    result = runner.invoke(app, ["generate", "--pdf", "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "texlive-latex-base" in lines[0]
+    assert not (tmp_path / "o").exists()
+
+
+# --------------------------------------------------------------------------- PDF
+
+
+@pytest.mark.parametrize("name", ["handout", "deep_softmax", "nasty"])
+def test_latex_compiles_to_pdf(pdf_runs: dict[str, Path], name: str) -> None:
+    """The solution and worksheet compile with a real TeX engine (required: CI installs TeX)."""
+    out = pdf_runs[name]
+    for doc in ("solution", "worksheet"):
+        data = (out / f"{doc}.pdf").read_bytes()
+        assert data.startswith(b"%PDF-") and len(data) > 5_000
+    assert not any(p.suffix in (".log", ".aux") for p in out.iterdir())
+
+
+def test_compile_pdf_reports_latex_errors_in_one_line() -> None:
+    """Broken LaTeX is a GradegenError quoting TeX's first error, not a hang or a traceback."""
+    source = "\\documentclass{article}\\begin{document}\\undefinedmacro\\end{document}\n"
+    with pytest.raises(GradegenError, match="Undefined control sequence"):
+        compile_pdf(source, engine=find_engine(), timeout=60)
+
+
+def test_compile_pdf_never_runs_shell_escape(tmp_path: Path) -> None:
+    """\\write18 does not run: the marker file it would create never appears."""
+    marker = tmp_path / "ran"
+    source = (
+        "\\documentclass{article}\\begin{document}"
+        f"\\immediate\\write18{{touch {marker}}}x\\end{{document}}\n"
+    )
+    compile_pdf(source, tmp_path / "x.pdf", timeout=60)
+    assert (tmp_path / "x.pdf").read_bytes().startswith(b"%PDF-")
+    assert not marker.exists()
+
+
+def test_engine_is_present() -> None:
+    """A TeX engine is installed (the PDF tests are required, not skipped)."""
+    assert shutil.which("pdflatex"), "install texlive-latex-base (see .ci/run)"
+
+
+def test_long_exact_numbers_do_not_overflow_the_page(tmp_path: Path) -> None:
+    """The widest case (two hidden layers, softmax, full precision) sets no overfull line."""
+    import subprocess
+
+    from gradegen.network import build_graph
+    from gradegen.render import render_documents
+
+    spec = parse_spec(deep_softmax_data())
+    graph = build_graph(spec)
+    files = render_documents(
+        spec, graph, graph.evaluate(), graph.evaluate(hand=True), 0, None, exact_mode=True
+    )
+    (tmp_path / "s.tex").write_text(files["solution.tex"])
+    run = subprocess.run(
+        ["pdflatex", "-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error", "s.tex"],
+        cwd=tmp_path,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert run.returncode == 0
+    assert "Overfull \\hbox" not in (tmp_path / "s.log").read_text(errors="replace")
+
+
+def test_pdflatex_alone_compiles_a_tex_file(tmp_path: Path) -> None:
+    """Without latexmk, pdflatex alone (run twice) builds the PDF; a .tex path is accepted too."""
+    from gradegen.pdf import Engine
+
+    pdflatex = shutil.which("pdflatex")
+    assert pdflatex
+    tex = tmp_path / "note.tex"
+    tex.write_text("\\documentclass{article}\\begin{document}Hello.\\end{document}\n")
+    data = compile_pdf(tex, tmp_path / "note.pdf", engine=Engine(None, pdflatex), timeout=60)
+    assert data.startswith(b"%PDF-") and (tmp_path / "note.pdf").read_bytes() == data

@@ -1,0 +1,697 @@
+"""The documents' content: every printed line checkable, the handout's values, no leaks, escaping."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import shutil
+import subprocess
+from functools import cache
+
+import pytest
+import yaml
+from conftest import deep_softmax_data
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gradegen.key import make_key, resolve_ask
+from gradegen.network import build_graph
+from gradegen.render import (
+    FILES,
+    key_json,
+    latex_escape,
+    md_escape,
+    operand,
+    render_documents,
+    tex_equation,
+)
+from gradegen.rounding import shortest
+from gradegen.spec import Spec, parse_spec, preset
+
+# --------------------------------------------------------------------------- an independent checker
+# A small parser for the arithmetic the solutions print. It knows nothing of gradegen: it reads
+# the printed numbers, recomputes each line in float64 and compares with the printed result.
+
+
+class SymbolicError(Exception):
+    """The segment is symbolic (names quantities), not numbers."""
+
+
+_ALLOWED = {
+    r"\frac",
+    r"\tfrac",
+    r"\times",
+    r"\cdot",
+    r"\sigma",
+    r"\tanh",
+    r"\ln",
+    r"\max",
+    r"\left",
+    r"\right",
+}
+_NAMES = {r"\partial", r"\hat", r"\eta", r"\lambda", r"\text"}  # only in symbolic segments
+_TOKEN = re.compile(r"\s*(\d+(?:\.\d+)?|\\[A-Za-z]+|IF|ELSE|[A-Za-z]|[-+(){}\[\]^,>_])")
+
+
+def _tokens(text: str) -> list[str]:
+    text = text.replace(r"\text{ if }", " IF ").replace(r"\text{ else }", " ELSE ")
+    tokens: list[str] = []
+    pos = 0
+    while pos < len(text):
+        if text[pos:].strip() == "":
+            break
+        m = _TOKEN.match(text, pos)
+        if m is None:
+            raise ValueError(f"cannot read {text[pos:]!r}")
+        tok = m.group(1)
+        pos = m.end()
+        if tok in (r"\left", r"\right"):
+            continue
+        if tok in _NAMES:
+            raise SymbolicError(tok)
+        if tok.startswith("\\") and tok not in _ALLOWED:
+            raise ValueError(f"unknown command {tok}")
+        tokens.append(tok)
+    for i, tok in enumerate(tokens):
+        if re.fullmatch("[A-Za-z_]", tok) and not (tok == "e" and tokens[i + 1 : i + 2] == ["^"]):
+            raise SymbolicError(tok)
+    return tokens
+
+
+class _Parser:
+    def __init__(self, tokens: list[str]) -> None:
+        self.t = tokens
+        self.i = 0
+
+    def peek(self) -> str | None:
+        return self.t[self.i] if self.i < len(self.t) else None
+
+    def take(self, expected: str | None = None) -> str:
+        tok = self.peek()
+        if tok is None or (expected is not None and tok != expected):
+            raise ValueError(f"expected {expected!r} at token {self.i}, got {tok!r}")
+        self.i += 1
+        return tok
+
+    def parse(self) -> float:
+        value = self.expr()
+        if self.peek() is not None:
+            raise ValueError(f"unexpected {self.peek()!r}")
+        return value
+
+    def expr(self) -> float:
+        value = self.sum()
+        if self.peek() == ">":
+            self.take()
+            value = 1.0 if value > self.sum() else 0.0
+        if self.peek() == "IF":
+            self.take()
+            cond = self.expr()
+            self.take("ELSE")
+            other = self.sum()
+            value = value if cond else other
+        return value
+
+    def sum(self) -> float:
+        value = self.term()
+        while self.peek() in ("+", "-"):
+            op = self.take()
+            right = self.term()
+            value = value + right if op == "+" else value - right
+        return value
+
+    def starts_atom(self) -> bool:
+        tok = self.peek()
+        return tok is not None and (
+            tok[0].isdigit()
+            or tok in ("(", "[", "{", "e", r"\frac", r"\tfrac", r"\sigma", r"\tanh", r"\ln", r"\max")
+        )
+
+    def term(self) -> float:
+        value = self.unary()
+        while True:
+            if self.peek() in (r"\times", r"\cdot"):
+                self.take()
+                value *= self.unary()
+            elif self.starts_atom():  # implicit product: 0.7514(1 - 0.7514), -0.2 \ln 0.2871
+                value *= self.unary()
+            else:
+                return value
+
+    def unary(self) -> float:
+        if self.peek() == "-":
+            self.take()
+            return -self.unary()
+        return self.power()
+
+    def power(self) -> float:
+        value = self.atom()
+        if self.peek() == "^":
+            self.take()
+            value = value ** self.group()
+        return value
+
+    def group(self) -> float:
+        self.take("{")
+        value = self.expr()
+        self.take("}")
+        return value
+
+    def atom(self) -> float:
+        tok = self.take()
+        if tok[0].isdigit():
+            return float(tok)
+        if tok in ("(", "[", "{"):
+            value = self.expr()
+            self.take({"(": ")", "[": "]", "{": "}"}[tok])
+            return value
+        if tok in (r"\frac", r"\tfrac"):
+            return self.group() / self.group()
+        if tok == "e":
+            self.take("^")
+            return math.exp(self.group())
+        if tok == r"\sigma":
+            self.take("(")
+            z = self.expr()
+            self.take(")")
+            return 1.0 / (1.0 + math.exp(-z))
+        if tok == r"\tanh":
+            self.take("(")
+            z = self.expr()
+            self.take(")")
+            return math.tanh(z)
+        if tok == r"\ln":
+            return math.log(self.power())
+        if tok == r"\max":
+            self.take("(")
+            a = self.expr()
+            self.take(",")
+            b = self.expr()
+            self.take(")")
+            return max(a, b)
+        raise ValueError(f"unexpected {tok!r}")
+
+
+def evaluate(segment: str) -> float:
+    """The value of a numeric segment; SymbolicError if it names quantities."""
+    return _Parser(_tokens(segment)).parse()
+
+
+def split_equals(line: str) -> list[str]:
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(line):
+        depth += ch in "{(["
+        depth -= ch in "})]"
+        if depth == 0 and line.startswith(" = ", i):
+            parts.append(line[start:i])
+            start = i + 3
+    parts.append(line[start:])
+    return [p.strip() for p in parts]
+
+
+_RESULT = re.compile(r"-?\d+(?:\.(\d+))?")
+
+
+def check_lines(markdown: str) -> list[str]:
+    """Check every ``$$…$$`` line; returns the lines that had arithmetic to check."""
+    checked = []
+    display = [line for line in markdown.splitlines() if line.startswith("$$")]
+    assert display, "no display equations found"
+    for line in display:
+        assert line.endswith("$$") and len(line) > 4, f"a display equation must be one line: {line}"
+        segments = split_equals(line[2:-2])
+        numeric: list[tuple[str, float]] = []
+        for segment in segments:
+            try:
+                numeric.append((segment, evaluate(segment)))
+            except SymbolicError:
+                assert not numeric, f"a symbolic segment after numbers in: {line}"
+            except (ValueError, ZeroDivisionError, OverflowError) as exc:
+                pytest.fail(f"cannot parse {segment!r} in {line}: {exc}")
+        if len(numeric) < 2:
+            continue
+        result_text = numeric[-1][0]
+        m = _RESULT.fullmatch(result_text)
+        assert m, f"the result of a line must be a plain number: {line}"
+        places = len(m.group(1) or "")
+        result = float(result_text)
+        half_unit = 0.5 * 10.0**-places
+        for segment, value in numeric[:-1]:
+            assert abs(value - result) <= half_unit * (1 + 1e-9) + 1e-15, (
+                f"{segment} = {value!r} does not round to {result_text} in: {line}"
+            )
+        checked.append(line)
+    return checked
+
+
+# --------------------------------------------------------------------------- fixtures
+
+
+@cache
+def _documents(name: str, exact_mode: bool = False) -> tuple[Spec, dict[str, str]]:
+    spec = preset("handout") if name == "handout" else parse_spec(deep_softmax_data())
+    graph = build_graph(spec)
+    files = render_documents(
+        spec, graph, graph.evaluate(), graph.evaluate(hand=True), 0, resolve_ask(graph), exact_mode=exact_mode
+    )
+    return spec, files
+
+
+NETWORKS = ["handout", "deep_softmax"]
+
+
+# --------------------------------------------------------------------------- the checker itself
+
+
+@pytest.mark.parametrize(
+    ("segment", "value"),
+    [
+        (r"0.05 \times 0.15 + 0.1 \times 0.2 + 0.35", 0.3775),
+        (r"\sigma(0.3775)", 1 / (1 + math.exp(-0.3775))),
+        (r"\tfrac{1}{2}(0.01 - 0.7514)^{2}", 0.5 * (0.01 - 0.7514) ** 2),
+        (r"0.7514(1 - 0.7514)", 0.7514 * (1 - 0.7514)),
+        (
+            r"\frac{e^{(-0.0263)}}{e^{(-0.0263)} + e^{0.2744}}",
+            math.exp(-0.0263) / (math.exp(-0.0263) + math.exp(0.2744)),
+        ),
+        (r"-0.2 \ln 0.2871", -0.2 * math.log(0.2871)),
+        (r"1 - (-0.3095)^{2}", 1 - 0.3095**2),
+        (r"[(-0.1) > 0]", 0.0),
+        (r"\max(0, (-0.1))", 0.0),
+        (r"(1 \text{ if } 0.2 > 0 \text{ else } 0.01)", 1.0),
+        (r"-\left[0.5 \ln 0.3 + (1 - 0.5) \ln(1 - 0.3)\right]", -(0.5 * math.log(0.3) + 0.5 * math.log(0.7))),
+    ],
+)
+def test_checker_evaluates_the_notation(segment: str, value: float) -> None:
+    """The independent checker reads every notation the solutions use and computes it right."""
+    assert evaluate(segment) == pytest.approx(value, rel=1e-12, abs=1e-15)
+
+
+def test_checker_rejects_a_wrong_line() -> None:
+    """A line whose printed result is not what its printed numbers give fails the check."""
+    with pytest.raises(AssertionError):
+        check_lines("$$z = 0.05 \\times 0.15 + 0.35 = 0.3576$$")
+    with pytest.raises(pytest.fail.Exception):
+        check_lines("$$z = 0.05 \\times 0.15 + \\sqrt{2} = 0.3576$$")
+
+
+# --------------------------------------------------------------------------- acceptance
+
+
+@pytest.mark.parametrize("name", NETWORKS)
+def test_every_arithmetic_line_recomputes_from_its_printed_numbers(name: str) -> None:
+    """Hand mode: every line's result is what its own printed (rounded) operands give, and every
+    computed quantity of the graph has such a line."""
+    spec, files = _documents(name)
+    checked = check_lines(files["solution.md"])
+    graph = build_graph(spec)
+    for node in graph.nodes:
+        if node.formula is not None:
+            assert any(line.startswith(f"$${node.symbol} = ") for line in checked), node.id
+
+
+# The handout's correct values, 4 places (the published oracle; its slips corrected as the issue says).
+HANDOUT = {
+    "z_{h1}": "0.3775",
+    "z_{h2}": "0.3925",
+    "a_{h1}": "0.5933",
+    "a_{h2}": "0.5969",
+    "z_{out}": "1.1059",
+    r"\hat{y}": "0.7514",
+    "L": "0.2748",
+    r"\frac{\partial L}{\partial \hat{y}}": "0.7414",
+    r"\frac{\partial \hat{y}}{\partial z_{out}}": "0.1868",
+    r"\frac{\partial L}{\partial w_{5}}": "0.0822",
+    r"\frac{\partial L}{\partial w_{6}}": "0.0827",
+    r"\frac{\partial L}{\partial b_{2}}": "0.1385",
+    r"\frac{\partial L}{\partial b_{1}}": "0.0284",
+    r"\frac{\partial L}{\partial w_{1}}": "0.000670",
+    r"\frac{\partial L}{\partial w_{3}}": "0.000750",
+    r"\frac{\partial L}{\partial w_{4}}": "0.00150",
+    r"w_{5}^{\text{new}}": "0.39999178",
+}
+
+
+def test_handout_solution_shows_the_handout_values_without_its_slips() -> None:
+    """The handout network's solution prints its correct values and none of its slips."""
+    _, files = _documents("handout")
+    solution = files["solution.md"]
+    lines = solution.splitlines()
+    for symbol, value in HANDOUT.items():
+        assert any(line.startswith(f"$${symbol} = ") and line.endswith(f" = {value}$$") for line in lines), (
+            symbol
+        )
+    assert "0.40 - 0.0001 \\times 0.0822" in solution.replace("0.4 -", "0.40 -")
+    assert "= 0.4 - 0.00000822 = 0.39999178$$" in solution
+    for text in (files["solution.md"], files["solution.tex"]):
+        assert "0.399927" not in text
+        assert "-0.00150" not in text and "−0.00150" not in text
+        assert "1 + (1 + e" not in text
+        assert r"\sigma(z) = \frac{1}{1 + e^{-z}}" in text
+
+
+def _forms(value: float, hand_text: str) -> set[str]:
+    """The ways a value could be printed: its hand text, repr and shortest form, either minus sign."""
+    forms = {hand_text, repr(value), shortest(value)}
+    out = set()
+    for form in forms:
+        plain = form.replace("−", "-")
+        out |= {plain, plain.lstrip("-")}
+    return {f for f in out if not re.fullmatch(r"-?\d+(\.0+)?", f)}  # integers: question numbers etc.
+
+
+@pytest.mark.parametrize("name", NETWORKS)
+@pytest.mark.parametrize("ask", [None, "loss,dL_dw1,w1_new", "forward"])
+def test_no_asked_value_appears_in_the_worksheet(name: str, ask: str | None) -> None:
+    """No value of an asked quantity, in any printed form, is in the worksheet or answer sheet.
+
+    Values that print as integers (a ReLU's 0 or 1) are left out: they are indistinguishable
+    from question numbers and precisions.
+    """
+    spec = preset("handout") if name == "handout" else parse_spec(deep_softmax_data())
+    graph = build_graph(spec)
+    exact, hand = graph.evaluate(), graph.evaluate(hand=True)
+    asked = resolve_ask(graph, ask)
+    files = render_documents(spec, graph, exact, hand, 0, asked)
+    for doc in ("worksheet.md", "worksheet.tex", "answers.yaml"):
+        tokens = set(re.findall(r"\d+(?:\.\d+)?", files[doc]))
+        for qid in asked:
+            forms = _forms(float(exact[qid][0]), hand.text(qid)) | _forms(float(hand[qid][0]), hand.text(qid))
+            leaked = {f for f in forms if f.lstrip("-") in tokens}
+            assert not leaked, f"{qid} = {leaked} appears in {doc}"
+
+
+def test_worksheet_numbers_questions_in_graph_order_with_ids_and_precision() -> None:
+    """Questions are numbered in graph order, each naming its ID and the places required."""
+    spec = preset("handout")
+    graph = build_graph(spec)
+    exact, hand = graph.evaluate(), graph.evaluate(hand=True)
+    asked = resolve_ask(graph, "loss,dL_dw5,dL_dw1,w1_new")
+    files = render_documents(spec, graph, exact, hand, 0, asked)
+    md = files["worksheet.md"]
+    positions = [md.index(f"(ID `{qid}`") for qid in asked]
+    assert positions == sorted(positions)
+    for number, qid in enumerate(asked, start=1):
+        places = hand.places[qid][0]
+        assert re.search(rf"\*\*{number}\.\*\* .*\(ID `{qid}`; give {places} decimal places\)", md)
+        assert (
+            f"\\texttt{{{qid.replace('_', chr(92) + '_')}}}; give {places} decimal places"
+            in files["worksheet.tex"]
+        )
+    assert md.count("Answer:") == len(asked)
+    assert "![Network diagram" in md and "network.svg" in md
+
+
+def test_answer_sheet_round_trips_through_yaml() -> None:
+    """answers.yaml has student, then each asked ID blank in question order, commented with its
+    number and precision, and reads back with yaml.safe_load."""
+    spec = preset("handout")
+    graph = build_graph(spec)
+    exact, hand = graph.evaluate(), graph.evaluate(hand=True)
+    asked = resolve_ask(graph)
+    text = render_documents(spec, graph, exact, hand, 0, asked, student='Ann "A" O\'Neil: #1')["answers.yaml"]
+    data = yaml.safe_load(text)
+    assert list(data) == ["student", *asked]
+    assert data["student"] == 'Ann "A" O\'Neil: #1'
+    assert all(data[qid] is None for qid in asked)
+    key_lines = [line for line in text.splitlines() if not line.startswith(("#", "student"))]
+    for number, (qid, line) in enumerate(zip(asked, key_lines, strict=True), start=1):
+        assert line.startswith(f"{qid}:")
+        assert line.endswith(f"# question {number}, {hand.places[qid][0]} decimal places")
+
+
+def test_key_json_is_the_key_module_format() -> None:
+    """key.json is json.dumps(make_key(...).to_dict(), indent=2) plus a newline, and rebuilds."""
+    spec = parse_spec(deep_softmax_data())
+    graph = build_graph(spec)
+    exact, hand = graph.evaluate(), graph.evaluate(hand=True)
+    asked = resolve_ask(graph, "loss,updates")
+    text = render_documents(spec, graph, exact, hand, 0, asked)["key.json"]
+    key = make_key(spec, graph, exact, hand, asked)
+    assert text == json.dumps(key.to_dict(), indent=2, sort_keys=False) + "\n"
+    assert key_json(key) == text
+    data = json.loads(text)
+    assert data["asked"] == list(asked) and set(data["values"]) == set(asked)
+    assert build_graph(parse_spec(data["spec"])).ids == graph.ids
+
+
+def test_render_documents_returns_every_file() -> None:
+    """One call returns all seven files, in a fixed order."""
+    _, files = _documents("handout")
+    assert tuple(files) == FILES
+
+
+def test_exact_mode_prints_full_precision() -> None:
+    """--exact prints every computed value at full float64 precision."""
+    spec, files = _documents("handout", True)
+    graph = build_graph(spec)
+    exact = graph.evaluate()
+    solution = files["solution.md"]
+    assert f"= {shortest(float(exact['dL_dw5'][0]))}$$" in solution
+    assert "full precision" in files["worksheet.md"]
+
+
+def test_a_batch_variant_renders_as_its_own_spec_does() -> None:
+    """Rendering variant i of a batch gives the documents a spec with those givens gives."""
+    import numpy as np
+
+    spec = preset("handout")
+    graph = build_graph(spec)
+    w5 = np.array([0.4, 0.3, -0.25])
+    exact, hand = graph.evaluate({"w5": w5}), graph.evaluate({"w5": w5}, hand=True)
+    asked = resolve_ask(graph)
+    batch = render_documents(spec, graph, exact, hand, 2, asked)
+    data = spec.to_data()
+    data["layers"][1]["weights"] = [[-0.25, 0.45]]
+    single_spec = parse_spec(data)
+    single_graph = build_graph(single_spec)
+    single = render_documents(
+        single_spec, single_graph, single_graph.evaluate(), single_graph.evaluate(hand=True), 0, asked
+    )
+    for name in ("solution.md", "solution.tex", "worksheet.md", "network.svg", "answers.yaml"):
+        assert batch[name] == single[name], name
+    check_lines(batch["solution.md"])
+
+
+def test_rendering_a_variant_is_fast() -> None:
+    """A variant of the handout network renders in a few milliseconds (generous bound for CI)."""
+    import time
+
+    import numpy as np
+
+    spec = preset("handout")
+    graph = build_graph(spec)
+    w5 = np.linspace(0.1, 0.9, 60)
+    exact, hand = graph.evaluate({"w5": w5}), graph.evaluate({"w5": w5}, hand=True)
+    asked = resolve_ask(graph)
+    render_documents(spec, graph, exact, hand, 0, asked)  # builds the plan and templates once
+    start = time.perf_counter()
+    for i in range(60):
+        render_documents(spec, graph, exact, hand, i, asked)
+    assert (time.perf_counter() - start) / 60 < 0.025
+
+
+# --------------------------------------------------------------------------- Markdown and LaTeX
+
+
+def _pandoc(markdown: str, to: str = "html") -> subprocess.CompletedProcess[str]:
+    exe = shutil.which("pandoc")
+    assert exe, "pandoc is required (Debian: apt-get install pandoc)"
+    args = [exe, "-f", "markdown", "-t", to, "--fail-if-warnings"]
+    if to == "html":
+        args.append("--mathml")  # every formula must parse as TeX math, else pandoc warns
+    return subprocess.run(args, input=markdown, capture_output=True, text=True, timeout=60, check=False)
+
+
+@pytest.mark.parametrize("name", NETWORKS)
+@pytest.mark.parametrize("doc", ["solution.md", "worksheet.md"])
+def test_markdown_converts_with_pandoc_without_warnings(name: str, doc: str) -> None:
+    """pandoc reads the Markdown and converts every formula to MathML with no warning."""
+    _, files = _documents(name)
+    run = _pandoc(files[doc])
+    assert run.returncode == 0 and run.stderr == "", run.stderr
+
+
+NASTY = [
+    r"Week #3: 50% of $x_1 & y^2 \ {braces} ~ <tags> | *bold* _under_ `code` [link](x)",
+    "1. not a list\n- nor this\n# nor a heading",
+    "Ünïcödé — “quotes” … and ŷ − σ",
+]
+
+
+@pytest.mark.parametrize("text", NASTY)
+def test_md_escape_keeps_text_literal(text: str) -> None:
+    """Escaped user text reads back through pandoc as exactly the same words, with no markup."""
+    run = _pandoc(md_escape(text), to="plain")
+    assert run.returncode == 0, run.stderr
+    assert " ".join(run.stdout.split()) == " ".join(text.split())
+
+
+@given(st.text(alphabet=st.sampled_from("ab \\{}$&#^_%~<>|\n"), max_size=40))
+def test_latex_escape_leaves_no_special_unescaped(text: str) -> None:
+    """After escaping, every TeX special is inside an escape sequence (checked by removing them)."""
+    escaped = latex_escape(text)
+    stripped = re.sub(
+        r"\\(textbackslash|textasciicircum|textasciitilde|textless|textgreater|textbar)\{\}|\\[{}$&#_%]",
+        "",
+        escaped,
+    )
+    assert not set(stripped) & set("\\{}$&#^_%~<>|")
+    assert "\n\n\n" not in escaped
+
+
+def test_operand_wraps_negatives() -> None:
+    """Substituted negative numbers are parenthesised; positives are not."""
+    assert operand("−0.25") == "(-0.25)"
+    assert operand("0.25") == "0.25"
+
+
+def test_long_equations_are_broken_in_latex() -> None:
+    """A long sum is set as an align* with the sum broken over lines, not one overfull line."""
+    terms = " + ".join(f"0.{k}1 \\times 0.{k}2" for k in range(1, 10))
+    text = tex_equation(["z_{h1}", terms, "1.2345"])
+    assert text.startswith("\\begin{align*}")
+    assert "&\\quad + " in text and text.count("\\\\") >= 2
+    short = tex_equation(["a", "0.1 + 0.2", "0.3000"])
+    assert short == r"\[ a = 0.1 + 0.2 = 0.3000 \]"
+
+
+def test_user_strings_are_escaped_in_both_formats() -> None:
+    """Title, course and instructions are escaped for LaTeX and for Markdown."""
+    data = preset("handout").to_data()
+    data.update(title="50% & $5 #1", course="CS_101 {A}", instructions="Use *pen*.\n\nNo ~calculators~.")
+    spec = parse_spec(data)
+    graph = build_graph(spec)
+    files = render_documents(spec, graph, graph.evaluate(), graph.evaluate(hand=True), 0, None)
+    assert r"50\% \& \$5 \#1" in files["solution.tex"]
+    assert r"CS\_101 \{A\}" in files["worksheet.tex"]
+    assert r"No \textasciitilde{}calculators\textasciitilde{}." in files["worksheet.tex"]
+    assert r"50% \& \$5 \#1" in files["solution.md"]
+    assert r"Use \*pen\*." in files["worksheet.md"]
+    assert "\n\nNo \\~calculators\\~." in files["worksheet.md"]
+
+
+def _network(activation: str, loss: str, outputs: int, **extra: object) -> Spec:
+    """A small two-hidden-layer network with the given hidden activation, loss and outputs."""
+    out_act = "softmax" if loss == "cross_entropy" else ("sigmoid" if loss == "bce" else "linear")
+    targets = [0.3, 0.7, 0.0][:outputs] if loss == "cross_entropy" else [0.2, 0.9, 0.4][:outputs]
+    if loss == "cross_entropy" and outputs == 3:
+        targets = [0.3, 0.5, 0.2]
+    data = {
+        "title": f"{activation} / {loss}",
+        "inputs": [0.6, -0.4],
+        "targets": targets,
+        "layers": [
+            {"activation": activation, "weights": [[0.3, -0.6], [-0.7, 0.2], [0.5, 0.4]], "bias": 0.1},
+            {"activation": activation, "weights": [[0.2, -0.5, 0.4], [0.6, 0.3, -0.2]], "bias": [0.05, -0.3]},
+            {
+                "activation": out_act,
+                "weights": [[0.7, -0.4], [-0.3, 0.8], [0.1, 0.2]][:outputs],
+                "bias": [0.1, -0.2, 0.3][:outputs],
+            },
+        ],
+        "loss": loss,
+        "learning_rate": 0.5,
+        **extra,
+    }
+    return parse_spec(data)
+
+
+COMBOS = [
+    ("sigmoid", "half_mse", 1, {}),
+    ("tanh", "sse", 2, {"weight_decay": 0.01}),
+    ("relu", "mse", 3, {}),
+    ("leaky_relu", "bce", 2, {"update_biases": False}),
+    ("linear", "bce", 1, {"decimals": 3}),
+    ("sigmoid", "cross_entropy", 2, {}),
+    ("tanh", "cross_entropy", 3, {"decimals": 5}),
+]
+
+
+@pytest.mark.parametrize(("activation", "loss", "outputs", "extra"), COMBOS)
+def test_every_activation_and_loss_gives_checkable_lines(
+    activation: str, loss: str, outputs: int, extra: dict[str, object]
+) -> None:
+    """For every activation and loss (softmax, weight decay, fixed biases too), each computed
+    quantity has a line, each line recomputes from its printed numbers, and pandoc reads it."""
+    spec = _network(activation, loss, outputs, **extra)
+    graph = build_graph(spec)
+    files = render_documents(spec, graph, graph.evaluate(), graph.evaluate(hand=True), 0, None)
+    solution = files["solution.md"]
+    check_lines(solution)
+    for node in graph.nodes:
+        if node.formula is not None:
+            assert f"$${node.symbol} = " in solution, node.id
+    run = _pandoc(solution)
+    assert run.returncode == 0 and run.stderr == "", run.stderr
+
+
+def test_softmax_with_a_squared_loss_is_checkable() -> None:
+    """A softmax output under a squared-error loss (its delta through the Jacobian) checks out."""
+    data = deep_softmax_data()
+    data["loss"] = "half_mse"
+    spec = parse_spec(data)
+    graph = build_graph(spec)
+    files = render_documents(spec, graph, graph.evaluate(), graph.evaluate(hand=True), 0, None)
+    check_lines(files["solution.md"])
+
+
+_WEIGHT = st.integers(-9, 9).map(lambda k: k / 10)
+
+
+@st.composite
+def _specs(draw: st.DrawFn) -> Spec:
+    """Small random networks: 1–2 hidden layers of 1–3 units, any activation, any valid loss."""
+    n_in = draw(st.integers(1, 3))
+    sizes = draw(st.lists(st.integers(1, 3), min_size=1, max_size=2))
+    loss = draw(st.sampled_from(["half_mse", "sse", "mse", "bce", "cross_entropy"]))
+    n_out = draw(st.integers(2, 3)) if loss == "cross_entropy" else draw(st.integers(1, 2))
+    if loss == "cross_entropy":
+        out_act = "softmax"
+        cut = draw(st.integers(0, 10))
+        targets = [cut / 10, 1 - cut / 10, 0.0][:n_out]
+    else:
+        out_act = "sigmoid" if loss == "bce" else draw(st.sampled_from(["sigmoid", "tanh", "linear", "relu"]))
+        targets = draw(st.lists(st.integers(0, 10).map(lambda k: k / 10), min_size=n_out, max_size=n_out))
+    layers, fan_in = [], n_in
+    for size in [*sizes, n_out]:
+        is_out = len(layers) == len(sizes)
+        act = (
+            out_act if is_out else draw(st.sampled_from(["sigmoid", "tanh", "relu", "leaky_relu", "linear"]))
+        )
+        weights = draw(
+            st.lists(st.lists(_WEIGHT, min_size=fan_in, max_size=fan_in), min_size=size, max_size=size)
+        )
+        shared = draw(st.booleans())
+        bias = draw(_WEIGHT) if shared else draw(st.lists(_WEIGHT, min_size=size, max_size=size))
+        layers.append({"activation": act, "weights": weights, "bias": bias})
+        fan_in = size
+    return parse_spec(
+        {
+            "inputs": draw(st.lists(_WEIGHT, min_size=n_in, max_size=n_in)),
+            "targets": targets,
+            "layers": layers,
+            "loss": loss,
+            "learning_rate": draw(st.sampled_from([0.5, 0.1, 0.01, 0.0001])),
+            "decimals": draw(st.integers(2, 5)),
+            "update_biases": draw(st.booleans()),
+        }
+    )
+
+
+@settings(max_examples=40, deadline=None)
+@given(_specs())
+def test_random_networks_give_checkable_solutions(spec: Spec) -> None:
+    """For random networks of every shape, activation and loss, each line recomputes from its
+    printed numbers, and no asked value leaks into the worksheet's questions (the network's own
+    description may define a constant such as a leaky ReLU's slope, which its derivative can be)."""
+    graph = build_graph(spec)
+    exact, hand = graph.evaluate(), graph.evaluate(hand=True)
+    files = render_documents(spec, graph, exact, hand, 0, None)
+    check_lines(files["solution.md"])
+    questions = files["worksheet.md"].split("## Questions", 1)[1]
+    tokens = set(re.findall(r"\d+(?:\.\d+)?", questions))
+    for qid in resolve_ask(graph):
+        forms = _forms(float(exact[qid][0]), hand.text(qid)) | _forms(float(hand[qid][0]), hand.text(qid))
+        assert not {f.lstrip("-") for f in forms} & tokens, qid
