@@ -132,19 +132,66 @@ def generate(
         ),
     ] = None,
     exact: Annotated[bool, typer.Option("--exact", help="Full precision, not hand values.")] = False,
-    pdf: Annotated[bool, typer.Option("--pdf", help="Also compile solution.pdf and worksheet.pdf.")] = False,
+    pdf: Annotated[bool, typer.Option("--pdf", help="Also compile the PDFs (needs a TeX engine).")] = False,
     templates: Annotated[
         Path | None,
         typer.Option(help="Folder of templates overriding the built-in ones by file name."),
     ] = None,
+    roster: Annotated[
+        Path | None,
+        typer.Option(
+            help="CSV of students (an id column, optionally name): one variant each.",
+            rich_help_panel="Variants",
+        ),
+    ] = None,
+    variants: Annotated[
+        int | None,
+        typer.Option(min=1, help="N anonymous variants v001, v002, …", rich_help_panel="Variants"),
+    ] = None,
+    seed: Annotated[
+        str | None,
+        typer.Option(
+            help="The assignment's secret seed. Default: a new one, recorded in keys.json.",
+            rich_help_panel="Variants",
+        ),
+    ] = None,
+    only: Annotated[
+        str | None,
+        typer.Option(
+            help="Regenerate just this student's folder (same numbers as the full run).",
+            rich_help_panel="Variants",
+        ),
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar or summary.")] = False,
 ) -> None:
-    """Write the worked solution, worksheet, answer sheet, key and diagram for a spec."""
+    """Write the worked solution, worksheet, answer sheet, key and diagram for a spec.
+
+    With --roster or --variants: one folder per student with their own numbers, plus keys.json
+    (and with --pdf, worksheets.pdf and solutions.pdf for printing).
+    """
     from gradegen.documents import generate as generate_documents
+    from gradegen.documents import generate_class
+    from gradegen.roster import Roster, read_roster
     from gradegen.spec import load_spec
 
     with _user_errors():
-        target = generate_documents(
-            load_spec(spec), out_dir, ask=ask, exact=exact, pdf=pdf, templates=templates
-        )
-    names = sorted(p.name for p in target.iterdir())
-    out().print(f"wrote {target}: {', '.join(names)}", markup=False, soft_wrap=True)
+        if roster is not None and variants is not None:
+            raise GradegenError("--roster and --variants: give one or the other")
+        if (only or seed) and roster is None and variants is None:
+            raise GradegenError("--seed and --only go with --roster or --variants")
+        loaded = load_spec(spec)
+        if roster is None and variants is None:
+            target = generate_documents(loaded, out_dir, ask=ask, exact=exact, pdf=pdf, templates=templates)
+            if not quiet:
+                names = sorted(p.name for p in target.iterdir())
+                out().print(f"wrote {target}: {', '.join(names)}", markup=False, soft_wrap=True)
+            return
+        students = read_roster(roster) if roster is not None else Roster.anonymous(variants or 0)
+        made = generate_class(
+            loaded, students, out_dir, seed=seed, only=None if only is None else [only], ask=ask,
+            exact=exact, pdf=pdf, templates=templates, quiet=quiet,
+        )  # fmt: skip
+    if not quiet:
+        where = out_dir if out_dir is not None else "output/"
+        what = f"{len(made.ids)} student folder" + ("s" if len(made.ids) != 1 else "")
+        out().print(f"wrote {what} under {where} (seed {made.seed})", markup=False, soft_wrap=True)

@@ -1,17 +1,24 @@
-"""``gradegen generate``: evaluate a spec, render its documents, write them all or nothing."""
+"""``gradegen generate``: evaluate a spec (or a class of variants), render, write all or nothing."""
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
-from gradegen.files import replace_dir, staging_dir
+from gradegen.errors import GradegenError
+from gradegen.files import replace_dir, staging_dir, write_text_atomic
 from gradegen.key import resolve_ask
 from gradegen.network import build_graph
+from gradegen.progress import progress
 from gradegen.render import render_documents
+from gradegen.roster import Roster
 from gradegen.spec import Spec
+from gradegen.variants import VariantSet, keys_document, make_variants
 
 OUTPUT = Path("output")
 """Default parent folder for generated documents."""
@@ -55,20 +62,113 @@ def generate(
         from gradegen.pdf import find_engine
 
         engine = find_engine()  # fail before writing anything when there is no TeX
-    stage = staging_dir(target)
-    try:
-        stage.chmod(0o755)  # mkdtemp makes it private; the documents are meant to be shared
-        for name, text in files.items():
-            (stage / name).write_text(text, encoding="utf-8", newline="\n")
+    with staged(target) as stage:
+        _write_files(stage, files)
         if engine is not None:
             from gradegen.pdf import compile_pdf
 
             for name in ("solution", "worksheet"):
                 compile_pdf(files[f"{name}.tex"], stage / f"{name}.pdf", engine=engine, name=name)
+    return target
+
+
+@contextmanager
+def staged(target: Path) -> Iterator[Path]:
+    """A staging folder that replaces ``target`` when the block succeeds, and vanishes if not."""
+    stage = staging_dir(target)
+    try:
+        stage.chmod(0o755)  # mkdtemp makes it private; the documents are meant to be shared
+        yield stage
         replace_dir(target, stage)
     except BaseException:
-        import shutil
-
         shutil.rmtree(stage, ignore_errors=True)
         raise
-    return target
+
+
+def _write_files(folder: Path, files: Mapping[str, str]) -> None:
+    for name, text in files.items():
+        (folder / name).write_text(text, encoding="utf-8", newline="\n")
+
+
+CLASS_FILES = ("solution.md", "solution.tex", "worksheet.md", "worksheet.tex", "answers.yaml", "network.svg")
+"""What each student's folder holds; the keys stay together in keys.json, away from the handouts."""
+
+
+def generate_class(
+    spec: Spec,
+    roster: Roster,
+    out_dir: Path | str | None = None,
+    *,
+    seed: str | int | None = None,
+    only: Iterable[str] | None = None,
+    ask: str | Iterable[str] | None = None,
+    exact: bool = False,
+    pdf: bool = False,
+    templates: Path | str | None = None,
+    quiet: bool = True,
+) -> VariantSet:
+    """One folder per student with their own numbers, plus ``keys.json`` (and combined PDFs).
+
+    All variants are drawn and solved in one batched pass. With ``only``, just those students'
+    folders are rewritten (identical to the full run's), using the seed of ``DIR/keys.json`` when
+    no ``seed`` is given; nothing else in DIR changes.
+    """
+    target = Path(out_dir) if out_dir is not None else default_out(spec)
+    if only is not None and seed is None:
+        seed = _recorded_seed(target)
+    variants = make_variants(spec, roster.ids, seed=seed, asked=ask, only=only)
+    engine = None
+    if pdf and only is None:
+        from gradegen.pdf import find_engine
+
+        engine = find_engine()
+    names = dict(zip(roster.ids, roster.names, strict=True))
+    rendered: list[dict[str, str]] = []
+    with progress(len(variants.ids), "rendering documents", quiet=quiet) as bar:
+        for i, student in enumerate(variants.ids):
+            files = render_documents(
+                variants.spec_for(i), variants.graph, variants.exact, variants.hand, i,
+                variants.asked, exact_mode=exact, templates=templates, student=student,
+                name=names[student],
+            )  # fmt: skip
+            rendered.append(files)
+            bar.advance()
+    if only is not None:
+        for folder, files in zip(variants.folders, rendered, strict=True):
+            with staged(target / folder) as stage:
+                _write_files(stage, {name: files[name] for name in CLASS_FILES})
+        return variants
+    with staged(target) as stage:
+        for folder, files in zip(variants.folders, rendered, strict=True):
+            (stage / folder).mkdir()
+            _write_files(stage / folder, {name: files[name] for name in CLASS_FILES})
+        keys = keys_document(variants)
+        write_text_atomic(stage / "keys.json", json.dumps(keys, indent=2, ensure_ascii=False) + "\n")
+        if engine is not None:
+            from gradegen.pdf import compile_pdf
+
+            for name in ("worksheet", "solution"):
+                combined = combine_tex([files[f"{name}.tex"] for files in rendered])
+                compile_pdf(combined, stage / f"{name}s.pdf", engine=engine, name=f"{name}s")
+    return variants
+
+
+def _recorded_seed(target: Path) -> str:
+    """The seed of an earlier full run in ``target`` (``--only`` must reproduce its numbers)."""
+    path = target / "keys.json"
+    try:
+        seed = json.loads(path.read_text("utf-8"))["seed"]
+    except (OSError, ValueError, KeyError, TypeError):
+        raise GradegenError(
+            f"--only needs the assignment's --seed, or {path} from the full run to read it from"
+        ) from None
+    return str(seed)
+
+
+def combine_tex(documents: Sequence[str]) -> str:
+    """One LaTeX document holding several complete ones, each starting on a fresh page at page 1."""
+    begin, end = r"\begin{document}", r"\end{document}"
+    preamble = documents[0].split(begin, 1)[0]
+    bodies = [doc.split(begin, 1)[1].rsplit(end, 1)[0] for doc in documents]
+    pages = "\n\\clearpage\\setcounter{page}{1}\n".join(bodies)
+    return f"{preamble}{begin}{pages}{end}\n"

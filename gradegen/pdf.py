@@ -75,6 +75,9 @@ def compile_pdf(
         "openin_any": "a",
         "shell_escape": "f",
         "TEXMFOUTPUT": "",
+        # Same source, same bytes: pdfTeX stamps dates and an /ID unless told the time is fixed.
+        "SOURCE_DATE_EPOCH": "0",
+        "FORCE_SOURCE_DATE": "1",
     }
     with tempfile.TemporaryDirectory(prefix="gradegen-tex-") as work:
         folder = Path(work)

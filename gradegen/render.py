@@ -545,8 +545,11 @@ def render_documents(
     exact_mode: bool = False,
     templates: Path | str | None = None,
     student: str | None = None,
+    name: str | None = None,
 ) -> dict[str, str]:
     """Every file of one variant (``index`` of an evaluated batch): file name → text.
+
+    ``student`` is the id pre-filled in answers.yaml; the documents show ``name (student)``.
 
     Pure: reads values only, so a batch evaluated once renders any number of variants.
     """
@@ -569,6 +572,7 @@ def render_documents(
         )
         for pid in plan.parameters
     ]
+    shown = f"{name} ({student})" if name and student and name != student else (name or student)
     files: dict[str, str] = {}
     cache: dict[int, list[str]] = {}
     for fmt in ("md", "tex"):
@@ -579,7 +583,7 @@ def render_documents(
                 title=escape(spec.title),
                 course=escape(spec.course) if spec.course else "",
                 instructions=escape(spec.instructions) if spec.instructions else "",
-                student=escape(student) if student else "",
+                student=escape(shown) if shown else "",
             ),
             "network": Ctx(
                 layers=static.layers,

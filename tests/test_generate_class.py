@@ -1,0 +1,188 @@
+"""`gradegen generate --roster/--variants`: a folder per student, keys.json, reproducible, safe."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from gradegen.cli import app
+from gradegen.documents import CLASS_FILES, combine_tex, generate_class
+from gradegen.network import build_graph
+from gradegen.roster import Roster, Student
+from gradegen.spec import Spec, parse_spec
+
+runner = CliRunner()
+
+
+def roster_csv(tmp_path: Path, ids: list[str], name: str = "roster.csv") -> Path:
+    path = tmp_path / name
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["student", "name"])
+        writer.writerows([i, f"Name {k}"] for k, i in enumerate(ids))
+    return path
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def class_of_200(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    tmp = tmp_path_factory.mktemp("class")
+    roster = roster_csv(tmp, [f"s{k:03d}" for k in range(200)])
+    out = tmp / "out"
+    result = runner.invoke(app, ["generate", "--roster", str(roster), "--seed", "week3", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_two_hundred_students_get_folders_and_keys(class_of_200: Path) -> None:
+    """A 200-student roster gives 200 folders of documents and 200 keys."""
+    folders = sorted(p for p in class_of_200.iterdir() if p.is_dir())
+    assert len(folders) == 200
+    for folder in folders[:5]:
+        assert sorted(p.name for p in folder.iterdir()) == sorted(CLASS_FILES)
+    keys = json.loads((class_of_200 / "keys.json").read_text())
+    assert keys["seed"] == "week3"
+    assert list(keys["keys"]) == [f"s{k:03d}" for k in range(200)]
+
+
+def test_each_key_matches_its_students_own_numbers(class_of_200: Path) -> None:
+    """Every key's values are its own spec's, solved afresh; the answer sheet names the student."""
+    keys = json.loads((class_of_200 / "keys.json").read_text())["keys"]
+    weights = set()
+    for student in ("s000", "s101", "s199"):
+        key = keys[student]
+        spec = parse_spec(key["spec"])
+        values = build_graph(spec).evaluate()
+        for qid, entry in key["values"].items():
+            assert entry["exact"] == pytest.approx(values[qid][0], rel=1e-12, abs=1e-15)
+        sheet = yaml.safe_load((class_of_200 / student / "answers.yaml").read_text())
+        assert sheet["student"] == student
+        weights.add(tuple(w for layer in spec.layers for row in layer.weights for w in row))
+        assert "Name " in (class_of_200 / student / "worksheet.md").read_text()
+    assert len(weights) == 3  # everybody has different numbers
+
+
+def test_rerun_and_only_are_byte_identical(class_of_200: Path, tmp_path: Path) -> None:
+    """The same roster and seed give identical bytes; --only rewrites one folder identically."""
+    roster = roster_csv(tmp_path, [f"s{k:03d}" for k in range(200)])
+    again = tmp_path / "again"
+    result = runner.invoke(
+        app, ["generate", "--roster", str(roster), "--seed", "week3", "--out", str(again), "--quiet"]
+    )
+    assert result.exit_code == 0 and result.output == ""
+    assert tree(again) == tree(class_of_200)
+    (again / "s042" / "worksheet.md").write_text("scribbled on")
+    keys_before = (again / "keys.json").read_bytes()
+    result = runner.invoke(app, ["generate", "--roster", str(roster), "--only", "s042", "--out", str(again)])
+    assert result.exit_code == 0, result.output
+    assert tree(again / "s042") == tree(class_of_200 / "s042")
+    assert (again / "keys.json").read_bytes() == keys_before
+
+
+def test_grown_roster_keeps_everyones_numbers(tmp_path: Path, handout: Spec) -> None:
+    """Adding students changes nobody else's numbers."""
+    small = generate_class(handout, _roster(["ann", "ben"]), tmp_path / "a", seed="s")
+    grown = generate_class(handout, _roster(["zoe", "ann", "cat", "ben"]), tmp_path / "b", seed="s")
+    for student in ("ann", "ben"):
+        assert small.spec_for(small.ids.index(student)) == grown.spec_for(grown.ids.index(student))
+        assert tree(tmp_path / "a" / student) == tree(tmp_path / "b" / student)
+
+
+def test_seed_changes_numbers_and_is_recorded(tmp_path: Path, handout: Spec) -> None:
+    """Another seed gives other numbers; without --seed a fresh one is drawn and recorded."""
+    one = generate_class(handout, _roster(["ann"]), tmp_path / "a", seed="s")
+    two = generate_class(handout, _roster(["ann"]), tmp_path / "b", seed="t")
+    assert one.spec_for(0) != two.spec_for(0)
+    drawn = generate_class(handout, _roster(["ann"]), tmp_path / "c")
+    assert json.loads((tmp_path / "c" / "keys.json").read_text())["seed"] == drawn.seed
+    assert len(drawn.seed) >= 16
+
+
+def test_only_reads_the_seed_from_keys_json(tmp_path: Path, handout: Spec) -> None:
+    """--only without --seed reuses the full run's seed; without keys.json it says what it needs."""
+    roster = _roster(["ann", "ben"])
+    full = generate_class(handout, roster, tmp_path / "out")
+    before = tree(tmp_path / "out" / "ben")
+    generate_class(handout, roster, tmp_path / "out", only=["ben"])
+    assert tree(tmp_path / "out" / "ben") == before
+    assert full.seed in (tmp_path / "out" / "keys.json").read_text()
+    result = runner.invoke(
+        app, ["generate", "--variants", "2", "--only", "v001", "--out", str(tmp_path / "x")]
+    )
+    assert result.exit_code == 2
+    assert "--only needs the assignment's --seed" in result.stderr
+
+
+def test_hostile_ids_stay_inside_the_output_folder(tmp_path: Path) -> None:
+    """Ids like ../x, /abs, a/b or CON become safe, distinct folders inside DIR."""
+    hostile = ["../escape", "/abs/path", "a/b", "..", ".", "CON", "con.txt", "x" * 300, "ünï", "a\\b"]
+    roster = roster_csv(tmp_path, hostile)
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["generate", "--roster", str(roster), "--seed", "x", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    folders = [p for p in out.iterdir() if p.is_dir()]
+    assert len(folders) == len(hostile)
+    for folder in folders:
+        assert folder.resolve().parent == out.resolve()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "roster.csv"]
+    assert not Path("/abs").exists()
+    students = {yaml.safe_load((f / "answers.yaml").read_text())["student"] for f in folders}
+    assert students == set(hostile)
+
+
+def test_anonymous_variants(tmp_path: Path) -> None:
+    """--variants N makes v001 … vN."""
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["generate", "--variants", "3", "--seed", "k", "--out", str(out), "--quiet"])
+    assert result.exit_code == 0
+    assert sorted(p.name for p in out.iterdir()) == ["keys.json", "v001", "v002", "v003"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--variants", "2", "--roster", "r.csv"], "give one or the other"),
+        (["--seed", "s"], "--seed and --only go with --roster or --variants"),
+        (["--roster", "missing.csv"], "no such"),
+    ],
+)
+def test_bad_variant_arguments(tmp_path: Path, args: list[str], message: str) -> None:
+    """Conflicting or missing variant options give one line and exit code 2."""
+    result = runner.invoke(app, ["generate", "--out", str(tmp_path / "o"), *args])
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_combined_pdfs_one_student_per_section(tmp_path: Path) -> None:
+    """--pdf writes worksheets.pdf and solutions.pdf with every student in them."""
+    roster = roster_csv(tmp_path, ["ann", "ben"])
+    out = tmp_path / "out"
+    result = runner.invoke(
+        app, ["generate", "--roster", str(roster), "--seed", "p", "--pdf", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    for name in ("worksheets.pdf", "solutions.pdf"):
+        data = (out / name).read_bytes()
+        assert data.startswith(b"%PDF")
+
+
+def test_combine_tex_keeps_one_preamble() -> None:
+    """Combined LaTeX has one preamble and every body, each from page 1."""
+    doc = "\\documentclass{article}\n\\begin{document}\nBODY{}\n\\end{document}\n"
+    combined = combine_tex([doc.replace("{}", "1"), doc.replace("{}", "2")])
+    assert combined.count("\\documentclass") == 1 and combined.count("\\begin{document}") == 1
+    assert "BODY1" in combined and "BODY2" in combined
+    assert combined.count("\\setcounter{page}{1}") == 1
+
+
+def _roster(ids: list[str]) -> Roster:
+    return Roster(tuple(Student(i) for i in ids))
