@@ -20,13 +20,14 @@ import numpy as np
 from gradegen.diagnosis import EXPLANATIONS, Mistake
 from gradegen.files import replace_dir, staging_dir
 from gradegen.grading import GradingResults, Verdict
+from gradegen.graph import Kind
 from gradegen.rounding import shortest
 
 DEFAULT_OUT = Path("output/grades")
 
 _RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+!|~&-])")
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#!|~&])")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 
@@ -51,7 +52,8 @@ def safe_filename(student: str, taken: set[str]) -> str:
 
 def md_escape(text: str) -> str:
     """A user's text made inert in Markdown (one line, special characters escaped)."""
-    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+    escaped = _MD_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+    return "\\" + escaped if escaped.startswith(("-", "+", "=")) else escaped
 
 
 def spreadsheet_safe(cell: str) -> str:
@@ -82,10 +84,19 @@ def gradebook_csv(results: GradingResults) -> str:
     return buffer.getvalue()
 
 
-def _fmt(x: float | None) -> str:
+def _fmt(x: float | None, digits: int = 6) -> str:
     if x is None or not math.isfinite(x):
         return "—"
-    return f"{x:.6g}".replace("-", "−")
+    return f"{x:.{digits}g}".replace("-", "−")
+
+
+def _interval(lo: float, hi: float) -> str:
+    """[lo, hi] with just enough significant figures to tell the ends apart."""
+    for digits in range(6, 16):
+        a, b = f"{lo:.{digits}g}", f"{hi:.{digits}g}"
+        if a != b:
+            break
+    return f"[{a}, {b}]".replace("-", "−")
 
 
 def feedback_markdown(results: GradingResults, index: int) -> str:
@@ -128,6 +139,7 @@ def feedback_markdown(results: GradingResults, index: int) -> str:
             node = graph[q]
             lines.append(f"### `{q}`: {node.label}, {node.meaning}")
             lines.append("")
+            step = "the step w − w_new " if node.kind is Kind.UPDATE else ""
             if it.verdict is Verdict.MISSING:
                 lines.append("- Your answer: missing.")
             elif it.verdict is Verdict.UNPARSEABLE:
@@ -135,8 +147,8 @@ def feedback_markdown(results: GradingResults, index: int) -> str:
             else:
                 lines.append(f"- Your answer: {md_escape(it.raw or '')}.")
             lines.append(
-                f"- Expected {hand.text(q, k)} (exactly {_fmt(it.exact)}); accepted "
-                f"[{_fmt(it.accepted[0])}, {_fmt(it.accepted[1])}]."
+                f"- Expected {hand.text(q, k)} (exactly {_fmt(it.exact, 10)}); accepted "
+                f"{_interval(*it.accepted)} ({step}{group.rule[q].describe()})."
             )
             if it.diagnosis is not None:
                 lines.append(f"- Likely mistake (`{it.diagnosis.value}`): {EXPLANATIONS[it.diagnosis]}")
