@@ -19,10 +19,11 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +67,6 @@ class Parsed:
 _DASHES = str.maketrans({"−": "-", "–": "-", "‒": "-", "—": "-", "﹣": "-", "－": "-"})
 _NUM = r"(?:\d+(?:\.\d*)?|\.\d+)"
 _FLOAT = rf"[+-]?{_NUM}(?:[eE][+-]?\d+)?"
-_PLAIN = re.compile(_FLOAT)
 _TIMES = r"(?:[x×X*·⋅∙]|\\times|\\cdot)"
 _POWER = r"(?:\^|\*\*)\s*(?:\{\s*([+-]?\d+)\s*\}|\(\s*([+-]?\d+)\s*\)|([+-]?\d+))"
 _SCIENTIFIC = re.compile(rf"({_FLOAT})\s*{_TIMES}\s*10\s*{_POWER}")
@@ -82,8 +82,12 @@ def _number(text: str) -> float | None:
     if "," in s and "." not in s:
         s = _DECIMAL_COMMA.sub(r"\1.\2", s, count=1) if s.count(",") == 1 else s
     value: float | None = None
-    if _PLAIN.fullmatch(s):
-        value = float(s)
+    try:
+        value = float(s)  # what the bulk path reads: plain decimals, 1e-3, 1_000
+    except ValueError:
+        value = None
+    if value is not None:
+        pass
     elif m := _SCIENTIFIC.fullmatch(s):
         exponent = int(next(g for g in m.groups()[1:] if g is not None))
         if abs(exponent) <= 400:
@@ -127,38 +131,72 @@ def parse_answer(cell: Any) -> Parsed:
 _STATUS_CODE = {Status.OK: 0, Status.MISSING: 1, Status.UNPARSEABLE: 2}
 
 
-def parse_column(cells: Sequence[Any]) -> tuple[Array, NDArray[np.int8], list[str | None]]:
+def parse_column(cells: Sequence[Any]) -> tuple[Array, NDArray[np.int8], Sequence[str | None]]:
     """A whole column of answers: values (NaN where none), status codes (0 ok, 1 missing,
-    2 unparseable) and raw texts. Plain numeric text is converted by numpy in one go; only the
-    cells it cannot read go through :func:`parse_answer` (each distinct text once)."""
+    2 unparseable) and raw texts (for text cells, the cells themselves; "" reads as missing).
+
+    Text cells that are plain numbers are converted in bulk by numpy; the few it cannot read are
+    found by bisection and go through :func:`parse_answer` one by one (each distinct text once).
+    Numbers from YAML and other objects go through :func:`parse_answer` directly.
+    """
     n = len(cells)
-    raws: list[str | None]
-    try:
-        values = np.array(cells, dtype=np.float64) if n else np.zeros(0)
-        if values.shape != (n,):
-            raise ValueError
-        good = np.isfinite(values) & np.array([isinstance(c, str) for c in cells], dtype=bool)
-        if not good.all():
-            raise ValueError
-        return values, np.zeros(n, dtype=np.int8), list(cells)
-    except (ValueError, TypeError):
-        pass
-    values = np.full(n, np.nan)
     status = np.zeros(n, dtype=np.int8)
-    raws = [None] * n
+    raws: Sequence[Any] = cells
+    slow: list[int]
+    if n and set(map(type, cells)) == {str}:
+        filled = [c or "nan" for c in cells]
+        try:
+            values = np.array(filled, dtype=np.float64)
+            slow = []
+        except ValueError:
+            values = np.full(n, np.nan)
+            slow = _bulk_float(np.array(filled, dtype=object), np.arange(n), values)
+        blank = set(slow)
+        for i in np.flatnonzero(~np.isfinite(values)).tolist():
+            if cells[i] == "":
+                status[i] = _STATUS_CODE[Status.MISSING]
+            elif i not in blank:
+                slow.append(i)
+    else:
+        values = np.full(n, np.nan)
+        slow = list(range(n))
     memo: dict[Any, Parsed] = {}
-    for i, cell in enumerate(cells):
+    for i in slow:
+        cell = cells[i]
         hashable = isinstance(cell, str | int | float) and not isinstance(cell, bool)
         parsed = memo.get(cell) if hashable else None
         if parsed is None:
             parsed = parse_answer(cell)
             if hashable:
                 memo[cell] = parsed
-        raws[i] = parsed.raw
+        if parsed.raw is not cell:
+            if raws is cells:
+                raws = list(cells)  # copied only when a raw text differs from its cell
+            raws[i] = parsed.raw  # type: ignore[index]
         status[i] = _STATUS_CODE[parsed.status]
-        if parsed.value is not None:
-            values[i] = parsed.value
+        values[i] = np.nan if parsed.value is None else parsed.value
     return values, status, raws
+
+
+def _bulk_float(text: NDArray[np.object_], index: NDArray[np.intp], out: Array) -> list[int]:
+    """Convert ``text[index]`` into ``out`` where a plain float conversion works; return the
+    positions it cannot read (or that read as NaN or infinity).
+
+    A failed chunk is halved until the unreadable cells are isolated, so a few odd answers among
+    many plain numbers cost a few extra numpy calls, not a Python loop over the column.
+    """
+    if index.size == 0:
+        return []
+    try:
+        converted = text[index].astype(np.float64)
+    except (ValueError, TypeError):
+        if index.size == 1:
+            return index.tolist()
+        half = index.size // 2
+        return _bulk_float(text, index[:half], out) + _bulk_float(text, index[half:], out)
+    out[index] = converted
+    odd = ~np.isfinite(converted)
+    return index[odd].tolist() if odd.any() else []
 
 
 # --------------------------------------------------------------------------- comparing
@@ -392,18 +430,18 @@ class StudentResult:
 
 @dataclass(frozen=True)
 class _Column:
-    """One asked quantity graded over a group's rows (arrays over rows)."""
+    """One asked quantity graded over a group's rows; expected values and intervals per key."""
 
-    raw: list[str | None]
+    raw: Sequence[str | None]  # "" where a CSV cell was empty
     value: Array
-    exact: Array
-    hand: Array
-    lo: Array
-    hi: Array
+    exact_k: Array
+    hand_k: Array
+    lo_k: Array
+    hi_k: Array
     verdict: NDArray[np.int8]
     diagnosis: NDArray[np.int8]  # index into MISTAKES, −1 for none
     points: Array
-    max_points: Array
+    max_points: float
     follow: Array
 
 
@@ -423,32 +461,38 @@ class GroupResult:
 
     def item(self, q: str, row: int) -> ItemResult:
         c = self.columns[q]
+        k = int(self.key_index[row])
         d = int(c.diagnosis[row])
         value = float(c.value[row])
         follow = float(c.follow[row])
         return ItemResult(
-            raw=c.raw[row],
+            raw=c.raw[row] or None,
             value=value if math.isfinite(value) else None,
-            exact=float(c.exact[row]),
-            hand=float(c.hand[row]),
-            accepted=(float(c.lo[row]), float(c.hi[row])),
+            exact=float(c.exact_k[k]),
+            hand=float(c.hand_k[k]),
+            accepted=(float(c.lo_k[k]), float(c.hi_k[k])),
             verdict=VERDICTS[int(c.verdict[row])],
             diagnosis=MISTAKES[d] if d >= 0 else None,
             points=float(c.points[row]),
-            max_points=float(c.max_points[row]),
+            max_points=c.max_points,
             follow=follow if math.isfinite(follow) else None,
         )
 
 
 @dataclass(frozen=True)
 class GradingResults:
-    """Every student's results, in submission order, and the submissions that could not be graded."""
+    """Every student's results, in submission order, and the submissions that could not be graded.
+
+    Results are kept column-wise per group of students (see :class:`GroupResult`); a student's
+    :class:`StudentResult` is built on demand by :meth:`student`.
+    """
 
     groups: tuple[GroupResult, ...]
     ids: tuple[str, ...]
     sources: tuple[str, ...]
-    rows: tuple[tuple[int, int], ...]  # per student: (group, row in group)
-    student_errors: tuple[tuple[str, ...], ...]
+    group_of: NDArray[np.intp]  # per student: its group
+    row_of: NDArray[np.intp]  # per student: its row in that group
+    student_errors: Mapping[int, tuple[str, ...]]  # only students with problems
     errors: tuple[FileError, ...]
     ecf_credit: float = DEFAULT_ECF_CREDIT
     _cache: dict[int, StudentResult] = field(default_factory=dict, repr=False, compare=False)
@@ -456,18 +500,24 @@ class GradingResults:
     def __len__(self) -> int:
         return len(self.ids)
 
+    def errors_of(self, index: int) -> tuple[str, ...]:
+        return self.student_errors.get(index, ())
+
+    def locate(self, index: int) -> tuple[GroupResult, int]:
+        """The group of the ``index``-th student and its row there."""
+        return self.groups[int(self.group_of[index])], int(self.row_of[index])
+
     def student(self, index: int) -> StudentResult:
         """The ``index``-th student's result, built on demand."""
         if index not in self._cache:
-            g, row = self.rows[index]
-            group = self.groups[g]
+            group, row = self.locate(index)
             self._cache[index] = StudentResult(
                 student=self.ids[index],
                 source=self.sources[index],
                 score=float(group.score[row]),
                 max=float(group.max[row]),
                 items={q: group.item(q, row) for q in group.asked},
-                errors=self.student_errors[index],
+                errors=self.errors_of(index),
             )
         return self._cache[index]
 
@@ -475,13 +525,20 @@ class GradingResults:
     def students(self) -> list[StudentResult]:
         return [self.student(i) for i in range(len(self))]
 
+    def _gather(self, name: str) -> Array:
+        out = np.zeros(len(self))
+        for g, group in enumerate(self.groups):
+            mask = self.group_of == g
+            out[mask] = getattr(group, name)[self.row_of[mask]]
+        return out
+
     @cached_property
     def scores(self) -> Array:
-        return np.array([self.groups[g].score[r] for g, r in self.rows], dtype=np.float64)
+        return self._gather("score")
 
     @cached_property
     def maxima(self) -> Array:
-        return np.array([self.groups[g].max[r] for g, r in self.rows], dtype=np.float64)
+        return self._gather("max")
 
     @property
     def total(self) -> float:
@@ -492,78 +549,134 @@ class GradingResults:
         return float(self.maxima.sum())
 
     def to_dict(self) -> dict[str, Any]:
-        """The results.json shape."""
+        """The results.json shape as plain data (for a large class :meth:`iter_json` is leaner)."""
         return {
-            "students": _student_dicts(self),
+            "students": [self.student(i).to_dict() for i in range(len(self))],
             "errors": [e.to_dict() for e in self.errors],
         }
 
+    def iter_json(self, chunk: int = 5000) -> Iterator[str]:
+        """results.json in pieces, one student per line, built column by column (fast and lean
+        for a large class); ``json.loads("".join(...)) == to_dict()``."""
+        yield '{"students": ['
+        n = len(self)
+        members = [np.flatnonzero(self.group_of == g) for g in range(len(self.groups))]
+        for start in range(0, n, chunk):
+            stop = min(start + chunk, n)
+            lines: list[str] = [""] * (stop - start)
+            for g, group in enumerate(self.groups):
+                lo, hi = np.searchsorted(members[g], [start, stop]).tolist()
+                if lo == hi:
+                    continue
+                students = members[g][lo:hi]
+                rows = self.row_of[students]
+                for i, line in zip(students.tolist(), _json_lines(self, group, rows, students), strict=True):
+                    lines[i - start] = line
+            yield ("\n" if start == 0 else ",\n") + ",\n".join(lines)
+        errors = ", ".join(json.dumps(e.to_dict(), ensure_ascii=False) for e in self.errors)
+        yield ("\n" if n else "") + f'], "errors": [{errors}]}}\n'
+
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=1, ensure_ascii=False, allow_nan=False) + "\n"
+        return "".join(self.iter_json())
 
     def summary(self) -> dict[str, Any]:
-        """Class statistics: count, mean and median percent, broken submissions."""
+        """Class statistics: count, mean and median percent, problems reported."""
         percent = np.divide(100 * self.scores, self.maxima, out=np.zeros(len(self)), where=self.maxima > 0)
         return {
             "students": len(self),
             "mean": float(percent.mean()) if len(self) else 0.0,
             "median": float(np.median(percent)) if len(self) else 0.0,
-            "errors": len(self.errors) + sum(1 for e in self.student_errors if e),
+            "errors": len(self.errors) + len(self.student_errors),
         }
 
 
-def _finite(values: Array) -> list[float | None]:
-    return [v if math.isfinite(v) else None for v in values.tolist()]
+_JSON_UNSAFE = re.compile(r'["\\\x00-\x1f]')
 
 
-def _student_dicts(results: GradingResults) -> list[dict[str, Any]]:
-    """Built column-wise: each group's columns become lists once, then rows are zipped."""
-    per_group: list[list[dict[str, Any]]] = []
-    for group in results.groups:
-        names = [v.value for v in VERDICTS]
-        codes = [m.value for m in MISTAKES] + [None]
-        item_rows: list[list[dict[str, Any]]] = [[] for _ in range(len(group.score))]
-        for q in group.asked:
-            c = group.columns[q]
-            for row, (raw, value, e, h, lo, hi, v, d, p) in enumerate(
-                zip(
-                    c.raw,
-                    _finite(c.value),
-                    c.exact.tolist(),
-                    c.hand.tolist(),
-                    c.lo.tolist(),
-                    c.hi.tolist(),
-                    c.verdict.tolist(),
-                    c.diagnosis.tolist(),
-                    c.points.tolist(),
-                    strict=True,
-                )
-            ):
-                item_rows[row].append(
-                    {
-                        "raw": raw,
-                        "value": value,
-                        "expected": {"exact": e, "hand": h},
-                        "accepted": [lo, hi],
-                        "verdict": names[v],
-                        "diagnosis": codes[d],
-                        "points": p,
-                    }
-                )
-        per_group.append([dict(zip(group.asked, items, strict=True)) for items in item_rows])
-    out = []
-    for i, (g, row) in enumerate(results.rows):
-        group = results.groups[g]
-        out.append(
-            {
-                "student": results.ids[i],
-                "score": float(group.score[row]),
-                "max": float(group.max[row]),
-                "items": per_group[g][row],
-                "errors": list(results.student_errors[i]),
-            }
+def _json_strings(texts: Sequence[str | None]) -> list[str]:
+    """JSON for many strings (None or "" → null); plain ones are quoted directly, others by json.dumps."""
+    try:
+        joined = "".join(texts)  # type: ignore[arg-type]
+    except TypeError:  # some None
+        joined = "".join(t for t in texts if t is not None)
+    if _JSON_UNSAFE.search(joined):
+        return [json.dumps(t, ensure_ascii=False) if t else "null" for t in texts]
+    return [f'"{t}"' if t else "null" for t in texts]
+
+
+def _json_floats(values: Array) -> list[str]:
+    """JSON for many floats (NaN → null); answers repeat a lot, so each distinct value is
+    formatted once."""
+    distinct, inverse = np.unique(values, return_inverse=True)
+    if distinct.size * 4 > values.size:
+        texts = list(map(float.__repr__, values.tolist()))
+        for i in np.flatnonzero(~np.isfinite(values)).tolist():
+            texts[i] = "null"
+        return texts
+    table = [repr(v) if math.isfinite(v) else "null" for v in distinct.tolist()]
+    return [table[j] for j in inverse.tolist()]
+
+
+def _json_lines(
+    results: GradingResults, group: GroupResult, rows: NDArray[np.intp], students: NDArray[np.intp]
+) -> list[str]:
+    """One JSON object per student for some rows of a group, assembled column by column."""
+    kx = group.key_index[rows]
+    rows_list = rows.tolist()
+    contiguous = rows.size > 0 and rows_list[-1] - rows_list[0] == rows.size - 1
+    window = slice(rows_list[0], rows_list[-1] + 1) if contiguous else None
+    verdicts = [json.dumps(v.value) for v in VERDICTS]
+    diagnoses = [json.dumps(m.value) for m in MISTAKES] + ["null"]
+    per_item: list[Iterable[str]] = []
+    for q in group.asked:
+        c = group.columns[q]
+        mids = [
+            f', "expected": {{"exact": {e!r}, "hand": {h!r}}}, "accepted": [{a!r}, {b!r}], "verdict": '
+            for e, h, a, b in zip(
+                c.exact_k.tolist(), c.hand_k.tolist(), c.lo_k.tolist(), c.hi_k.tolist(), strict=True
+            )
+        ]
+        points = {
+            VERDICTS.index(Verdict.CORRECT): c.max_points,
+            VERDICTS.index(Verdict.FOLLOW_THROUGH): float(results.ecf_credit * c.max_points),
+        }
+        tails = [
+            f'{verdicts[v]}, "diagnosis": {diagnoses[d]}, "points": {points.get(v, 0.0)!r}}}'
+            for v in range(len(VERDICTS))
+            for d in range(len(diagnoses))
+        ]
+        diagnosis = c.diagnosis[rows]
+        codes = c.verdict[rows].astype(np.intp) * len(diagnoses) + np.where(
+            diagnosis < 0, len(diagnoses) - 1, diagnosis
         )
-    return out
+        raws = c.raw[window] if window else [c.raw[r] for r in rows_list]
+        per_item.append(
+            map(
+                "".join,
+                zip(
+                    repeat(f'{json.dumps(q)}: {{"raw": '),
+                    _json_strings(raws),
+                    repeat(', "value": '),
+                    _json_floats(c.value[rows]),
+                    repeat(mids[0]) if len(mids) == 1 else [mids[k] for k in kx.tolist()],
+                    [tails[code] for code in codes.tolist()],
+                ),
+            )
+        )
+    size = len(rows_list)
+    items = map(", ".join, zip(*per_item, strict=False)) if per_item else repeat("", size)
+    ids = _json_strings([results.ids[i] for i in students.tolist()])
+    problems = results.student_errors
+    errors = [
+        json.dumps(list(problems[i]), ensure_ascii=False) if i in problems else "[]"
+        for i in students.tolist()
+    ]
+    return [
+        f'{{"student": {sid}, "score": {sc!r}, "max": {mx!r}, "items": {{{it}}}, "errors": {er}}}'
+        for sid, sc, mx, it, er in zip(
+            ids, group.score[rows].tolist(), group.max[rows].tolist(), items, errors, strict=False
+        )
+    ]
 
 
 # --------------------------------------------------------------------------- grading
@@ -625,7 +738,8 @@ def grade(
         row_key[g].append(pos)
 
     groups: list[GroupResult] = []
-    rows_of: dict[int, tuple[int, int]] = {}
+    group_of = np.full(n, -1, dtype=np.intp)
+    row_of = np.full(n, -1, dtype=np.intp)
     student_errors: dict[int, list[str]] = {}
     for g, rows in enumerate(members):
         keys = group_keys[g]
@@ -658,16 +772,24 @@ def grade(
         }
         result = grade_group(keys, np.array(row_key[g], dtype=np.intp), cells, override, ecf_credit)
         groups.append(result)
-        for r, i in enumerate(index.tolist()):
-            rows_of[i] = (g, r)
+        group_of[index] = g
+        row_of[index] = np.arange(len(rows))
 
-    graded = [i for i in range(n) if i in rows_of]
+    graded = np.flatnonzero(group_of >= 0)
+    position = {int(i): p for p, i in enumerate(graded.tolist())} if graded.size < n else None
+    problems = {i: list(e) for i, e in table.row_errors.items()}
+    for i, extra in student_errors.items():
+        problems.setdefault(i, []).extend(extra)
+    if position is not None:
+        problems = {position[i]: e for i, e in problems.items() if i in position}
+    everyone = graded.size == n
     return GradingResults(
         groups=tuple(groups),
-        ids=tuple(table.students[i] for i in graded),
-        sources=tuple(table.sources[i] for i in graded),
-        rows=tuple(rows_of[i] for i in graded),
-        student_errors=tuple(tuple(table.row_errors[i] + student_errors.get(i, [])) for i in graded),
+        ids=tuple(table.students) if everyone else tuple(table.students[i] for i in graded.tolist()),
+        sources=tuple(table.sources) if everyone else tuple(table.sources[i] for i in graded.tolist()),
+        group_of=group_of[graded],
+        row_of=row_of[graded],
+        student_errors={i: tuple(e) for i, e in sorted(problems.items()) if e},
         errors=tuple(errors),
         ecf_credit=ecf_credit,
     )
@@ -799,14 +921,14 @@ def grade_group(
             columns[q] = _Column(
                 raw=raws,
                 value=values,
-                exact=e_key[kx],
-                hand=h_key[kx],
-                lo=lo_k[kx],
-                hi=hi_k[kx],
+                exact_k=e_key,
+                hand_k=h_key,
+                lo_k=lo_k,
+                hi_k=hi_k,
                 verdict=verdict,
                 diagnosis=diagnosis,
                 points=points,
-                max_points=max_points,
+                max_points=float(pts_k[0]),
                 follow=follow,
             )
     return GroupResult(

@@ -10,16 +10,18 @@ import csv
 import hashlib
 import io
 import math
+import os
 import re
 import shutil
 from collections import Counter
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
 from gradegen.diagnosis import EXPLANATIONS, Mistake
 from gradegen.files import replace_dir, staging_dir
-from gradegen.grading import GradingResults, Verdict
+from gradegen.grading import GradingResults, GroupResult, Verdict
 from gradegen.graph import Kind
 from gradegen.rounding import shortest
 
@@ -50,6 +52,7 @@ def safe_filename(student: str, taken: set[str]) -> str:
     return name
 
 
+@lru_cache(maxsize=1 << 16)
 def md_escape(text: str) -> str:
     """A user's text made inert in Markdown (one line, special characters escaped)."""
     escaped = _MD_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
@@ -99,69 +102,93 @@ def _interval(lo: float, hi: float) -> str:
     return f"[{a}, {b}]".replace("-", "−")
 
 
-def feedback_markdown(results: GradingResults, index: int) -> str:
-    """One student's feedback: what was right, each mistake with its diagnosis and the working."""
-    student = results.student(index)
-    g, _ = results.rows[index]
-    group = results.groups[g]
-    graph = group.graph
-    k = int(group.key_index[results.rows[index][1]])
-    hand = group.hand
-    lines = [
-        f"# Feedback for {md_escape(student.student)}",
-        "",
-        f"Score: **{_num(student.score)} / {_num(student.max)}** "
-        f"({_percent(student.score, student.max):.1f}%)",
-        "",
-    ]
-    right = [q for q, it in student.items.items() if it.verdict is Verdict.CORRECT]
-    follow = [q for q, it in student.items.items() if it.verdict is Verdict.FOLLOW_THROUGH]
-    wrong = [
-        q for q, it in student.items.items() if it.verdict not in (Verdict.CORRECT, Verdict.FOLLOW_THROUGH)
-    ]
-    if right:
-        lines += ["## Right", "", ", ".join(f"`{q}`" for q in right), ""]
-    if follow:
-        lines += ["## Follow-through", ""]
-        for q in follow:
-            it = student.items[q]
-            share = it.points / it.max_points if it.max_points else 0.0
-            lines.append(
-                f"- `{q}` ({graph[q].label}): your {md_escape(it.raw or '')} is not the key's "
-                f"{hand.text(q, k)}, but it follows correctly from your own earlier answers "
-                f"(they give {_fmt(it.follow)}); credited {share:.0%} of its points."
-            )
-        lines.append("")
-    if wrong:
-        lines += ["## To review", ""]
-        for q in wrong:
-            it = student.items[q]
+class _Texts:
+    """Feedback text that depends only on the key, not on the student: built once per key and item."""
+
+    def __init__(self) -> None:
+        self.cache: dict[tuple[int, int, str], tuple[str, str, list[str]]] = {}
+
+    def get(self, group: GroupResult, k: int, q: str) -> tuple[str, str, list[str]]:
+        """The key's hand value, the heading, and the expected/working lines for item ``q``."""
+        entry = self.cache.get((id(group), k, q))
+        if entry is None:
+            graph, hand, c = group.graph, group.hand, group.columns[q]
             node = graph[q]
-            lines.append(f"### `{q}`: {node.label}, {node.meaning}")
-            lines.append("")
             step = "the step w − w_new " if node.kind is Kind.UPDATE else ""
-            if it.verdict is Verdict.MISSING:
-                lines.append("- Your answer: missing.")
-            elif it.verdict is Verdict.UNPARSEABLE:
-                lines.append(f"- Your answer {md_escape(it.raw or '')} could not be read as a number.")
-            else:
-                lines.append(f"- Your answer: {md_escape(it.raw or '')}.")
-            lines.append(
-                f"- Expected {hand.text(q, k)} (exactly {_fmt(it.exact, 10)}); accepted "
-                f"{_interval(*it.accepted)} ({step}{group.rule[q].describe()})."
-            )
-            if it.diagnosis is not None:
-                lines.append(f"- Likely mistake (`{it.diagnosis.value}`): {EXPLANATIONS[it.diagnosis]}")
+            value = hand.text(q, k)
+            lines = [
+                f"- Expected {value} (exactly {_fmt(float(c.exact_k[k]), 10)}); accepted "
+                f"{_interval(float(c.lo_k[k]), float(c.hi_k[k]))} ({step}{group.rule[q].describe()})."
+            ]
             if node.formula is not None:
                 symbolic = node.formula.render([graph[p].label for p in node.parents], latex=False)
                 numbers = node.formula.render(
                     [hand.text(p, k) for p in node.parents], latex=False, numbers=True
                 )
-                lines.append(f"- Working: {node.label} = {symbolic} = {numbers} = {hand.text(q, k)}")
-            lines.append("")
-    if student.errors:
+                lines.append(f"- Working: {node.label} = {symbolic} = {numbers} = {value}")
+            entry = (value, f"### `{q}`: {node.label}, {node.meaning}", lines)
+            self.cache[(id(group), k, q)] = entry
+        return entry
+
+
+_CORRECT = list(Verdict).index(Verdict.CORRECT)
+_FOLLOW = list(Verdict).index(Verdict.FOLLOW_THROUGH)
+_MISSING = list(Verdict).index(Verdict.MISSING)
+_UNPARSEABLE = list(Verdict).index(Verdict.UNPARSEABLE)
+_MISTAKES = list(Mistake)
+
+
+def feedback_markdown(results: GradingResults, index: int, texts: _Texts | None = None) -> str:
+    """One student's feedback: what was right, each mistake with its diagnosis and the working."""
+    texts = texts or _Texts()
+    group, row = results.locate(index)
+    k = int(group.key_index[row])
+    score, possible = float(group.score[row]), float(group.max[row])
+    lines = [
+        f"# Feedback for {md_escape(results.ids[index])}",
+        "",
+        f"Score: **{_num(score)} / {_num(possible)}** ({_percent(score, possible):.1f}%)",
+        "",
+    ]
+    verdict = {q: int(group.columns[q].verdict[row]) for q in group.asked}
+    right = [q for q, v in verdict.items() if v == _CORRECT]
+    follow = [q for q, v in verdict.items() if v == _FOLLOW]
+    wrong = [q for q, v in verdict.items() if v not in (_CORRECT, _FOLLOW)]
+    if right:
+        lines += ["## Right", "", ", ".join(f"`{q}`" for q in right), ""]
+    if follow:
+        lines += ["## Follow-through", ""]
+        for q in follow:
+            c = group.columns[q]
+            share = float(c.points[row]) / c.max_points if c.max_points else 0.0
+            lines.append(
+                f"- `{q}` ({group.graph[q].label}): your {md_escape(c.raw[row] or '')} is not the key's "
+                f"{texts.get(group, k, q)[0]}, but it follows correctly from your own earlier answers "
+                f"(they give {_fmt(float(c.follow[row]))}); credited {share:.0%} of its points."
+            )
+        lines.append("")
+    if wrong:
+        lines += ["## To review", ""]
+        for q in wrong:
+            c = group.columns[q]
+            _, heading, expected = texts.get(group, k, q)
+            lines += [heading, ""]
+            raw = md_escape(c.raw[row] or "")
+            if verdict[q] == _MISSING:
+                lines.append("- Your answer: missing.")
+            elif verdict[q] == _UNPARSEABLE:
+                lines.append(f"- Your answer {raw} could not be read as a number.")
+            else:
+                lines.append(f"- Your answer: {raw}.")
+            lines.append(expected[0])
+            d = int(c.diagnosis[row])
+            if d >= 0:
+                lines.append(f"- Likely mistake (`{_MISTAKES[d].value}`): {EXPLANATIONS[_MISTAKES[d]]}")
+            lines += [*expected[1:], ""]
+    problems = results.errors_of(index)
+    if problems:
         lines += ["## Problems with your submission", ""]
-        lines += [f"- {md_escape(e)}" for e in student.errors]
+        lines += [f"- {md_escape(e)}" for e in problems]
         lines.append("")
     return "\n".join(lines).rstrip("\n") + "\n"
 
@@ -195,8 +222,8 @@ def summary_markdown(results: GradingResults) -> str:
     order: list[str] = []
     tallies: dict[str, Counter[str]] = {}
     diagnoses: dict[str, Counter[str]] = {}
-    for group in results.groups:
-        rows = np.array([r for g, r in results.rows if results.groups[g] is group], dtype=np.intp)
+    for g, group in enumerate(results.groups):
+        rows = results.row_of[results.group_of == g]
         for q in group.asked:
             if q not in tallies:
                 order.append(q)
@@ -222,12 +249,23 @@ def summary_markdown(results: GradingResults) -> str:
     broken = [(e.file, e.message) for e in results.errors]
     broken += [
         (results.sources[i], f"{results.ids[i]}: {msg}")
-        for i, errors in enumerate(results.student_errors)
+        for i, errors in results.student_errors.items()
         for msg in errors
     ]
     lines += ["", "## Broken submissions", ""]
     lines += [f"- {md_escape(f)}: {md_escape(m)}" for f, m in broken] or ["None."]
     return "\n".join(lines) + "\n"
+
+
+def _write_new(path: Path, data: bytes) -> None:
+    """Write a new file in the staging folder (plain os calls: thousands of them add up)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)
 
 
 def write_reports(results: GradingResults, out_dir: str | Path = DEFAULT_OUT) -> Path:
@@ -236,15 +274,17 @@ def write_reports(results: GradingResults, out_dir: str | Path = DEFAULT_OUT) ->
     build = staging_dir(target)
     build.chmod(0o755)  # mkdtemp makes it private; the reports are for the course staff
     try:
-        (build / "results.json").write_text(results.to_json(), encoding="utf-8")
+        with (build / "results.json").open("w", encoding="utf-8") as handle:
+            handle.writelines(results.iter_json())
         (build / "gradebook.csv").write_text(gradebook_csv(results), encoding="utf-8", newline="")
         (build / "summary.md").write_text(summary_markdown(results), encoding="utf-8")
         feedback = build / "feedback"
         feedback.mkdir()
         taken: set[str] = set()
+        texts = _Texts()
         for i, student in enumerate(results.ids):
             name = safe_filename(student, taken)
-            (feedback / f"{name}.md").write_text(feedback_markdown(results, i), encoding="utf-8")
+            _write_new(feedback / f"{name}.md", feedback_markdown(results, i, texts).encode("utf-8"))
         replace_dir(target, build)
     except BaseException:
         shutil.rmtree(build, ignore_errors=True)
