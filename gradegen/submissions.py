@@ -221,7 +221,8 @@ def _read_csv(path: Path, table: Submissions, seen: dict[str, str]) -> None:
             table.errors.append(
                 FileError(
                     source,
-                    f"rows {_rows(ragged)}: expected {width} cells like the header; missing cells are empty",
+                    f"{'row' if len(ragged) == 1 else 'rows'} {_rows(ragged)}: expected {width} cells "
+                    "like the header; missing cells are empty",
                 )
             )
         body = [row if len(row) == width else (row + [""] * width)[:width] for row in body]

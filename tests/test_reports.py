@@ -155,3 +155,22 @@ def test_md_escape() -> None:
     """User text cannot inject Markdown structure."""
     assert md_escape("# *x* [a](b)\n<script>") == "\\# \\*x\\* \\[a\\]\\(b\\) \\<script\\>"
     assert md_escape("-1") == "\\-1"
+
+
+def test_json_of_interleaved_key_groups(mazur: Spec, handout: Spec) -> None:
+    """With per-student keys of two networks interleaved, results.json keeps submission order and
+    matches the records exactly, also when written in small chunks."""
+    from gradegen.grading import KeySet, key_from_spec
+
+    a, b = key_from_spec(handout), key_from_spec(mazur)
+    table = Submissions()
+    keys = {}
+    for i in range(7):
+        student = f"s{i}"
+        keys[student] = a if i % 3 else b
+        table.add_record(student, f"{student}.yaml", {"z_h1": "0.3775", "dL_dw5": f"{i / 10}"}, [])
+    results = grade(KeySet(keys), table)
+    assert results.ids == tuple(f"s{i}" for i in range(7))
+    for chunk in (1, 2, 5000):
+        assert json.loads("".join(results.iter_json(chunk))) == results.to_dict()
+    assert [s["student"] for s in results.to_dict()["students"]] == list(results.ids)

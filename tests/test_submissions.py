@@ -162,3 +162,23 @@ def test_class_csv_and_broken_folder_in_one_run(tmp_path: Path, handout: Spec) -
     uma = results.student(by_id["uma"])
     assert uma.items["z_h1"].verdict is Verdict.CORRECT
     assert any("w99_new" in e for e in uma.errors)
+
+
+def test_quoted_and_ragged_csv(tmp_path: Path) -> None:
+    """Quoted cells (a decimal comma, a comma in an id) and short rows go through the csv module."""
+    path = tmp_path / "class.csv"
+    path.write_text('student,z_h1,a_h1\r\n"Lee, Ana","0,3775",0.5933\r\nbo,0.3775\r\n', "utf-8")
+    table = read_submissions([path])
+    assert table.students == ["Lee, Ana", "bo"]
+    assert table.columns == {"z_h1": ["0,3775", "0.3775"], "a_h1": ["0.5933", ""]}
+    assert "row 3" in table.errors[0].message and "expected 3 cells" in table.errors[0].message
+
+
+def test_duplicate_student_across_csv_and_yaml(tmp_path: Path, handout: Spec) -> None:
+    """The first submission of a student counts; a later one (in any file) is reported and ignored."""
+    (tmp_path / "a.csv").write_text("student,z_h1\nana,0.3775\n", "utf-8")
+    (tmp_path / "b.yaml").write_text("student: ana\nz_h1: 0.1\n", "utf-8")
+    results = grade(handout, [tmp_path])
+    assert results.ids == ("ana",)
+    assert results.student(0).items["z_h1"].verdict is Verdict.CORRECT
+    assert "duplicate student 'ana'" in results.errors[0].message
