@@ -16,6 +16,7 @@ verdicts, follow-through and diagnoses are decided over whole columns of student
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 import re
@@ -716,26 +717,29 @@ def grade(
                 errors.append(
                     FileError(table.sources[i], f"no key for student {table.students[i]!r}; not graded")
                 )
-    group_of: dict[str, int] = {}
     members: list[list[int]] = []  # per group: submission rows
     group_keys: list[list[Key]] = []  # per group: its distinct keys
     row_key: list[list[int]] = []  # per group: each row's position in group_keys
-    key_pos: dict[int, tuple[int, int]] = {}  # id(key) → (group, position)
-    for i, k in enumerate(key_of):
-        if k is None:
-            continue
-        if id(k) not in key_pos:
-            sig = "" if isinstance(resolved, Key) else _structure(k)
-            g = group_of.setdefault(sig, len(group_of))
-            if g == len(members):
-                members.append([])
-                group_keys.append([])
-                row_key.append([])
-            key_pos[id(k)] = (g, len(group_keys[g]))
-            group_keys[g].append(k)
-        g, pos = key_pos[id(k)]
-        members[g].append(i)
-        row_key[g].append(pos)
+    if isinstance(resolved, Key):
+        if n:
+            members, group_keys, row_key = [list(range(n))], [[resolved]], [[0] * n]
+    else:
+        by_structure: dict[str, int] = {}
+        key_pos: dict[int, tuple[int, int]] = {}  # id(key) → (group, position)
+        for i, k in enumerate(key_of):
+            if k is None:
+                continue
+            if id(k) not in key_pos:
+                g = by_structure.setdefault(_structure(k), len(by_structure))
+                if g == len(members):
+                    members.append([])
+                    group_keys.append([])
+                    row_key.append([])
+                key_pos[id(k)] = (g, len(group_keys[g]))
+                group_keys[g].append(k)
+            g, pos = key_pos[id(k)]
+            members[g].append(i)
+            row_key[g].append(pos)
 
     groups: list[GroupResult] = []
     group_of = np.full(n, -1, dtype=np.intp)
@@ -750,16 +754,17 @@ def grade(
             if qid in asked:
                 continue
             hits = [i for i in rows if column[i] is not None and column[i] != ""]
+            for source in dict.fromkeys(table.sources[i] for i in hits if table.from_csv[i]):
+                record = FileError(
+                    source, f"unknown quantity id {qid!r}{_hint(qid, keys[0].asked)} (column ignored)"
+                )
+                if record not in errors:
+                    errors.append(record)
+            hint = _hint(qid, keys[0].asked)
             for i in hits:
-                if table.from_csv[i]:
-                    message = f"unknown quantity id {qid!r} (column ignored)"
-                    record = FileError(table.sources[i], message)
-                    if record not in errors:
-                        errors.append(record)
-                else:
+                if not table.from_csv[i]:
                     student_errors.setdefault(i, []).append(
-                        f"{table.sources[i]}: unknown quantity id {qid!r}{_hint(qid, keys[0].asked)}"
-                        " (ignored)"
+                        f"{table.sources[i]}: unknown quantity id {qid!r}{hint} (ignored)"
                     )
         everyone = len(rows) == n  # then the rows are 0…n−1 in order: use the columns as they are
         cells = {
@@ -796,8 +801,6 @@ def grade(
 
 
 def _hint(qid: str, ids: Sequence[str]) -> str:
-    import difflib
-
     close = difflib.get_close_matches(qid, ids, n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
