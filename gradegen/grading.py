@@ -136,28 +136,27 @@ def parse_column(cells: Sequence[Any]) -> tuple[Array, NDArray[np.int8], Sequenc
     """A whole column of answers: values (NaN where none), status codes (0 ok, 1 missing,
     2 unparseable) and raw texts (for text cells, the cells themselves; "" reads as missing).
 
-    Text cells that are plain numbers are converted in bulk by numpy; the few it cannot read are
-    found by bisection and go through :func:`parse_answer` one by one (each distinct text once).
-    Numbers from YAML and other objects go through :func:`parse_answer` directly.
+    Text cells that are plain decimals are read column-wise by :func:`_decimal_column`; the rest
+    (exponents, fractions, words…) are tried together with numpy's float conversion, and what that
+    cannot read goes through :func:`parse_answer` one by one (each distinct text once). Numbers
+    from YAML and other objects go through :func:`parse_answer` directly.
     """
     n = len(cells)
     status = np.zeros(n, dtype=np.int8)
     raws: Sequence[Any] = cells
     slow: list[int]
     if n and set(map(type, cells)) == {str}:
-        filled = [c or "nan" for c in cells]
-        try:
-            values = np.array(filled, dtype=np.float64)
-            slow = []
-        except ValueError:
-            values = np.full(n, np.nan)
-            slow = _bulk_float(np.array(filled, dtype=object), np.arange(n), values)
-        blank = set(slow)
-        for i in np.flatnonzero(~np.isfinite(values)).tolist():
-            if cells[i] == "":
-                status[i] = _STATUS_CODE[Status.MISSING]
-            elif i not in blank:
-                slow.append(i)
+        values, empty, simple = _decimal_column(np.array(cells))
+        status[empty] = _STATUS_CODE[Status.MISSING]
+        slow = np.flatnonzero(~simple & ~empty).tolist()
+        if slow:
+            try:  # say a column of 1.5E-05: one numpy call instead of a loop
+                bulk = np.array([cells[i] for i in slow], dtype=np.float64)
+                if np.isfinite(bulk).all():
+                    values[slow] = bulk
+                    slow = []
+            except ValueError:
+                pass
     else:
         values = np.full(n, np.nan)
         slow = list(range(n))
@@ -179,25 +178,50 @@ def parse_column(cells: Sequence[Any]) -> tuple[Array, NDArray[np.int8], Sequenc
     return values, status, raws
 
 
-def _bulk_float(text: NDArray[np.object_], index: NDArray[np.intp], out: Array) -> list[int]:
-    """Convert ``text[index]`` into ``out`` where a plain float conversion works; return the
-    positions it cannot read (or that read as NaN or infinity).
+_MAX_DIGITS = 15
+"""A mantissa of at most this many digits is exact in float64, so m / 10^k is correctly rounded."""
 
-    A failed chunk is halved until the unreadable cells are isolated, so a few odd answers among
-    many plain numbers cost a few extra numpy calls, not a Python loop over the column.
+
+def _decimal_column(text: NDArray[np.str_]) -> tuple[Array, NDArray[np.bool_], NDArray[np.bool_]]:
+    """Read plain decimals (``-0.0822``, ``12``, ``.5``) from a text column, vectorised.
+
+    Works on the UCS-4 code points of a fixed-width numpy string array, one character position at
+    a time: the digits build an integer mantissa m and the digits after the point count k, and the
+    value is m / 10^k, the same correctly rounded float that ``float()`` gives. Returns the values,
+    which cells are empty, and which were plain decimals (the others need :func:`parse_answer`).
     """
-    if index.size == 0:
-        return []
-    try:
-        converted = text[index].astype(np.float64)
-    except (ValueError, TypeError):
-        if index.size == 1:
-            return index.tolist()
-        half = index.size // 2
-        return _bulk_float(text, index[:half], out) + _bulk_float(text, index[half:], out)
-    out[index] = converted
-    odd = ~np.isfinite(converted)
-    return index[odd].tolist() if odd.any() else []
+    n = text.size
+    width = max(text.dtype.itemsize // 4, 1)
+    chars = np.ascontiguousarray(text).view(np.uint32).reshape(n, width) if n else np.zeros((0, 1), np.uint32)
+    first = chars[:, 0]
+    empty = first == 0
+    negative = first == ord("-")
+    signed = negative | (first == ord("+"))
+    mantissa = np.zeros(n, dtype=np.int64)
+    places = np.zeros(n, dtype=np.int64)
+    digits = np.zeros(n, dtype=np.int64)
+    dots = np.zeros(n, dtype=np.int64)
+    ended = np.zeros(n, dtype=bool)
+    simple = ~empty
+    for j in range(width):
+        c = chars[:, j]
+        pad = c == 0
+        is_digit = (c >= 48) & (c <= 57)
+        is_dot = c == 46
+        sign_here = signed if j == 0 else np.zeros(n, dtype=bool)
+        simple &= is_digit | is_dot | sign_here | pad
+        simple &= ~(ended & ~pad)  # nothing after the end
+        ended |= pad
+        mantissa = np.where(is_digit, mantissa * 10 + (c.astype(np.int64) - 48), mantissa)
+        digits += is_digit
+        places += is_digit & (dots > 0)
+        dots += is_dot
+    simple &= (digits > 0) & (digits <= _MAX_DIGITS) & (dots <= 1)
+    with np.errstate(invalid="ignore"):
+        values = mantissa.astype(np.float64) / np.power(10.0, places)
+    values = np.where(negative, -values, values)
+    values[~simple] = np.nan
+    return values, empty, simple
 
 
 # --------------------------------------------------------------------------- comparing

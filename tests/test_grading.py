@@ -292,3 +292,30 @@ def test_bad_options_raise(handout: Spec) -> None:
         grade(handout, Submissions(), rtol=-1)
     with pytest.raises(GradegenError, match="ecf-credit"):
         grade(handout, Submissions(), ecf_credit=2)
+
+
+def test_parse_column_agrees_with_parse_answer() -> None:
+    """The column reader gives, cell by cell, exactly what parse_answer gives (values and status)."""
+    rng = np.random.default_rng(3)
+    numbers = rng.random(3000) * 10.0 ** rng.integers(-7, 5, 3000) * rng.choice([-1, 1], 3000)
+    forms = [
+        lambda x: f"{x:.{rng.integers(0, 12)}f}",
+        lambda x: f"{x:.3e}",
+        lambda x: f"{x:.4g}".replace("-", "−"),
+        lambda x: f" {x:.5f} ",
+        lambda x: f"{x:.4f}".replace(".", ","),
+        lambda x: "",
+        lambda x: "n/a",
+        lambda x: f"{x:.2f} × 10^-3",
+        lambda x: "1234567890123456789",
+    ]
+    cells = [forms[rng.integers(0, len(forms))](x) for x in numbers]
+    values, status, raws = parse_column(cells)
+    for cell, value, code, raw in zip(cells, values, status, raws, strict=True):
+        parsed = parse_answer(cell)
+        assert code == [Status.OK, Status.MISSING, Status.UNPARSEABLE].index(parsed.status)
+        assert (raw or None) == parsed.raw
+        if parsed.value is None:
+            assert np.isnan(value)
+        else:
+            assert value == parsed.value
