@@ -260,9 +260,9 @@ def references(graph: Graph, spec: Spec, exact: Values, hand: Values, asked: Ite
                     add(code, q, values[q])
 
     for mode, digits in EARLY_ROUNDINGS:
-        values = rounded_evaluation(graph, givens, mode, digits)
+        rounded = rounded_evaluation(graph, givens, mode, digits)
         for q in computed:
-            add(Mistake.EARLY_ROUNDING, q, values[q])
+            add(Mistake.EARLY_ROUNDING, q, rounded[q])
 
     order = {code: i for i, code in enumerate(PRECEDENCE)}
     return {q: sorted(items, key=lambda item: order[item[0]]) for q, items in refs.items()}

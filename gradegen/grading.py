@@ -115,10 +115,10 @@ def parse_answer(cell: Any) -> Parsed:
         return Parsed(Status.UNPARSEABLE, None, str(cell).lower())
     if isinstance(cell, int | float):
         raw = repr(cell) if isinstance(cell, float) else str(cell)
-        value = float(cell)
-        if not math.isfinite(value):
+        number = float(cell)
+        if not math.isfinite(number):
             return Parsed(Status.UNPARSEABLE, None, raw)
-        return Parsed(Status.OK, value, raw)
+        return Parsed(Status.OK, number, raw)
     if not isinstance(cell, str):
         return Parsed(Status.UNPARSEABLE, None, json.dumps(cell, default=str, ensure_ascii=False))
     if not cell.strip():
@@ -346,15 +346,10 @@ def load_answer_key(path: str | Path) -> Key | KeySet:
         keys = data["keys"]
         if not isinstance(keys, dict) or not keys:
             raise GradegenError(f"{path}: keys must map student ids to keys, got {type(keys).__name__}")
-        parsed: dict[str, Key] = {}
-        cache: dict[str, Spec] = {}
-        for student, entry in keys.items():
-            spec_json = json.dumps(entry.get("spec"), sort_keys=True) if isinstance(entry, dict) else ""
-            if spec_json in cache:  # variants often repeat; parse each distinct spec once
-                entry = {**entry, "spec": cache[spec_json].to_data()}
-            key = Key.from_dict(entry, source=f"{path}: keys.{student}")
-            cache.setdefault(spec_json, key.spec)
-            parsed[str(student)] = key
+        parsed = {
+            str(student): Key.from_dict(entry, source=f"{path}: keys.{student}")
+            for student, entry in keys.items()
+        }
         return KeySet(parsed, data.get("seed"))
     if isinstance(data, dict) and {"asked", "values"} <= set(data):
         return Key.from_dict(data, source=str(path))

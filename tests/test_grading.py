@@ -319,3 +319,16 @@ def test_parse_column_agrees_with_parse_answer() -> None:
             assert np.isnan(value)
         else:
             assert value == parsed.value
+
+
+@pytest.mark.parametrize("fixture", ["handout", "mazur", "deep_softmax"])
+def test_key_values_are_right_for_every_network(fixture: str, request: pytest.FixtureRequest) -> None:
+    """The key's own exact and hand values (as text) are right for every quantity of every network."""
+    spec: Spec = request.getfixturevalue(fixture)
+    key = key_from_spec(spec)
+    for which in ("exact", "hand"):
+        answers = {q: repr(getattr(key.values[q], which)) for q in key.asked}
+        student = grade_one(key, answers)
+        wrong = {q: item.verdict for q, item in student.items.items() if item.verdict is not Verdict.CORRECT}
+        assert not wrong, which
+        assert student.score == student.max == len(key.asked)
