@@ -146,7 +146,11 @@ def parse_column(cells: Sequence[Any]) -> tuple[Array, NDArray[np.int8], Sequenc
     raws: Sequence[Any] = cells
     slow: list[int]
     if n and set(map(type, cells)) == {str}:
-        values, empty, simple = _decimal_column(np.array(cells))
+        if max(map(len, cells)) > _MAX_CELL:  # one huge cell must not widen the whole array
+            text = np.array([c if len(c) <= _MAX_CELL else "?" for c in cells])
+        else:
+            text = np.array(cells)
+        values, empty, simple = _decimal_column(text)
         status[empty] = _STATUS_CODE[Status.MISSING]
         slow = np.flatnonzero(~simple & ~empty).tolist()
         if slow:
@@ -177,6 +181,10 @@ def parse_column(cells: Sequence[Any]) -> tuple[Array, NDArray[np.int8], Sequenc
         values[i] = np.nan if parsed.value is None else parsed.value
     return values, status, raws
 
+
+_MAX_CELL = 40
+"""Cells longer than this skip the vectorised reader (a numpy string array is as wide as its
+longest cell); they are read one by one, and beyond :data:`MAX_ANSWER_CHARS` are unparseable."""
 
 _MAX_DIGITS = 15
 """A mantissa of at most this many digits is exact in float64, so m / 10^k is correctly rounded."""

@@ -67,6 +67,11 @@ def spreadsheet_safe(cell: str) -> str:
     return cell
 
 
+def _short(text: str, limit: int = 80) -> str:
+    """A student's text as shown in feedback: at most ``limit`` characters."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _num(x: float) -> str:
     """A score as short text (6 decimals at most)."""
     return shortest(round(x, 6)).replace("−", "-")
@@ -162,7 +167,7 @@ def feedback_markdown(results: GradingResults, index: int, texts: _Texts | None 
             c = group.columns[q]
             share = float(c.points[row]) / c.max_points if c.max_points else 0.0
             lines.append(
-                f"- `{q}` ({group.graph[q].label}): your {md_escape(c.raw[row] or '')} is not the key's "
+                f"- `{q}` ({group.graph[q].label}): your {md_escape(_short(c.raw[row] or ''))} is not the key's "
                 f"{texts.get(group, k, q)[0]}, but it follows correctly from your own earlier answers "
                 f"(they give {_fmt(float(c.follow[row]))}); credited {share:.0%} of its points."
             )
@@ -173,7 +178,7 @@ def feedback_markdown(results: GradingResults, index: int, texts: _Texts | None 
             c = group.columns[q]
             _, heading, expected = texts.get(group, k, q)
             lines += [heading, ""]
-            raw = md_escape(c.raw[row] or "")
+            raw = md_escape(_short(c.raw[row] or ""))
             if verdict[q] == _MISSING:
                 lines.append("- Your answer: missing.")
             elif verdict[q] == _UNPARSEABLE:

@@ -332,3 +332,12 @@ def test_key_values_are_right_for_every_network(fixture: str, request: pytest.Fi
         wrong = {q: item.verdict for q, item in student.items.items() if item.verdict is not Verdict.CORRECT}
         assert not wrong, which
         assert student.score == student.max == len(key.asked)
+
+
+def test_parse_column_with_a_huge_cell() -> None:
+    """One enormous cell is unparseable and does not make the column reader allocate per its width."""
+    cells = ["0.5"] * 1000 + ["9" * 5_000_000, "8.22 × 10^-2" + " " * 30]
+    values, status, raws = parse_column(cells)
+    assert status[:1000].tolist() == [0] * 1000 and values[0] == 0.5
+    assert status[1000] == 2 and raws[1000] == cells[1000]
+    assert status[1001] == 0 and values[1001] == pytest.approx(0.0822)
