@@ -166,8 +166,9 @@ def feedback_markdown(results: GradingResults, index: int, texts: _Texts | None 
         for q in follow:
             c = group.columns[q]
             share = float(c.points[row]) / c.max_points if c.max_points else 0.0
+            answer = md_escape(_short(c.raw[row] or ""))
             lines.append(
-                f"- `{q}` ({group.graph[q].label}): your {md_escape(_short(c.raw[row] or ''))} is not the key's "
+                f"- `{q}` ({group.graph[q].label}): your {answer} is not the key's "
                 f"{texts.get(group, k, q)[0]}, but it follows correctly from your own earlier answers "
                 f"(they give {_fmt(float(c.follow[row]))}); credited {share:.0%} of its points."
             )
