@@ -145,11 +145,15 @@ def parse_column(cells: Sequence[Any]) -> tuple[Array, NDArray[np.int8], Sequenc
     status = np.zeros(n, dtype=np.int8)
     raws: Sequence[Any] = cells
     slow: list[int]
-    if n and set(map(type, cells)) == {str}:
+    text: NDArray[np.str_] | None = None
+    if isinstance(cells, np.ndarray) and cells.dtype.kind == "U" and cells.dtype.itemsize <= 4 * _MAX_CELL:
+        text = cells  # a CSV column as read: already a numpy text array
+    elif n and set(map(type, cells)) == {str}:
         if max(map(len, cells)) > _MAX_CELL:  # one huge cell must not widen the whole array
             text = np.array([c if len(c) <= _MAX_CELL else "?" for c in cells])
         else:
             text = np.array(cells)
+    if n and text is not None:
         values, empty, simple = _decimal_column(text)
         status[empty] = _STATUS_CODE[Status.MISSING]
         slow = np.flatnonzero(~simple & ~empty).tolist()
@@ -173,7 +177,7 @@ def parse_column(cells: Sequence[Any]) -> tuple[Array, NDArray[np.int8], Sequenc
             parsed = parse_answer(cell)
             if hashable:
                 memo[cell] = parsed
-        if parsed.raw is not cell:
+        if parsed.raw is None or parsed.raw != cell:
             if raws is cells:
                 raws = list(cells)  # copied only when a raw text differs from its cell
             raws[i] = parsed.raw  # type: ignore[index]
@@ -678,6 +682,8 @@ def _json_lines(
             diagnosis < 0, len(diagnoses) - 1, diagnosis
         )
         raws = c.raw[window] if window else [c.raw[r] for r in rows_list]
+        if isinstance(raws, np.ndarray):
+            raws = raws.tolist()
         per_item.append(
             map(
                 "".join,

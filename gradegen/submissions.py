@@ -17,10 +17,13 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
 
 from gradegen.errors import GradegenError, SpecError
 from gradegen.spec import parse_text, read_text
@@ -60,7 +63,7 @@ class Submissions:
 
     students: list[str] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
-    columns: dict[str, list[Any]] = field(default_factory=dict)
+    columns: dict[str, Any] = field(default_factory=dict)  # id → list, or numpy text array
     row_errors: dict[int, list[str]] = field(default_factory=dict)
     from_csv: list[bool] = field(default_factory=list)
     errors: list[FileError] = field(default_factory=list)
@@ -74,8 +77,15 @@ class Submissions:
             column = self.columns[qid] = [None] * len(self.students)
         return column
 
+    def _as_lists(self) -> None:
+        """Columns kept as numpy text arrays (a large CSV read first) become lists to grow."""
+        for qid, column in self.columns.items():
+            if isinstance(column, np.ndarray):
+                self.columns[qid] = column.tolist()
+
     def add_record(self, student: str, source: str, answers: dict[str, Any], errors: list[str]) -> None:
         """One submission (an answers file)."""
+        self._as_lists()
         for column in self.columns.values():
             column.append(None)
         self.students.append(student)
@@ -86,13 +96,25 @@ class Submissions:
         for qid, value in answers.items():
             self._column(qid)[-1] = value
 
-    def add_table(self, students: Sequence[str], source: str, columns: dict[str, list[Any]]) -> None:
-        """Many submissions at once (the rows of a CSV file), column by column."""
+    def add_table(self, students: Sequence[str], source: str, columns: Mapping[str, Sequence[Any]]) -> None:
+        """Many submissions at once (the rows of a CSV file), column by column.
+
+        Into an empty table the columns are taken as they are (numpy text arrays stay arrays, which
+        grading reads fastest); otherwise they are appended as lists.
+        """
         n = len(students)
+        if not self.students and not self.columns:
+            self.columns = dict(columns)  # type: ignore[arg-type]
+            self.students.extend(students)
+            self.sources.extend([source] * n)
+            self.from_csv.extend([True] * n)
+            return
+        self._as_lists()
         for qid, column in self.columns.items():
             if qid not in columns:
                 column.extend([None] * n)
         for qid, cells in columns.items():
+            cells = cells.tolist() if isinstance(cells, np.ndarray) else cells
             self._column(qid).extend(cells)  # a new column comes padded to ``start`` rows
         self.students.extend(students)
         self.sources.extend([source] * n)
@@ -205,6 +227,7 @@ def _read_csv(path: Path, table: Submissions, seen: dict[str, str]) -> None:
         table.errors.append(FileError(source, _message(exc)))
         return
     split = _split_simple(text)
+    cols: Sequence[Sequence[str]]
     if split is None:
         try:
             rows = list(csv.reader(io.StringIO(text, newline="")))
@@ -235,7 +258,10 @@ def _read_csv(path: Path, table: Submissions, seen: dict[str, str]) -> None:
     if "student" not in lowered:
         table.errors.append(FileError(source, "no student column in the CSV header"))
         return
-    names = [c.strip() for c in cols[lowered.index("student")]]
+    student_column = cols[lowered.index("student")]
+    if isinstance(student_column, np.ndarray):
+        student_column = student_column.tolist()
+    names = [c.strip() for c in student_column]
     keep: list[int] = []
     for i, name in enumerate(names):
         if name:
@@ -247,19 +273,29 @@ def _read_csv(path: Path, table: Submissions, seen: dict[str, str]) -> None:
     if dupes:
         table.errors.append(FileError(source, f"duplicate columns {dupes}; the first is used"))
     everyone = len(keep) == len(names)
-    columns: dict[str, list[Any]] = {}
+    columns: dict[str, Sequence[Any]] = {}
+    rows_kept = np.array(keep, dtype=np.intp)
     for j, name in enumerate(header):
         if lowered[j] in META or not name or name in columns:
             continue
-        columns[name] = cols[j] if everyone else [cols[j][i] for i in keep]
+        column = cols[j]
+        if isinstance(column, np.ndarray):
+            columns[name] = column if everyone else column[rows_kept]
+        else:
+            columns[name] = column if everyone else [column[i] for i in keep]
     if keep:
         table.add_table(names if everyone else [names[i] for i in keep], source, columns)
 
 
-def _split_simple(text: str) -> tuple[list[str], list[list[str]]] | None:
-    """The header and columns of a CSV without quotes whose lines all have the header's number of
-    cells, split in bulk (much faster than the csv module on a large export); None when the csv
-    module is needed."""
+MAX_CELL_CHARS = 40
+"""Longest cell for which a CSV is split into numpy text arrays (an array is as wide as its longest
+cell); a file with longer cells is read into lists instead."""
+
+
+def _split_simple(text: str) -> tuple[list[str], list[NDArray[np.str_]]] | None:
+    """The header and columns (numpy text arrays) of a CSV without quotes whose lines all have the
+    header's number of cells, split in bulk: much faster than the csv module on a large export.
+    None when the csv module is needed (quotes, ragged lines, very long cells)."""
     if '"' in text or not text:
         return None
     text = text.replace("\r\n", "\n")
@@ -270,7 +306,10 @@ def _split_simple(text: str) -> tuple[list[str], list[list[str]]] | None:
     cells = ",".join(lines).split(",")
     if len(cells) != width * len(lines) or any(line.count(",") != width - 1 for line in lines):
         return None
-    return cells[:width], [cells[width + j :: width] for j in range(width)]
+    if max(map(len, cells)) > MAX_CELL_CHARS:
+        return None
+    grid = np.array(cells).reshape(len(lines), width)
+    return cells[:width], [np.ascontiguousarray(grid[1:, j]) for j in range(width)]
 
 
 def _rows(indices: list[int]) -> str:
