@@ -85,7 +85,9 @@ def gradebook_csv(results: GradingResults) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["student", "score", "max", "percent"])
-    for student, score, possible in zip(results.ids, results.scores, results.maxima, strict=True):
+    for student, score, possible in zip(
+        results.ids, results.scores.tolist(), results.maxima.tolist(), strict=True
+    ):
         writer.writerow(
             [spreadsheet_safe(student), _num(score), _num(possible), f"{_percent(score, possible):.1f}"]
         )
@@ -112,6 +114,15 @@ class _Texts:
 
     def __init__(self) -> None:
         self.cache: dict[tuple[int, int, str], tuple[str, str, list[str]]] = {}
+        self.verdicts: dict[int, list[list[int]]] = {}
+
+    def verdict_rows(self, group: GroupResult) -> list[list[int]]:
+        """Each row's verdict codes, in asked order (one numpy pass per group, not per student)."""
+        rows = self.verdicts.get(id(group))
+        if rows is None:
+            stacked = np.stack([group.columns[q].verdict for q in group.asked], axis=1)
+            rows = self.verdicts[id(group)] = stacked.tolist()
+        return rows
 
     def get(self, group: GroupResult, k: int, q: str) -> tuple[str, str, list[str]]:
         """The key's hand value, the heading, and the expected/working lines for item ``q``."""
@@ -155,7 +166,7 @@ def feedback_markdown(results: GradingResults, index: int, texts: _Texts | None 
         f"Score: **{_num(score)} / {_num(possible)}** ({_percent(score, possible):.1f}%)",
         "",
     ]
-    verdict = {q: int(group.columns[q].verdict[row]) for q in group.asked}
+    verdict = dict(zip(group.asked, texts.verdict_rows(group)[row], strict=True))
     right = [q for q, v in verdict.items() if v == _CORRECT]
     follow = [q for q, v in verdict.items() if v == _FOLLOW]
     wrong = [q for q, v in verdict.items() if v not in (_CORRECT, _FOLLOW)]
