@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from gradegen.grading import Verdict, grade
+from gradegen.reports import write_reports
 from gradegen.spec import Spec
 from gradegen.submissions import read_submissions
 
@@ -165,6 +166,17 @@ def test_class_csv_and_broken_folder_in_one_run(tmp_path: Path, handout: Spec) -
     uma = results.student(by_id["uma"])
     assert uma.items["z_h1"].verdict is Verdict.CORRECT
     assert any("w99_new" in e for e in uma.errors)
+
+    write_reports(results, tmp_path / "grades")
+    summary = (tmp_path / "grades" / "summary.md").read_text("utf-8")
+    assert f"- Students graded: {n + 2}" in summary
+    mean = 100 * (expected_correct.sum() + 2) / ((n + 2) * asked)
+    assert f"- Mean: {mean:.1f}%" in summary
+    correct_z_h1 = int((kind[:, 0] <= 1).sum()) + 2  # the CSV's right answers, uma and dupe
+    assert f"| `z_h1` | {100 * correct_z_h1 / (n + 2):.1f}% |" in summary
+    for name in messages:  # listed among the broken submissions (Markdown-escaped)
+        assert name.replace("_", "\\_") in summary
+    assert len(list((tmp_path / "grades" / "feedback").iterdir())) == n + 2
 
 
 def test_quoted_and_ragged_csv(tmp_path: Path) -> None:
