@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from enum import StrEnum
 
 import numpy as np
@@ -72,7 +73,17 @@ DECIMAL_SLIPS = (-3, -2, -1, 1, 2, 3)
 EARLY_ROUNDINGS: tuple[tuple[str, int], ...] = (("decimals", 1), ("decimals", 2), ("sigfig", 2))
 """Coarse roundings of intermediates ``early_rounding`` tries: fixed places and significant figures."""
 
-References = dict[str, list[tuple[Mistake, Array]]]
+References = dict[str, list[tuple[Mistake, Array, tuple[str, ...]]]]
+"""Per asked id: (code, value in comparison space over the batch, the ids the mistake swapped)."""
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A mistake as a graph: the same ids, the ``swapped`` nodes computed the mistaken way."""
+
+    code: Mistake
+    graph: Graph
+    swapped: tuple[str, ...]
 
 
 def in_space(graph: Graph, node_id: str, values: Array, givens: Mapping[str, Array]) -> Array:
@@ -124,23 +135,28 @@ def _per_layer(nodes: list[Node], layer_of: Callable[[Node], int]) -> list[list[
     return [*groups, nodes] if len(groups) > 1 else groups
 
 
-def variant_graphs(graph: Graph, spec: Spec) -> list[tuple[Mistake, Graph]]:
+def variant_graphs(graph: Graph, spec: Spec) -> list[Variant]:
     """Every structural mistake as a variant of ``graph`` (the same ids, some nodes swapped)."""
     acts = _unit_activations(spec)
-    out: list[tuple[Mistake, Graph]] = []
+    out: list[Variant] = []
 
     def add(code: Mistake, swaps: Iterable[Node]) -> None:
         swaps = list(swaps)
         if swaps:
-            out.append((code, graph.replace(*swaps)))
+            out.append(Variant(code, graph.replace(*swaps), tuple(n.id for n in swaps)))
 
     derivs = [n for n in graph.nodes if n.kind is Kind.FACTOR and n.unit and n.id.startswith("da_")]
     layer_of: Callable[[Node], int] = lambda n: acts[n.unit or ""][0]  # noqa: E731
 
-    # missing_activation_derivative: ∂a/∂z replaced by 1
+    # missing_activation_derivative: ∂a/∂z replaced by 1, or left out of the delta ∂L/∂z = ∂L/∂a
     varying = [n for n in derivs if n.parents]
     for group in _per_layer(varying, layer_of):
         add(Mistake.MISSING_ACTIVATION_DERIVATIVE, (_swap(n, parents=(), fn=_ones) for n in group))
+        deltas = [graph[f"dL_dz_{n.unit}"] for n in group if f"dL_da_{n.unit}" in graph]
+        add(
+            Mistake.MISSING_ACTIVATION_DERIVATIVE,
+            (_swap(d, parents=(f"dL_da_{d.unit}",), fn=_first) for d in deltas),
+        )
 
     # wrong_activation_derivative: the a-form of σ′ applied to z, or σ(z)(1 − z)
     a_form = [n for n in derivs if n.parents == (f"a_{n.unit}",)]
@@ -228,16 +244,19 @@ def references(graph: Graph, spec: Spec, exact: Values, hand: Values, asked: Ite
     """For each asked quantity, the values each mistake leads to, in comparison space, over the batch.
 
     The list for a quantity is in :data:`PRECEDENCE` order; several references may share a code.
+    A graph variant's reference carries the ids it swapped: grading ignores it for a student who
+    answered one of those (other than the quantity itself) correctly, since then the mistake did
+    not happen where the variant puts it, and a match downstream would be a coincidence.
     """
     givens = {g: exact[g] for g in graph.givens}
     computed = [q for q in asked if graph[q].kind is not Kind.GIVEN]
-    refs: dict[str, list[tuple[Mistake, Array]]] = {q: [] for q in computed}
+    refs: References = {q: [] for q in computed}
 
-    def add(code: Mistake, q: str, value: Array) -> None:
-        refs[q].append((code, in_space(graph, q, np.asarray(value, dtype=np.float64), givens)))
+    def add(code: Mistake, q: str, value: Array, swapped: tuple[str, ...] = ()) -> None:
+        refs[q].append((code, in_space(graph, q, np.asarray(value, dtype=np.float64), givens), swapped))
 
     def add_space(code: Mistake, q: str, step: Array) -> None:
-        refs[q].append((code, np.asarray(step, dtype=np.float64)))
+        refs[q].append((code, np.asarray(step, dtype=np.float64), ()))
 
     for q in computed:
         node = graph[q]
@@ -251,13 +270,13 @@ def references(graph: Graph, spec: Spec, exact: Values, hand: Values, asked: Ite
             for power in DECIMAL_SLIPS:
                 add_space(Mistake.DECIMAL_SLIP, q, s * 10.0**power)
 
-    for code, variant in variant_graphs(graph, spec):
-        ve = variant.evaluate(givens, batch=exact.batch)
-        vh = variant.evaluate(givens, hand=True, batch=exact.batch)
+    for variant in variant_graphs(graph, spec):
+        ve = variant.graph.evaluate(givens, batch=exact.batch)
+        vh = variant.graph.evaluate(givens, hand=True, batch=exact.batch)
         for q in computed:
             for values in (ve, vh):
                 if not np.array_equal(values[q], exact[q]):
-                    add(code, q, values[q])
+                    add(variant.code, q, values[q], variant.swapped)
 
     for mode, digits in EARLY_ROUNDINGS:
         rounded = rounded_evaluation(graph, givens, mode, digits)

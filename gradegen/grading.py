@@ -935,12 +935,15 @@ def grade_group(
                 x_w = xs[wrong_rows]
                 k_w = kx[wrong_rows]
                 found = np.full(wrong_rows.size, -1, dtype=np.int8)
-                for code, ref in refs.get(q, []):
+                for code, ref, swapped in refs.get(q, []):
                     open_ = found < 0
                     if not open_.any():
                         break
                     ref_w = ref[k_w]
                     hit = open_ & np.isfinite(ref_w) & (ref_w != 0) & _match(x_w, ref_w, r)
+                    for s in swapped:  # the mistake cannot be upstream where the student was right
+                        if s != q and s in correct_of:
+                            hit &= ~correct_of[s][wrong_rows]
                     found[hit] = MISTAKES.index(code)
                 diagnosis[wrong_rows] = found
 

@@ -110,9 +110,10 @@ def test_variants_are_graphs_with_the_same_ids(handout: Spec, deep_softmax: Spec
         graph = build_graph(spec)
         variants = variant_graphs(graph, spec)
         assert variants
-        for _, variant in variants:
-            assert set(variant.ids) == set(graph.ids)
-            values = variant.evaluate()
+        for variant in variants:
+            assert set(variant.graph.ids) == set(graph.ids)
+            assert variant.swapped and set(variant.swapped) <= set(graph.ids)
+            values = variant.graph.evaluate()
             assert set(values.arrays) == set(graph.ids)
 
 
@@ -131,3 +132,18 @@ def test_diagnosis_is_batched(handout: Spec) -> None:
         None,
         None,
     ]
+
+
+def test_no_diagnosis_from_a_mistake_the_student_did_not_make(handout: Spec) -> None:
+    """A variant whose mistake lies upstream, where the student answered right, does not explain a
+    downstream slip: ∂L/∂w1 written as 0.0007 (too coarsely rounded) by a student whose z_out and ŷ
+    are right is not `used_preactivation`, although that variant happens to give 0.000693."""
+    answers = {"z_out": Z_OUT, "a_out": A_OUT, "dL_dw1": 0.0007}
+    verdict, code = diagnose(handout, answers)["dL_dw1"]
+    assert verdict is Verdict.INCORRECT and code != "used_preactivation"
+
+
+def test_missing_derivative_in_the_chain_with_sigma_prime_right(handout: Spec) -> None:
+    """σ′ computed right but left out of the chain: ∂L/∂w5 = ∂L/∂ŷ · a_h1 is still diagnosed."""
+    answers = {"da_out_dz_out": SIG_OUT, "dL_dw5": DL_DA_OUT * A_H1}
+    assert diagnose(handout, answers)["dL_dw5"] == (Verdict.INCORRECT, "missing_activation_derivative")
