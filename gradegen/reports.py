@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from gradegen.diagnosis import EXPLANATIONS, Mistake
+from gradegen.errors import GradegenError
 from gradegen.files import replace_dir, staging_dir
 from gradegen.grading import GradingResults, GroupResult, Verdict
 from gradegen.graph import Kind
@@ -285,9 +286,25 @@ def _write_new(path: Path, data: bytes) -> None:
         os.close(fd)
 
 
+def _check_target(target: Path) -> None:
+    """The output folder is replaced as a whole: refuse anything but a new or empty folder or an
+    earlier grades folder (one with results.json), so that ``--out .`` cannot delete a course."""
+    if not target.exists():
+        return
+    if not target.is_dir():
+        raise GradegenError(f"--out: {target} exists and is not a folder")
+    if (target / "results.json").is_file() or not any(target.iterdir()):
+        return
+    raise GradegenError(
+        f"--out: {target} is a folder with other files in it (it has no results.json, so it is not "
+        "an earlier grades folder); choose a new or empty folder"
+    )
+
+
 def write_reports(results: GradingResults, out_dir: str | Path = DEFAULT_OUT) -> Path:
     """Write every report to ``out_dir`` atomically (staged beside it, then renamed into place)."""
     target = Path(out_dir)
+    _check_target(target)
     build = staging_dir(target)
     build.chmod(0o755)  # mkdtemp makes it private; the reports are for the course staff
     try:

@@ -174,3 +174,24 @@ def test_json_of_interleaved_key_groups(mazur: Spec, handout: Spec) -> None:
     for chunk in (1, 2, 5000):
         assert json.loads("".join(results.iter_json(chunk))) == results.to_dict()
     assert [s["student"] for s in results.to_dict()["students"]] == list(results.ids)
+
+
+def test_refuses_to_replace_a_folder_that_is_not_a_grades_folder(tmp_path: Path, handout: Spec) -> None:
+    """The output folder is replaced whole, so a folder with other files (say `--out .`) is refused."""
+    from gradegen.errors import GradegenError
+
+    results = _results(handout, {"ana": {"z_h1": 0.3775}})
+    course = tmp_path / "course"
+    course.mkdir()
+    (course / "answers.yaml").write_text("student: ana\n", "utf-8")
+    with pytest.raises(GradegenError, match="not an earlier grades folder"):
+        write_reports(results, course)
+    assert (course / "answers.yaml").is_file()
+    (tmp_path / "file").write_text("x", "utf-8")
+    with pytest.raises(GradegenError, match="not a folder"):
+        write_reports(results, tmp_path / "file")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    write_reports(results, empty)
+    write_reports(results, empty)  # now an earlier grades folder: replaced
+    assert (empty / "results.json").is_file()
