@@ -150,9 +150,12 @@ def grade(
 
     with _user_errors():
         results = grade_answers(key, submissions, rtol=rtol, atol=atol, ecf_credit=ecf_credit)
-        write_reports(results, out_dir)
+        try:
+            write_reports(results, out_dir)
+        except OSError as exc:
+            raise GradegenError(f"--out: cannot write {out_dir}: {exc.strerror or exc}") from None
     if as_json:
-        sys.stdout.write(results.to_json())
+        sys.stdout.writelines(results.iter_json())
         return
     if quiet:
         return
