@@ -303,13 +303,17 @@ def _split_simple(text: str) -> tuple[list[str], list[NDArray[np.str_]]] | None:
         return None
     lines = text[:-1].split("\n") if text.endswith("\n") else text.split("\n")
     width = lines[0].count(",") + 1
-    cells = ",".join(lines).split(",")
-    if len(cells) != width * len(lines) or any(line.count(",") != width - 1 for line in lines):
+    if any(line.count(",") != width - 1 for line in lines):
         return None
+    height = len(lines)
+    cells = ",".join(lines).split(",")
+    del lines  # large files: keep at most two copies of the cells alive at a time
     if max(map(len, cells)) > MAX_CELL_CHARS:
         return None
-    grid = np.array(cells).reshape(len(lines), width)
-    return cells[:width], [np.ascontiguousarray(grid[1:, j]) for j in range(width)]
+    header = cells[:width]
+    grid = np.array(cells).reshape(height, width)
+    del cells
+    return header, [np.ascontiguousarray(grid[1:, j]) for j in range(width)]
 
 
 def _rows(indices: list[int]) -> str:
