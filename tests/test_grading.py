@@ -341,3 +341,35 @@ def test_parse_column_with_a_huge_cell() -> None:
     assert status[:1000].tolist() == [0] * 1000 and values[0] == 0.5
     assert status[1000] == 2 and raws[1000] == cells[1000]
     assert status[1001] == 0 and values[1001] == pytest.approx(0.0822)
+
+
+@pytest.mark.parametrize(
+    ("item", "cell"),
+    [
+        ("dL_dw5", "0.0822"),
+        ("dL_dw5", ".0822"),
+        ("dL_dw5", "0,0822"),
+        ("dL_dw5", "8.22e-2"),
+        ("dL_dw5", "8.22 × 10^-2"),
+        ("dL_dw5", "8.22 x 10^-2"),
+        ("dL_dw5", "8.22*10**-2"),
+        ("dL_dw5", "8.22·10^-2"),
+        ("dL_dw5", "  0.0822 "),
+        ("dL_dw5", 0.0822),
+        ("dL_dw1", "67/100000"),
+        ("dL_dw1", "6.7 × 10^(−4)"),
+        ("z_h1", 0.3775),
+    ],
+)
+def test_answer_forms_on_the_handout(handout: Spec, item: str, cell: Any) -> None:
+    """Each accepted way of writing a right answer is graded correct on the handout network."""
+    assert grade_one(handout, {item: cell}).items[item].verdict is Verdict.CORRECT
+
+
+@pytest.mark.parametrize("cell", ["−0.0015", "–0.0015", "-0.0015"])
+def test_minus_signs_on_the_handout(handout: Spec, cell: str) -> None:
+    """A Unicode minus or a dash reads as a minus: the handout's ∂L/∂w4 = −0.0015 is a sign error."""
+    item = grade_one(handout, {"dL_dw4": cell}).items["dL_dw4"]
+    assert item.value == -0.0015
+    assert item.verdict is Verdict.INCORRECT and item.diagnosis is not None
+    assert item.diagnosis.value == "sign_error"
