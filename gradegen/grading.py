@@ -852,6 +852,8 @@ def grade_group(
     """
     first = keys[0]
     graph = build_graph(first.spec)
+    if _spec_values(first.spec) != [graph.defaults[g] for g in graph.givens]:  # pragma: no cover
+        raise GradegenError("internal: the givens of a spec are not in graph order")
     givens_k = {
         gid: np.array(vals, dtype=np.float64)
         for gid, vals in zip(
