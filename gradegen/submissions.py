@@ -96,7 +96,7 @@ class Submissions:
         for qid, value in answers.items():
             self._column(qid)[-1] = value
 
-    def add_table(self, students: Sequence[str], source: str, columns: Mapping[str, Sequence[Any]]) -> None:
+    def add_table(self, students: Sequence[str], source: str, columns: Mapping[str, Any]) -> None:
         """Many submissions at once (the rows of a CSV file), column by column.
 
         Into an empty table the columns are taken as they are (numpy text arrays stay arrays, which
@@ -104,7 +104,7 @@ class Submissions:
         """
         n = len(students)
         if not self.students and not self.columns:
-            self.columns = dict(columns)  # type: ignore[arg-type]
+            self.columns = dict(columns)
             self.students.extend(students)
             self.sources.extend([source] * n)
             self.from_csv.extend([True] * n)
@@ -227,7 +227,7 @@ def _read_csv(path: Path, table: Submissions, seen: dict[str, str]) -> None:
         table.errors.append(FileError(source, _message(exc)))
         return
     split = _split_simple(text)
-    cols: Sequence[Sequence[str]]
+    cols: Sequence[Sequence[str] | NDArray[np.str_]]
     if split is None:
         try:
             rows = list(csv.reader(io.StringIO(text, newline="")))
@@ -273,7 +273,7 @@ def _read_csv(path: Path, table: Submissions, seen: dict[str, str]) -> None:
     if dupes:
         table.errors.append(FileError(source, f"duplicate columns {dupes}; the first is used"))
     everyone = len(keep) == len(names)
-    columns: dict[str, Sequence[Any]] = {}
+    columns: dict[str, Any] = {}  # id → list, or numpy text array
     rows_kept = np.array(keep, dtype=np.intp)
     for j, name in enumerate(header):
         if lowered[j] in META or not name or name in columns:
