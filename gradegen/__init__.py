@@ -62,20 +62,67 @@ _EXPORTS = {
     "md_escape": "gradegen.render",
     "compile_pdf": "gradegen.pdf",
     "find_engine": "gradegen.pdf",
+    "Key": "gradegen.key",
+    "load_key": "gradegen.key",
+    "make_key": "gradegen.key",
+    "grade": "gradegen.grading",
+    "grade_group": "gradegen.grading",
+    "load_answer_key": "gradegen.grading",
+    "key_from_spec": "gradegen.grading",
+    "parse_answer": "gradegen.grading",
+    "parse_column": "gradegen.grading",
+    "is_close": "gradegen.grading",
+    "half_width": "gradegen.grading",
+    "Rule": "gradegen.grading",
+    "KeySet": "gradegen.grading",
+    "Parsed": "gradegen.grading",
+    "Status": "gradegen.grading",
+    "Verdict": "gradegen.grading",
+    "ItemResult": "gradegen.grading",
+    "StudentResult": "gradegen.grading",
+    "GradingResults": "gradegen.grading",
+    "Mistake": "gradegen.diagnosis",
+    "EXPLANATIONS": "gradegen.diagnosis",
+    "variant_graphs": "gradegen.diagnosis",
+    "Submissions": "gradegen.submissions",
+    "FileError": "gradegen.submissions",
+    "read_submissions": "gradegen.submissions",
+    "write_reports": "gradegen.reports",
 }
 
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:
+    from gradegen.diagnosis import EXPLANATIONS, Mistake, variant_graphs
     from gradegen.documents import generate
     from gradegen.errors import GradegenError, SpecError
+    from gradegen.grading import (
+        GradingResults,
+        ItemResult,
+        KeySet,
+        Parsed,
+        Rule,
+        Status,
+        StudentResult,
+        Verdict,
+        grade,
+        grade_group,
+        half_width,
+        is_close,
+        key_from_spec,
+        load_answer_key,
+        parse_answer,
+        parse_column,
+    )
     from gradegen.graph import Graph, Group, Kind, Node, Values
+    from gradegen.key import Key, load_key, make_key
     from gradegen.network import build_graph
     from gradegen.pdf import compile_pdf, find_engine
     from gradegen.plan import DocumentPlan, build_plan
     from gradegen.presets import Preset
     from gradegen.progress import progress
     from gradegen.render import latex_escape, md_escape, render_documents
+    from gradegen.reports import write_reports
     from gradegen.roster import (
         Roster,
         RosterError,
@@ -98,6 +145,7 @@ if TYPE_CHECKING:
         preset,
         preset_text,
     )
+    from gradegen.submissions import FileError, Submissions, read_submissions
     from gradegen.training import Solution, solve, train
     from gradegen.variants import VariantSet, default_randomize, keys_document, make_variants, new_seed
 

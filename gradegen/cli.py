@@ -195,3 +195,72 @@ def generate(
         where = out_dir if out_dir is not None else "output/"
         what = f"{len(made.ids)} student folder" + ("s" if len(made.ids) != 1 else "")
         out().print(f"wrote {what} under {where} (seed {made.seed})", markup=False, soft_wrap=True)
+
+
+@app.command()
+def grade(
+    key: Annotated[
+        Path,
+        typer.Argument(
+            help="key.json, keys.json (per-student keys) or a spec (then everything is asked).",
+            show_default=False,
+        ),
+    ],
+    submissions: Annotated[
+        list[Path],
+        typer.Argument(
+            help="answers.yaml/.json files, folders of them, CSV files (student column + one per ID).",
+            show_default=False,
+        ),
+    ],
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the reports.")] = Path("output/grades"),
+    as_json: Annotated[bool, typer.Option("--json", help="Also print results.json on stdout.")] = False,
+    rtol: Annotated[
+        float | None,
+        typer.Option(
+            help="Relative tolerance for every item (overrides the key).", rich_help_panel="Tolerance"
+        ),
+    ] = None,
+    atol: Annotated[
+        float | None,
+        typer.Option(
+            help="Absolute tolerance for every item (overrides the key).", rich_help_panel="Tolerance"
+        ),
+    ] = None,
+    ecf_credit: Annotated[
+        float,
+        typer.Option(
+            help="Share of an item's points earned by follow-through (0 to 1).", rich_help_panel="Tolerance"
+        ),
+    ] = 1.0,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No summary on stdout.")] = False,
+) -> None:
+    """Grade students' answers: tolerances, follow-through credit, mistake diagnosis, feedback, gradebook."""
+    from gradegen.grading import grade as grade_answers
+    from gradegen.reports import write_reports
+
+    with _user_errors():
+        results = grade_answers(key, submissions, rtol=rtol, atol=atol, ecf_credit=ecf_credit)
+        try:
+            write_reports(results, out_dir)
+        except OSError as exc:
+            raise GradegenError(f"--out: cannot write {out_dir}: {exc.strerror or exc}") from None
+    if as_json:
+        sys.stdout.writelines(results.iter_json())
+        return
+    if quiet:
+        return
+    from rich.table import Table
+
+    summary = results.summary()
+    table = Table(title=f"Graded {summary['students']} students → {out_dir}", title_justify="left")
+    for column in ("students", "mean %", "median %", "problems"):
+        table.add_column(column, justify="right")
+    table.add_row(
+        str(summary["students"]), f"{summary['mean']:.1f}", f"{summary['median']:.1f}", str(summary["errors"])
+    )
+    out().print(table)
+    for error in results.errors[:10]:
+        out().print(f"  {error.file}: {error.message}", markup=False)
+    if len(results.errors) > 10:
+        out().print(f"  … and {len(results.errors) - 10} more (see summary.md)", markup=False)

@@ -1,0 +1,990 @@
+"""Grading students' answers: parse → compare → follow-through → diagnose, column by column.
+
+The three steps are separate, as in PrairieLearn: :func:`parse_answer` turns a cell into a number
+or says why it cannot; the comparators (:func:`half_width`, :func:`is_close`) only compare; the
+verdicts, follow-through and diagnoses are decided over whole columns of students at once.
+
+* An answer is **correct** when it lies in the accepted interval: the hull of the intervals the
+  rule gives around the exact value and around the hand value. An updated parameter is judged by
+  the step it implies (``w − answer`` against ``η·∂L/∂w``); its accepted interval is the interval
+  of answers whose step is accepted.
+* It earns **follow-through** when it is wrong, but matches (under the same rule) what the graph
+  gives from the student's own answers for the quantities it directly depends on, at least one of
+  which is itself wrong and none of the wrong ones 0.
+* A wrong answer is then compared with what common mistakes produce (:mod:`gradegen.diagnosis`).
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import math
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from functools import cached_property
+from itertools import repeat
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from gradegen.diagnosis import EXPLANATIONS, Mistake, in_space, references
+from gradegen.errors import GradegenError
+from gradegen.graph import Array, Graph, Kind, Values
+from gradegen.key import Key, askable, make_key
+from gradegen.network import build_graph
+from gradegen.spec import Spec, Tolerance, ToleranceMode, format_of, parse_spec, parse_text, read_text
+from gradegen.submissions import FileError, Submissions, read_submissions
+
+DEFAULT_ECF_CREDIT = 1.0
+"""Share of an item's points a follow-through answer earns."""
+
+MAX_KEY_BYTES = 200_000_000
+"""A keys.json for a large class is big; beyond this it is refused."""
+
+# --------------------------------------------------------------------------- parsing answers
+
+
+class Status(StrEnum):
+    """What reading one answer gave."""
+
+    OK = "ok"
+    MISSING = "missing"
+    UNPARSEABLE = "unparseable"
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """One answer read: a value, or missing, or unparseable with the raw text kept."""
+
+    status: Status
+    value: float | None
+    raw: str | None
+
+
+_DASHES = str.maketrans({"−": "-", "–": "-", "‒": "-", "—": "-", "﹣": "-", "－": "-"})
+_NUM = r"(?:\d+(?:\.\d*)?|\.\d+)"
+_FLOAT = rf"[+-]?{_NUM}(?:[eE][+-]?\d+)?"
+_TIMES = r"(?:[x×X*·⋅∙]|\\times|\\cdot)"
+_POWER = r"(?:\^|\*\*)\s*(?:\{\s*([+-]?\d+)\s*\}|\(\s*([+-]?\d+)\s*\)|([+-]?\d+))"
+_SCIENTIFIC = re.compile(rf"({_FLOAT})\s*{_TIMES}\s*10\s*{_POWER}")
+_FRACTION = re.compile(rf"({_FLOAT})\s*/\s*({_FLOAT})")
+_DECIMAL_COMMA = re.compile(r"([+-]?\d*),(\d+)")
+MAX_ANSWER_CHARS = 100
+
+
+def _number(text: str) -> float | None:
+    s = text.strip().translate(_DASHES).replace("\u2009", "").replace("\u00a0", " ")
+    if not s or len(s) > MAX_ANSWER_CHARS:
+        return None
+    if "," in s and "." not in s:
+        s = _DECIMAL_COMMA.sub(r"\1.\2", s, count=1) if s.count(",") == 1 else s
+    value: float | None = None
+    try:
+        value = float(s)  # what the bulk path reads: plain decimals, 1e-3, 1_000
+    except ValueError:
+        value = None
+    if value is not None:
+        pass
+    elif m := _SCIENTIFIC.fullmatch(s):
+        exponent = int(next(g for g in m.groups()[1:] if g is not None))
+        if abs(exponent) <= 400:
+            value = float(m.group(1)) * 10.0**exponent if abs(exponent) <= 308 else math.inf
+    elif m := _FRACTION.fullmatch(s):
+        top, bottom = float(m.group(1)), float(m.group(2))
+        value = top / bottom if bottom != 0 else None
+    if value is None or not math.isfinite(value):
+        return None
+    return value
+
+
+def parse_answer(cell: Any) -> Parsed:
+    """Read one answer as submitted (YAML number, or text in any of the accepted forms).
+
+    Accepted: ``0.0822``, ``.0822``, ``0,0822`` (one comma and no point: a decimal comma),
+    ``−0.0015`` (Unicode minus or dash), ``8.22e-2``, ``8.22 × 10^-2`` (also ``x``, ``*``, ``·``,
+    ``**``), ``1/2``, surrounding spaces. Empty or absent is missing; anything else (words, NaN,
+    infinity, true/false, lists) is unparseable, with the raw text kept. Nothing is evaluated.
+    """
+    if cell is None:
+        return Parsed(Status.MISSING, None, None)
+    if isinstance(cell, bool):
+        return Parsed(Status.UNPARSEABLE, None, str(cell).lower())
+    if isinstance(cell, int | float):
+        raw = repr(cell) if isinstance(cell, float) else str(cell)
+        number = float(cell)
+        if not math.isfinite(number):
+            return Parsed(Status.UNPARSEABLE, None, raw)
+        return Parsed(Status.OK, number, raw)
+    if not isinstance(cell, str):
+        return Parsed(Status.UNPARSEABLE, None, json.dumps(cell, default=str, ensure_ascii=False))
+    if not cell.strip():
+        return Parsed(Status.MISSING, None, None)
+    value = _number(cell)
+    if value is None:
+        return Parsed(Status.UNPARSEABLE, None, cell)
+    return Parsed(Status.OK, value, cell)
+
+
+_STATUS_CODE = {Status.OK: 0, Status.MISSING: 1, Status.UNPARSEABLE: 2}
+
+
+def parse_column(cells: Sequence[Any]) -> tuple[Array, NDArray[np.int8], Sequence[str | None]]:
+    """A whole column of answers: values (NaN where none), status codes (0 ok, 1 missing,
+    2 unparseable) and raw texts (for text cells, the cells themselves; "" reads as missing).
+
+    Text cells that are plain decimals are read column-wise by :func:`_decimal_column`; the rest
+    (exponents, fractions, words…) are tried together with numpy's float conversion, and what that
+    cannot read goes through :func:`parse_answer` one by one (each distinct text once). Numbers
+    from YAML and other objects go through :func:`parse_answer` directly.
+    """
+    n = len(cells)
+    status = np.zeros(n, dtype=np.int8)
+    raws: Sequence[Any] = cells
+    slow: list[int]
+    text: NDArray[np.str_] | None = None
+    if isinstance(cells, np.ndarray) and cells.dtype.kind == "U" and cells.dtype.itemsize <= 4 * _MAX_CELL:
+        text = cells  # a CSV column as read: already a numpy text array
+    elif n and set(map(type, cells)) == {str}:
+        if max(map(len, cells)) > _MAX_CELL:  # one huge cell must not widen the whole array
+            text = np.array([c if len(c) <= _MAX_CELL else "?" for c in cells])
+        else:
+            text = np.array(cells)
+    if n and text is not None:
+        values, empty, simple = _decimal_column(text)
+        status[empty] = _STATUS_CODE[Status.MISSING]
+        slow = np.flatnonzero(~simple & ~empty).tolist()
+        if slow:
+            try:  # say a column of 1.5E-05: one numpy call instead of a loop
+                bulk = np.array([cells[i] for i in slow], dtype=np.float64)
+                if np.isfinite(bulk).all():
+                    values[slow] = bulk
+                    slow = []
+            except ValueError:
+                pass
+    else:
+        values = np.full(n, np.nan)
+        slow = list(range(n))
+    memo: dict[Any, Parsed] = {}
+    for i in slow:
+        cell = cells[i]
+        hashable = isinstance(cell, str | int | float) and not isinstance(cell, bool)
+        parsed = memo.get(cell) if hashable else None
+        if parsed is None:
+            parsed = parse_answer(cell)
+            if hashable:
+                memo[cell] = parsed
+        if parsed.raw is None or parsed.raw != cell:
+            if raws is cells:
+                raws = list(cells)  # copied only when a raw text differs from its cell
+            raws[i] = parsed.raw  # type: ignore[index]
+        status[i] = _STATUS_CODE[parsed.status]
+        values[i] = np.nan if parsed.value is None else parsed.value
+    return values, status, raws
+
+
+_MAX_CELL = 40
+"""Cells longer than this skip the vectorised reader (a numpy string array is as wide as its
+longest cell); they are read one by one, and beyond :data:`MAX_ANSWER_CHARS` are unparseable."""
+
+_MAX_DIGITS = 15
+"""A mantissa of at most this many digits is exact in float64, so m / 10^k is correctly rounded."""
+
+
+def _decimal_column(text: NDArray[np.str_]) -> tuple[Array, NDArray[np.bool_], NDArray[np.bool_]]:
+    """Read plain decimals (``-0.0822``, ``12``, ``.5``) from a text column, vectorised.
+
+    Works on the UCS-4 code points of a fixed-width numpy string array, one character position at
+    a time: the digits build an integer mantissa m and the digits after the point count k, and the
+    value is m / 10^k, the same correctly rounded float that ``float()`` gives. Returns the values,
+    which cells are empty, and which were plain decimals (the others need :func:`parse_answer`).
+    """
+    n = text.size
+    width = max(text.dtype.itemsize // 4, 1)
+    chars = np.ascontiguousarray(text).view(np.uint32).reshape(n, width) if n else np.zeros((0, 1), np.uint32)
+    first = chars[:, 0]
+    empty = first == 0
+    negative = first == ord("-")
+    signed = negative | (first == ord("+"))
+    mantissa = np.zeros(n, dtype=np.int64)
+    places = np.zeros(n, dtype=np.int64)
+    digits = np.zeros(n, dtype=np.int64)
+    dots = np.zeros(n, dtype=np.int64)
+    ended = np.zeros(n, dtype=bool)
+    simple = ~empty
+    for j in range(width):
+        c = chars[:, j]
+        pad = c == 0
+        is_digit = (c >= 48) & (c <= 57)
+        is_dot = c == 46
+        sign_here = signed if j == 0 else np.zeros(n, dtype=bool)
+        simple &= is_digit | is_dot | sign_here | pad
+        simple &= ~(ended & ~pad)  # nothing after the end
+        ended |= pad
+        mantissa = np.where(is_digit, mantissa * 10 + (c.astype(np.int64) - 48), mantissa)
+        digits += is_digit
+        places += is_digit & (dots > 0)
+        dots += is_dot
+    simple &= (digits > 0) & (digits <= _MAX_DIGITS) & (dots <= 1)
+    with np.errstate(invalid="ignore"):
+        values = mantissa.astype(np.float64) / np.power(10.0, places)
+    values = np.where(negative, -values, values)
+    values[~simple] = np.nan
+    return values, empty, simple
+
+
+# --------------------------------------------------------------------------- comparing
+
+SLACK = 1e-12
+"""Relative room added to every interval so that a boundary case is not lost to float rounding."""
+
+
+def rel_half_width(expected: ArrayLike, value: float) -> Array:
+    """``rel``: |x − e| ≤ value·|e|."""
+    return value * np.abs(np.asarray(expected, dtype=np.float64))
+
+
+def abs_half_width(expected: ArrayLike, value: float) -> Array:
+    """``abs``: |x − e| ≤ value."""
+    return np.full(np.shape(expected), float(value))
+
+
+def sigfig_half_width(expected: ArrayLike, digits: float) -> Array:
+    """``sigfig``: agrees with e to ``digits`` significant figures (PrairieLearn: 0.51 of a unit in
+    the last significant place, so that e rounded to that many figures is accepted)."""
+    e = np.abs(np.asarray(expected, dtype=np.float64))
+    with np.errstate(divide="ignore"):
+        magnitude = np.where(e > 0, np.floor(np.log10(np.where(e > 0, e, 1.0))), 0.0)
+    out: Array = 0.51 * 10.0 ** (magnitude - round(digits) + 1)
+    return out
+
+
+def decimals_half_width(expected: ArrayLike, places: float) -> Array:
+    """``decimals``: agrees with e to ``places`` decimal places (0.51 of a unit in the last place)."""
+    return np.full(np.shape(expected), 0.51 * 10.0 ** -round(places))
+
+
+_HALF_WIDTH = {
+    ToleranceMode.REL: rel_half_width,
+    ToleranceMode.ABS: abs_half_width,
+    ToleranceMode.SIGFIG: sigfig_half_width,
+    ToleranceMode.DECIMALS: decimals_half_width,
+}
+
+
+@dataclass(frozen=True)
+class Rule:
+    """How close an answer must be: a key's :class:`Tolerance`, or ``--rtol``/``--atol``.
+
+    With command-line tolerances an answer passes when |x − e| ≤ atol + rtol·|e| (numpy's
+    ``isclose``), for every item, whatever the key says.
+    """
+
+    tolerance: Tolerance | None = None
+    rtol: float = 0.0
+    atol: float = 0.0
+
+    def half_width(self, expected: ArrayLike) -> Array:
+        e = np.asarray(expected, dtype=np.float64)
+        if self.tolerance is None:
+            width: Array = self.atol + self.rtol * np.abs(e)
+        else:
+            width = _HALF_WIDTH[self.tolerance.mode](e, self.tolerance.value)
+        return width + SLACK * (np.abs(e) + width)
+
+    def describe(self) -> str:
+        if self.tolerance is None:
+            parts = [f"rtol {self.rtol:g}" if self.rtol else "", f"atol {self.atol:g}" if self.atol else ""]
+            return " + ".join(p for p in parts if p) or "exact"
+        mode, value = self.tolerance.mode, self.tolerance.value
+        if mode is ToleranceMode.REL:
+            return f"within {value * 100:g}%"
+        if mode is ToleranceMode.ABS:
+            return f"within ±{value:g}"
+        if mode is ToleranceMode.SIGFIG:
+            return f"to {round(value)} significant figures"
+        return f"to {round(value)} decimal places"
+
+
+def half_width(expected: ArrayLike, tolerance: Tolerance) -> Array:
+    """How far from ``expected`` an answer may be under ``tolerance`` (element-wise)."""
+    return Rule(tolerance).half_width(expected)
+
+
+def is_close(answer: ArrayLike, expected: ArrayLike, tolerance: Tolerance) -> NDArray[np.bool_]:
+    """Whether ``answer`` matches ``expected`` under ``tolerance`` (element-wise)."""
+    x = np.asarray(answer, dtype=np.float64)
+    e = np.asarray(expected, dtype=np.float64)
+    result: NDArray[np.bool_] = np.abs(x - e) <= half_width(e, tolerance)
+    return result
+
+
+def _match(x: Array, ref: Array, rule: Rule) -> NDArray[np.bool_]:
+    with np.errstate(invalid="ignore"):
+        out: NDArray[np.bool_] = np.abs(x - ref) <= rule.half_width(ref)
+    return out
+
+
+# --------------------------------------------------------------------------- keys
+
+
+@dataclass(frozen=True)
+class KeySet:
+    """Per-student keys (``keys.json`` of the variants issue): student id → that student's key."""
+
+    keys: Mapping[str, Key]
+    seed: Any = None
+
+
+KeyLike = Key | KeySet | Spec | str | Path
+
+
+def key_from_spec(spec: Spec) -> Key:
+    """A key asking every quantity but the givens."""
+    graph = build_graph(spec)
+    return make_key(spec, graph, graph.evaluate(), graph.evaluate(hand=True), askable(graph))
+
+
+def load_answer_key(path: str | Path) -> Key | KeySet:
+    """Read KEY: a ``key.json``, a ``keys.json`` of per-student keys, or a spec (YAML/JSON/TOML)."""
+    path = Path(path)
+    text = read_text(path, what="key", limit=MAX_KEY_BYTES)
+    fmt = format_of(path)
+    data = parse_text(text, fmt=fmt, source=str(path))
+    if isinstance(data, dict) and "keys" in data:
+        keys = data["keys"]
+        if not isinstance(keys, dict) or not keys:
+            raise GradegenError(f"{path}: keys must map student ids to keys, got {type(keys).__name__}")
+        parsed = {
+            str(student): Key.from_dict(entry, source=f"{path}: keys.{student}")
+            for student, entry in keys.items()
+        }
+        return KeySet(parsed, data.get("seed"))
+    if isinstance(data, dict) and {"asked", "values"} <= set(data):
+        return Key.from_dict(data, source=str(path))
+    if isinstance(data, dict) and "title" not in data:
+        data = {"title": path.stem, **data}
+    return key_from_spec(parse_spec(data, source=str(path)))
+
+
+def _resolve_key(key: KeyLike) -> Key | KeySet:
+    if isinstance(key, str | Path):
+        return load_answer_key(key)
+    if isinstance(key, Spec):
+        return key_from_spec(key)
+    return key
+
+
+def _spec_values(spec: Spec) -> list[float]:
+    """The givens of ``spec`` in graph order: inputs, targets, weights, biases, learning rate."""
+    weights = [w for layer in spec.layers for row in layer.weights for w in row]
+    biases = [b for layer in spec.layers for b in layer.biases()]
+    return [*spec.inputs, *spec.targets, *weights, *biases, spec.learning_rate]
+
+
+def _structure(key: Key) -> str:
+    """What keys must share to be graded in one batch: everything but the given numbers."""
+    data = key.spec.to_data()
+    for name in ("title", "course", "instructions", "inputs", "targets", "learning_rate"):
+        data.pop(name, None)
+    for layer in data["layers"]:
+        layer["weights"] = [len(row) for row in layer["weights"]]
+        layer["bias"] = len(layer["bias"]) if isinstance(layer["bias"], list) else None
+    answers = {q: (a.tolerance.model_dump(mode="json"), a.points) for q, a in key.values.items()}
+    return json.dumps([data, key.asked, answers], sort_keys=True)
+
+
+# --------------------------------------------------------------------------- result records
+
+
+class Verdict(StrEnum):
+    CORRECT = "correct"
+    FOLLOW_THROUGH = "follow_through"
+    INCORRECT = "incorrect"
+    MISSING = "missing"
+    UNPARSEABLE = "unparseable"
+
+
+VERDICTS = tuple(Verdict)
+MISTAKES = tuple(Mistake)
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    """One answer graded."""
+
+    raw: str | None
+    value: float | None
+    exact: float
+    hand: float
+    accepted: tuple[float, float]
+    verdict: Verdict
+    diagnosis: Mistake | None
+    points: float
+    max_points: float
+    follow: float | None = None  # what the student's own upstream answers give
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "raw": self.raw,
+            "value": self.value,
+            "expected": {"exact": self.exact, "hand": self.hand},
+            "accepted": list(self.accepted),
+            "verdict": self.verdict.value,
+            "diagnosis": self.diagnosis.value if self.diagnosis else None,
+            "points": self.points,
+        }
+
+
+@dataclass(frozen=True)
+class StudentResult:
+    """One student's graded submission."""
+
+    student: str
+    source: str
+    score: float
+    max: float
+    items: Mapping[str, ItemResult]
+    errors: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "student": self.student,
+            "score": self.score,
+            "max": self.max,
+            "items": {q: item.to_dict() for q, item in self.items.items()},
+            "errors": list(self.errors),
+        }
+
+
+@dataclass(frozen=True)
+class _Column:
+    """One asked quantity graded over a group's rows; expected values and intervals per key."""
+
+    raw: Sequence[str | None]  # "" where a CSV cell was empty
+    value: Array
+    exact_k: Array
+    hand_k: Array
+    lo_k: Array
+    hi_k: Array
+    verdict: NDArray[np.int8]
+    diagnosis: NDArray[np.int8]  # index into MISTAKES, −1 for none
+    points: Array
+    max_points: float
+    follow: Array
+
+
+@dataclass(frozen=True)
+class GroupResult:
+    """Students graded against keys of one structure: the graph, the keys' values, the columns."""
+
+    graph: Graph
+    asked: tuple[str, ...]
+    keys: tuple[Key, ...]
+    key_index: NDArray[np.intp]  # row → key
+    hand: Values  # over the keys
+    rule: Mapping[str, Rule]
+    columns: Mapping[str, _Column]
+    score: Array
+    max: Array
+
+    def item(self, q: str, row: int) -> ItemResult:
+        c = self.columns[q]
+        k = int(self.key_index[row])
+        d = int(c.diagnosis[row])
+        value = float(c.value[row])
+        follow = float(c.follow[row])
+        return ItemResult(
+            raw=c.raw[row] or None,
+            value=value if math.isfinite(value) else None,
+            exact=float(c.exact_k[k]),
+            hand=float(c.hand_k[k]),
+            accepted=(float(c.lo_k[k]), float(c.hi_k[k])),
+            verdict=VERDICTS[int(c.verdict[row])],
+            diagnosis=MISTAKES[d] if d >= 0 else None,
+            points=float(c.points[row]),
+            max_points=c.max_points,
+            follow=follow if math.isfinite(follow) else None,
+        )
+
+
+@dataclass(frozen=True)
+class GradingResults:
+    """Every student's results, in submission order, and the submissions that could not be graded.
+
+    Results are kept column-wise per group of students (see :class:`GroupResult`); a student's
+    :class:`StudentResult` is built on demand by :meth:`student`.
+    """
+
+    groups: tuple[GroupResult, ...]
+    ids: tuple[str, ...]
+    sources: tuple[str, ...]
+    group_of: NDArray[np.intp]  # per student: its group
+    row_of: NDArray[np.intp]  # per student: its row in that group
+    student_errors: Mapping[int, tuple[str, ...]]  # only students with problems
+    errors: tuple[FileError, ...]
+    ecf_credit: float = DEFAULT_ECF_CREDIT
+    _cache: dict[int, StudentResult] = field(default_factory=dict, repr=False, compare=False)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def errors_of(self, index: int) -> tuple[str, ...]:
+        return self.student_errors.get(index, ())
+
+    def locate(self, index: int) -> tuple[GroupResult, int]:
+        """The group of the ``index``-th student and its row there."""
+        return self.groups[int(self.group_of[index])], int(self.row_of[index])
+
+    def student(self, index: int) -> StudentResult:
+        """The ``index``-th student's result, built on demand."""
+        if index not in self._cache:
+            group, row = self.locate(index)
+            self._cache[index] = StudentResult(
+                student=self.ids[index],
+                source=self.sources[index],
+                score=float(group.score[row]),
+                max=float(group.max[row]),
+                items={q: group.item(q, row) for q in group.asked},
+                errors=self.errors_of(index),
+            )
+        return self._cache[index]
+
+    @property
+    def students(self) -> list[StudentResult]:
+        return [self.student(i) for i in range(len(self))]
+
+    def _gather(self, name: str) -> Array:
+        out = np.zeros(len(self))
+        for g, group in enumerate(self.groups):
+            mask = self.group_of == g
+            out[mask] = getattr(group, name)[self.row_of[mask]]
+        return out
+
+    @cached_property
+    def scores(self) -> Array:
+        return self._gather("score")
+
+    @cached_property
+    def maxima(self) -> Array:
+        return self._gather("max")
+
+    @property
+    def total(self) -> float:
+        return float(self.scores.sum())
+
+    @property
+    def possible(self) -> float:
+        return float(self.maxima.sum())
+
+    def to_dict(self) -> dict[str, Any]:
+        """The results.json shape as plain data (for a large class :meth:`iter_json` is leaner)."""
+        return {
+            "students": [self.student(i).to_dict() for i in range(len(self))],
+            "errors": [e.to_dict() for e in self.errors],
+        }
+
+    def iter_json(self, chunk: int = 5000) -> Iterator[str]:
+        """results.json in pieces, one student per line, built column by column (fast and lean
+        for a large class); ``json.loads("".join(...)) == to_dict()``."""
+        yield '{"students": ['
+        n = len(self)
+        members = [np.flatnonzero(self.group_of == g) for g in range(len(self.groups))]
+        for start in range(0, n, chunk):
+            stop = min(start + chunk, n)
+            lines: list[str] = [""] * (stop - start)
+            for g, group in enumerate(self.groups):
+                lo, hi = np.searchsorted(members[g], [start, stop]).tolist()
+                if lo == hi:
+                    continue
+                students = members[g][lo:hi]
+                rows = self.row_of[students]
+                for i, line in zip(students.tolist(), _json_lines(self, group, rows, students), strict=True):
+                    lines[i - start] = line
+            yield ("\n" if start == 0 else ",\n") + ",\n".join(lines)
+        errors = ", ".join(json.dumps(e.to_dict(), ensure_ascii=False) for e in self.errors)
+        yield ("\n" if n else "") + f'], "errors": [{errors}]}}\n'
+
+    def to_json(self) -> str:
+        return "".join(self.iter_json())
+
+    def summary(self) -> dict[str, Any]:
+        """Class statistics: count, mean and median percent, problems reported."""
+        percent = np.divide(100 * self.scores, self.maxima, out=np.zeros(len(self)), where=self.maxima > 0)
+        return {
+            "students": len(self),
+            "mean": float(percent.mean()) if len(self) else 0.0,
+            "median": float(np.median(percent)) if len(self) else 0.0,
+            "errors": len(self.errors) + len(self.student_errors),
+        }
+
+
+_JSON_UNSAFE = re.compile(r'["\\\x00-\x1f]')
+
+
+def _json_strings(texts: Sequence[str | None]) -> list[str]:
+    """JSON for many strings (None or "" → null); plain ones are quoted directly, others by json.dumps."""
+    try:
+        joined = "".join(texts)  # type: ignore[arg-type]
+    except TypeError:  # some None
+        joined = "".join(t for t in texts if t is not None)
+    if _JSON_UNSAFE.search(joined):
+        return [json.dumps(t, ensure_ascii=False) if t else "null" for t in texts]
+    return [f'"{t}"' if t else "null" for t in texts]
+
+
+def _json_floats(values: Array) -> list[str]:
+    """JSON for many floats (NaN → null); answers repeat a lot, so each distinct value is
+    formatted once."""
+    distinct, inverse = np.unique(values, return_inverse=True)
+    if distinct.size * 4 > values.size:
+        texts = list(map(float.__repr__, values.tolist()))
+        for i in np.flatnonzero(~np.isfinite(values)).tolist():
+            texts[i] = "null"
+        return texts
+    table = [repr(v) if math.isfinite(v) else "null" for v in distinct.tolist()]
+    return [table[j] for j in inverse.tolist()]
+
+
+def _json_lines(
+    results: GradingResults, group: GroupResult, rows: NDArray[np.intp], students: NDArray[np.intp]
+) -> list[str]:
+    """One JSON object per student for some rows of a group, assembled column by column."""
+    kx = group.key_index[rows]
+    rows_list = rows.tolist()
+    contiguous = rows.size > 0 and rows_list[-1] - rows_list[0] == rows.size - 1
+    window = slice(rows_list[0], rows_list[-1] + 1) if contiguous else None
+    verdicts = [json.dumps(v.value) for v in VERDICTS]
+    diagnoses = [json.dumps(m.value) for m in MISTAKES] + ["null"]
+    per_item: list[Iterable[str]] = []
+    for q in group.asked:
+        c = group.columns[q]
+        mids = [
+            f', "expected": {{"exact": {e!r}, "hand": {h!r}}}, "accepted": [{a!r}, {b!r}], "verdict": '
+            for e, h, a, b in zip(
+                c.exact_k.tolist(), c.hand_k.tolist(), c.lo_k.tolist(), c.hi_k.tolist(), strict=True
+            )
+        ]
+        points = {
+            VERDICTS.index(Verdict.CORRECT): c.max_points,
+            VERDICTS.index(Verdict.FOLLOW_THROUGH): float(results.ecf_credit * c.max_points),
+        }
+        tails = [
+            f'{verdicts[v]}, "diagnosis": {diagnoses[d]}, "points": {points.get(v, 0.0)!r}}}'
+            for v in range(len(VERDICTS))
+            for d in range(len(diagnoses))
+        ]
+        diagnosis = c.diagnosis[rows]
+        codes = c.verdict[rows].astype(np.intp) * len(diagnoses) + np.where(
+            diagnosis < 0, len(diagnoses) - 1, diagnosis
+        )
+        raws = c.raw[window] if window else [c.raw[r] for r in rows_list]
+        if isinstance(raws, np.ndarray):
+            raws = raws.tolist()
+        per_item.append(
+            map(
+                "".join,
+                zip(
+                    repeat(f'{json.dumps(q)}: {{"raw": '),
+                    _json_strings(raws),
+                    repeat(', "value": '),
+                    _json_floats(c.value[rows]),
+                    repeat(mids[0]) if len(mids) == 1 else [mids[k] for k in kx.tolist()],
+                    [tails[code] for code in codes.tolist()],
+                ),
+            )
+        )
+    size = len(rows_list)
+    items = map(", ".join, zip(*per_item, strict=False)) if per_item else repeat("", size)
+    ids = _json_strings([results.ids[i] for i in students.tolist()])
+    problems = results.student_errors
+    errors = [
+        json.dumps(list(problems[i]), ensure_ascii=False) if i in problems else "[]"
+        for i in students.tolist()
+    ]
+    return [
+        f'{{"student": {sid}, "score": {sc!r}, "max": {mx!r}, "items": {{{it}}}, "errors": {er}}}'
+        for sid, sc, mx, it, er in zip(
+            ids, group.score[rows].tolist(), group.max[rows].tolist(), items, errors, strict=False
+        )
+    ]
+
+
+# --------------------------------------------------------------------------- grading
+
+
+def grade(
+    key: KeyLike,
+    submissions: Submissions | Iterable[str | Path],
+    *,
+    rtol: float | None = None,
+    atol: float | None = None,
+    ecf_credit: float = DEFAULT_ECF_CREDIT,
+) -> GradingResults:
+    """Grade submissions against a key (or per-student keys, or a spec asking everything).
+
+    ``rtol``/``atol`` replace every item's rule; ``ecf_credit`` is the share of an item's points a
+    follow-through answer earns. Broken submissions are reported in the results, never raised.
+    """
+    for name, value in (("rtol", rtol), ("atol", atol)):
+        if value is not None and (not math.isfinite(value) or value < 0):
+            raise GradegenError(f"--{name}: expected a number ≥ 0, got {value:g}")
+    if not math.isfinite(ecf_credit) or not 0 <= ecf_credit <= 1:
+        raise GradegenError(f"--ecf-credit: expected a number between 0 and 1, got {ecf_credit:g}")
+    override = Rule(None, rtol or 0.0, atol or 0.0) if rtol is not None or atol is not None else None
+    resolved = _resolve_key(key)
+    table = submissions if isinstance(submissions, Submissions) else read_submissions(submissions)
+    errors = list(table.errors)
+
+    # Which key each submission is graded against, and the groups of keys sharing a structure.
+    n = len(table)
+    if isinstance(resolved, Key):
+        key_of: list[Key | None] = [resolved] * n
+    else:
+        key_of = [resolved.keys.get(s) for s in table.students]
+        for i, k in enumerate(key_of):
+            if k is None:
+                errors.append(
+                    FileError(table.sources[i], f"no key for student {table.students[i]!r}; not graded")
+                )
+    members: list[list[int]] = []  # per group: submission rows
+    group_keys: list[list[Key]] = []  # per group: its distinct keys
+    row_key: list[list[int]] = []  # per group: each row's position in group_keys
+    if isinstance(resolved, Key):
+        if n:
+            members, group_keys, row_key = [list(range(n))], [[resolved]], [[0] * n]
+    else:
+        by_structure: dict[str, int] = {}
+        key_pos: dict[int, tuple[int, int]] = {}  # id(key) → (group, position)
+        for i, k in enumerate(key_of):
+            if k is None:
+                continue
+            if id(k) not in key_pos:
+                g = by_structure.setdefault(_structure(k), len(by_structure))
+                if g == len(members):
+                    members.append([])
+                    group_keys.append([])
+                    row_key.append([])
+                key_pos[id(k)] = (g, len(group_keys[g]))
+                group_keys[g].append(k)
+            g, pos = key_pos[id(k)]
+            members[g].append(i)
+            row_key[g].append(pos)
+
+    groups: list[GroupResult] = []
+    group_of = np.full(n, -1, dtype=np.intp)
+    row_of = np.full(n, -1, dtype=np.intp)
+    student_errors: dict[int, list[str]] = {}
+    for g, rows in enumerate(members):
+        keys = group_keys[g]
+        asked = set(keys[0].asked)
+        index = np.array(rows, dtype=np.intp)
+        # Unknown ids: once per CSV file, else in the student's own errors.
+        for qid, column in table.columns.items():
+            if qid in asked:
+                continue
+            hits = [i for i in rows if column[i] is not None and column[i] != ""]
+            for source in dict.fromkeys(table.sources[i] for i in hits if table.from_csv[i]):
+                record = FileError(
+                    source, f"unknown quantity id {qid!r}{_hint(qid, keys[0].asked)} (column ignored)"
+                )
+                if record not in errors:
+                    errors.append(record)
+            hint = _hint(qid, keys[0].asked)
+            for i in hits:
+                if not table.from_csv[i]:
+                    student_errors.setdefault(i, []).append(
+                        f"{table.sources[i]}: unknown quantity id {qid!r}{hint} (ignored)"
+                    )
+        everyone = len(rows) == n  # then the rows are 0…n−1 in order: use the columns as they are
+        cells = {
+            q: (
+                (table.columns[q] if everyone else [table.columns[q][i] for i in rows])
+                if q in table.columns
+                else [None] * len(rows)
+            )
+            for q in keys[0].asked
+        }
+        result = grade_group(keys, np.array(row_key[g], dtype=np.intp), cells, override, ecf_credit)
+        groups.append(result)
+        group_of[index] = g
+        row_of[index] = np.arange(len(rows))
+
+    graded = np.flatnonzero(group_of >= 0)
+    position = {int(i): p for p, i in enumerate(graded.tolist())} if graded.size < n else None
+    problems = {i: list(e) for i, e in table.row_errors.items()}
+    for i, extra in student_errors.items():
+        problems.setdefault(i, []).extend(extra)
+    if position is not None:
+        problems = {position[i]: e for i, e in problems.items() if i in position}
+    everyone = graded.size == n
+    return GradingResults(
+        groups=tuple(groups),
+        ids=tuple(table.students) if everyone else tuple(table.students[i] for i in graded.tolist()),
+        sources=tuple(table.sources) if everyone else tuple(table.sources[i] for i in graded.tolist()),
+        group_of=group_of[graded],
+        row_of=row_of[graded],
+        student_errors={i: tuple(e) for i, e in sorted(problems.items()) if e},
+        errors=tuple(errors),
+        ecf_credit=ecf_credit,
+    )
+
+
+def _hint(qid: str, ids: Sequence[str]) -> str:
+    close = difflib.get_close_matches(qid, ids, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def grade_group(
+    keys: Sequence[Key],
+    key_index: NDArray[np.intp],
+    cells: Mapping[str, Sequence[Any]],
+    override: Rule | None = None,
+    ecf_credit: float = DEFAULT_ECF_CREDIT,
+) -> GroupResult:
+    """Grade rows against keys that share one structure; ``key_index[row]`` picks each row's key.
+
+    Everything is column-wise: each key is evaluated once (exactly, by hand and in every mistake
+    variant) over the batch of keys, and each quantity is compared for all rows at once.
+    """
+    first = keys[0]
+    graph = build_graph(first.spec)
+    if _spec_values(first.spec) != [graph.defaults[g] for g in graph.givens]:  # pragma: no cover
+        raise GradegenError("internal: the givens of a spec are not in graph order")
+    givens_k = {
+        gid: np.array(vals, dtype=np.float64)
+        for gid, vals in zip(
+            graph.givens, zip(*(_spec_values(k.spec) for k in keys), strict=True), strict=True
+        )
+    }
+    batch = len(keys)
+    exact = graph.evaluate(givens_k, batch=batch)
+    hand = graph.evaluate(givens_k, hand=True, batch=batch)
+    asked = first.asked
+    refs = references(graph, first.spec, exact, hand, asked)
+    kx = key_index
+    n = len(kx)
+
+    rule = {q: override or Rule(first.values[q].tolerance) for q in asked}
+    parsed = {q: parse_column(cells[q]) for q in asked}
+
+    # The student's own answers over the key's values: the basis of follow-through.
+    overlay: dict[str, Array] = {}
+    for node in graph.nodes:
+        column = exact[node.id][kx]
+        if node.id in parsed:
+            values, status, _ = parsed[node.id]
+            column = np.where(status == 0, values, column)
+        overlay[node.id] = column
+    recomputed = graph.recompute(overlay)
+
+    correct_of: dict[str, NDArray[np.bool_]] = {}
+    columns: dict[str, _Column] = {}
+    score = np.zeros(n)
+    total = np.zeros(n)
+    with np.errstate(invalid="ignore", over="ignore"):
+        for node in graph.nodes:
+            q = node.id
+            if q not in parsed:
+                continue
+            values, status, raws = parsed[q]
+            ok = status == 0
+            r = rule[q]
+            e_key = np.array([k.values[q].exact for k in keys])
+            h_key = np.array([k.values[q].hand for k in keys])
+            e_s = in_space(graph, q, e_key, exact.arrays)
+            h_s = in_space(graph, q, h_key, exact.arrays)
+            lo_s = np.minimum(e_s - r.half_width(e_s), h_s - r.half_width(h_s))
+            hi_s = np.maximum(e_s + r.half_width(e_s), h_s + r.half_width(h_s))
+            if node.kind is Kind.UPDATE and node.param:
+                w = exact[node.param]
+                lo_k, hi_k = w - hi_s, w - lo_s
+                xs = exact[node.param][kx] - values
+            else:
+                lo_k, hi_k = lo_s, hi_s
+                xs = values
+            correct = ok & (xs >= lo_s[kx]) & (xs <= hi_s[kx])
+            correct_of[q] = correct
+
+            # follow-through: from the student's own (wrong, non-zero) answers for direct parents
+            follow = np.full(n, np.nan)
+            ft = np.zeros(n, dtype=bool)
+            used = [p for p in node.parents if p in parsed]
+            if used and q in recomputed:
+                upstream_wrong = np.zeros(n, dtype=bool)
+                zero = np.zeros(n, dtype=bool)
+                for p in used:
+                    wrong = (parsed[p][1] == 0) & ~correct_of[p]
+                    upstream_wrong |= wrong
+                    zero |= wrong & (parsed[p][0] == 0)
+                candidates = ok & ~correct & upstream_wrong & ~zero
+                if candidates.any():
+                    follow = np.where(upstream_wrong, recomputed[q], np.nan)
+                    rec_s = (
+                        (exact[node.param][kx] - follow)
+                        if node.kind is Kind.UPDATE and node.param
+                        else follow
+                    )
+                    ft = candidates & np.isfinite(rec_s) & _match(xs, rec_s, r)
+
+            # diagnosis of what is still wrong
+            diagnosis = np.full(n, -1, dtype=np.int8)
+            wrong_rows = np.flatnonzero(ok & ~correct & ~ft)
+            if wrong_rows.size:
+                x_w = xs[wrong_rows]
+                k_w = kx[wrong_rows]
+                found = np.full(wrong_rows.size, -1, dtype=np.int8)
+                for code, ref, swapped in refs.get(q, []):
+                    open_ = found < 0
+                    if not open_.any():
+                        break
+                    ref_w = ref[k_w]
+                    hit = open_ & np.isfinite(ref_w) & (ref_w != 0) & _match(x_w, ref_w, r)
+                    for s in swapped:  # the mistake cannot be upstream where the student was right
+                        if s != q and s in correct_of:
+                            hit &= ~correct_of[s][wrong_rows]
+                    found[hit] = MISTAKES.index(code)
+                diagnosis[wrong_rows] = found
+
+            verdict = np.full(n, VERDICTS.index(Verdict.INCORRECT), dtype=np.int8)
+            verdict[status == 1] = VERDICTS.index(Verdict.MISSING)
+            verdict[status == 2] = VERDICTS.index(Verdict.UNPARSEABLE)
+            verdict[ft] = VERDICTS.index(Verdict.FOLLOW_THROUGH)
+            verdict[correct] = VERDICTS.index(Verdict.CORRECT)
+            pts_k = np.array([k.values[q].points for k in keys])
+            max_points = pts_k[kx]
+            points = np.where(correct, max_points, np.where(ft, ecf_credit * max_points, 0.0))
+            score += points
+            total += max_points
+            columns[q] = _Column(
+                raw=raws,
+                value=values,
+                exact_k=e_key,
+                hand_k=h_key,
+                lo_k=lo_k,
+                hi_k=hi_k,
+                verdict=verdict,
+                diagnosis=diagnosis,
+                points=points,
+                max_points=float(pts_k[0]),
+                follow=follow,
+            )
+    return GroupResult(
+        graph=graph,
+        asked=tuple(asked),
+        keys=tuple(keys),
+        key_index=kx,
+        hand=hand,
+        rule=rule,
+        columns={q: columns[q] for q in asked},
+        score=score,
+        max=total,
+    )
+
+
+def explain(code: Mistake | str) -> str:
+    """The one-sentence explanation of a diagnosis code."""
+    return EXPLANATIONS[Mistake(code)]

@@ -1,0 +1,321 @@
+"""Reading students' answers: answers.yaml (or JSON) files, folders of them, and CSV exports.
+
+Everything is read into one column-wise :class:`Submissions` table (one row per submission, one
+list of raw cells per quantity id), so that grading can work on whole columns. A file that cannot
+be used is recorded in :attr:`Submissions.errors` and the rest is still read; nothing raises.
+
+answers.yaml::
+
+    student: ana
+    z_h1: 0.3775
+    dL_dw5: "8.22 × 10^-2"
+
+A CSV file has a ``student`` column and one column per quantity id (a ``name`` column is ignored).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from gradegen.errors import GradegenError, SpecError
+from gradegen.spec import parse_text, read_text
+
+SUFFIXES = (".yaml", ".yml", ".json", ".csv")
+"""File types read from folders (and accepted on the command line)."""
+
+MAX_ANSWERS_BYTES = 1_000_000
+"""An answers.yaml/json file larger than this is refused (a sheet is a few kilobytes)."""
+
+MAX_CSV_BYTES = 500_000_000
+"""A CSV export may be large (a whole course), but not unbounded."""
+
+META = ("student", "name")
+"""Fields of an answers file (and CSV columns) that are not answers."""
+
+
+@dataclass(frozen=True)
+class FileError:
+    """A submission file (or a row or student in it) that could not be graded, and why."""
+
+    file: str
+    message: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"file": self.file, "message": self.message}
+
+
+@dataclass
+class Submissions:
+    """Submissions as columns: ``columns[id][row]`` is the raw cell (None where absent).
+
+    ``csv_columns[(file, id)]`` records ids that came as CSV columns (reported once per file when
+    unknown, rather than once per row); ``row_errors[row]`` holds problems found in that row's file
+    (only rows that have any).
+    """
+
+    students: list[str] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+    columns: dict[str, Any] = field(default_factory=dict)  # id → list, or numpy text array
+    row_errors: dict[int, list[str]] = field(default_factory=dict)
+    from_csv: list[bool] = field(default_factory=list)
+    errors: list[FileError] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.students)
+
+    def _column(self, qid: str) -> list[Any]:
+        column = self.columns.get(qid)
+        if column is None:
+            column = self.columns[qid] = [None] * len(self.students)
+        return column
+
+    def _as_lists(self) -> None:
+        """Columns kept as numpy text arrays (a large CSV read first) become lists to grow."""
+        for qid, column in self.columns.items():
+            if isinstance(column, np.ndarray):
+                self.columns[qid] = column.tolist()
+
+    def add_record(self, student: str, source: str, answers: dict[str, Any], errors: list[str]) -> None:
+        """One submission (an answers file)."""
+        self._as_lists()
+        for column in self.columns.values():
+            column.append(None)
+        self.students.append(student)
+        self.sources.append(source)
+        if errors:
+            self.row_errors[len(self.students) - 1] = errors
+        self.from_csv.append(False)
+        for qid, value in answers.items():
+            self._column(qid)[-1] = value
+
+    def add_table(self, students: Sequence[str], source: str, columns: Mapping[str, Any]) -> None:
+        """Many submissions at once (the rows of a CSV file), column by column.
+
+        Into an empty table the columns are taken as they are (numpy text arrays stay arrays, which
+        grading reads fastest); otherwise they are appended as lists.
+        """
+        n = len(students)
+        if not self.students and not self.columns:
+            self.columns = dict(columns)
+            self.students.extend(students)
+            self.sources.extend([source] * n)
+            self.from_csv.extend([True] * n)
+            return
+        self._as_lists()
+        for qid, column in self.columns.items():
+            if qid not in columns:
+                column.extend([None] * n)
+        for qid, cells in columns.items():
+            cells = cells.tolist() if isinstance(cells, np.ndarray) else cells
+            self._column(qid).extend(cells)  # a new column comes padded to ``start`` rows
+        self.students.extend(students)
+        self.sources.extend([source] * n)
+        self.from_csv.extend([True] * n)
+
+
+def _message(exc: GradegenError) -> str:
+    """The error's message without the file name in front (the record names the file)."""
+    text = str(exc)
+    if isinstance(exc, SpecError) and exc.source and text.startswith(f"{exc.source}: "):
+        return text[len(exc.source) + 2 :]
+    return text
+
+
+def _student_id(value: Any) -> str | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float | str):
+        text = str(value).strip()
+        return text or None
+    return None
+
+
+def expand(paths: Iterable[str | Path]) -> tuple[list[Path], list[FileError]]:
+    """Files to read: each path, or a folder's answer files (recursive, sorted, hidden ones skipped)."""
+    files: list[Path] = []
+    errors: list[FileError] = []
+    for item in paths:
+        path = Path(item)
+        if path.is_dir():
+            found = [
+                p
+                for p in path.rglob("*")
+                if p.is_file()
+                and p.suffix.lower() in SUFFIXES
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)
+            ]
+            files.extend(sorted(found, key=lambda p: p.relative_to(path).as_posix()))
+        elif path.is_file():
+            files.append(path)
+        else:
+            errors.append(FileError(str(path), "no such file or folder"))
+    return files, errors
+
+
+def read_submissions(paths: Iterable[str | Path]) -> Submissions:
+    """Read answer files, folders and CSV files into one table; problems become :class:`FileError`."""
+    files, errors = expand(paths)
+    table = Submissions(errors=errors)
+    seen: dict[str, str] = {}
+    for path in files:
+        if path.suffix.lower() == ".csv":
+            _read_csv(path, table, seen)
+        else:
+            _read_answers_file(path, table, seen)
+    return table
+
+
+def _duplicate(student: str, source: str, seen: dict[str, str], table: Submissions, where: str) -> bool:
+    first = seen.get(student)
+    if first is None:
+        seen[student] = source
+        return False
+    table.errors.append(
+        FileError(
+            source,
+            f"{where}duplicate student {student!r} (already submitted in {first}); "
+            "this submission is ignored",
+        )
+    )
+    return True
+
+
+def _read_answers_file(path: Path, table: Submissions, seen: dict[str, str]) -> None:
+    source = str(path)
+    try:
+        text = read_text(path, what="answers", limit=MAX_ANSWERS_BYTES)
+        fmt = "json" if path.suffix.lower() == ".json" else "yaml"
+        data = parse_text(text, fmt=fmt, source=source)
+    except GradegenError as exc:
+        table.errors.append(FileError(source, _message(exc)))
+        return
+    if not isinstance(data, dict):
+        kind = "nothing" if data is None else type(data).__name__
+        table.errors.append(
+            FileError(source, f"expected a mapping with a student field and answers, got {kind}")
+        )
+        return
+    student = _student_id(data.get("student"))
+    if student is None:
+        table.errors.append(FileError(source, "no student field (expected `student: <id>`)"))
+        return
+    if _duplicate(student, source, seen, table, ""):
+        return
+    # Answers sit beside the student field, or (also accepted) in an ``answers:`` mapping.
+    nested = data.get("answers")
+    fields = {str(k): v for k, v in data.items() if k not in META and k != "answers"}
+    if isinstance(nested, dict):
+        fields.update({str(k): v for k, v in nested.items()})
+    elif "answers" in data:
+        fields["answers"] = nested
+    table.add_record(student, source, fields, [])
+
+
+def _read_csv(path: Path, table: Submissions, seen: dict[str, str]) -> None:
+    source = str(path)
+    try:
+        text = read_text(path, what="CSV", limit=MAX_CSV_BYTES)
+    except GradegenError as exc:
+        table.errors.append(FileError(source, _message(exc)))
+        return
+    split = _split_simple(text)
+    cols: Sequence[Sequence[str] | NDArray[np.str_]]
+    if split is None:
+        try:
+            rows = list(csv.reader(io.StringIO(text, newline="")))
+        except csv.Error as exc:
+            table.errors.append(FileError(source, f"invalid CSV: {exc}"))
+            return
+        if not rows:
+            table.errors.append(FileError(source, "empty CSV file (expected a header with a student column)"))
+            return
+        width = len(rows[0])
+        body = rows[1:]
+        ragged = [i for i, row in enumerate(body) if len(row) != width and any(c.strip() for c in row)]
+        if ragged:
+            table.errors.append(
+                FileError(
+                    source,
+                    f"{'row' if len(ragged) == 1 else 'rows'} {_rows(ragged)}: expected {width} cells "
+                    "like the header; missing cells are empty",
+                )
+            )
+        body = [row if len(row) == width else (row + [""] * width)[:width] for row in body]
+        header_cells = rows[0]
+        cols = [[row[j] for row in body] for j in range(width)]
+    else:
+        header_cells, cols = split
+    header = [h.strip() for h in header_cells]
+    lowered = [h.lower() for h in header]
+    if "student" not in lowered:
+        table.errors.append(FileError(source, "no student column in the CSV header"))
+        return
+    student_column = cols[lowered.index("student")]
+    if isinstance(student_column, np.ndarray):
+        student_column = student_column.tolist()
+    names = [c.strip() for c in student_column]
+    keep: list[int] = []
+    for i, name in enumerate(names):
+        if name:
+            if not _duplicate(name, source, seen, table, f"row {i + 2}: "):
+                keep.append(i)
+        elif any(col[i].strip() for col in cols):  # a blank line is skipped silently
+            table.errors.append(FileError(source, f"row {i + 2}: no student id; this row is not graded"))
+    dupes = sorted({h for h in header if h and header.count(h) > 1})
+    if dupes:
+        table.errors.append(FileError(source, f"duplicate columns {dupes}; the first is used"))
+    everyone = len(keep) == len(names)
+    columns: dict[str, Any] = {}  # id → list, or numpy text array
+    rows_kept = np.array(keep, dtype=np.intp)
+    for j, name in enumerate(header):
+        if lowered[j] in META or not name or name in columns:
+            continue
+        column = cols[j]
+        if isinstance(column, np.ndarray):
+            columns[name] = column if everyone else column[rows_kept]
+        else:
+            columns[name] = column if everyone else [column[i] for i in keep]
+    if keep:
+        table.add_table(names if everyone else [names[i] for i in keep], source, columns)
+
+
+MAX_CELL_CHARS = 40
+"""Longest cell for which a CSV is split into numpy text arrays (an array is as wide as its longest
+cell); a file with longer cells is read into lists instead."""
+
+
+def _split_simple(text: str) -> tuple[list[str], list[NDArray[np.str_]]] | None:
+    """The header and columns (numpy text arrays) of a CSV without quotes whose lines all have the
+    header's number of cells, split in bulk: much faster than the csv module on a large export.
+    None when the csv module is needed (quotes, ragged lines, very long cells)."""
+    if '"' in text or not text:
+        return None
+    text = text.replace("\r\n", "\n")
+    if "\r" in text:
+        return None
+    lines = text[:-1].split("\n") if text.endswith("\n") else text.split("\n")
+    width = lines[0].count(",") + 1
+    if any(line.count(",") != width - 1 for line in lines):
+        return None
+    height = len(lines)
+    cells = ",".join(lines).split(",")
+    del lines  # large files: keep at most two copies of the cells alive at a time
+    if max(map(len, cells)) > MAX_CELL_CHARS:
+        return None
+    header = cells[:width]
+    grid = np.array(cells).reshape(height, width)
+    del cells
+    return header, [np.ascontiguousarray(grid[1:, j]) for j in range(width)]
+
+
+def _rows(indices: list[int]) -> str:
+    shown = ", ".join(str(i + 2) for i in indices[:5])
+    return shown + (f" and {len(indices) - 5} more" if len(indices) > 5 else "")

@@ -1,0 +1,141 @@
+"""The `gradegen grade` command: a thin wrapper over grade() and write_reports()."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from gradegen.cli import app
+from gradegen.grading import key_from_spec
+from gradegen.spec import Spec
+
+runner = CliRunner()
+HANDOUT = str(Path(__file__).resolve().parent.parent / "gradegen" / "presets" / "handout.yaml")
+
+
+def _sheet(tmp_path: Path) -> Path:
+    path = tmp_path / "ana.yaml"
+    path.write_text("student: ana\nz_h1: 0.3775\ndL_dw5: −0.0822\n", "utf-8")
+    return path
+
+
+def test_help() -> None:
+    """`gradegen grade --help` describes the command and its options."""
+    result = runner.invoke(app, ["grade", "--help"])
+    assert result.exit_code == 0
+    for option in ("--out", "--json", "--rtol", "--atol", "--ecf-credit", "--quiet"):
+        assert option in result.output
+
+
+def test_grade_with_a_spec(tmp_path: Path) -> None:
+    """A spec as KEY asks every quantity; reports are written and a summary printed."""
+    spec = tmp_path / "net.yaml"
+    spec.write_text(Path(HANDOUT).read_text("utf-8"), "utf-8")
+    out = tmp_path / "grades"
+    result = runner.invoke(app, ["grade", str(spec), str(_sheet(tmp_path)), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "mean" in result.output
+    assert {p.name for p in out.iterdir()} == {"results.json", "gradebook.csv", "summary.md", "feedback"}
+
+
+def test_grade_with_key_json_prints_json(tmp_path: Path, handout: Spec) -> None:
+    """With a key.json and --json, results.json is printed on stdout, identical to the file."""
+    key = tmp_path / "key.json"
+    key.write_text(json.dumps(key_from_spec(handout).to_dict()), "utf-8")
+    out = tmp_path / "grades"
+    result = runner.invoke(app, ["grade", str(key), str(_sheet(tmp_path)), "--out", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    assert result.output == (out / "results.json").read_text("utf-8")
+    data = json.loads(result.output)
+    assert data["students"][0]["items"]["dL_dw5"]["diagnosis"] == "sign_error"
+
+
+def test_grade_with_keys_json(tmp_path: Path, handout: Spec) -> None:
+    """A keys.json grades each student against their own key; an unknown student is reported."""
+    other = handout.model_copy(update={"inputs": (0.10, 0.20)})  # z_h1 = 0.015 + 0.04 + 0.35 = 0.405
+    keys = {
+        "seed": 1,
+        "keys": {"ana": key_from_spec(handout).to_dict(), "bo": key_from_spec(other).to_dict()},
+    }
+    path = tmp_path / "keys.json"
+    path.write_text(json.dumps(keys), "utf-8")
+    sheets = tmp_path / "sheets"
+    sheets.mkdir()
+    (sheets / "ana.yaml").write_text("student: ana\nz_h1: 0.3775\n", "utf-8")
+    (sheets / "bo.yaml").write_text("student: bo\nz_h1: 0.405\n", "utf-8")
+    (sheets / "zed.yaml").write_text("student: zed\nz_h1: 0.405\n", "utf-8")
+    result = runner.invoke(app, ["grade", str(path), str(sheets), "--out", str(tmp_path / "o"), "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert [(s["student"], s["items"]["z_h1"]["verdict"]) for s in data["students"]] == [
+        ("ana", "correct"),
+        ("bo", "correct"),
+    ]
+    assert "zed" in data["errors"][0]["message"]
+
+
+def test_options_reach_the_grader(tmp_path: Path, handout: Spec) -> None:
+    """--rtol, --ecf-credit and --quiet are passed through."""
+    key = tmp_path / "key.json"
+    key.write_text(json.dumps(key_from_spec(handout).to_dict()), "utf-8")
+    sheet = tmp_path / "s.yaml"
+    sheet.write_text("student: s\ndL_dw5: 0.09\n", "utf-8")
+    result = runner.invoke(app, ["grade", str(key), str(sheet), "--out", str(tmp_path / "o"), "--quiet"])
+    assert result.exit_code == 0 and result.output == ""
+    data = json.loads((tmp_path / "o" / "results.json").read_text("utf-8"))
+    assert data["students"][0]["items"]["dL_dw5"]["verdict"] == "incorrect"
+    result = runner.invoke(
+        app, ["grade", str(key), str(sheet), "--out", str(tmp_path / "o"), "--rtol", "0.1", "--quiet"]
+    )
+    data = json.loads((tmp_path / "o" / "results.json").read_text("utf-8"))
+    assert data["students"][0]["items"]["dL_dw5"]["verdict"] == "correct"
+
+
+def test_broken_submissions_still_exit_0(tmp_path: Path) -> None:
+    """Broken submissions are reported, and grading still succeeds."""
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("student: [\n", "utf-8")
+    result = runner.invoke(
+        app,
+        [
+            "grade",
+            HANDOUT,
+            str(bad),
+            str(_sheet(tmp_path)),
+            "--out",
+            str(tmp_path / "o"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "bad.yaml" in result.output
+
+
+def test_unusable_key_exits_2(tmp_path: Path) -> None:
+    """An unusable key is one line on stderr and exit code 2, without a traceback."""
+    key = tmp_path / "key.json"
+    key.write_text('{"asked": [], "values": {}}', "utf-8")
+    result = runner.invoke(app, ["grade", str(key), str(_sheet(tmp_path)), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    assert "error:" in result.output and "Traceback" not in result.output
+    missing = runner.invoke(app, ["grade", str(tmp_path / "nope.json"), str(_sheet(tmp_path))])
+    assert missing.exit_code == 2 and "no such key file" in missing.output
+
+
+def test_bad_option_exits_2(tmp_path: Path) -> None:
+    """A negative tolerance or a credit above 1 is refused with exit code 2."""
+    for args in (["--rtol", "-1"], ["--ecf-credit", "1.5"]):
+        result = runner.invoke(
+            app,
+            [
+                "grade",
+                HANDOUT,
+                str(_sheet(tmp_path)),
+                "--out",
+                str(tmp_path / "o"),
+                *args,
+            ],
+        )
+        assert result.exit_code == 2, result.output
+        assert "error:" in result.output

@@ -1,0 +1,197 @@
+"""Reports: results.json, gradebook.csv, feedback files and summary.md, written atomically."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from gradegen.grading import GradingResults, grade
+from gradegen.reports import gradebook_csv, md_escape, safe_filename, spreadsheet_safe, write_reports
+from gradegen.spec import Spec
+from gradegen.submissions import Submissions
+
+
+def _results(handout: Spec, students: dict[str, dict[str, object]]) -> GradingResults:
+    table = Submissions()
+    for student, answers in students.items():
+        table.add_record(student, f"{student}.yaml", answers, [])
+    return grade(handout, table)
+
+
+def test_results_json_shape(tmp_path: Path, handout: Spec) -> None:
+    """results.json has exactly the issue's shape, for every student and item."""
+    results = _results(handout, {"ana": {"dL_dw5": "-0.0822", "z_h1": 0.3775}})
+    write_reports(results, tmp_path / "out")
+    data = json.loads((tmp_path / "out" / "results.json").read_text("utf-8"))
+    assert set(data) == {"students", "errors"}
+    (student,) = data["students"]
+    assert set(student) == {"student", "score", "max", "items", "errors"}
+    item = student["items"]["dL_dw5"]
+    assert set(item) == {"raw", "value", "expected", "accepted", "verdict", "diagnosis", "points"}
+    assert item["raw"] == "-0.0822" and item["value"] == -0.0822
+    assert item["expected"]["hand"] == 0.0822
+    assert item["verdict"] == "incorrect" and item["diagnosis"] == "sign_error" and item["points"] == 0
+    assert student["score"] == 1.0 and student["max"] == 32.0
+    assert student["items"]["z_h2"] == {
+        **student["items"]["z_h2"],
+        "raw": None,
+        "value": None,
+        "verdict": "missing",
+    }
+    assert data == results.to_dict()
+
+
+@pytest.mark.parametrize(
+    ("cell", "safe"),
+    [
+        ('=HYPERLINK("x")', '\'=HYPERLINK("x")'),
+        ("+cmd", "'+cmd"),
+        ("-2+3", "'-2+3"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("-0.5", "-0.5"),
+        ("+3", "+3"),
+        ("ana", "ana"),
+    ],
+)
+def test_spreadsheet_safe(cell: str, safe: str) -> None:
+    """A cell starting with = + - @ tab or CR that is not a number is neutralised with a quote."""
+    assert spreadsheet_safe(cell) == safe
+
+
+def test_gradebook_neutralises_formulas(handout: Spec) -> None:
+    """The gradebook's student column cannot carry a formula into a spreadsheet."""
+    results = _results(handout, {"=1+1": {"z_h1": 0.3775}, "@evil": {}, "bo": {"z_h1": 0.3775}})
+    rows = list(csv.reader(io.StringIO(gradebook_csv(results))))
+    assert rows[0] == ["student", "score", "max", "percent"]
+    assert rows[1] == ["'=1+1", "1", "32", "3.1"]
+    assert rows[2][0] == "'@evil" and rows[2][1] == "0"
+    assert rows[3] == ["bo", "1", "32", "3.1"]
+
+
+HOSTILE = ["../../x", "/etc/passwd", "", "..", ".", "CON", "con.txt", "a/b", "a\\b", "NUL", "Ana", "ana", "ü"]
+
+
+def test_safe_filenames_are_unique_and_inside() -> None:
+    """Hostile ids become readable, unique file names with no path separators or reserved names."""
+    taken: set[str] = set()
+    names = [safe_filename(s, taken) for s in HOSTILE]
+    assert len({n.lower() for n in names}) == len(names)
+    for name in names:
+        assert name and "/" not in name and "\\" not in name and not name.startswith(".")
+        assert name.split(".")[0].split("-")[0].lower() not in {"con", "nul"} or "-" in name
+    assert names[HOSTILE.index("Ana")] == "Ana"
+
+
+def test_hostile_ids_stay_inside_the_output_folder(tmp_path: Path, handout: Spec) -> None:
+    """Every feedback file is written inside feedback/, whatever the student ids are."""
+    out = tmp_path / "deep" / "out"
+    results = _results(handout, {s: {"z_h1": 0.3775} for s in HOSTILE if s})
+    write_reports(results, out)
+    files = sorted((out / "feedback").iterdir())
+    assert len(files) == len([s for s in HOSTILE if s])
+    for path in files:
+        assert path.resolve().parent == (out / "feedback").resolve()
+    assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file() and "feedback" not in p.parts) == [
+        "gradebook.csv",
+        "results.json",
+        "summary.md",
+    ]
+
+
+def test_grading_twice_gives_identical_bytes(tmp_path: Path, handout: Spec) -> None:
+    """Grading the same input again writes byte-identical files (and replaces the old folder)."""
+    students = {"ana": {"dL_dw5": "-0.0822"}, "bo": {"a_h1": 0.7, "z_out": 1.1486}}
+    write_reports(_results(handout, students), tmp_path / "a")
+    write_reports(_results(handout, students), tmp_path / "b")
+    (tmp_path / "b" / "stale.txt").write_text("old", "utf-8")
+    write_reports(_results(handout, students), tmp_path / "b")
+    a = {p.relative_to(tmp_path / "a"): p.read_bytes() for p in (tmp_path / "a").rglob("*") if p.is_file()}
+    b = {p.relative_to(tmp_path / "b"): p.read_bytes() for p in (tmp_path / "b").rglob("*") if p.is_file()}
+    assert a == b
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging left behind
+
+
+def test_feedback_content(tmp_path: Path, handout: Spec) -> None:
+    """Feedback names what was right, each mistake with its diagnosis and working, and follow-through."""
+    results = _results(
+        handout, {"ana *bold*": {"z_h1": 0.3775, "dL_dw5": "-0.0822", "a_h1": 0.7, "z_out": 1.1486}}
+    )
+    write_reports(results, tmp_path)
+    (path,) = (tmp_path / "feedback").iterdir()
+    text = path.read_text("utf-8")
+    assert "# Feedback for ana \\*bold\\*" in text
+    assert "## Right" in text and "`z_h1`" in text
+    assert "sign_error" in text and "The magnitude is right but the sign is wrong." in text
+    assert "∂L/∂w5 = ∂L/∂z_out·a_h1 = 0.1385 × 0.5933 = 0.0822" in text
+    assert "## Follow-through" in text and "`z_out`" in text
+
+
+def test_summary(tmp_path: Path, handout: Spec) -> None:
+    """summary.md has the mean, median, a distribution, per-item results and the broken files."""
+    table = Submissions()
+    table.add_record("ana", "ana.yaml", {"dL_dw5": "-0.0822"}, [])
+    table.add_record("bo", "bo.yaml", {"dL_dw5": "0.0822", "z_h1": 0.3775}, [])
+    table.add_record("cy", "cy.yaml", {"dL_dw5": "-0.0822", "z_h1": 0.3775, "zz": 1}, [])
+    table.errors.append(__import__("gradegen.submissions").submissions.FileError("x.yaml", "invalid YAML"))
+    results = grade(handout, table)
+    write_reports(results, tmp_path)
+    text = (tmp_path / "summary.md").read_text("utf-8")
+    # scores 0, 2 and 1 of 32: mean 1/32 = 3.125%, median 1/32
+    assert "- Students graded: 3" in text
+    assert "- Mean: 3.1%" in text and "- Median: 3.1%" in text
+    assert "| 0–10 | 3 |" in text
+    assert "| `dL_dw5` | 33.3% | 0.0% | 66.7% | 0.0% | 0.0% | sign_error (2) |" in text
+    assert "x.yaml: invalid YAML" in text
+    assert "unknown quantity id 'zz'" in text
+
+
+def test_md_escape() -> None:
+    """User text cannot inject Markdown structure."""
+    assert md_escape("# *x* [a](b)\n<script>") == "\\# \\*x\\* \\[a\\]\\(b\\) \\<script\\>"
+    assert md_escape("-1") == "\\-1"
+
+
+def test_json_of_interleaved_key_groups(mazur: Spec, handout: Spec) -> None:
+    """With per-student keys of two networks interleaved, results.json keeps submission order and
+    matches the records exactly, also when written in small chunks."""
+    from gradegen.grading import KeySet, key_from_spec
+
+    a, b = key_from_spec(handout), key_from_spec(mazur)
+    table = Submissions()
+    keys = {}
+    for i in range(7):
+        student = f"s{i}"
+        keys[student] = a if i % 3 else b
+        table.add_record(student, f"{student}.yaml", {"z_h1": "0.3775", "dL_dw5": f"{i / 10}"}, [])
+    results = grade(KeySet(keys), table)
+    assert results.ids == tuple(f"s{i}" for i in range(7))
+    for chunk in (1, 2, 5000):
+        assert json.loads("".join(results.iter_json(chunk))) == results.to_dict()
+    assert [s["student"] for s in results.to_dict()["students"]] == list(results.ids)
+
+
+def test_refuses_to_replace_a_folder_that_is_not_a_grades_folder(tmp_path: Path, handout: Spec) -> None:
+    """The output folder is replaced whole, so a folder with other files (say `--out .`) is refused."""
+    from gradegen.errors import GradegenError
+
+    results = _results(handout, {"ana": {"z_h1": 0.3775}})
+    course = tmp_path / "course"
+    course.mkdir()
+    (course / "answers.yaml").write_text("student: ana\n", "utf-8")
+    with pytest.raises(GradegenError, match="not an earlier grades folder"):
+        write_reports(results, course)
+    assert (course / "answers.yaml").is_file()
+    (tmp_path / "file").write_text("x", "utf-8")
+    with pytest.raises(GradegenError, match="not a folder"):
+        write_reports(results, tmp_path / "file")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    write_reports(results, empty)
+    write_reports(results, empty)  # now an earlier grades folder: replaced
+    assert (empty / "results.json").is_file()

@@ -1,0 +1,199 @@
+"""Reading submissions: answers files, folders, CSV exports, and every kind of broken file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gradegen.grading import Verdict, grade
+from gradegen.reports import write_reports
+from gradegen.spec import Spec
+from gradegen.submissions import read_submissions
+
+
+def test_yaml_json_and_nested_answers(tmp_path: Path) -> None:
+    """answers.yaml, the same as JSON, and an `answers:` mapping are all read."""
+    (tmp_path / "a.yaml").write_text("student: ana\nz_h1: 0.3775\ndL_dw5: '8.22 × 10^-2'\n", "utf-8")
+    (tmp_path / "b.json").write_text(json.dumps({"student": 42, "z_h1": "0,3775"}), "utf-8")
+    (tmp_path / "c.yml").write_text("student: cy\nanswers:\n  z_h1: .3775\n", "utf-8")
+    table = read_submissions([tmp_path])
+    assert table.students == ["ana", "42", "cy"]
+    assert table.columns["z_h1"] == [0.3775, "0,3775", 0.3775]  # YAML reads .3775 as a number
+    assert table.columns["dL_dw5"] == ["8.22 × 10^-2", None, None]
+    assert not table.errors
+
+
+def test_folders_are_recursive_sorted_and_filtered(tmp_path: Path) -> None:
+    """Folders are read recursively in sorted order; only .yaml/.yml/.json/.csv files count."""
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "z.yaml").write_text("student: zed\n", "utf-8")
+    (tmp_path / "a.yaml").write_text("student: amy\n", "utf-8")
+    (tmp_path / "notes.txt").write_text("not an answer", "utf-8")
+    (tmp_path / ".hidden.yaml").write_text("student: ghost\n", "utf-8")
+    table = read_submissions([tmp_path])
+    assert table.students == ["amy", "zed"]
+
+
+def test_csv_columns(tmp_path: Path) -> None:
+    """A CSV has a student column and one column per id; blank rows are skipped."""
+    path = tmp_path / "class.csv"
+    path.write_text("Student,name,z_h1,a_h1\nana,Ana A,0.3775,0.5933\n,,,\nbo,Bo B,,x\n", "utf-8")
+    table = read_submissions([path])
+    assert table.students == ["ana", "bo"]
+    assert {q: list(cells) for q, cells in table.columns.items()} == {
+        "z_h1": ["0.3775", ""],
+        "a_h1": ["0.5933", "x"],
+    }
+
+
+def test_csv_row_without_student(tmp_path: Path) -> None:
+    """A CSV row without a student id is reported and not graded; the others are."""
+    path = tmp_path / "class.csv"
+    path.write_text("student,z_h1\nana,0.3775\n,0.4\n", "utf-8")
+    table = read_submissions([path])
+    assert table.students == ["ana"]
+    assert any("row 3" in e.message and "no student id" in e.message for e in table.errors)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("bad.yaml", "student: [unclosed\n", "invalid YAML"),
+        ("bin.yaml", b"\x00\x01\x02binary", "binary"),
+        ("nostudent.yaml", "z_h1: 0.3775\n", "no student field"),
+        ("list.yaml", "- 1\n- 2\n", "expected a mapping"),
+        ("empty.yaml", "", "expected a mapping"),
+        (
+            "bomb.yaml",
+            "a: &a [1,1,1,1,1,1,1,1,1]\n"
+            + "".join(
+                f"{c}: &{c} [*{p},*{p},*{p},*{p},*{p},*{p},*{p},*{p},*{p}]\n"
+                for p, c in zip("abcdefgh", "bcdefghi", strict=True)
+            )
+            + "student: x\n",
+            "alias bomb",
+        ),
+        ("tag.yaml", "student: !!python/object/apply:os.system ['true']\n", "invalid YAML"),
+        ("bad.json", "{", "invalid JSON"),
+        ("nohead.csv", "name,z_h1\nana,1\n", "no student column"),
+    ],
+)
+def test_broken_files_are_reported(tmp_path: Path, name: str, content: str | bytes, message: str) -> None:
+    """Each broken file is reported with its reason and the other files are still read."""
+    path = tmp_path / name
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content, "utf-8")
+    (tmp_path / "zz_good.yaml").write_text("student: good\nz_h1: 0.3775\n", "utf-8")
+    table = read_submissions([tmp_path])
+    assert table.students == ["good"]
+    assert [e.file for e in table.errors] == [str(path)]
+    assert message in table.errors[0].message
+
+
+def test_missing_path_is_reported(tmp_path: Path) -> None:
+    """A submissions path that does not exist is reported, not raised."""
+    table = read_submissions([tmp_path / "nope.yaml"])
+    assert table.errors[0].message == "no such file or folder"
+
+
+def _broken_folder(root: Path) -> Path:
+    folder = root / "sheets"
+    folder.mkdir()
+    (folder / "01_invalid.yaml").write_text("student: x\nz_h1: [\n", "utf-8")
+    (folder / "02_binary.yaml").write_bytes(b"\x89PNG\x00\x00")
+    (folder / "03_unknown_id.yaml").write_text("student: uma\nz_h1: 0.3775\nw99_new: 1\n", "utf-8")
+    (folder / "04_dupe_a.yaml").write_text("student: dupe\nz_h1: 0.3775\n", "utf-8")
+    (folder / "05_dupe_b.yaml").write_text("student: dupe\nz_h1: 0.3\n", "utf-8")
+    (folder / "06_nostudent.yaml").write_text("z_h1: 0.3775\n", "utf-8")
+    return folder
+
+
+def test_class_csv_and_broken_folder_in_one_run(tmp_path: Path, handout: Spec) -> None:
+    """1,000 students in a CSV with mixed errors and a folder of broken files grade in one run."""
+    rng = np.random.default_rng(7)
+    n = 1000
+    right = {"z_h1": 0.3775, "a_h1": 0.5933, "dL_dw5": 0.0822, "w5_new": 0.39999178}
+    kind = rng.integers(0, 5, size=(n, len(right)))  # 0,1: right; 2: sign; 3: blank; 4: junk
+    cells: dict[str, list[str]] = {}
+    expected_correct = np.zeros(n)
+    for j, (q, value) in enumerate(right.items()):
+        column = []
+        for i in range(n):
+            k = kind[i, j]
+            if k <= 1:
+                column.append(f"{value:.8g}")
+                expected_correct[i] += 1
+            elif k == 2:
+                column.append(f"{-value:.8g}")
+            elif k == 3:
+                column.append("")
+            else:
+                column.append("n/a")
+        cells[q] = column
+    # a_h1 and ∂L/∂w5 = δ_out · a_h1 both negated: the second follows from the first (follow-through)
+    a, g = list(right).index("a_h1"), list(right).index("dL_dw5")
+    expected_correct += (kind[:, a] == 2) & (kind[:, g] == 2)
+    lines = ["student," + ",".join(right)]
+    lines += [f"s{i:04d}," + ",".join(cells[q][i] for q in right) for i in range(n)]
+    csv_path = tmp_path / "class.csv"
+    csv_path.write_text("\n".join(lines) + "\n", "utf-8")
+    folder = _broken_folder(tmp_path)
+
+    results = grade(handout, [csv_path, folder])
+    asked = 32  # every quantity of the handout network (44) but its 12 givens
+    assert len(results) == n + 2  # the CSV's students, uma and the first dupe
+    by_id = {s: i for i, s in enumerate(results.ids)}
+    scores = results.scores[[by_id[f"s{i:04d}"] for i in range(n)]]
+    assert scores.tolist() == expected_correct.tolist()
+    assert results.maxima.tolist() == [asked] * (n + 2)
+    assert results.summary()["mean"] == pytest.approx(
+        100 * (expected_correct.sum() + 1 + 1) / ((n + 2) * asked)
+    )
+    verdicts = [results.student(by_id["s0000"]).items[q].verdict for q in right]
+    wanted = [
+        [Verdict.CORRECT, Verdict.CORRECT, Verdict.INCORRECT, Verdict.MISSING, Verdict.UNPARSEABLE][k]
+        for k in kind[0]
+    ]
+    assert verdicts == wanted
+    messages = {Path(e.file).name: e.message for e in results.errors}
+    assert set(messages) == {"01_invalid.yaml", "02_binary.yaml", "05_dupe_b.yaml", "06_nostudent.yaml"}
+    assert "duplicate student 'dupe'" in messages["05_dupe_b.yaml"]
+    uma = results.student(by_id["uma"])
+    assert uma.items["z_h1"].verdict is Verdict.CORRECT
+    assert any("w99_new" in e for e in uma.errors)
+
+    write_reports(results, tmp_path / "grades")
+    summary = (tmp_path / "grades" / "summary.md").read_text("utf-8")
+    assert f"- Students graded: {n + 2}" in summary
+    mean = 100 * (expected_correct.sum() + 2) / ((n + 2) * asked)
+    assert f"- Mean: {mean:.1f}%" in summary
+    correct_z_h1 = int((kind[:, 0] <= 1).sum()) + 2  # the CSV's right answers, uma and dupe
+    assert f"| `z_h1` | {100 * correct_z_h1 / (n + 2):.1f}% |" in summary
+    for name in messages:  # listed among the broken submissions (Markdown-escaped)
+        assert name.replace("_", "\\_") in summary
+    assert len(list((tmp_path / "grades" / "feedback").iterdir())) == n + 2
+
+
+def test_quoted_and_ragged_csv(tmp_path: Path) -> None:
+    """Quoted cells (a decimal comma, a comma in an id) and short rows go through the csv module."""
+    path = tmp_path / "class.csv"
+    path.write_text('student,z_h1,a_h1\r\n"Lee, Ana","0,3775",0.5933\r\nbo,0.3775\r\n', "utf-8")
+    table = read_submissions([path])
+    assert table.students == ["Lee, Ana", "bo"]
+    assert table.columns == {"z_h1": ["0,3775", "0.3775"], "a_h1": ["0.5933", ""]}
+    assert "row 3" in table.errors[0].message and "expected 3 cells" in table.errors[0].message
+
+
+def test_duplicate_student_across_csv_and_yaml(tmp_path: Path, handout: Spec) -> None:
+    """The first submission of a student counts; a later one (in any file) is reported and ignored."""
+    (tmp_path / "a.csv").write_text("student,z_h1\nana,0.3775\n", "utf-8")
+    (tmp_path / "b.yaml").write_text("student: ana\nz_h1: 0.1\n", "utf-8")
+    results = grade(handout, [tmp_path])
+    assert results.ids == ("ana",)
+    assert results.student(0).items["z_h1"].verdict is Verdict.CORRECT
+    assert "duplicate student 'ana'" in results.errors[0].message
