@@ -186,3 +186,29 @@ def test_combine_tex_keeps_one_preamble() -> None:
 
 def _roster(ids: list[str]) -> Roster:
     return Roster(tuple(Student(i) for i in ids))
+
+
+def test_class_csv_is_graded_against_each_students_own_key(tmp_path: Path, handout: Spec) -> None:
+    """Each CSV row is graded with its own key; a student handing in a neighbour's answers scores low."""
+    from gradegen.grading import grade
+
+    ids = [f"s{k:02d}" for k in range(12)]
+    generate_class(handout, _roster(ids), tmp_path / "cls", seed="csv")
+    keys = json.loads((tmp_path / "cls" / "keys.json").read_text())["keys"]
+    asked = keys["s00"]["asked"]
+    rows = []
+    for student in ids:
+        source = "s05" if student == "s04" else student  # s04 copies s05
+        values = build_graph(parse_spec(keys[source]["spec"])).evaluate()
+        rows.append([student, *(repr(float(values[q][0])) for q in asked)])
+    path = tmp_path / "answers.csv"
+    with path.open("w", newline="") as handle:
+        csv.writer(handle).writerows([["student", *asked], *rows])
+    for credit, ceiling in ((1.0, 0.5), (0.0, 0.1)):
+        results = grade(tmp_path / "cls" / "keys.json", [path], ecf_credit=credit).to_dict()
+        scores = {s["student"]: s["score"] / s["max"] for s in results["students"]}
+        assert set(scores) == set(ids)
+        assert all(scores[s] == 1.0 for s in ids if s != "s04")
+        # Every step computed from the copier's own givens is wrong; only steps that follow
+        # consistently from those wrong values can earn follow-through credit.
+        assert scores["s04"] < ceiling, (credit, scores["s04"])
