@@ -1,0 +1,224 @@
+"""Benchmarks: class generation, grading at scale, batched evaluation, start-up.
+
+    python benchmarks/run.py            # the full run (N = 1,000 variants, 100,000 submissions)
+    python benchmarks/run.py --quick    # a smoke run (N = 20), as the test suite does
+
+Prints a table, then one JSON line with every figure. Runs on the built-in handout network and
+on benchmarks/deep.yaml (a 4-8-8-3 network with two hidden layers and a softmax output).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gradegen.documents import generate_class
+from gradegen.key import resolve_ask
+from gradegen.network import build_graph
+from gradegen.render import render_documents
+from gradegen.roster import Roster
+from gradegen.spec import Spec, load_spec
+
+HERE = Path(__file__).resolve().parent
+GRADEGEN = [sys.executable, "-m", "gradegen"]
+
+# The 4-8-8-3 network has 476 quantities; a worksheet on it asks a realistic subset, and grading
+# asks the same questions (every asked id is graded).
+ASK = {"handout": None, "4-8-8-3": "loss,output_gradients"}
+
+
+def networks() -> dict[str, Spec]:
+    return {"handout": load_spec(), "4-8-8-3": load_spec(HERE / "deep.yaml")}
+
+
+def timed(fn: Callable[[], object], repeat: int = 1) -> float:
+    """Best wall time of ``repeat`` runs."""
+    best = float("inf")
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+def run_command(args: list[str]) -> tuple[float, float]:
+    """Wall seconds and peak resident memory (MB) of a command run in a child process."""
+    started = time.perf_counter()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    subprocess.run(args, check=True, stdout=subprocess.DEVNULL)
+    wall = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return wall, max(peak, before) / 1024
+
+
+def bench_generate(spec: Spec, name: str, n: int, work: Path) -> dict[str, float]:
+    """1. A class of n roster variants: every student's documents, answer sheet, diagram and key."""
+    roster = Roster.anonymous(n)
+    out = work / f"class-{name}"
+    wall = timed(lambda: generate_class(spec, roster, out, seed="bench", ask=ASK[name]))
+    return {"variants": n, "seconds": wall, "per_second": n / wall}
+
+
+def submissions_csv(spec: Spec, name: str, n: int, path: Path) -> list[str]:
+    """A CSV of n submissions: 70% right, 10% sign-flipped, 10% off by ten, 10% missing."""
+    graph = build_graph(spec)
+    asked = list(resolve_ask(graph, ASK[name]))
+    values = graph.evaluate(hand=True)
+    rng = np.random.default_rng(2026)
+    columns = []
+    for qid in asked:
+        value = np.full(n, values[qid][0])
+        draw = rng.random(n)
+        value = np.where(draw < 0.1, -value, value)
+        value = np.where((draw >= 0.1) & (draw < 0.2), value * 10, value)
+        text = np.char.mod("%.10g", value).astype(object)
+        text[draw >= 0.9] = ""
+        columns.append(text)
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["student", *asked])
+        writer.writerows(zip((f"s{i:06d}" for i in range(n)), *columns, strict=True))
+    return asked
+
+
+def bench_grade(spec: Spec, name: str, n: int, work: Path) -> dict[str, float]:
+    """2. Grading n submissions from one CSV, follow-through and diagnosis on, as the CLI runs it."""
+    key_dir = work / f"key-{name}"
+    spec_path = work / f"{name}.json"
+    spec_path.write_text(json.dumps(spec.to_data()))
+    ask = ["--ask", ASK[name]] if ASK[name] else []
+    subprocess.run([*GRADEGEN, "generate", str(spec_path), "--out", str(key_dir), "--quiet", *ask], check=True)
+    answers = work / f"answers-{name}.csv"
+    asked = submissions_csv(spec, name, n, answers)
+    out = work / f"grades-{name}"
+    command = [*GRADEGEN, "grade", str(key_dir / "key.json"), str(answers), "--out", str(out), "--quiet"]
+    figures: dict[str, float] = {"submissions": n, "items": n * len(asked)}
+    for mode in ("zip", "files"):
+        shutil.rmtree(out, ignore_errors=True)
+        wall, peak = run_command([*command, "--feedback", mode])
+        figures[f"seconds_{mode}"] = wall
+        figures[f"per_second_{mode}"] = n / wall
+        figures[f"peak_mb_{mode}"] = peak
+    return figures
+
+
+def bench_batch(spec: Spec, n: int, loop_sample: int) -> dict[str, float]:
+    """3. One batched evaluation of n variants against a per-variant Python loop over the graph."""
+    graph = build_graph(spec)
+    rng = np.random.default_rng(7)
+    givens = {p: graph.defaults[p] + rng.uniform(-0.05, 0.05, n) for p in graph.parameters}
+    batched = timed(lambda: graph.evaluate(givens), repeat=3)
+    sample = min(n, loop_sample)
+
+    def loop() -> None:
+        for i in range(sample):
+            graph.evaluate({p: v[i] for p, v in givens.items()})
+
+    looped = timed(loop) * n / sample
+    return {
+        "variants": n,
+        "batched_seconds": batched,
+        "loop_seconds": looped,
+        "loop_sampled": sample,
+        "ratio": looped / batched,
+    }
+
+
+def bench_render(spec: Spec, name: str, n: int) -> dict[str, float]:
+    """Rendering alone: one variant's documents from an evaluated batch (no disk)."""
+    graph = build_graph(spec)
+    asked = resolve_ask(graph, ASK[name])
+    exact, hand = graph.evaluate(), graph.evaluate(hand=True)
+    render_documents(spec, graph, exact, hand, 0, asked)  # compile and cache once
+    count = max(5, min(n, 200))
+    wall = timed(lambda: [render_documents(spec, graph, exact, hand, 0, asked) for _ in range(count)])
+    return {"ms_per_variant": wall / count * 1e3}
+
+
+def bench_startup() -> dict[str, float]:
+    """4. Start-up of `gradegen --help` and `gradegen solve` (best of 5)."""
+    best = {}
+    for label, args in (("help", ["--help"]), ("solve", ["solve"])):
+        best[label] = min(run_command([*GRADEGEN, *args])[0] for _ in range(5))
+    return {"help_seconds": best["help"], "solve_seconds": best["solve"]}
+
+
+def machine() -> dict[str, Any]:
+    return {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "cpus": os.cpu_count(),
+        "machine": platform.machine(),
+        "processor": platform.processor() or platform.machine(),
+    }
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="smoke run: N = 20 everywhere")
+    parser.add_argument("--variants", type=int, default=1_000)
+    parser.add_argument("--submissions", type=int, default=100_000)
+    parser.add_argument("--batch", type=int, default=100_000)
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.variants = args.submissions = args.batch = 20
+    report: dict[str, Any] = {"machine": machine(), "networks": {}}
+    with tempfile.TemporaryDirectory(prefix="gradegen-bench-") as tmp:
+        work = Path(tmp)
+        for name, spec in networks().items():
+            report["networks"][name] = {
+                "generate": bench_generate(spec, name, args.variants, work),
+                "render": bench_render(spec, name, args.variants),
+                "grade": bench_grade(spec, name, args.submissions, work),
+                "batch": bench_batch(spec, args.batch, loop_sample=2_000),
+            }
+            shutil.rmtree(work / f"class-{name}", ignore_errors=True)
+    report["startup"] = bench_startup()
+    print_table(report)
+    print(json.dumps(report, sort_keys=True))
+    return report
+
+
+def print_table(report: dict[str, Any]) -> None:
+    rows = [("measure", *report["networks"])]
+    nets = list(report["networks"].values())
+
+    def row(label: str, fn: Callable[[dict[str, Any]], str]) -> None:
+        rows.append((label, *(fn(n) for n in nets)))
+
+    row("1. generate: variants", lambda n: f"{n['generate']['variants']:,}")
+    row("   wall (s)", lambda n: f"{n['generate']['seconds']:.2f}")
+    row("   variants/s", lambda n: f"{n['generate']['per_second']:,.0f}")
+    row("   render only (ms/variant)", lambda n: f"{n['render']['ms_per_variant']:.2f}")
+    row("2. grade: submissions × items", lambda n: f"{n['grade']['submissions']:,} × {n['grade']['items'] // max(n['grade']['submissions'], 1)}")  # noqa: E501
+    for mode in ("zip", "files"):
+        row(f"   --feedback {mode}: wall (s)", lambda n, m=mode: f"{n['grade'][f'seconds_{m}']:.2f}")
+        row(f"   --feedback {mode}: submissions/s", lambda n, m=mode: f"{n['grade'][f'per_second_{m}']:,.0f}")
+        row(f"   --feedback {mode}: peak (MB)", lambda n, m=mode: f"{n['grade'][f'peak_mb_{m}']:,.0f}")
+    row("3. batched evaluation (s)", lambda n: f"{n['batch']['batched_seconds']:.3f}")
+    row("   per-variant loop (s)", lambda n: f"{n['batch']['loop_seconds']:.1f}")
+    row("   ratio", lambda n: f"{n['batch']['ratio']:,.0f}×")
+    start = report["startup"]
+    rows.append(("4. gradegen --help (s)", f"{start['help_seconds']:.3f}", ""))
+    rows.append(("   gradegen solve (s)", f"{start['solve_seconds']:.3f}", ""))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        print("  ".join(cell.ljust(widths[0]) if i == 0 else cell.rjust(widths[i]) for i, cell in enumerate(r)))
+
+
+if __name__ == "__main__":
+    main()
