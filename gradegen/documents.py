@@ -7,6 +7,7 @@ import re
 import shutil
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from gradegen.progress import progress
 from gradegen.render import render_documents
 from gradegen.roster import Roster
 from gradegen.spec import Spec
-from gradegen.variants import VariantSet, keys_document, make_variants
+from gradegen.variants import VariantSet, keys_json, make_variants
 
 OUTPUT = Path("output")
 """Default parent folder for generated documents."""
@@ -123,34 +124,53 @@ def generate_class(
 
         engine = find_engine()
     names = dict(zip(roster.ids, roster.names, strict=True))
-    rendered: list[dict[str, str]] = []
-    with progress(len(variants.ids), "rendering documents", quiet=quiet) as bar:
-        for i, student in enumerate(variants.ids):
-            files = render_documents(
-                variants.spec_for(i), variants.graph, variants.exact, variants.hand, i,
-                variants.asked, exact_mode=exact, templates=templates, student=student,
-                name=names[student],
-            )  # fmt: skip
-            rendered.append(files)
-            bar.advance()
+
+    def render(i: int, student: str) -> dict[str, str]:
+        # the documents show no spec numbers (those are in keys.json): the base spec will do
+        return render_documents(
+            variants.spec, variants.graph, variants.exact, variants.hand, i, variants.asked,
+            exact_mode=exact, templates=templates, student=student, name=names[student],
+            files=CLASS_FILES,
+        )  # fmt: skip
+
     if only is not None:
-        for folder, files in zip(variants.folders, rendered, strict=True):
+        for i, (student, folder) in enumerate(zip(variants.ids, variants.folders, strict=True)):
             with staged(target / folder) as stage:
-                _write_files(stage, {name: files[name] for name in CLASS_FILES})
+                _write_files(stage, render(i, student))
         return variants
-    with staged(target) as stage:
-        for folder, files in zip(variants.folders, rendered, strict=True):
-            (stage / folder).mkdir()
-            _write_files(stage / folder, {name: files[name] for name in CLASS_FILES})
-        keys = keys_document(variants)
-        write_text_atomic(stage / "keys.json", json.dumps(keys, indent=2, ensure_ascii=False) + "\n")
+    texs: dict[str, list[str]] = {"worksheet": [], "solution": []}
+    with (
+        staged(target) as stage,
+        progress(len(variants.ids), "rendering documents", quiet=quiet) as bar,
+        ThreadPoolExecutor(max_workers=_WRITERS) as pool,
+    ):
+        # writing is mostly waiting on the file system, which other threads can do while the
+        # next student renders; the pool finishes every write before the stage is renamed
+        writes = []
+        for i, (student, folder) in enumerate(zip(variants.ids, variants.folders, strict=True)):
+            files = render(i, student)
+            writes.append(pool.submit(_write_folder, stage / folder, files))
+            if engine is not None:
+                for name, kept in texs.items():
+                    kept.append(files[f"{name}.tex"])
+            bar.advance()
+        for write in writes:
+            write.result()  # raises the first failed write, so the stage is discarded
+        write_text_atomic(stage / "keys.json", keys_json(variants))
         if engine is not None:
             from gradegen.pdf import compile_pdf
 
-            for name in ("worksheet", "solution"):
-                combined = combine_tex([files[f"{name}.tex"] for files in rendered])
-                compile_pdf(combined, stage / f"{name}s.pdf", engine=engine, name=f"{name}s")
+            for name, kept in texs.items():
+                compile_pdf(combine_tex(kept), stage / f"{name}s.pdf", engine=engine, name=f"{name}s")
     return variants
+
+
+_WRITERS = 4  # threads writing students' folders
+
+
+def _write_folder(folder: Path, files: Mapping[str, str]) -> None:
+    folder.mkdir()
+    _write_files(folder, files)
 
 
 def _recorded_seed(target: Path) -> str:
