@@ -803,7 +803,7 @@ class _Compiled:
         return out
 
 
-_BLOCK = 64  # variants whose numbers are formatted together
+_BLOCK = 256  # variants whose numbers are formatted together
 
 
 _COMPILED: dict[tuple[Any, ...], tuple[DocumentPlan, _Compiled]] = {}

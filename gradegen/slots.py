@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import lru_cache
 
 import numpy as np
+from numpy.typing import NDArray
 
-from gradegen.graph import Values
-from gradegen.rounding import round_to, shortest
+from gradegen.graph import Array, Values
+from gradegen.rounding import MAX_PLACES, round_to, shortest
 
 MARK = "\x00"
 _SLOT = re.compile("\x00([^\x00]*)\x00")
@@ -65,26 +67,38 @@ class Template:
 # --------------------------------------------------------------------------- numbers, batched
 
 
-def _given(x: float) -> str:
-    """``math_number(shortest(x))`` with repr's fast path (a value printed as given)."""
-    text = repr(x)
-    if "e" in text:
-        return shortest(x).replace("−", "-")
-    return text[:-2] if text.endswith(".0") else text
+def _givens(xs: Array) -> list[str]:
+    """``math_number(shortest(x))`` of each value: repr, without a trailing ``.0``."""
+    texts: list[str] = list(map(repr, xs.tolist()))
+    if any("e" in t for t in texts):  # rare: tiny or huge values, written out positionally
+        return [shortest(x).replace("−", "-") for x in xs.tolist()]
+    return [t[:-2] if t.endswith(".0") else t for t in texts]
 
 
-def _fixed(x: float, places: int) -> str:
-    """``math_number(format_number(x, places))``: no minus on a value that rounds to zero."""
-    text = f"{x:.{places}f}"
-    if text[:1] == "-" and float(text[1:]) == 0:
-        return text[1:]
-    return text
+def _fixed(xs: Array, places: NDArray[np.int64]) -> list[str]:
+    """``math_number(format_number(x, p))`` of hand values ``xs`` rounded to ``places``."""
+    first = int(places[0])
+    if (places == first).all():  # usual: one format for the whole column, applied in C
+        texts = list(map(f"{{:.{first}f}}".format, xs.tolist()))
+    else:
+        texts = list(map(format, xs.tolist(), map(_SPECS.__getitem__, places.tolist())))
+    # A rounded value prints as -0.00… only when it is -0.0; like format_number, drop the minus.
+    for k in np.flatnonzero((xs == 0) & np.signbit(xs)).tolist():
+        texts[k] = texts[k][1:]
+    return texts
 
 
-def _operand(text: str) -> str:
-    return f"({text})" if text[:1] == "-" else text
+_SPECS = {p: f".{p}f" for p in range(MAX_PLACES + 1)}
 
 
+def _operands(texts: list[str], xs: Array) -> list[str]:
+    """Each text as an operand: negatives in parentheses."""
+    if not np.signbit(xs).any():
+        return texts
+    return [f"({t})" if t[:1] == "-" else t for t in texts]
+
+
+@lru_cache(maxsize=64)
 def precision_text(places: int | None) -> str:
     """How an answer's precision is asked for: "4 decimal places", or "full precision"."""
     if places is None:
@@ -104,38 +118,31 @@ class Columns:
         for key in keys:
             self.text(key)
 
-    def _arrays(self, node: str) -> list[float]:
-        column: list[float] = self.values[node][self.lo : self.hi].tolist()
-        return column
-
-    def _places(self, node: str) -> list[int] | None:
-        places = self.values.places
-        if self.exact_mode or places is None or node not in places:
-            return None
-        column: list[int] = places[node][self.lo : self.hi].tolist()
-        return column
-
     def _column(self, key: str) -> list[str]:
         kind, node = key.split(":", 1)
+        span = slice(self.lo, self.hi)
         if kind == "t":
-            places = self._places(node)
-            xs = self._arrays(node)
-            if places is None:
-                return [_given(x) for x in xs]
-            return [_fixed(x, p) for x, p in zip(xs, places, strict=True)]
+            places = self.values.places
+            if self.exact_mode or places is None or node not in places:
+                return _givens(self.values[node][span])
+            return _fixed(self.values[node][span], places[node][span])
         if kind == "o":
-            return [_operand(t) for t in self.text(f"t:{node}")]
+            return _operands(self.text(f"t:{node}"), self.values[node][span])
         if kind == "v":
-            return [t.replace("-", "−") for t in self.text(f"t:{node}")]
+            texts = self.text(f"t:{node}")
+            return (
+                [t.replace("-", "−") for t in texts] if np.signbit(self.values[node][span]).any() else texts
+            )
         if kind == "p":
             if self.exact_mode:
                 return ["full precision"] * (self.hi - self.lo)
             hand_places = self.hand.places
             if hand_places is None or node not in hand_places:  # not computed: as the key says, 0
-                return [_precision(0)] * (self.hi - self.lo)
-            return [_precision(p) for p in hand_places[node][self.lo : self.hi].tolist()]
+                return [precision_text(0)] * (self.hi - self.lo)
+            return [precision_text(p) for p in hand_places[node][span].tolist()]
         if kind == "s":
-            return [_operand(t) for t in self._steps(node)]
+            steps, texts = self._steps(node)
+            return _operands(texts, steps)
         raise KeyError(key)
 
     def text(self, key: str) -> list[str]:
@@ -144,32 +151,22 @@ class Columns:
             column = self.texts[key] = self._column(key)
         return column
 
-    def _steps(self, update: str) -> list[str]:
+    def _steps(self, update: str) -> tuple[Array, list[str]]:
         """η·∂L/∂p of each variant's update, as the hand rounding computes it (or exactly)."""
         _, lr, grad = self.values.graph[update].parents
         span = slice(self.lo, self.hi)
         step = self.values[lr][span] * self.values[grad][span]
-        places = self._places(update)
-        if places is None:
-            return [_given(x) for x in step.tolist()]
-        rounded = round_to(step, np.asarray(places)).tolist()
-        return [_fixed(x, p) for x, p in zip(rounded, places, strict=True)]
+        places = self.values.places
+        if self.exact_mode or places is None:
+            return step, _givens(step)
+        rounded = round_to(step, places[update][span])
+        return rounded, _fixed(rounded, places[update][span])
 
     def rows(self, keys: Sequence[str]) -> list[tuple[str, ...]]:
         """For each variant of the block, the texts of ``keys`` in order."""
         if not keys:
             return [()] * (self.hi - self.lo)
         return list(zip(*(self.texts[k] for k in keys), strict=True))
-
-
-_PRECISIONS: dict[int, str] = {}
-
-
-def _precision(places: int) -> str:
-    text = _PRECISIONS.get(places)
-    if text is None:
-        text = _PRECISIONS[places] = precision_text(places)
-    return text
 
 
 def nominal(text: str, widths: Mapping[str, str]) -> str:
