@@ -156,7 +156,7 @@ def generate_class(
 
 Render = Callable[[int, str], dict[str, str]]
 
-_WRITERS = 4  # threads writing students' folders
+_WRITERS = 2  # threads writing students' folders (more contend on the file system's journal)
 
 
 def _write_threaded(

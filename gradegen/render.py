@@ -1,8 +1,9 @@
 """Documents from an evaluated graph: the worked solution, the worksheet, the answer sheet and key.
 
 Jinja2 templates (``templates/``, shipped as ``gradegen.templates``) give each document its
-layout; equations are composed here, once per variant, from a :class:`~gradegen.plan.DocumentPlan`
-that is built once per graph. Every user-provided string is escaped for its format.
+layout; equations are composed here from a :class:`~gradegen.plan.DocumentPlan` built once per
+graph. The documents are rendered once per graph with slots for the numbers
+(:mod:`gradegen.slots`) and filled per variant. Every user-provided string is escaped for its format.
 """
 
 from __future__ import annotations

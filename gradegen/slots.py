@@ -10,7 +10,7 @@ per variant, for a block of variants at a time, straight from the evaluated arra
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
 
 import numpy as np
@@ -167,8 +167,3 @@ class Columns:
         if not keys:
             return [()] * (self.hi - self.lo)
         return list(zip(*(self.texts[k] for k in keys), strict=True))
-
-
-def nominal(text: str, widths: Mapping[str, str]) -> str:
-    """``text`` with each slot replaced by its nominal text (for line-breaking decisions)."""
-    return fill(text, widths.__getitem__)
