@@ -101,7 +101,9 @@ def bench_grade(spec: Spec, name: str, n: int, work: Path) -> dict[str, float]:
     spec_path = work / f"{name}.json"
     spec_path.write_text(json.dumps(spec.to_data()))
     ask = ["--ask", ASK[name]] if ASK[name] else []
-    subprocess.run([*GRADEGEN, "generate", str(spec_path), "--out", str(key_dir), "--quiet", *ask], check=True)
+    subprocess.run(
+        [*GRADEGEN, "generate", str(spec_path), "--out", str(key_dir), "--quiet", *ask], check=True
+    )
     answers = work / f"answers-{name}.csv"
     asked = submissions_csv(spec, name, n, answers)
     out = work / f"grades-{name}"
@@ -168,7 +170,9 @@ def machine() -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="smoke run: N = 20 everywhere")
     parser.add_argument("--variants", type=int, default=1_000)
     parser.add_argument("--submissions", type=int, default=100_000)
@@ -204,7 +208,12 @@ def print_table(report: dict[str, Any]) -> None:
     row("   wall (s)", lambda n: f"{n['generate']['seconds']:.2f}")
     row("   variants/s", lambda n: f"{n['generate']['per_second']:,.0f}")
     row("   render only (ms/variant)", lambda n: f"{n['render']['ms_per_variant']:.2f}")
-    row("2. grade: submissions × items", lambda n: f"{n['grade']['submissions']:,} × {n['grade']['items'] // max(n['grade']['submissions'], 1)}")  # noqa: E501
+    row(
+        "2. grade: submissions × items",
+        lambda n: (
+            f"{n['grade']['submissions']:,} × {n['grade']['items'] // max(n['grade']['submissions'], 1)}"
+        ),
+    )
     for mode in ("zip", "files"):
         row(f"   --feedback {mode}: wall (s)", lambda n, m=mode: f"{n['grade'][f'seconds_{m}']:.2f}")
         row(f"   --feedback {mode}: submissions/s", lambda n, m=mode: f"{n['grade'][f'per_second_{m}']:,.0f}")
@@ -217,7 +226,9 @@ def print_table(report: dict[str, Any]) -> None:
     rows.append(("   gradegen solve (s)", f"{start['solve_seconds']:.3f}", ""))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
-        print("  ".join(cell.ljust(widths[0]) if i == 0 else cell.rjust(widths[i]) for i, cell in enumerate(r)))
+        print(
+            "  ".join(cell.ljust(widths[0]) if i == 0 else cell.rjust(widths[i]) for i, cell in enumerate(r))
+        )
 
 
 if __name__ == "__main__":

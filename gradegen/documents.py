@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
 import re
 import shutil
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -18,7 +21,7 @@ from gradegen.progress import progress
 from gradegen.render import render_documents
 from gradegen.roster import Roster
 from gradegen.spec import Spec
-from gradegen.variants import VariantSet, keys_document, make_variants
+from gradegen.variants import VariantSet, keys_json, make_variants
 
 OUTPUT = Path("output")
 """Default parent folder for generated documents."""
@@ -123,34 +126,107 @@ def generate_class(
 
         engine = find_engine()
     names = dict(zip(roster.ids, roster.names, strict=True))
-    rendered: list[dict[str, str]] = []
-    with progress(len(variants.ids), "rendering documents", quiet=quiet) as bar:
-        for i, student in enumerate(variants.ids):
-            files = render_documents(
-                variants.spec_for(i), variants.graph, variants.exact, variants.hand, i,
-                variants.asked, exact_mode=exact, templates=templates, student=student,
-                name=names[student],
-            )  # fmt: skip
-            rendered.append(files)
-            bar.advance()
+
+    def render(i: int, student: str) -> dict[str, str]:
+        # the documents show no spec numbers (those are in keys.json): the base spec will do
+        return render_documents(
+            variants.spec, variants.graph, variants.exact, variants.hand, i, variants.asked,
+            exact_mode=exact, templates=templates, student=student, name=names[student],
+            files=CLASS_FILES,
+        )  # fmt: skip
+
     if only is not None:
-        for folder, files in zip(variants.folders, rendered, strict=True):
+        for i, (student, folder) in enumerate(zip(variants.ids, variants.folders, strict=True)):
             with staged(target / folder) as stage:
-                _write_files(stage, {name: files[name] for name in CLASS_FILES})
+                _write_files(stage, render(i, student))
         return variants
     with staged(target) as stage:
-        for folder, files in zip(variants.folders, rendered, strict=True):
-            (stage / folder).mkdir()
-            _write_files(stage / folder, {name: files[name] for name in CLASS_FILES})
-        keys = keys_document(variants)
-        write_text_atomic(stage / "keys.json", json.dumps(keys, indent=2, ensure_ascii=False) + "\n")
+        if engine is None and _forkable(len(variants)):
+            _write_forked(stage, variants, render, quiet)
+            return variants
+        texs = _write_threaded(stage, variants, render, quiet, keep_tex=engine is not None)
+        write_text_atomic(stage / "keys.json", keys_json(variants))
         if engine is not None:
             from gradegen.pdf import compile_pdf
 
-            for name in ("worksheet", "solution"):
-                combined = combine_tex([files[f"{name}.tex"] for files in rendered])
-                compile_pdf(combined, stage / f"{name}s.pdf", engine=engine, name=f"{name}s")
+            for name, kept in texs.items():
+                compile_pdf(combine_tex(kept), stage / f"{name}s.pdf", engine=engine, name=f"{name}s")
     return variants
+
+
+Render = Callable[[int, str], dict[str, str]]
+
+_WRITERS = 2  # threads writing students' folders (more contend on the file system's journal)
+
+
+def _write_threaded(
+    stage: Path, variants: VariantSet, render: Render, quiet: bool, *, keep_tex: bool
+) -> dict[str, list[str]]:
+    """Render each student's folder in turn; threads write them (returns the .tex when kept)."""
+    texs: dict[str, list[str]] = {"worksheet": [], "solution": []}
+    with (
+        progress(len(variants.ids), "rendering documents", quiet=quiet) as bar,
+        ThreadPoolExecutor(max_workers=_WRITERS) as pool,
+    ):
+        # writing is mostly waiting on the file system, which other threads can do while the
+        # next student renders; the pool finishes every write before the stage is renamed
+        writes = []
+        for i, (student, folder) in enumerate(zip(variants.ids, variants.folders, strict=True)):
+            files = render(i, student)
+            writes.append(pool.submit(_write_folder, stage / folder, files))
+            if keep_tex:
+                for name, kept in texs.items():
+                    kept.append(files[f"{name}.tex"])
+            bar.advance()
+        for write in writes:
+            write.result()  # raises the first failed write, so the stage is discarded
+    return texs
+
+
+_PROCESSES = 2  # worker processes for a large class (this is a 2-core target)
+_CHUNK = 256  # students per task: a multiple of the renderer's block of variants
+_JOB: Callable[[int, int], int] | None = None  # what a forked worker runs, inherited from the parent
+
+
+def _forkable(count: int) -> bool:
+    """Whether to render in worker processes: a large class, several cores, and fork."""
+    cores = os.cpu_count() or 1
+    return count > _CHUNK and cores > 1 and "fork" in multiprocessing.get_all_start_methods()
+
+
+def _write_forked(stage: Path, variants: VariantSet, render: Render, quiet: bool) -> None:
+    """Workers forked after the batched evaluation render and write chunks of students, while
+    this process writes keys.json. Each student's files depend on their index alone."""
+    global _JOB
+
+    def job(lo: int, hi: int) -> int:
+        for i in range(lo, hi):
+            _write_folder(stage / variants.folders[i], render(i, variants.ids[i]))
+        return hi - lo
+
+    count = len(variants.ids)
+    render(0, variants.ids[0])  # compile the documents here, once, for every worker to inherit
+    _JOB = job
+    try:
+        with multiprocessing.get_context("fork").Pool(_PROCESSES) as pool:
+            chunks = [(lo, min(lo + _CHUNK, count)) for lo in range(0, count, _CHUNK)]
+            done = pool.imap_unordered(_run_job, chunks)
+            write_text_atomic(stage / "keys.json", keys_json(variants))
+            with progress(count, "rendering documents", quiet=quiet) as bar:
+                for written in done:  # re-raises a worker's error, so the stage is discarded
+                    bar.advance(written)
+    finally:
+        _JOB = None
+
+
+def _run_job(bounds: tuple[int, int]) -> int:
+    assert _JOB is not None
+    return _JOB(*bounds)
+
+
+def _write_folder(folder: Path, files: Mapping[str, str]) -> None:
+    folder.mkdir()
+    _write_files(folder, files)
 
 
 def _recorded_seed(target: Path) -> str:

@@ -1,15 +1,16 @@
 """Documents from an evaluated graph: the worked solution, the worksheet, the answer sheet and key.
 
 Jinja2 templates (``templates/``, shipped as ``gradegen.templates``) give each document its
-layout; equations are composed here, once per variant, from a :class:`~gradegen.plan.DocumentPlan`
-that is built once per graph. Every user-provided string is escaped for its format.
+layout; equations are composed here from a :class:`~gradegen.plan.DocumentPlan` built once per
+graph. The documents are rendered once per graph with slots for the numbers
+(:mod:`gradegen.slots`) and filled per variant. Every user-provided string is escaped for its format.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -25,6 +26,7 @@ from gradegen.graph import Graph, Kind, Values
 from gradegen.key import Key, make_key
 from gradegen.plan import ChainEq, DocumentPlan, Known, LocalEq, NodeEq, Para, Prose, build_plan
 from gradegen.rounding import format_number, round_to, shortest
+from gradegen.slots import Columns, Template, fill, precision_text, slot
 from gradegen.spec import Spec
 
 Ctx = SimpleNamespace  # template context records: attribute access is Jinja's fast path (dicts are not)
@@ -163,6 +165,12 @@ class Numbers:
             self._texts[node_id] = text
         return text
 
+    def operand(self, node_id: str) -> str:
+        return operand(self.text(node_id))
+
+    def step_operand(self, update_id: str) -> str:
+        return operand(self.step(update_id))
+
     def places(self, node_id: str) -> int | None:
         places = self.values.places
         if self.exact or places is None or node_id not in places:
@@ -179,28 +187,90 @@ class Numbers:
         return math_number(format_number(float(round_to(step, places)), places))
 
 
+class Slots:
+    """Stands in for :class:`Numbers` when a text is compiled: slot markers instead of numbers.
+
+    Line breaks are decided on nominal widths, the same for every variant of a graph (and for
+    any spec with the same network): a given counts as 0.00; a computed value as 0.0000 at the
+    hand precision, two places more for an update and its step (they keep the step's places),
+    and 20 characters at full precision.
+    """
+
+    def __init__(self, graph: Graph, exact: bool, kind: str = "t") -> None:
+        self.graph = graph
+        self.exact = exact
+        self.kind = kind  # "t": math text; "v": as the SVG diagram prints it
+
+    def text(self, node_id: str) -> str:
+        return slot(f"{self.kind}:{node_id}")
+
+    def operand(self, node_id: str) -> str:
+        return slot(f"o:{node_id}")
+
+    def step_operand(self, update_id: str) -> str:
+        return slot(f"s:{update_id}")
+
+    def nominal(self, key: str) -> str:
+        """A stand-in text of slot ``key``'s nominal width."""
+        node = self.graph[key.split(":", 1)[1]]
+        if node.kind is Kind.GIVEN:
+            return "0.00"
+        if self.exact:
+            return "0." + "0" * 18
+        return "0." + "0" * (self.graph.decimals + (2 if node.kind is Kind.UPDATE else 0))
+
+    def visible(self, latex: str) -> int:
+        """Visible width of a compiled equation, each slot counted at its nominal width."""
+        return _visible(fill(latex, self.nominal))
+
+    def row_visible(self, latex: str) -> int:
+        """Visible width of a row of a broken sum, each operand counted as a negative one:
+        rows of many terms are where the parentheses of negatives add up."""
+        return _visible(
+            fill(latex, lambda key: f"(-{self.nominal(key)})" if key[0] in "os" else self.nominal(key))
+        )
+
+
+def slot_value(numbers: Numbers, key: str) -> str:
+    """What a ``t:``, ``o:``, ``s:`` or ``v:`` slot shows for one variant's ``numbers``."""
+    kind, node = key.split(":", 1)
+    if kind == "t":
+        return numbers.text(node)
+    if kind == "o":
+        return numbers.operand(node)
+    if kind == "s":
+        return numbers.step_operand(node)
+    if kind == "v":
+        return numbers.text(node).replace("-", "−")
+    raise KeyError(key)
+
+
 # --------------------------------------------------------------------------- equations
 
+_BARE = re.compile(r"\{\d+\}")  # a formula that is just one of its parents (a = z)
 
-def equation(plan: DocumentPlan, numbers: Numbers, node_id: str) -> list[str]:
-    """A node's line as segments: symbol, formula, numbers substituted, (step), value."""
+
+def equation(plan: DocumentPlan, numbers: Numbers | Slots, node_id: str) -> list[str]:
+    """A node's line as segments: symbol, formula, numbers substituted, (step), value.
+
+    The substituted line is shown whenever it has an operation in it, whatever the numbers,
+    so every variant of a graph has the same lines.
+    """
     node = plan.graph[node_id]
     value = numbers.text(node_id)
     segments = [node.symbol]
     if node.formula is None:
         return [*segments, value]
-    symbolic = plan.symbolic[node_id]
-    substituted = node.formula.render([operand(numbers.text(p)) for p in node.parents], numbers=True)
-    segments.append(symbolic)
-    if substituted not in (symbolic, value):
-        segments.append(substituted)
+    segments.append(plan.symbolic[node_id])
+    if node.parents and not _BARE.fullmatch(node.formula.latex):
+        segments.append(node.formula.render([numbers.operand(p) for p in node.parents], numbers=True))
     if node.kind is Kind.UPDATE:
-        segments.append(f"{operand(numbers.text(node.parents[0]))} - {operand(numbers.step(node_id))}")
+        segments.append(f"{numbers.operand(node.parents[0])} - {numbers.step_operand(node_id)}")
     segments.append(value)
     return segments
 
 
-def local_equation(graph: Graph, numbers: Numbers, item: LocalEq) -> list[str]:
+def local_equation(graph: Graph, numbers: Numbers | Slots, item: LocalEq) -> list[str]:
     if item.equals is None:
         return [item.symbol, "1"]
     return [item.symbol, graph[item.equals].symbol, numbers.text(item.equals)]
@@ -219,7 +289,7 @@ def _visible(latex: str) -> int:
     return len(re.sub(r"\\(?:left|right|partial|frac|tfrac|hat|text|cdot|times)|[{}\\ ]", "", latex))
 
 
-def _split_sum(latex: str) -> list[str]:
+def _split_sum(latex: str, visible: Callable[[str], int] = _visible) -> list[str]:
     """Break a long expression at top-level + signs into pieces that fit a line."""
     pieces: list[str] = []
     depth = 0
@@ -235,21 +305,29 @@ def _split_sum(latex: str) -> list[str]:
     pieces.append(latex[start:])
     lines: list[str] = []
     for piece in pieces:
-        if lines and _visible(lines[-1]) + _visible(piece) < _WIDTH:
+        if lines and visible(lines[-1]) + visible(piece) < _WIDTH:
             lines[-1] += " + " + piece
         else:
             lines.append(piece)
     return lines
 
 
-def tex_equation(segments: Sequence[str]) -> str:
-    """A display equation; long ones become an ``align*`` with one step per row, long sums broken."""
+def tex_equation(
+    segments: Sequence[str],
+    visible: Callable[[str], int] = _visible,
+    row_visible: Callable[[str], int] | None = None,
+) -> str:
+    """A display equation; long ones become an ``align*`` with one step per row, long sums broken.
+
+    ``visible`` measures a line; ``row_visible`` (default the same) a row of a broken sum.
+    """
     joined = " = ".join(segments)
-    if _visible(joined) <= _WIDTH:
+    if visible(joined) <= _WIDTH:
         return rf"\[ {joined} \]"
+    row_visible = row_visible or visible
     rows: list[str] = []
     for k, segment in enumerate(segments[1:]):
-        lines = _split_sum(segment) if _visible(segment) > _WIDTH else [segment]
+        lines = _split_sum(segment, row_visible) if row_visible(segment) > _WIDTH else [segment]
         lead = f"{segments[0]} &= " if k == 0 else "&= "
         rows.append(lead + lines[0])
         rows.extend(rf"&\quad + {line}" for line in lines[1:])
@@ -397,17 +475,16 @@ def _noun(meaning: str) -> str:
     return meaning if meaning.startswith("how ") else f"the {meaning}"
 
 
-def _segments(plan: DocumentPlan, numbers: Numbers, item: NodeEq | LocalEq | ChainEq) -> list[str]:
+def _segments(plan: DocumentPlan, slots: Slots, item: NodeEq | LocalEq | ChainEq) -> list[str]:
     if isinstance(item, NodeEq):
-        return equation(plan, numbers, item.node)
+        return equation(plan, slots, item.node)
     if isinstance(item, LocalEq):
-        return local_equation(plan.graph, numbers, item)
-    return [item.latex]
+        return local_equation(plan.graph, slots, item)
+    return item.latex.split(" = ", 1)  # symbol, then the right-hand side (a long one is broken)
 
 
-def _body(plan: DocumentPlan, static: Static, numbers: Numbers, cache: dict[int, list[str]]) -> list[Ctx]:
-    """Each section's title, level and rendered items, for one format of one variant."""
-    eq = md_equation if static.fmt == "md" else tex_equation
+def _body(plan: DocumentPlan, static: Static, slots: Slots) -> list[Ctx]:
+    """Each section's title, level and rendered items (numbers as slots), for one format."""
     graph = plan.graph
     sections = []
     for section, title in zip(plan.sections, static.titles, strict=True):
@@ -416,13 +493,12 @@ def _body(plan: DocumentPlan, static: Static, numbers: Numbers, cache: dict[int,
             if isinstance(item, Para):
                 body.append(static.prose[id(item)])
             elif isinstance(item, Known):
-                value = f" ${graph[item.node].symbol} = {numbers.text(item.node)}$."
+                value = f" ${graph[item.node].symbol} = {slots.text(item.node)}$."
                 body.append(static.prose[id(item)] + value)
+            elif static.fmt == "md":
+                body.append(md_equation(_segments(plan, slots, item)))
             else:
-                segments = cache.get(id(item))
-                if segments is None:
-                    segments = cache[id(item)] = _segments(plan, numbers, item)
-                body.append(eq(segments))
+                body.append(tex_equation(_segments(plan, slots, item), slots.visible, slots.row_visible))
         sections.append(Ctx(title=title, level=section.level, body=body))
     return sections
 
@@ -433,12 +509,6 @@ def _rounding(decimals: int) -> str:
         "(more where that would leave fewer than 3 significant figures) before it is used in a "
         "later step; an updated parameter keeps as many places as its step needs."
     )
-
-
-def _precision(places: int | None) -> str:
-    if places is None:
-        return "full precision"
-    return f"{places} decimal place" + ("" if places == 1 else "s")
 
 
 def key_json(key: Key) -> str:
@@ -546,87 +616,233 @@ def render_documents(
     templates: Path | str | None = None,
     student: str | None = None,
     name: str | None = None,
+    files: Iterable[str] | None = None,
+    compiled: bool = True,
 ) -> dict[str, str]:
     """Every file of one variant (``index`` of an evaluated batch): file name → text.
 
     ``student`` is the id pre-filled in answers.yaml; the documents show ``name (student)``.
+    ``files`` selects some of :data:`FILES` (default all). ``compiled=False`` renders the
+    templates for this variant alone: the reference the compiled documents are tested against.
 
     Pure: reads values only, so a batch evaluated once renders any number of variants.
     """
     plan = plan_for(spec, graph)
-    env = environment(templates)
+    wanted = FILES if files is None else tuple(f for f in FILES if f in set(files))
     asked_ids = (
         tuple(asked) if asked is not None else tuple(n.id for n in graph.nodes if n.kind is not Kind.GIVEN)
     )
-    numbers = Numbers(exact if exact_mode else hand, index, exact_mode)
-    givens = Numbers(hand, index, False)  # givens print as given in both modes
-    key = make_key(spec, graph, exact, hand, asked_ids, index)
-    precision = {q: _precision(None if exact_mode else key.values[q].places) for q in asked_ids}
-    table = [
-        Ctx(
-            id=pid,
-            symbol=graph[pid].symbol,
-            value=givens.text(pid),
-            gradient=numbers.text(f"dL_d{pid}"),
-            new=numbers.text(plan.updates[pid]) if pid in plan.updates else None,
-        )
-        for pid in plan.parameters
-    ]
     shown = f"{name} ({student})" if name and student and name != student else (name or student)
-    files: dict[str, str] = {}
-    cache: dict[int, list[str]] = {}
-    for fmt in ("md", "tex"):
-        static = _static(plan, fmt)
-        escape = md_escape if fmt == "md" else latex_escape
-        context = {
-            "meta": Ctx(
-                title=escape(spec.title),
-                course=escape(spec.course) if spec.course else "",
-                instructions=escape(spec.instructions) if spec.instructions else "",
-                student=escape(shown) if shown else "",
-            ),
-            "network": Ctx(
-                layers=static.layers,
-                loss=static.loss,
-                rounding=escape(_rounding(spec.decimals)),
-                givens=[
-                    Ctx(id=gid, symbol=sym, value=givens.text(gid), meaning=meaning)
-                    for gid, sym, meaning in static.givens
-                ],
-            ),
-            "sections": _body(plan, static, numbers, cache),
-            "table": table,
-            "questions": [
-                Ctx(
-                    number=number,
-                    id=qid,
-                    symbol=graph[qid].symbol,
-                    meaning=static.meanings[qid],
-                    precision=precision[qid],
-                )
-                for number, qid in enumerate(asked_ids, start=1)
-            ],
-            "mode": "exact" if exact_mode else "hand",
-            "decimals": spec.decimals,
-            "diagram": "network.svg" if fmt == "md" else tikz(plan, givens),
-            "lr": givens.text("lr"),
-        }
-        for name in ("solution", "worksheet"):
-            files[f"{name}.{fmt}"] = _render(env, f"{name}.{fmt}", context)
+    out: dict[str, str] = {}
+    documents = [f for f in wanted if f != "key.json"]
+    if documents:
+        # a name that escapes to nothing drops the "Student:" line: the reference decides that
+        if compiled and (not shown or (md_escape(shown) and latex_escape(shown))):
+            doc = _compiled(spec, plan, templates, exact_mode, asked_ids, bool(shown))
+            out = doc.render(exact, hand, index, shown, student, documents)
+        else:
+            out = _reference(spec, plan, exact, hand, index, asked_ids, exact_mode, templates, shown, student)
+    if "key.json" in wanted:
+        out["key.json"] = key_json(make_key(spec, graph, exact, hand, asked_ids, index))
+    return {f: out[f] for f in wanted}
 
-    files["answers.yaml"] = answers_yaml(spec, asked_ids, precision, student)
-    files["key.json"] = key_json(key)
-    files["network.svg"] = svg(plan, givens)
-    return {name: files[name] for name in FILES}
+
+def _context(
+    spec: Spec,
+    plan: DocumentPlan,
+    fmt: str,
+    numbers: Numbers | Slots,
+    sections: list[Ctx],
+    asked: Sequence[str],
+    precision: Mapping[str, str],
+    student: str,
+    exact_mode: bool,
+) -> dict[str, Any]:
+    """The templates' context for one format (``numbers`` real, or slots when compiling)."""
+    static = _static(plan, fmt)
+    escape = md_escape if fmt == "md" else latex_escape
+    graph = plan.graph
+    return {
+        "meta": Ctx(
+            title=escape(spec.title),
+            course=escape(spec.course) if spec.course else "",
+            instructions=escape(spec.instructions) if spec.instructions else "",
+            student=student,
+        ),
+        "network": Ctx(
+            layers=static.layers,
+            loss=static.loss,
+            rounding=escape(_rounding(spec.decimals)),
+            givens=[
+                Ctx(id=gid, symbol=sym, value=numbers.text(gid), meaning=meaning)
+                for gid, sym, meaning in static.givens
+            ],
+        ),
+        "sections": sections,
+        "table": [
+            Ctx(
+                id=pid,
+                symbol=graph[pid].symbol,
+                value=numbers.text(pid),
+                gradient=numbers.text(f"dL_d{pid}"),
+                new=numbers.text(plan.updates[pid]) if pid in plan.updates else None,
+            )
+            for pid in plan.parameters
+        ],
+        "questions": [
+            Ctx(
+                number=number,
+                id=qid,
+                symbol=graph[qid].symbol,
+                meaning=static.meanings[qid],
+                precision=precision[qid],
+            )
+            for number, qid in enumerate(asked, start=1)
+        ],
+        "mode": "exact" if exact_mode else "hand",
+        "decimals": spec.decimals,
+        "diagram": "network.svg" if fmt == "md" else tikz(plan, numbers),  # type: ignore[arg-type]
+        "lr": numbers.text("lr"),
+    }
+
+
+def _reference(
+    spec: Spec,
+    plan: DocumentPlan,
+    exact: Values,
+    hand: Values,
+    index: int,
+    asked: Sequence[str],
+    exact_mode: bool,
+    templates: Path | str | None,
+    shown: str | None,
+    student: str | None,
+) -> dict[str, str]:
+    """Every document of one variant, its templates rendered with its own numbers."""
+    env = environment(templates)
+    numbers = Numbers(exact if exact_mode else hand, index, exact_mode)
+    slots = Slots(plan.graph, exact_mode)
+    places = hand.places or {}
+    precision = {
+        q: precision_text(None if exact_mode else int(places[q][index]) if q in places else 0) for q in asked
+    }
+    files: dict[str, str] = {}
+    for fmt in ("md", "tex"):
+        escape = md_escape if fmt == "md" else latex_escape
+        sections = _body(plan, _static(plan, fmt), slots)
+        for section in sections:  # equations are laid out once per graph, then given numbers
+            section.body = [fill(item, lambda key: slot_value(numbers, key)) for item in section.body]
+        context = _context(
+            spec, plan, fmt, numbers, sections, asked, precision, escape(shown) if shown else "", exact_mode
+        )
+        for doc in ("solution", "worksheet"):
+            files[f"{doc}.{fmt}"] = _render(env, f"{doc}.{fmt}", context)
+    files["answers.yaml"] = answers_yaml(spec, asked, precision, student)
+    files["network.svg"] = svg(plan, Numbers(hand, index, False))
+    return files
+
+
+class _Compiled:
+    """One graph's documents rendered once with slots, then filled for each variant."""
+
+    def __init__(
+        self,
+        spec: Spec,
+        plan: DocumentPlan,
+        templates: Path | str | None,
+        exact_mode: bool,
+        asked: Sequence[str],
+        has_student: bool,
+    ) -> None:
+        self.exact_mode = exact_mode
+        env = environment(templates)
+        slots = Slots(plan.graph, exact_mode)
+        precision = {q: slot(f"p:{q}") for q in asked}
+        student = slot("student") if has_student else ""
+        texts: dict[str, str] = {}
+        for fmt in ("md", "tex"):
+            sections = _body(plan, _static(plan, fmt), slots)
+            context = _context(spec, plan, fmt, slots, sections, asked, precision, student, exact_mode)
+            for doc in ("solution", "worksheet"):
+                texts[f"{doc}.{fmt}"] = _render(env, f"{doc}.{fmt}", context)
+        texts["answers.yaml"] = _answers(spec, asked, precision, slot("student"))
+        texts["network.svg"] = svg(plan, Slots(plan.graph, exact_mode, "v"))  # type: ignore[arg-type]
+        self.templates = {name: Template(text) for name, text in texts.items()}
+        self._block: tuple[Values, Values, int, int, Columns] | None = None
+        self._rows: dict[str, list[tuple[str, ...]]] = {}
+
+    def render(
+        self,
+        exact: Values,
+        hand: Values,
+        index: int,
+        shown: str | None,
+        student: str | None,
+        files: Sequence[str],
+    ) -> dict[str, str]:
+        block = self._block
+        if block is None or block[0] is not exact or block[1] is not hand or not block[2] <= index < block[3]:
+            # numbers are formatted for a block of variants at once: a class run asks in order
+            lo = index - index % _BLOCK
+            hi = min(lo + _BLOCK, exact.batch)
+            keys = {k for t in self.templates.values() for k in t.keys}
+            block = self._block = (exact, hand, lo, hi, Columns(keys, exact, hand, self.exact_mode, lo, hi))
+            self._rows = {}
+        lo, columns = block[2], block[4]
+        student_text = {
+            "md": md_escape(shown) if shown else "",
+            "tex": latex_escape(shown) if shown else "",
+            "yaml": json.dumps(student or "", ensure_ascii=False),
+            "svg": "",
+        }
+        out: dict[str, str] = {}
+        for name in files:
+            rows = self._rows.get(name)
+            if rows is None:
+                rows = self._rows[name] = columns.rows(self.templates[name].keys)
+            out[name] = self.templates[name].fill(rows[index - lo], student_text[name.rsplit(".", 1)[1]])
+        return out
+
+
+_BLOCK = 256  # variants whose numbers are formatted together
+
+
+_COMPILED: dict[tuple[Any, ...], tuple[DocumentPlan, _Compiled]] = {}
+
+
+def _compiled(
+    spec: Spec,
+    plan: DocumentPlan,
+    templates: Path | str | None,
+    exact_mode: bool,
+    asked: tuple[str, ...],
+    has_student: bool,
+) -> _Compiled:
+    """The compiled documents for this graph, templates, mode and questions (built once)."""
+    folder = None if templates is None else str(Path(templates).resolve())
+    text = (spec.title, spec.course, spec.instructions, spec.decimals)  # the spec's, as printed
+    key: tuple[Any, ...] = (id(plan), folder, exact_mode, asked, has_student, *text)
+    hit = _COMPILED.get(key)
+    if hit is not None and hit[0] is plan:
+        return hit[1]
+    compiled = _Compiled(spec, plan, templates, exact_mode, asked, has_student)
+    if len(_COMPILED) >= 16:
+        _COMPILED.pop(next(iter(_COMPILED)))
+    _COMPILED[key] = (plan, compiled)  # holding the plan keeps its id from being reused
+    return compiled
 
 
 def answers_yaml(spec: Spec, asked: Sequence[str], precision: Mapping[str, str], student: str | None) -> str:
     """The blank answer sheet: ``student:`` then one key per asked id, commented with its question."""
+    return _answers(spec, asked, precision, json.dumps(student or "", ensure_ascii=False))
+
+
+def _answers(spec: Spec, asked: Sequence[str], precision: Mapping[str, str], student: str) -> str:
     title = " ".join(spec.title.split())
     lines = [
         f"# Answer sheet: {title}",
         "# Write each answer after its colon, as a number. Keep the IDs as they are.",
-        f"student: {json.dumps(student or '', ensure_ascii=False)}",
+        f"student: {student}",
     ]
     width = max((len(q) for q in asked), default=0) + 2
     for number, qid in enumerate(asked, start=1):

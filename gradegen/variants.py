@@ -35,6 +35,8 @@ from gradegen.graph import Array, Graph, Kind, Values
 from gradegen.key import Key, make_key, resolve_ask
 from gradegen.network import build_graph, target_ids
 from gradegen.roster import folder_names
+from gradegen.slots import MARK, Template
+from gradegen.slots import slot as mark
 from gradegen.spec import Activation, Draw, Layer, Loss, Randomize, Spec
 
 VERSION = b"gradegen-variants-1"
@@ -594,3 +596,69 @@ def keys_document(variants: VariantSet, asked: Iterable[str] | None = None) -> d
         "seed": variants.seed,
         "keys": {s: variants.key_for(i, wanted).to_dict() for i, s in enumerate(variants.ids)},
     }
+
+
+def keys_json(variants: VariantSet, asked: Iterable[str] | None = None) -> str:
+    """``json.dumps(keys_document(variants, asked), indent=2, ensure_ascii=False) + "\\n"``, fast.
+
+    One student's key is written once with slots for its numbers (the same JSON layout for
+    every student), then filled from each quantity's column of the batch.
+    """
+    questions = variants.asked if asked is None else tuple(asked)
+    skeleton = variants.key_for(0, questions).to_dict()
+    _mark_spec(variants, skeleton["spec"])
+    for qid in questions:
+        entry = skeleton["values"][qid]
+        entry.update(exact=mark(f"e:{qid}"), hand=mark(f"h:{qid}"), places=mark(f"p:{qid}"))
+    document = {"seed": variants.seed, "keys": {mark("id"): skeleton}}
+    text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    # json writes the marker character as \u0000 inside a string: make each slot bare again
+    text = text.replace('"\\u0000', MARK).replace('\\u0000"', MARK)
+    end = len("\n  }\n}\n")
+    start = text.index(MARK + "id" + MARK)
+    template = Template(text[start:-end])
+    if text.count(MARK) != 2 * (len(template.keys)):  # a marker character in the user's text
+        return json.dumps(keys_document(variants, asked), indent=2, ensure_ascii=False) + "\n"
+    columns = _key_columns(variants, template.keys)
+    rows = zip(*(columns[k] for k in template.keys), strict=True)
+    entries = ",\n    ".join([template.fill(row) for row in rows])
+    return text[:start] + entries + text[-end:]
+
+
+def _mark_spec(variants: VariantSet, data: dict[str, Any]) -> None:
+    """Slots in a key's spec data where each given's number goes (as :meth:`spec_for` puts it)."""
+    spec = variants.spec
+    w = b = 0
+    for layer, layer_data in zip(spec.layers, data["layers"], strict=True):
+        rows = []
+        for row in layer.weights:
+            rows.append([mark(f"g:w{w + j + 1}") for j in range(len(row))])
+            w += len(row)
+        layer_data["weights"] = rows
+        count = len(layer.biases())
+        biases = [mark(f"g:b{b + j + 1}") for j in range(count)]
+        b += count
+        layer_data["bias"] = biases[0] if layer.shared_bias else biases
+    data["inputs"] = [mark(f"g:x{k + 1}") for k in range(len(spec.inputs))]
+    data["targets"] = [mark(f"g:{t}") for t in target_ids(spec)]
+    data["learning_rate"] = mark("g:lr")
+
+
+def _key_columns(variants: VariantSet, keys: Sequence[str]) -> dict[str, list[str]]:
+    """Each slot's JSON text for every student: ids, givens, exact and hand values, places."""
+    hand_places = variants.hand.places or {}
+    columns: dict[str, list[str]] = {"id": [json.dumps(s, ensure_ascii=False) for s in variants.ids]}
+    for key in keys:
+        if key in columns:
+            continue
+        kind, node = key.split(":", 1)
+        if kind == "p":
+            places = hand_places[node].tolist() if node in hand_places else [0] * len(variants)
+            columns[key] = [str(int(p)) for p in places]
+            continue
+        source = variants.givens if kind == "g" else variants.exact if kind == "e" else variants.hand
+        array = source[node]
+        values = array.tolist()
+        # json writes a finite float as its repr
+        columns[key] = list(map(repr, values)) if np.isfinite(array).all() else list(map(json.dumps, values))
+    return columns

@@ -212,3 +212,41 @@ def test_class_csv_is_graded_against_each_students_own_key(tmp_path: Path, hando
         # Every step computed from the copier's own givens is wrong; only steps that follow
         # consistently from those wrong values can earn follow-through credit.
         assert scores["s04"] < ceiling, (credit, scores["s04"])
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_worker_processes_write_the_same_class(
+    tmp_path: Path, handout: Spec, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A class rendered by forked workers, chunk by chunk, is byte-identical to one written in turn."""
+    import gradegen.documents as documents
+
+    roster = Roster.anonymous(40)
+    monkeypatch.setattr(documents, "_forkable", lambda count: False)
+    generate_class(handout, roster, tmp_path / "serial", seed="w")
+    monkeypatch.setattr(documents, "_forkable", lambda count: True)
+    monkeypatch.setattr(documents, "_CHUNK", 7)  # uneven chunks over two workers
+    generate_class(handout, roster, tmp_path / "forked", seed="w")
+    assert _tree(tmp_path / "forked") == _tree(tmp_path / "serial")
+    assert len(_tree(tmp_path / "serial")) == 40 * len(CLASS_FILES) + 1
+
+
+def test_a_worker_failure_leaves_nothing_behind(
+    tmp_path: Path, handout: Spec, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """If a worker fails, the error reaches the caller and no output folder appears."""
+    import gradegen.documents as documents
+
+    def broken(folder: Path, files: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(documents, "_forkable", lambda count: True)
+    monkeypatch.setattr(documents, "_CHUNK", 7)
+    monkeypatch.setattr(documents, "_write_folder", broken)
+    with pytest.raises(OSError, match="disk full"):
+        generate_class(handout, Roster.anonymous(20), tmp_path / "out", seed="w")
+    assert not (tmp_path / "out").exists()
+    assert list(tmp_path.iterdir()) == []
