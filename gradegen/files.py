@@ -8,6 +8,15 @@ import tempfile
 from pathlib import Path
 
 
+def _file_mode() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+_FILE_MODE = _file_mode()
+
+
 def write_text_atomic(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` so that readers see the old file or the new one, never half."""
     write_bytes_atomic(path, text.encode("utf-8"))
@@ -17,6 +26,7 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, _FILE_MODE)  # mkstemp makes files private; ours are shared like any other
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
         os.replace(tmp, path)
