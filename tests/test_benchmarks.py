@@ -1,0 +1,31 @@
+"""The benchmark script runs end to end (a tiny N = 20 version; real timings are not asserted)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_benchmark_smoke_run() -> None:
+    """`benchmarks/run.py --quick` measures every figure for both networks and prints one JSON line."""
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--quick"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert set(report["networks"]) == {"handout", "4-8-8-3"}
+    for figures in report["networks"].values():
+        assert figures["generate"]["variants"] == 20 and figures["generate"]["per_second"] > 0
+        assert figures["grade"]["submissions"] == 20
+        assert figures["grade"]["peak_mb_zip"] > 0 and figures["grade"]["per_second_files"] > 0
+        assert figures["batch"]["ratio"] > 0
+    assert 0 < report["startup"]["help_seconds"] < 60
+    assert "1. generate" in result.stdout
