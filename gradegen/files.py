@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import queue
 import shutil
 import struct
 import tempfile
+import threading
 import zlib
 from collections.abc import Iterable
 from pathlib import Path
@@ -44,6 +46,35 @@ def staging_dir(target: Path) -> Path:
     """A fresh temporary folder beside ``target``, on the same file system so renames are atomic."""
     target.parent.mkdir(parents=True, exist_ok=True)
     return Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+
+
+def write_chunks(path: Path, chunks: Iterable[bytes]) -> None:
+    """Write ``chunks`` to a new file ``path`` from a second thread, so that making the next chunk
+    (Python, holding the GIL) overlaps with writing this one (the kernel's copy, without it)."""
+    pending: queue.Queue[bytes | None] = queue.Queue(maxsize=4)  # a few chunks in flight: bounded memory
+    failure: list[BaseException] = []
+
+    def drain() -> None:
+        with path.open("wb", buffering=0) as handle:
+            while (chunk := pending.get()) is not None:
+                if not failure:
+                    try:
+                        handle.write(chunk)
+                    except BaseException as exc:  # reported in the caller's thread
+                        failure.append(exc)
+
+    writer = threading.Thread(target=drain, name="gradegen-writer", daemon=True)
+    writer.start()
+    try:
+        for chunk in chunks:
+            if failure:
+                break
+            pending.put(chunk)
+    finally:
+        pending.put(None)
+        writer.join()
+    if failure:
+        raise failure[0]
 
 
 _DOS_DATE = (1 << 5) | 1  # 1980-01-01, 00:00: a fixed timestamp, so the same members give the same zip

@@ -26,7 +26,7 @@ from numpy.typing import NDArray
 
 from gradegen.diagnosis import EXPLANATIONS, Mistake
 from gradegen.errors import GradegenError
-from gradegen.files import replace_dir, staging_dir, write_stored_zip
+from gradegen.files import replace_dir, staging_dir, write_chunks, write_stored_zip
 from gradegen.grading import GradingResults, GroupResult, Verdict
 from gradegen.graph import Kind
 from gradegen.rounding import shortest
@@ -88,15 +88,19 @@ def _percent(score: float, possible: float) -> float:
 
 
 def gradebook_csv(results: GradingResults) -> str:
+    """student, score, max, percent per student; each distinct number formatted once."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["student", "score", "max", "percent"])
-    for student, score, possible in zip(
-        results.ids, results.scores.tolist(), results.maxima.tolist(), strict=True
-    ):
-        writer.writerow(
-            [spreadsheet_safe(student), _num(score), _num(possible), f"{_percent(score, possible):.1f}"]
+    numbers: dict[tuple[float, float], tuple[str, str, str]] = {}
+    for score, possible in set(zip(results.scores.tolist(), results.maxima.tolist(), strict=True)):
+        numbers[(score, possible)] = (_num(score), _num(possible), f"{_percent(score, possible):.1f}")
+    writer.writerows(
+        (spreadsheet_safe(student), *numbers[(score, possible)])
+        for student, score, possible in zip(
+            results.ids, results.scores.tolist(), results.maxima.tolist(), strict=True
         )
+    )
     return buffer.getvalue()
 
 
@@ -493,8 +497,7 @@ def _write_feedback(results: GradingResults, build: Path, feedback: str) -> None
 
 
 def _write_tables(results: GradingResults, build: Path) -> None:
-    with (build / "results.json").open("w", encoding="utf-8") as handle:
-        handle.writelines(results.iter_json())
+    write_chunks(build / "results.json", (text.encode("utf-8") for text in results.iter_json()))
     (build / "gradebook.csv").write_text(gradebook_csv(results), encoding="utf-8", newline="")
     (build / "summary.md").write_text(summary_markdown(results), encoding="utf-8")
 
