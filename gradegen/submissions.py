@@ -342,15 +342,15 @@ def _split_ascii(data: bytes) -> tuple[list[str], list[NDArray[np.str_]]] | None
     header = [
         data[a:b].decode("ascii") for a, b in zip(starts[:width].tolist(), ends[:width].tolist(), strict=True)
     ]
-    padded = np.append(buffer, np.zeros(max(longest, 1), dtype=np.uint8))  # room to read past the last cell
-    offsets = np.arange(max(longest, 1))
-    columns = []
-    for j in range(width):
-        first, size = starts[width + j :: width], lengths[width + j :: width]
-        chars = padded[first[:, None] + offsets]
-        chars[offsets >= size[:, None]] = 0  # what lies past a cell's end is not part of it
-        cells = np.ascontiguousarray(chars).view(f"S{max(longest, 1)}").ravel()
-        columns.append(cells.astype(f"U{max(int(size.max(initial=0)), 1)}"))
+    # Every cell as a fixed-width byte string: one gather per character position, zero past its end.
+    size = max(longest, 1)
+    padded = np.append(buffer, np.zeros(size, dtype=np.uint8))  # room to read past the last cell
+    grid = np.empty((starts.size, size), dtype=np.uint8)
+    for o in range(size):
+        grid[:, o] = padded[starts + o] * (lengths > o)
+    cells = grid.reshape(height, width, size)
+    # Widened to UCS-4 code points and viewed as text: much faster than numpy's bytes-to-str cast.
+    columns = [cells[1:, j, :].astype(np.uint32).view(f"U{size}").reshape(height - 1) for j in range(width)]
     return header, columns
 
 
