@@ -177,3 +177,16 @@ def test_forked_writer_failure_is_reported(
 def test_cli_modes_match_the_library() -> None:
     """The --feedback choices are the library's modes."""
     assert tuple(m.value for m in FeedbackMode) == FEEDBACK_MODES
+
+
+def test_plain_ids_take_the_fast_path(handout: Spec) -> None:
+    """Ids with nothing to escape (the common case) still get the reference's leading backslash."""
+    rng = random.Random(5)
+    table = Submissions()
+    for i, student in enumerate(["-a", "+b", "=c", "plain", "x.y-z"]):
+        table.add_record(student, f"{i}.yaml", _answers(handout, rng), [])
+    results = grade(handout, table)
+    texts = _Texts()
+    assert list(iter_feedback(results)) == [
+        feedback_markdown(results, i, texts).encode("utf-8") for i in range(len(results))
+    ]
