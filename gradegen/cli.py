@@ -6,6 +6,7 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -25,6 +26,15 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
+
+
+class FeedbackMode(StrEnum):
+    """``--feedback``: the modes of :func:`gradegen.reports.write_reports` (kept here: that module
+    imports numpy, which ``gradegen --help`` must not)."""
+
+    FILES = "files"
+    ZIP = "zip"
+    NONE = "none"
 
 
 @cache
@@ -233,6 +243,13 @@ def grade(
             help="Share of an item's points earned by follow-through (0 to 1).", rich_help_panel="Tolerance"
         ),
     ] = 1.0,
+    feedback: Annotated[
+        FeedbackMode,
+        typer.Option(
+            help="Feedback as feedback/<student>.md files, one feedback.zip of them (fast for a large "
+            "class), or none."
+        ),
+    ] = FeedbackMode.FILES,
     quiet: Annotated[bool, typer.Option("--quiet", help="No summary on stdout.")] = False,
 ) -> None:
     """Grade students' answers: tolerances, follow-through credit, mistake diagnosis, feedback, gradebook."""
@@ -242,7 +259,7 @@ def grade(
     with _user_errors():
         results = grade_answers(key, submissions, rtol=rtol, atol=atol, ecf_credit=ecf_credit)
         try:
-            write_reports(results, out_dir)
+            write_reports(results, out_dir, feedback=feedback.value)
         except OSError as exc:
             raise GradegenError(f"--out: cannot write {out_dir}: {exc.strerror or exc}") from None
     if as_json:

@@ -24,7 +24,6 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
-from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -159,7 +158,7 @@ def parse_column(cells: Sequence[Any]) -> tuple[Array, NDArray[np.int8], Sequenc
         slow = np.flatnonzero(~simple & ~empty).tolist()
         if slow:
             try:  # say a column of 1.5E-05: one numpy call instead of a loop
-                bulk = np.array([cells[i] for i in slow], dtype=np.float64)
+                bulk = text[np.array(slow, dtype=np.intp)].astype(np.float64)  # numpy's own parser
                 if np.isfinite(bulk).all():
                     values[slow] = bulk
                     slow = []
@@ -595,16 +594,23 @@ class GradingResults:
         members = [np.flatnonzero(self.group_of == g) for g in range(len(self.groups))]
         for start in range(0, n, chunk):
             stop = min(start + chunk, n)
+            if len(self.groups) == 1:  # the usual case: the chunk's pieces are joined in one go
+                yield "".join(
+                    _json_pieces(self, self.groups[0], self.row_of[start:stop], np.arange(start, stop))
+                    .ravel()
+                    .tolist()
+                )
+                continue
             lines: list[str] = [""] * (stop - start)
             for g, group in enumerate(self.groups):
                 lo, hi = np.searchsorted(members[g], [start, stop]).tolist()
                 if lo == hi:
                     continue
                 students = members[g][lo:hi]
-                rows = self.row_of[students]
-                for i, line in zip(students.tolist(), _json_lines(self, group, rows, students), strict=True):
+                pieces = _json_pieces(self, group, self.row_of[students], students)
+                for i, line in zip(students.tolist(), map("".join, pieces.tolist()), strict=True):
                     lines[i - start] = line
-            yield ("\n" if start == 0 else ",\n") + ",\n".join(lines)
+            yield "".join(lines)
         errors = ", ".join(json.dumps(e.to_dict(), ensure_ascii=False) for e in self.errors)
         yield ("\n" if n else "") + f'], "errors": [{errors}]}}\n'
 
@@ -636,81 +642,75 @@ def _json_strings(texts: Sequence[str | None]) -> list[str]:
     return [f'"{t}"' if t else "null" for t in texts]
 
 
-def _json_floats(values: Array) -> list[str]:
-    """JSON for many floats (NaN → null); answers repeat a lot, so each distinct value is
-    formatted once."""
+def _json_floats(values: Array, prefix: str) -> NDArray[np.object_]:
+    """``prefix`` + JSON for many floats (NaN → null); answers repeat a lot, so each distinct
+    value is formatted once."""
     distinct, inverse = np.unique(values, return_inverse=True)
-    if distinct.size * 4 > values.size:
-        texts = list(map(float.__repr__, values.tolist()))
-        for i in np.flatnonzero(~np.isfinite(values)).tolist():
-            texts[i] = "null"
-        return texts
-    table = [repr(v) if math.isfinite(v) else "null" for v in distinct.tolist()]
-    return [table[j] for j in inverse.tolist()]
+    table = np.array(
+        [prefix + (repr(v) if math.isfinite(v) else "null") for v in distinct.tolist()], dtype=object
+    )
+    out: NDArray[np.object_] = table[inverse]
+    return out
 
 
-def _json_lines(
+def _json_pieces(
     results: GradingResults, group: GroupResult, rows: NDArray[np.intp], students: NDArray[np.intp]
-) -> list[str]:
-    """One JSON object per student for some rows of a group, assembled column by column."""
+) -> NDArray[np.object_]:
+    """The pieces of results.json for some students of a group: one row each, to be joined.
+
+    A row is the student's start, then four pieces per item (its id, raw text, value, and the rest,
+    which depends only on the key, verdict and diagnosis: a table lookup), then the end.
+    """
     kx = group.key_index[rows]
     rows_list = rows.tolist()
     contiguous = rows.size > 0 and rows_list[-1] - rows_list[0] == rows.size - 1
     window = slice(rows_list[0], rows_list[-1] + 1) if contiguous else None
     verdicts = [json.dumps(v.value) for v in VERDICTS]
     diagnoses = [json.dumps(m.value) for m in MISTAKES] + ["null"]
-    per_item: list[Iterable[str]] = []
-    for q in group.asked:
+    codes_per_key = len(VERDICTS) * len(diagnoses)
+    pieces = np.empty((len(rows_list), 4 * len(group.asked) + 2), dtype=object)
+    for j, q in enumerate(group.asked):
         c = group.columns[q]
-        mids = [
-            f', "expected": {{"exact": {e!r}, "hand": {h!r}}}, "accepted": [{a!r}, {b!r}], "verdict": '
-            for e, h, a, b in zip(
-                c.exact_k.tolist(), c.hand_k.tolist(), c.lo_k.tolist(), c.hi_k.tolist(), strict=True
-            )
-        ]
         points = {
             VERDICTS.index(Verdict.CORRECT): c.max_points,
             VERDICTS.index(Verdict.FOLLOW_THROUGH): float(results.ecf_credit * c.max_points),
         }
-        tails = [
-            f'{verdicts[v]}, "diagnosis": {diagnoses[d]}, "points": {points.get(v, 0.0)!r}}}'
-            for v in range(len(VERDICTS))
-            for d in range(len(diagnoses))
-        ]
-        diagnosis = c.diagnosis[rows]
+        rests = np.array(
+            [
+                f', "expected": {{"exact": {e!r}, "hand": {h!r}}}, "accepted": [{a!r}, {b!r}], '
+                f'"verdict": {verdicts[v]}, "diagnosis": {diagnoses[d]}, "points": {points.get(v, 0.0)!r}}}'
+                for e, h, a, b in zip(
+                    c.exact_k.tolist(), c.hand_k.tolist(), c.lo_k.tolist(), c.hi_k.tolist(), strict=True
+                )
+                for v in range(len(VERDICTS))
+                for d in range(len(diagnoses))
+            ],
+            dtype=object,
+        )
+        diagnosis = c.diagnosis[rows].astype(np.intp)
         codes = c.verdict[rows].astype(np.intp) * len(diagnoses) + np.where(
             diagnosis < 0, len(diagnoses) - 1, diagnosis
         )
         raws = c.raw[window] if window else [c.raw[r] for r in rows_list]
         if isinstance(raws, np.ndarray):
             raws = raws.tolist()
-        per_item.append(
-            map(
-                "".join,
-                zip(
-                    repeat(f'{json.dumps(q)}: {{"raw": '),
-                    _json_strings(raws),
-                    repeat(', "value": '),
-                    _json_floats(c.value[rows]),
-                    repeat(mids[0]) if len(mids) == 1 else [mids[k] for k in kx.tolist()],
-                    [tails[code] for code in codes.tolist()],
-                ),
-            )
-        )
-    size = len(rows_list)
-    items = map(", ".join, zip(*per_item, strict=False)) if per_item else repeat("", size)
+        pieces[:, 4 * j + 1] = f'{", " if j else ""}{json.dumps(q)}: {{"raw": '
+        pieces[:, 4 * j + 2] = _json_strings(raws)
+        pieces[:, 4 * j + 3] = _json_floats(c.value[rows], ', "value": ')
+        pieces[:, 4 * j + 4] = rests[kx * codes_per_key + codes]
     ids = _json_strings([results.ids[i] for i in students.tolist()])
+    pieces[:, 0] = [
+        (",\n" if i else "\n") + f'{{"student": {sid}, "score": {sc!r}, "max": {mx!r}, "items": {{'
+        for i, sid, sc, mx in zip(
+            students.tolist(), ids, group.score[rows].tolist(), group.max[rows].tolist(), strict=True
+        )
+    ]
     problems = results.student_errors
-    errors = [
-        json.dumps(list(problems[i]), ensure_ascii=False) if i in problems else "[]"
+    pieces[:, -1] = [
+        '}, "errors": ' + (json.dumps(list(problems[i]), ensure_ascii=False) if i in problems else "[]") + "}"
         for i in students.tolist()
     ]
-    return [
-        f'{{"student": {sid}, "score": {sc!r}, "max": {mx!r}, "items": {{{it}}}, "errors": {er}}}'
-        for sid, sc, mx, it, er in zip(
-            ids, group.score[rows].tolist(), group.max[rows].tolist(), items, errors, strict=False
-        )
-    ]
+    return pieces
 
 
 # --------------------------------------------------------------------------- grading

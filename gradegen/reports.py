@@ -6,7 +6,9 @@ reader sees the old reports or the new ones, never a mix; the same results give 
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import functools
 import hashlib
 import io
 import math
@@ -14,14 +16,17 @@ import os
 import re
 import shutil
 from collections import Counter
+from collections.abc import Callable, Iterator
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from gradegen.diagnosis import EXPLANATIONS, Mistake
 from gradegen.errors import GradegenError
-from gradegen.files import replace_dir, staging_dir
+from gradegen.files import replace_dir, staging_dir, write_chunks, write_stored_zip
 from gradegen.grading import GradingResults, GroupResult, Verdict
 from gradegen.graph import Kind
 from gradegen.rounding import shortest
@@ -83,15 +88,19 @@ def _percent(score: float, possible: float) -> float:
 
 
 def gradebook_csv(results: GradingResults) -> str:
+    """student, score, max, percent per student; each distinct number formatted once."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["student", "score", "max", "percent"])
-    for student, score, possible in zip(
-        results.ids, results.scores.tolist(), results.maxima.tolist(), strict=True
-    ):
-        writer.writerow(
-            [spreadsheet_safe(student), _num(score), _num(possible), f"{_percent(score, possible):.1f}"]
+    numbers: dict[tuple[float, float], tuple[str, str, str]] = {}
+    for score, possible in set(zip(results.scores.tolist(), results.maxima.tolist(), strict=True)):
+        numbers[(score, possible)] = (_num(score), _num(possible), f"{_percent(score, possible):.1f}")
+    writer.writerows(
+        (spreadsheet_safe(student), *numbers[(score, possible)])
+        for student, score, possible in zip(
+            results.ids, results.scores.tolist(), results.maxima.tolist(), strict=True
         )
+    )
     return buffer.getvalue()
 
 
@@ -211,6 +220,162 @@ def feedback_markdown(results: GradingResults, index: int, texts: _Texts | None 
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
+_ITEMS_CACHED = 200_000
+"""At most this many wrong-item texts are kept for reuse (distinct wrong answers can be many)."""
+_PLAIN_ID = re.compile(r"[\s\\`*_{}\[\]()<>#!|~&]")
+
+
+class _Pages:
+    """Feedback pages for a whole class as UTF-8, assembled from per-key fragments: the fast path
+    of :func:`feedback_markdown`, which stays as the reference (the bytes are the same)."""
+
+    def __init__(self, results: GradingResults) -> None:
+        self.results = results
+        self.texts = _Texts()
+        self.blocks: dict[tuple[int, int, int, int], tuple[bytes, bytes]] = {}
+        self.items: dict[tuple[int, int, int, int, int, str | None], bytes] = {}  # answers repeat
+        self.scores: dict[tuple[float, float], bytes] = {}
+        self.follow_parts: dict[tuple[int, int, int], tuple[str, str]] = {}
+
+    def _score(self, score: float, possible: float) -> bytes:
+        text = f"Score: **{_num(score)} / {_num(possible)}** ({_percent(score, possible):.1f}%)\n\n"
+        data = self.scores[(score, possible)] = text.encode()
+        return data
+
+    def _block(self, g: int, k: int, j: int, d: int) -> tuple[bytes, bytes]:
+        """A wrong item's text before and after the student's own answer line."""
+        group = self.results.groups[g]
+        _, heading, expected = self.texts.get(group, k, group.asked[j])
+        after = expected[0] + "\n"
+        if d >= 0:
+            after += f"- Likely mistake (`{_MISTAKES[d].value}`): {EXPLANATIONS[_MISTAKES[d]]}\n"
+        after += "".join(line + "\n" for line in expected[1:]) + "\n"
+        entry = self.blocks[(g, k, j, d)] = ((heading + "\n\n").encode(), after.encode())
+        return entry
+
+    def _item(self, g: int, k: int, j: int, d: int, v: int, raw: str | None) -> bytes:
+        """A wrong item's whole text: heading, the student's answer, expected, diagnosis, working."""
+        before, after = self.blocks.get((g, k, j, d)) or self._block(g, k, j, d)
+        shown = md_escape(_short(raw or ""))
+        if v == _MISSING:
+            answer = "- Your answer: missing.\n"
+        elif v == _UNPARSEABLE:
+            answer = f"- Your answer {shown} could not be read as a number.\n"
+        else:
+            answer = f"- Your answer: {shown}.\n"
+        data = before + answer.encode() + after
+        if len(self.items) < _ITEMS_CACHED:
+            self.items[(g, k, j, d, v, raw)] = data
+        return data
+
+    def _follow(self, group: GroupResult, row: int, k: int, j: int) -> str:
+        """A follow-through line: the key's parts once per item, the student's numbers each time."""
+        q = group.asked[j]
+        c = group.columns[q]
+        parts = self.follow_parts.get((id(group), k, j))
+        if parts is None:
+            parts = self.follow_parts[(id(group), k, j)] = (
+                f"- `{q}` ({group.graph[q].label}): your ",
+                f" is not the key's {self.texts.get(group, k, q)[0]}, but it follows correctly from your "
+                "own earlier answers (they give ",
+            )
+        share = float(c.points[row]) / c.max_points if c.max_points else 0.0
+        return (
+            f"{parts[0]}{md_escape(_short(c.raw[row] or ''))}{parts[1]}{_fmt(float(c.follow[row]))}); "
+            f"credited {share:.0%} of its points.\n"
+        )
+
+    def __iter__(self) -> Iterator[bytes]:
+        results = self.results
+        n = len(results)
+        for start in range(0, n, 4096):  # chunks: per-row Python lists only for a few rows at a time
+            students = np.arange(start, min(start + 4096, n))
+            ids = [results.ids[i] for i in students.tolist()]
+            if _PLAIN_ID.search(",".join(ids)) is None:  # the common case: nothing to escape
+                names = [("\\" + s if s.startswith(("-", "+", "=")) else s) for s in ids]
+            else:
+                names = [md_escape(s) for s in ids]
+            pages: list[bytes | None] = [None] * len(names)
+            for g, group in enumerate(results.groups):
+                mine = np.flatnonzero(results.group_of[students] == g)
+                rows = results.row_of[students[mine]]
+                for at, page in zip(
+                    mine.tolist(),
+                    self._group_pages(g, group, rows, [names[i] for i in mine.tolist()], students[mine]),
+                    strict=True,
+                ):
+                    pages[at] = page
+            yield from pages  # type: ignore[misc]
+
+    def _group_pages(
+        self, g: int, group: GroupResult, rows: NDArray[np.intp], names: list[str], students: NDArray[np.intp]
+    ) -> Iterator[bytes]:
+        """The pages of some rows of one group, in order."""
+        columns = [group.columns[q] for q in group.asked]
+        verdicts = np.stack([c.verdict[rows] for c in columns], axis=1)
+        diagnoses = np.stack([c.diagnosis[rows] for c in columns], axis=1).tolist()
+        raws = [
+            c.raw[rows] if isinstance(c.raw, np.ndarray) else [c.raw[r] for r in rows.tolist()]
+            for c in columns
+        ]
+        raws = [r.tolist() if isinstance(r, np.ndarray) else r for r in raws]
+        ticks = np.array([f"`{q}`" for q in group.asked], dtype=object)
+        right = _per_row(verdicts == _CORRECT, ticks)
+        wrong = _per_row((verdicts != _CORRECT) & (verdicts != _FOLLOW), np.arange(len(columns)))
+        follows = (verdicts == _FOLLOW).any(axis=1).tolist()
+        verdicts_rows = verdicts.tolist()
+        items, scores = self.items, self.scores
+        problems = self.results.student_errors
+        for i, (row, k, score, possible, index) in enumerate(
+            zip(
+                rows.tolist(),
+                group.key_index[rows].tolist(),
+                group.score[rows].tolist(),
+                group.max[rows].tolist(),
+                students.tolist(),
+                strict=True,
+            )
+        ):
+            page = [
+                f"# Feedback for {names[i]}\n\n".encode(),
+                scores.get((score, possible)) or self._score(score, possible),
+            ]
+            if right[i]:
+                page.append(f"## Right\n\n{', '.join(right[i])}\n\n".encode())
+            if follows[i]:
+                lines = [
+                    self._follow(group, row, k, j) for j, v in enumerate(verdicts_rows[i]) if v == _FOLLOW
+                ]
+                page.append(("## Follow-through\n\n" + "".join(lines) + "\n").encode())
+            if wrong[i]:
+                page.append(b"## To review\n\n")
+                v_row, d_row = verdicts_rows[i], diagnoses[i]
+                for j in wrong[i]:
+                    v = v_row[j]
+                    key = (g, k, j, d_row[j], v, None if v == _MISSING else raws[j][i])
+                    page.append(items.get(key) or self._item(*key))
+            if index in problems:
+                page.append(b"## Problems with your submission\n\n")
+                page += [f"- {md_escape(e)}\n".encode() for e in problems[index]]
+            # Every part ends in a newline and every section in a blank line: end with just one.
+            if page[-1].endswith(b"\n\n"):
+                page[-1] = page[-1][:-1]
+            yield b"".join(page)
+
+
+def _per_row(mask: NDArray[np.bool_], labels: NDArray[Any]) -> list[list[Any]]:
+    """For each row of ``mask``, the labels of its true columns (one numpy pass, then list slices)."""
+    rows, cols = np.nonzero(mask)
+    chosen = labels[cols].tolist()
+    ends = np.cumsum(np.bincount(rows, minlength=mask.shape[0])).tolist()
+    return [chosen[a:b] for a, b in zip([0, *ends[:-1]], ends, strict=True)]
+
+
+def iter_feedback(results: GradingResults) -> Iterator[bytes]:
+    """Every student's feedback Markdown as UTF-8, in order (the bytes :func:`feedback_markdown` gives)."""
+    return iter(_Pages(results))
+
+
 def summary_markdown(results: GradingResults) -> str:
     """Class statistics: mean, median, a histogram, per-item results and the broken submissions."""
     n = len(results)
@@ -301,26 +466,97 @@ def _check_target(target: Path) -> None:
     )
 
 
-def write_reports(results: GradingResults, out_dir: str | Path = DEFAULT_OUT) -> Path:
-    """Write every report to ``out_dir`` atomically (staged beside it, then renamed into place)."""
+FEEDBACK_MODES = ("files", "zip", "none")
+"""How feedback is written: ``feedback/<student>.md`` files, one ``feedback.zip`` of them, or not at all."""
+
+_PARALLEL_FROM = 20_000
+"""From this many students the feedback is written by a forked process while this one writes
+results.json (two cores; below this the fork costs more than it saves)."""
+
+
+def feedback_names(results: GradingResults) -> list[str]:
+    """Each student's feedback file name (safe and unique), in order."""
+    taken: set[str] = set()
+    return [f"{safe_filename(student, taken)}.md" for student in results.ids]
+
+
+def _write_feedback(results: GradingResults, build: Path, feedback: str) -> None:
+    """feedback/<student>.md files, or the same files stored in feedback.zip, in the staging folder."""
+    names = feedback_names(results)
+    if feedback == "files":
+        folder = build / "feedback"
+        folder.mkdir()
+        for name, page in zip(names, iter_feedback(results), strict=True):
+            _write_new(folder / name, page)
+        return
+    # Stored, not deflated: deflating the pages would cost more time than the smaller file saves.
+    write_stored_zip(
+        build / "feedback.zip",
+        zip([f"feedback/{name}" for name in names], iter_feedback(results), strict=True),
+    )
+
+
+def _write_tables(results: GradingResults, build: Path) -> None:
+    write_chunks(build / "results.json", (text.encode("utf-8") for text in results.iter_json()))
+    (build / "gradebook.csv").write_text(gradebook_csv(results), encoding="utf-8", newline="")
+    (build / "summary.md").write_text(summary_markdown(results), encoding="utf-8")
+
+
+def _forked(task: Callable[[], None]) -> Callable[[], None]:
+    """Start ``task`` in a forked child; the function returned waits for it and re-raises its error."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: run, report any error through the pipe, and leave without cleanup
+        os.close(read_end)
+        code = 0
+        try:
+            task()
+        except BaseException as exc:  # everything must reach the parent
+            os.write(write_end, f"{type(exc).__name__}: {exc}".encode()[:4000])
+            code = 1
+        finally:
+            os._exit(code)
+    os.close(write_end)
+
+    def wait() -> None:
+        with os.fdopen(read_end, "rb") as pipe:
+            message = pipe.read().decode(errors="replace")
+        _, status = os.waitpid(pid, 0)
+        if status != 0:
+            raise GradegenError(f"writing feedback failed: {message or f'status {status}'}")
+
+    return wait
+
+
+def write_reports(
+    results: GradingResults, out_dir: str | Path = DEFAULT_OUT, *, feedback: str = "files"
+) -> Path:
+    """Write every report to ``out_dir`` atomically (staged beside it, then renamed into place).
+
+    ``feedback`` is ``files`` (``feedback/<student>.md``), ``zip`` (the same files in ``feedback.zip``)
+    or ``none``."""
+    if feedback not in FEEDBACK_MODES:
+        raise GradegenError(f"--feedback: expected one of {', '.join(FEEDBACK_MODES)}, got {feedback!r}")
     target = Path(out_dir)
     _check_target(target)
     build = staging_dir(target)
     build.chmod(0o755)  # mkdtemp makes it private; the reports are for the course staff
+    waiting: list[Callable[[], None]] = []  # a forked feedback writer still running
     try:
-        with (build / "results.json").open("w", encoding="utf-8") as handle:
-            handle.writelines(results.iter_json())
-        (build / "gradebook.csv").write_text(gradebook_csv(results), encoding="utf-8", newline="")
-        (build / "summary.md").write_text(summary_markdown(results), encoding="utf-8")
-        feedback = build / "feedback"
-        feedback.mkdir()
-        taken: set[str] = set()
-        texts = _Texts()
-        for i, student in enumerate(results.ids):
-            name = safe_filename(student, taken)
-            _write_new(feedback / f"{name}.md", feedback_markdown(results, i, texts).encode("utf-8"))
+        if feedback != "none":
+            write = functools.partial(_write_feedback, results, build, feedback)
+            if len(results) >= _PARALLEL_FROM and hasattr(os, "fork"):
+                waiting.append(_forked(write))
+            else:
+                write()
+        _write_tables(results, build)
+        while waiting:
+            waiting.pop()()
         replace_dir(target, build)
     except BaseException:
+        for wait in waiting:  # reap the writer; its own error no longer matters
+            with contextlib.suppress(GradegenError):
+                wait()
         shutil.rmtree(build, ignore_errors=True)
         raise
     return target

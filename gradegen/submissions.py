@@ -301,7 +301,11 @@ def _split_simple(text: str) -> tuple[list[str], list[NDArray[np.str_]]] | None:
     text = text.replace("\r\n", "\n")
     if "\r" in text:
         return None
-    lines = text[:-1].split("\n") if text.endswith("\n") else text.split("\n")
+    if text.endswith("\n"):
+        text = text[:-1]
+    if text.isascii():
+        return _split_ascii(text.encode("ascii"))
+    lines = text.split("\n")
     width = lines[0].count(",") + 1
     if any(line.count(",") != width - 1 for line in lines):
         return None
@@ -314,6 +318,40 @@ def _split_simple(text: str) -> tuple[list[str], list[NDArray[np.str_]]] | None:
     grid = np.array(cells).reshape(height, width)
     del cells
     return header, [np.ascontiguousarray(grid[1:, j]) for j in range(width)]
+
+
+def _split_ascii(data: bytes) -> tuple[list[str], list[NDArray[np.str_]]] | None:
+    """:func:`_split_simple` for an ASCII file, on its bytes: separators found by numpy, and each
+    column gathered from the buffer into a fixed-width array, without a Python string per cell."""
+    buffer = np.frombuffer(data, dtype=np.uint8)
+    ends = np.flatnonzero((buffer == ord(",")) | (buffer == ord("\n")))
+    newline = buffer[ends] == ord("\n")
+    width = int(np.argmax(newline)) + 1 if newline.any() else ends.size + 1
+    height = int(newline.sum()) + 1
+    # Every line has the header's number of cells: newlines exactly at every width-th separator.
+    if ends.size + 1 != height * width or not np.array_equal(
+        np.flatnonzero(newline), np.arange(width - 1, ends.size, width)
+    ):
+        return None
+    ends = np.append(ends, buffer.size)
+    starts = np.concatenate(([0], ends[:-1] + 1))
+    lengths = ends - starts
+    longest = int(lengths.max())
+    if longest > MAX_CELL_CHARS:
+        return None
+    header = [
+        data[a:b].decode("ascii") for a, b in zip(starts[:width].tolist(), ends[:width].tolist(), strict=True)
+    ]
+    # Every cell as a fixed-width byte string: one gather per character position, zero past its end.
+    size = max(longest, 1)
+    padded = np.append(buffer, np.zeros(size, dtype=np.uint8))  # room to read past the last cell
+    grid = np.empty((starts.size, size), dtype=np.uint8)
+    for o in range(size):
+        grid[:, o] = padded[starts + o] * (lengths > o)
+    cells = grid.reshape(height, width, size)
+    # Widened to UCS-4 code points and viewed as text: much faster than numpy's bytes-to-str cast.
+    columns = [cells[1:, j, :].astype(np.uint32).view(f"U{size}").reshape(height - 1) for j in range(width)]
+    return header, columns
 
 
 def _rows(indices: list[int]) -> str:

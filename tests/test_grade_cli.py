@@ -25,7 +25,7 @@ def test_help() -> None:
     """`gradegen grade --help` describes the command and its options."""
     result = runner.invoke(app, ["grade", "--help"])
     assert result.exit_code == 0
-    for option in ("--out", "--json", "--rtol", "--atol", "--ecf-credit", "--quiet"):
+    for option in ("--out", "--json", "--rtol", "--atol", "--ecf-credit", "--feedback", "--quiet"):
         assert option in result.output
 
 
@@ -139,3 +139,25 @@ def test_bad_option_exits_2(tmp_path: Path) -> None:
         )
         assert result.exit_code == 2, result.output
         assert "error:" in result.output
+
+
+def test_feedback_zip_and_none(tmp_path: Path) -> None:
+    """--feedback zip writes feedback.zip instead of the folder; none writes no feedback; others fail."""
+    import zipfile
+
+    sheet = str(_sheet(tmp_path))
+    result = runner.invoke(app, ["grade", HANDOUT, sheet, "--out", str(tmp_path / "z"), "--feedback", "zip"])
+    assert result.exit_code == 0, result.output
+    assert {p.name for p in (tmp_path / "z").iterdir()} == {
+        "results.json",
+        "gradebook.csv",
+        "summary.md",
+        "feedback.zip",
+    }
+    with zipfile.ZipFile(tmp_path / "z" / "feedback.zip") as archive:
+        assert archive.namelist() == ["feedback/ana.md"]
+    result = runner.invoke(app, ["grade", HANDOUT, sheet, "--out", str(tmp_path / "n"), "--feedback", "none"])
+    assert result.exit_code == 0, result.output
+    assert {p.name for p in (tmp_path / "n").iterdir()} == {"results.json", "gradebook.csv", "summary.md"}
+    result = runner.invoke(app, ["grade", HANDOUT, sheet, "--out", str(tmp_path / "t"), "--feedback", "tar"])
+    assert result.exit_code == 2
