@@ -56,13 +56,25 @@ def timed(fn: Callable[[], object], repeat: int = 1) -> float:
 
 
 def run_command(args: list[str]) -> tuple[float, float]:
-    """Wall seconds and peak resident memory (MB) of a command run in a child process."""
+    """Wall seconds and peak resident memory (MB, the largest process's) of a command.
+
+    Memory comes from GNU time where it is installed, else from this process's children (a running
+    maximum over every child so far).
+    """
+    gnu_time = Path("/usr/bin/time")
     started = time.perf_counter()
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    subprocess.run(args, check=True, stdout=subprocess.DEVNULL)
+    done = subprocess.run(
+        [str(gnu_time), "-v", *args] if gnu_time.exists() else args,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     wall = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return wall, max(peak, before) / 1024
+    if gnu_time.exists():
+        line = next(x for x in done.stderr.splitlines() if "Maximum resident" in x)
+        return wall, int(line.split()[-1]) / 1024
+    return wall, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 
 def bench_generate(spec: Spec, name: str, n: int, work: Path) -> dict[str, float]:
@@ -109,7 +121,9 @@ def bench_grade(spec: Spec, name: str, n: int, work: Path) -> dict[str, float]:
     out = work / f"grades-{name}"
     command = [*GRADEGEN, "grade", str(key_dir / "key.json"), str(answers), "--out", str(out), "--quiet"]
     figures: dict[str, float] = {"submissions": n, "items": n * len(asked)}
-    for mode in ("zip", "files"):
+    alone = f"from gradegen.grading import grade; grade({str(key_dir / 'key.json')!r}, [{str(answers)!r}])"
+    figures["seconds_grade_only"], figures["peak_mb_grade_only"] = run_command([sys.executable, "-c", alone])
+    for mode in ("zip", "none", "files"):
         shutil.rmtree(out, ignore_errors=True)
         wall, peak = run_command([*command, "--feedback", mode])
         figures[f"seconds_{mode}"] = wall
@@ -151,11 +165,11 @@ def bench_render(spec: Spec, name: str, n: int) -> dict[str, float]:
     return {"ms_per_variant": wall / count * 1e3}
 
 
-def bench_startup() -> dict[str, float]:
-    """4. Start-up of `gradegen --help` and `gradegen solve` (best of 5)."""
+def bench_startup(repeat: int) -> dict[str, float]:
+    """4. Start-up of `gradegen --help` and `gradegen solve` (best of ``repeat``)."""
     best = {}
     for label, args in (("help", ["--help"]), ("solve", ["solve"])):
-        best[label] = min(run_command([*GRADEGEN, *args])[0] for _ in range(5))
+        best[label] = min(run_command([*GRADEGEN, *args])[0] for _ in range(repeat))
     return {"help_seconds": best["help"], "solve_seconds": best["solve"]}
 
 
@@ -191,7 +205,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 "batch": bench_batch(spec, args.batch, loop_sample=2_000),
             }
             shutil.rmtree(work / f"class-{name}", ignore_errors=True)
-    report["startup"] = bench_startup()
+    report["startup"] = bench_startup(repeat=1 if args.quick else 5)
     print_table(report)
     print(json.dumps(report, sort_keys=True))
     return report
@@ -214,7 +228,9 @@ def print_table(report: dict[str, Any]) -> None:
             f"{n['grade']['submissions']:,} × {n['grade']['items'] // max(n['grade']['submissions'], 1)}"
         ),
     )
-    for mode in ("zip", "files"):
+    row("   grade() alone: wall (s)", lambda n: f"{n['grade']['seconds_grade_only']:.2f}")
+    row("   grade() alone: peak (MB)", lambda n: f"{n['grade']['peak_mb_grade_only']:,.0f}")
+    for mode in ("zip", "none", "files"):
         row(f"   --feedback {mode}: wall (s)", lambda n, m=mode: f"{n['grade'][f'seconds_{m}']:.2f}")
         row(f"   --feedback {mode}: submissions/s", lambda n, m=mode: f"{n['grade'][f'per_second_{m}']:,.0f}")
         row(f"   --feedback {mode}: peak (MB)", lambda n, m=mode: f"{n['grade'][f'peak_mb_{m}']:,.0f}")

@@ -55,6 +55,7 @@ _EXPORTS = {
     "safe_folder_name": "gradegen.roster",
     "progress": "gradegen.progress",
     "generate": "gradegen.documents",
+    "generate_class": "gradegen.documents",
     "render_documents": "gradegen.render",
     "DocumentPlan": "gradegen.plan",
     "build_plan": "gradegen.plan",
@@ -94,7 +95,7 @@ __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:
     from gradegen.diagnosis import EXPLANATIONS, Mistake, variant_graphs
-    from gradegen.documents import generate
+    from gradegen.documents import generate, generate_class
     from gradegen.errors import GradegenError, SpecError
     from gradegen.grading import (
         GradingResults,
