@@ -35,6 +35,9 @@ from gradegen.spec import Spec, load_spec
 
 HERE = Path(__file__).resolve().parent
 GRADEGEN = [sys.executable, "-m", "gradegen"]
+# Child processes run in a scratch folder: `python -m` puts the working folder first on sys.path,
+# and a source checkout there would shadow the installed package.
+SCRATCH = Path(tempfile.gettempdir())
 
 # The 4-8-8-3 network has 476 quantities; a worksheet on it asks a realistic subset, and grading
 # asks the same questions (every asked id is graded).
@@ -65,6 +68,7 @@ def run_command(args: list[str]) -> tuple[float, float]:
     started = time.perf_counter()
     done = subprocess.run(
         [str(gnu_time), "-v", *args] if gnu_time.exists() else args,
+        cwd=SCRATCH,
         check=True,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -113,9 +117,8 @@ def bench_grade(spec: Spec, name: str, n: int, work: Path) -> dict[str, float]:
     spec_path = work / f"{name}.json"
     spec_path.write_text(json.dumps(spec.to_data()))
     ask = ["--ask", ASK[name]] if ASK[name] else []
-    subprocess.run(
-        [*GRADEGEN, "generate", str(spec_path), "--out", str(key_dir), "--quiet", *ask], check=True
-    )
+    command = [*GRADEGEN, "generate", str(spec_path), "--out", str(key_dir), "--quiet", *ask]
+    subprocess.run(command, check=True, cwd=SCRATCH)
     answers = work / f"answers-{name}.csv"
     asked = submissions_csv(spec, name, n, answers)
     out = work / f"grades-{name}"
