@@ -66,11 +66,16 @@ def main() -> None:
 
 @contextmanager
 def _user_errors() -> Iterator[None]:
-    """Turn a GradegenError into one line on stderr and exit code 2."""
+    """Turn a GradegenError (or an OSError on the user's paths) into one line on stderr and exit 2."""
     try:
         yield
     except GradegenError as exc:
         err().print(f"error: {exc}", markup=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    except OSError as exc:
+        # A folder we cannot create or a file we cannot write: the user's to fix, not a crash.
+        where = f"{exc.filename}: " if exc.filename else ""
+        err().print(f"error: {where}{exc.strerror or exc}", markup=False, soft_wrap=True)
         raise typer.Exit(2) from None
 
 

@@ -12,6 +12,8 @@ import zlib
 from collections.abc import Iterable
 from pathlib import Path
 
+from gradegen.errors import GradegenError
+
 
 def _file_mode() -> int:
     mask = os.umask(0)
@@ -28,8 +30,11 @@ def write_text_atomic(path: Path, text: str) -> None:
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise _cannot_write(path, exc) from None
     try:
         os.fchmod(fd, _FILE_MODE)  # mkstemp makes files private; ours are shared like any other
         with os.fdopen(fd, "wb") as handle:
@@ -54,8 +59,16 @@ def replace_dir(target: Path, build: Path) -> None:
 
 def staging_dir(target: Path) -> Path:
     """A fresh temporary folder beside ``target``, on the same file system so renames are atomic."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    except OSError as exc:
+        raise _cannot_write(target, exc) from None
+
+
+def _cannot_write(path: Path, exc: OSError) -> GradegenError:
+    """Name the path the user gave, not the temporary one beside it."""
+    return GradegenError(f"{path}: cannot write here: {exc.strerror or exc}")
 
 
 def write_chunks(path: Path, chunks: Iterable[bytes]) -> None:

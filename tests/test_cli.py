@@ -121,3 +121,24 @@ def test_python_dash_m_runs() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "quantities" in json.loads(result.stdout)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["generate", "--out", "{blocked}/docs"],
+        ["generate", "--variants", "2", "--out", "{blocked}/class"],
+        ["init", "{blocked}/spec.yaml"],
+    ],
+)
+def test_unwritable_output_is_one_line_and_exit_2(tmp_path: Path, command: list[str]) -> None:
+    """An output path that cannot be created (under a file) gives one line naming it, exit code 2."""
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    args = [part.replace("{blocked}", str(blocked)) for part in command]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip().count("\n") == 0
+    assert str(blocked) in result.stderr and "cannot write here" in result.stderr
+    assert "Traceback" not in result.output + result.stderr
+    assert blocked.read_text() == "not a folder"
