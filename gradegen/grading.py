@@ -796,9 +796,7 @@ def grade(
             hint = _hint(qid, keys[0].asked)
             for i in hits:
                 if not table.from_csv[i]:
-                    student_errors.setdefault(i, []).append(
-                        f"{table.sources[i]}: unknown quantity id {qid!r}{hint} (ignored)"
-                    )
+                    student_errors.setdefault(i, []).append(f"unknown quantity id {qid!r}{hint} (ignored)")
         everyone = len(rows) == n  # then the rows are 0…n−1 in order: use the columns as they are
         cells = {
             q: (

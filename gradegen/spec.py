@@ -245,9 +245,10 @@ def parse_text(text: str, *, fmt: str = "yaml", source: str = "spec") -> Any:
 def read_text(path: Path, *, what: str = "spec", limit: int = MAX_FILE_BYTES) -> str:
     """A text file's contents, or a one-line SpecError saying why it is not readable text."""
     source = str(path)
+    article = "an" if what[:1] in "aeiou" else "a"
     try:
         if path.is_dir():
-            raise SpecError(f"is a folder, expected a {what} file", source=source)
+            raise SpecError(f"is a folder, expected {article} {what} file", source=source)
         if path.stat().st_size > limit:
             raise SpecError(f"{what} file is larger than {limit:,} bytes", source=source)
         raw = path.read_bytes()
@@ -256,11 +257,11 @@ def read_text(path: Path, *, what: str = "spec", limit: int = MAX_FILE_BYTES) ->
     except OSError as exc:
         raise SpecError(f"cannot read: {exc.strerror}", source=source) from None
     if b"\x00" in raw:
-        raise SpecError(f"not a text file (binary content), expected a {what}", source=source)
+        raise SpecError(f"not a text file (binary content), expected {article} {what} file", source=source)
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise SpecError(f"not a UTF-8 text file, expected a {what}", source=source) from None
+        raise SpecError(f"not a UTF-8 text file, expected {article} {what} file", source=source) from None
 
 
 def format_of(path: Path) -> str:
