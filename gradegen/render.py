@@ -8,6 +8,7 @@ graph. The documents are rendered once per graph with slots for the numbers
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -248,6 +249,22 @@ def slot_value(numbers: Numbers, key: str) -> str:
 # --------------------------------------------------------------------------- equations
 
 _BARE = re.compile(r"\{\d+\}")  # a formula that is just one of its parents (a = z)
+_PLACE = re.compile(r"\{(\d+)\}")
+
+
+@functools.cache
+def _delimited(latex: str) -> frozenset[int]:
+    """Parent positions that only ever stand alone inside brackets: σ({0}), max(0, {0}), e^{{{0}}}.
+
+    Those need no parentheses around a negative number; tanh((−1.08)) would read as a typo.
+    """
+    alone: dict[int, bool] = {}
+    for match in _PLACE.finditer(latex):
+        before, after = latex[: match.start()], latex[match.end() :]
+        inside = before.endswith(("(", ", ", "{{")) and after.startswith((")", ",", "}}"))
+        position = int(match.group(1))
+        alone[position] = alone.get(position, True) and inside
+    return frozenset(p for p, ok in alone.items() if ok)
 
 
 def equation(plan: DocumentPlan, numbers: Numbers | Slots, node_id: str) -> list[str]:
@@ -263,7 +280,9 @@ def equation(plan: DocumentPlan, numbers: Numbers | Slots, node_id: str) -> list
         return [*segments, value]
     segments.append(plan.symbolic[node_id])
     if node.parents and not _BARE.fullmatch(node.formula.latex):
-        segments.append(node.formula.render([numbers.operand(p) for p in node.parents], numbers=True))
+        alone = _delimited(node.formula.latex)
+        args = [numbers.text(p) if i in alone else numbers.operand(p) for i, p in enumerate(node.parents)]
+        segments.append(node.formula.render(args, numbers=True))
     if node.kind is Kind.UPDATE:
         segments.append(f"{numbers.operand(node.parents[0])} - {numbers.step_operand(node_id)}")
     segments.append(value)
