@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 from gradegen.spec import Spec, parse_spec, preset
+
+# CI runs the same examples every time (a red build always means the code changed); set
+# HYPOTHESIS_PROFILE=explore locally to search fresh examples.
+settings.register_profile("default", derandomize=True, deadline=None)
+settings.register_profile("explore", derandomize=False, deadline=None, max_examples=500)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 def deep_softmax_data() -> dict[str, Any]:
