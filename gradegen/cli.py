@@ -115,9 +115,11 @@ def solve(
         sys.stdout.write(json.dumps(solution.to_dict(), indent=2) + "\n")
         return
     from rich.table import Table
+    from rich.text import Text
 
     values = solution.exact if exact else solution.hand
-    table = Table(title=solution.spec.title, title_justify="left")
+    # Text, not str: formulas like [z_h1 > 0] and user titles must not be read as rich markup.
+    table = Table(title=Text(solution.spec.title), title_justify="left")
     for column in ("ID", "symbol", "formula", "value"):
         table.add_column(column, justify="right" if column == "value" else "left")
     graph = solution.graph
@@ -125,7 +127,7 @@ def solve(
         formula = ""
         if node.formula:
             formula = node.formula.render([graph[p].label for p in node.parents], latex=False)
-        table.add_row(node.id, node.label, formula, values.text(node.id))
+        table.add_row(*(Text(cell) for cell in (node.id, node.label, formula, values.text(node.id))))
     out().print(table)
     if len(solution.history) > 1:
         losses = ", ".join(f"{loss:.6g}" for loss in solution.history)
@@ -273,9 +275,11 @@ def grade(
     if quiet:
         return
     from rich.table import Table
+    from rich.text import Text
 
     summary = results.summary()
-    table = Table(title=f"Graded {summary['students']} students → {out_dir}", title_justify="left")
+    title = Text(f"Graded {summary['students']} students → {out_dir}")  # a path is not markup
+    table = Table(title=title, title_justify="left")
     for column in ("students", "mean %", "median %", "problems"):
         table.add_column(column, justify="right")
     table.add_row(

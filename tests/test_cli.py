@@ -142,3 +142,16 @@ def test_unwritable_output_is_one_line_and_exit_2(tmp_path: Path, command: list[
     assert str(blocked) in result.stderr and "cannot write here" in result.stderr
     assert "Traceback" not in result.output + result.stderr
     assert blocked.read_text() == "not a folder"
+
+
+def test_solve_table_is_not_read_as_markup(tmp_path: Path) -> None:
+    """Brackets in formulas ([z_h1 > 0] for ReLU) and in titles print as written."""
+    data = preset("handout").to_data()
+    data["layers"][0]["activation"] = "relu"
+    data["title"] = "[bold]Week 3[/bold]"
+    path = tmp_path / "relu.json"
+    path.write_text(json.dumps(data))
+    result = runner.invoke(app, ["solve", str(path)])
+    assert result.exit_code == 0
+    assert "[z_h1 > 0]" in result.output
+    assert "[bold]Week 3[/bold]" in result.output
