@@ -102,7 +102,11 @@ def parse_roster(text: str, *, source: str = "roster") -> Roster:
     if not first:
         raise RosterError(f"{source}: empty roster; expected a header row with a student id column")
     delimiter = max(",;\t", key=first.count) if any(c in first for c in ",;\t") else ","
-    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    try:
+        # strict: an unterminated quote is an error, not one id swallowing the rest of the file
+        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True))
+    except csv.Error as exc:
+        raise RosterError(f"{source}: invalid CSV: {exc}") from None
     start = next(i for i, row in enumerate(rows) if any(cell.strip() for cell in row))
     header = [_header(cell) for cell in rows[start]]
     id_col = _find(header, ID_COLUMNS)

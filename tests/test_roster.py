@@ -208,3 +208,9 @@ def test_folder_of_a_student_is_stable() -> None:
 def test_any_ids_give_safe_unique_names(tmp_path_factory: pytest.TempPathFactory, ids: list[str]) -> None:
     """Property: any distinct ids map to unique, non-empty names that stay inside the folder."""
     assert_safe(ids, tmp_path_factory.getbasetemp() / "out")
+
+
+def test_unterminated_quote_is_an_error() -> None:
+    """A quote left open is reported, rather than one id swallowing the rest of the roster."""
+    with pytest.raises(RosterError, match=r"roster.csv: invalid CSV"):
+        parse_roster('student,name\n"ann,Ann\nben,Ben\n', source="roster.csv")
