@@ -59,8 +59,8 @@ _EXPORTS = {
     "render_documents": "gradegen.render",
     "DocumentPlan": "gradegen.plan",
     "build_plan": "gradegen.plan",
-    "latex_escape": "gradegen.render",
-    "md_escape": "gradegen.render",
+    "latex_escape": "gradegen.escape",
+    "md_escape": "gradegen.escape",
     "compile_pdf": "gradegen.pdf",
     "find_engine": "gradegen.pdf",
     "Key": "gradegen.key",
@@ -97,6 +97,7 @@ if TYPE_CHECKING:
     from gradegen.diagnosis import EXPLANATIONS, Mistake, variant_graphs
     from gradegen.documents import generate, generate_class
     from gradegen.errors import GradegenError, SpecError
+    from gradegen.escape import latex_escape, md_escape
     from gradegen.grading import (
         GradingResults,
         ItemResult,
@@ -122,7 +123,7 @@ if TYPE_CHECKING:
     from gradegen.plan import DocumentPlan, build_plan
     from gradegen.presets import Preset
     from gradegen.progress import progress
-    from gradegen.render import latex_escape, md_escape, render_documents
+    from gradegen.render import render_documents
     from gradegen.reports import write_reports
     from gradegen.roster import (
         Roster,

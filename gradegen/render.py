@@ -23,6 +23,7 @@ import jinja2
 
 from gradegen.diagram import svg, tikz
 from gradegen.errors import GradegenError
+from gradegen.escape import latex_escape, md_escape
 from gradegen.graph import Graph, Kind, Values
 from gradegen.key import Key, make_key
 from gradegen.plan import ChainEq, DocumentPlan, Known, LocalEq, NodeEq, Para, Prose, build_plan
@@ -37,67 +38,6 @@ DOCUMENTS = ("solution.md", "solution.tex", "worksheet.md", "worksheet.tex")
 
 FILES = (*DOCUMENTS, "answers.yaml", "key.json", "network.svg")
 """Every file :func:`render_documents` returns, in the order they are written."""
-
-# --------------------------------------------------------------------------- escaping
-
-_LATEX_SPECIAL = {
-    "\\": r"\textbackslash{}",
-    "{": r"\{",
-    "}": r"\}",
-    "$": r"\$",
-    "&": r"\&",
-    "#": r"\#",
-    "^": r"\textasciicircum{}",
-    "_": r"\_",
-    "%": r"\%",
-    "~": r"\textasciitilde{}",
-    "<": r"\textless{}",
-    ">": r"\textgreater{}",
-    "|": r"\textbar{}",
-    # Unicode that pdflatex's default setup cannot print, as our own phrases and users use it.
-    "−": r"\ensuremath{-}",
-    "×": r"\ensuremath{\times}",
-    "·": r"\ensuremath{\cdot}",
-    "…": r"\ldots{}",
-    "ŷ": r"\ensuremath{\hat{y}}",
-    "σ": r"\ensuremath{\sigma}",
-    "η": r"\ensuremath{\eta}",
-    "λ": r"\ensuremath{\lambda}",
-    "Σ": r"\ensuremath{\Sigma}",
-    "∂": r"\ensuremath{\partial}",
-    "²": r"\ensuremath{^2}",
-}
-_LATEX_RE = re.compile("|".join(re.escape(k) for k in _LATEX_SPECIAL))
-
-
-def latex_escape(text: object) -> str:
-    """``text`` as literal LaTeX text: specials escaped, blank lines kept as paragraphs."""
-    return _latex_escape(str(text))
-
-
-@lru_cache(maxsize=8192)  # the same titles and phrases recur in every variant
-def _latex_escape(text: str) -> str:
-    value = _LATEX_RE.sub(lambda m: _LATEX_SPECIAL[m.group()], str(text))
-    paragraphs = [" ".join(p.split()) for p in re.split(r"\n\s*\n", value.strip())]
-    return "\n\n".join(p for p in paragraphs if p)
-
-
-# Markdown specials: a backslash escape is valid for any ASCII punctuation in CommonMark and pandoc.
-_MD_RE = re.compile(r"([\\`*_{}\[\]<>#+\-!|$~^&])")
-
-
-def md_escape(text: object) -> str:
-    """``text`` as literal Markdown: specials (and ``$``) escaped, blank lines kept as paragraphs."""
-    return _md_escape(str(text))
-
-
-@lru_cache(maxsize=8192)
-def _md_escape(text: str) -> str:
-    paragraphs = []
-    for para in re.split(r"\n\s*\n", str(text).strip()):
-        line = _MD_RE.sub(r"\\\1", " ".join(para.split()))
-        paragraphs.append(re.sub(r"^(\d+)\.", r"\1\\.", line))  # "1. " would start a list
-    return "\n\n".join(p for p in paragraphs if p)
 
 
 def _spaced(escape: Callable[[str], str]) -> Callable[[str], str]:
@@ -877,10 +817,8 @@ __all__ = [
     "environment",
     "equation",
     "key_json",
-    "latex_escape",
     "math_number",
     "md_equation",
-    "md_escape",
     "operand",
     "plan_for",
     "render_documents",

@@ -9,15 +9,12 @@ from __future__ import annotations
 import contextlib
 import csv
 import functools
-import hashlib
 import io
 import math
 import os
-import re
 import shutil
 from collections import Counter
 from collections.abc import Callable, Iterator
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -26,51 +23,14 @@ from numpy.typing import NDArray
 
 from gradegen.diagnosis import EXPLANATIONS, Mistake
 from gradegen.errors import GradegenError
+from gradegen.escape import md_inline, md_plain, spreadsheet_safe
 from gradegen.files import replace_dir, staging_dir, write_chunks, write_stored_zip
 from gradegen.grading import GradingResults, GroupResult, Verdict
 from gradegen.graph import Kind
+from gradegen.roster import folder_names
 from gradegen.rounding import shortest
 
 DEFAULT_OUT = Path("output/grades")
-
-_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#!|~&])")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
-
-
-def safe_filename(student: str, taken: set[str]) -> str:
-    """A readable file name for a student id that stays inside its folder and is unique.
-
-    Letters, digits, ``.``, ``_`` and ``-`` are kept; anything else (``/``, ``..``, spaces…)
-    becomes ``_``. When that changed the id, left it empty, gives a reserved device name (CON,
-    NUL, COM1…) or a name already taken (compared without case), a short hash of the id is added.
-    """
-    slug = _UNSAFE.sub("_", student).strip("._")[:60] or "student"
-    needs_hash = slug != student or slug.split(".")[0].lower() in _RESERVED or slug.lower() in taken
-    name = f"{slug}-{hashlib.sha256(student.encode('utf-8')).hexdigest()[:8]}" if needs_hash else slug
-    base, count = name, 1
-    while name.lower() in taken:
-        count += 1
-        name = f"{base}-{count}"
-    taken.add(name.lower())
-    return name
-
-
-@lru_cache(maxsize=1 << 16)
-def md_escape(text: str) -> str:
-    """A user's text made inert in Markdown (one line, special characters escaped)."""
-    escaped = _MD_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
-    return "\\" + escaped if escaped.startswith(("-", "+", "=")) else escaped
-
-
-def spreadsheet_safe(cell: str) -> str:
-    """A CSV cell that a spreadsheet will not run as a formula: prefixed with ``'`` when it starts
-    with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return and is not a number."""
-    if cell.startswith(_FORMULA_START) and not _NUMBER.fullmatch(cell):
-        return "'" + cell
-    return cell
 
 
 def _short(text: str, limit: int = 80) -> str:
@@ -171,7 +131,7 @@ def feedback_markdown(results: GradingResults, index: int, texts: _Texts | None 
     k = int(group.key_index[row])
     score, possible = float(group.score[row]), float(group.max[row])
     lines = [
-        f"# Feedback for {md_escape(results.ids[index])}",
+        f"# Feedback for {md_inline(results.ids[index])}",
         "",
         f"Score: **{_num(score)} / {_num(possible)}** ({_percent(score, possible):.1f}%)",
         "",
@@ -187,7 +147,7 @@ def feedback_markdown(results: GradingResults, index: int, texts: _Texts | None 
         for q in follow:
             c = group.columns[q]
             share = float(c.points[row]) / c.max_points if c.max_points else 0.0
-            answer = md_escape(_short(c.raw[row] or ""))
+            answer = md_inline(_short(c.raw[row] or ""))
             lines.append(
                 f"- `{q}` ({group.graph[q].label}): your {answer} is not the key's "
                 f"{texts.get(group, k, q)[0]}, but it follows correctly from your own earlier answers "
@@ -200,7 +160,7 @@ def feedback_markdown(results: GradingResults, index: int, texts: _Texts | None 
             c = group.columns[q]
             _, heading, expected = texts.get(group, k, q)
             lines += [heading, ""]
-            raw = md_escape(_short(c.raw[row] or ""))
+            raw = md_inline(_short(c.raw[row] or ""))
             if verdict[q] == _MISSING:
                 lines.append("- Your answer: missing.")
             elif verdict[q] == _UNPARSEABLE:
@@ -215,14 +175,13 @@ def feedback_markdown(results: GradingResults, index: int, texts: _Texts | None 
     problems = results.errors_of(index)
     if problems:
         lines += ["## Problems with your submission", ""]
-        lines += [f"- {md_escape(e)}" for e in problems]
+        lines += [f"- {md_inline(e)}" for e in problems]
         lines.append("")
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
 _ITEMS_CACHED = 200_000
 """At most this many wrong-item texts are kept for reuse (distinct wrong answers can be many)."""
-_PLAIN_ID = re.compile(r"[\s\\`*_{}\[\]()<>#!|~&]")
 
 
 class _Pages:
@@ -256,7 +215,7 @@ class _Pages:
     def _item(self, g: int, k: int, j: int, d: int, v: int, raw: str | None) -> bytes:
         """A wrong item's whole text: heading, the student's answer, expected, diagnosis, working."""
         before, after = self.blocks.get((g, k, j, d)) or self._block(g, k, j, d)
-        shown = md_escape(_short(raw or ""))
+        shown = md_inline(_short(raw or ""))
         if v == _MISSING:
             answer = "- Your answer: missing.\n"
         elif v == _UNPARSEABLE:
@@ -281,7 +240,7 @@ class _Pages:
             )
         share = float(c.points[row]) / c.max_points if c.max_points else 0.0
         return (
-            f"{parts[0]}{md_escape(_short(c.raw[row] or ''))}{parts[1]}{_fmt(float(c.follow[row]))}); "
+            f"{parts[0]}{md_inline(_short(c.raw[row] or ''))}{parts[1]}{_fmt(float(c.follow[row]))}); "
             f"credited {share:.0%} of its points.\n"
         )
 
@@ -291,10 +250,8 @@ class _Pages:
         for start in range(0, n, 4096):  # chunks: per-row Python lists only for a few rows at a time
             students = np.arange(start, min(start + 4096, n))
             ids = [results.ids[i] for i in students.tolist()]
-            if _PLAIN_ID.search(",".join(ids)) is None:  # the common case: nothing to escape
-                names = [("\\" + s if s.startswith(("-", "+", "=")) else s) for s in ids]
-            else:
-                names = [md_escape(s) for s in ids]
+            # the common case: nothing to escape
+            names = ids if all(map(md_plain, ids)) else [md_inline(s) for s in ids]
             pages: list[bytes | None] = [None] * len(names)
             for g, group in enumerate(results.groups):
                 mine = np.flatnonzero(results.group_of[students] == g)
@@ -356,7 +313,7 @@ class _Pages:
                     page.append(items.get(key) or self._item(*key))
             if index in problems:
                 page.append(b"## Problems with your submission\n\n")
-                page += [f"- {md_escape(e)}\n".encode() for e in problems[index]]
+                page += [f"- {md_inline(e)}\n".encode() for e in problems[index]]
             # Every part ends in a newline and every section in a blank line: end with just one.
             if page[-1].endswith(b"\n\n"):
                 page[-1] = page[-1][:-1]
@@ -436,7 +393,7 @@ def summary_markdown(results: GradingResults) -> str:
         for msg in errors
     ]
     lines += ["", "## Broken submissions", ""]
-    lines += [f"- {md_escape(f)}: {md_escape(m)}" for f, m in broken] or ["None."]
+    lines += [f"- {md_inline(f)}: {md_inline(m)}" for f, m in broken] or ["None."]
     return "\n".join(lines) + "\n"
 
 
@@ -475,9 +432,8 @@ results.json (two cores; below this the fork costs more than it saves)."""
 
 
 def feedback_names(results: GradingResults) -> list[str]:
-    """Each student's feedback file name (safe and unique), in order."""
-    taken: set[str] = set()
-    return [f"{safe_filename(student, taken)}.md" for student in results.ids]
+    """Each student's feedback file name, in order: the same safe, unique names as class folders."""
+    return [f"{name}.md" for name in folder_names(results.ids)]
 
 
 def _write_feedback(results: GradingResults, build: Path, feedback: str) -> None:

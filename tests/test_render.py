@@ -15,17 +15,10 @@ from conftest import deep_softmax_data
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from gradegen.escape import latex_escape, md_escape
 from gradegen.key import make_key, resolve_ask
 from gradegen.network import build_graph
-from gradegen.render import (
-    FILES,
-    key_json,
-    latex_escape,
-    md_escape,
-    operand,
-    render_documents,
-    tex_equation,
-)
+from gradegen.render import FILES, key_json, operand, render_documents, tex_equation
 from gradegen.rounding import shortest
 from gradegen.spec import Spec, parse_spec, preset
 

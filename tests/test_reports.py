@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from gradegen.escape import md_inline, spreadsheet_safe
 from gradegen.grading import GradingResults, grade
-from gradegen.reports import gradebook_csv, md_escape, safe_filename, spreadsheet_safe, write_reports
+from gradegen.reports import feedback_names, gradebook_csv, write_reports
 from gradegen.spec import Spec
 from gradegen.submissions import Submissions
 
@@ -77,15 +78,16 @@ def test_gradebook_neutralises_formulas(handout: Spec) -> None:
 HOSTILE = ["../../x", "/etc/passwd", "", "..", ".", "CON", "con.txt", "a/b", "a\\b", "NUL", "Ana", "ana", "ü"]
 
 
-def test_safe_filenames_are_unique_and_inside() -> None:
+def test_safe_filenames_are_unique_and_inside(handout: Spec) -> None:
     """Hostile ids become readable, unique file names with no path separators or reserved names."""
-    taken: set[str] = set()
-    names = [safe_filename(s, taken) for s in HOSTILE]
+    results = _results(handout, {s: {} for s in HOSTILE if s})
+    names = [name.removesuffix(".md") for name in feedback_names(results)]
     assert len({n.lower() for n in names}) == len(names)
     for name in names:
         assert name and "/" not in name and "\\" not in name and not name.startswith(".")
         assert name.split(".")[0].split("-")[0].lower() not in {"con", "nul"} or "-" in name
-    assert names[HOSTILE.index("Ana")] == "Ana"
+    assert names[results.ids.index("bo")] == "bo" if "bo" in results.ids else True
+    assert names[results.ids.index("Ana")].startswith("Ana-")  # Ana and ana clash ignoring case
 
 
 def test_hostile_ids_stay_inside_the_output_folder(tmp_path: Path, handout: Spec) -> None:
@@ -151,10 +153,12 @@ def test_summary(tmp_path: Path, handout: Spec) -> None:
     assert "unknown quantity id 'zz'" in text
 
 
-def test_md_escape() -> None:
-    """User text cannot inject Markdown structure."""
-    assert md_escape("# *x* [a](b)\n<script>") == "\\# \\*x\\* \\[a\\]\\(b\\) \\<script\\>"
-    assert md_escape("-1") == "\\-1"
+def test_md_inline() -> None:
+    """User text cannot inject Markdown structure, math or a list, and stays on one line."""
+    assert md_inline("# *x* [a](b)\n<script>") == "\\# \\*x\\* \\[a\\](b) \\<script\\>"
+    assert md_inline("-1") == "\\-1"
+    assert md_inline("$x$ 1. two") == "\\$x\\$ 1. two"
+    assert md_inline("1. item") == "1\\. item"
 
 
 def test_json_of_interleaved_key_groups(mazur: Spec, handout: Spec) -> None:

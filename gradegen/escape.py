@@ -1,0 +1,90 @@
+"""Making user text inert where it is printed: LaTeX, Markdown and spreadsheet cells."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+_LATEX_SPECIAL = {
+    "\\": r"\textbackslash{}",
+    "{": r"\{",
+    "}": r"\}",
+    "$": r"\$",
+    "&": r"\&",
+    "#": r"\#",
+    "^": r"\textasciicircum{}",
+    "_": r"\_",
+    "%": r"\%",
+    "~": r"\textasciitilde{}",
+    "<": r"\textless{}",
+    ">": r"\textgreater{}",
+    "|": r"\textbar{}",
+    # Unicode that pdflatex's default setup cannot print, as our own phrases and users use it.
+    "−": r"\ensuremath{-}",
+    "×": r"\ensuremath{\times}",
+    "·": r"\ensuremath{\cdot}",
+    "…": r"\ldots{}",
+    "ŷ": r"\ensuremath{\hat{y}}",
+    "σ": r"\ensuremath{\sigma}",
+    "η": r"\ensuremath{\eta}",
+    "λ": r"\ensuremath{\lambda}",
+    "Σ": r"\ensuremath{\Sigma}",
+    "∂": r"\ensuremath{\partial}",
+    "²": r"\ensuremath{^2}",
+}
+_LATEX_RE = re.compile("|".join(re.escape(k) for k in _LATEX_SPECIAL))
+
+
+def latex_escape(text: object) -> str:
+    """``text`` as literal LaTeX text: specials escaped, blank lines kept as paragraphs."""
+    return _latex_escape(str(text))
+
+
+@lru_cache(maxsize=8192)  # the same titles and phrases recur in every variant
+def _latex_escape(text: str) -> str:
+    value = _LATEX_RE.sub(lambda m: _LATEX_SPECIAL[m.group()], str(text))
+    paragraphs = [" ".join(p.split()) for p in re.split(r"\n\s*\n", value.strip())]
+    return "\n\n".join(p for p in paragraphs if p)
+
+
+# Markdown specials: a backslash escape is valid for any ASCII punctuation in CommonMark and pandoc.
+_MD_RE = re.compile(r"([\\`*_{}\[\]<>#+\-!|$~^&])")
+
+
+def md_escape(text: object) -> str:
+    """``text`` as literal Markdown: specials (and ``$``) escaped, blank lines kept as paragraphs."""
+    return _md_escape(str(text))
+
+
+@lru_cache(maxsize=8192)
+def _md_escape(text: str) -> str:
+    paragraphs = []
+    for para in re.split(r"\n\s*\n", str(text).strip()):
+        line = _MD_RE.sub(r"\\\1", " ".join(para.split()))
+        paragraphs.append(re.sub(r"^(\d+)\.", r"\1\\.", line))  # "1. " would start a list
+    return "\n\n".join(p for p in paragraphs if p)
+
+
+def md_inline(text: object) -> str:
+    """``text`` as literal Markdown on one line (a table cell, a list item, a heading)."""
+    return md_escape(" ".join(str(text).split()))
+
+
+_MD_UNSAFE = re.compile(r"[\s\\`*_{}\[\]<>#+\-!|$~^&]|^\d+\.")
+
+
+def md_plain(text: str) -> bool:
+    """Whether :func:`md_inline` leaves ``text`` as it is (checked without escaping it)."""
+    return _MD_UNSAFE.search(text) is None
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def spreadsheet_safe(cell: str) -> str:
+    """A CSV cell that a spreadsheet will not run as a formula: prefixed with ``'`` when it starts
+    with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return and is not a number."""
+    if cell.startswith(_FORMULA_START) and not _NUMBER.fullmatch(cell):
+        return "'" + cell
+    return cell
