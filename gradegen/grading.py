@@ -586,36 +586,37 @@ class GradingResults:
             "errors": [e.to_dict() for e in self.errors],
         }
 
-    def iter_json(self, chunk: int = 5000) -> Iterator[str]:
-        """results.json in pieces, one student per line, built column by column (fast and lean
-        for a large class); ``json.loads("".join(...)) == to_dict()``."""
-        yield '{"students": ['
+    def json_chunks(self, chunk: int = 5000) -> Iterator[bytes]:
+        """results.json as UTF-8, in pieces of whole students (one per line), built column by column:
+        fast and lean for a large class; ``json.loads(b"".join(...)) == to_dict()``."""
+        yield b'{"students": ['
         n = len(self)
         members = [np.flatnonzero(self.group_of == g) for g in range(len(self.groups))]
         for start in range(0, n, chunk):
             stop = min(start + chunk, n)
             if len(self.groups) == 1:  # the usual case: the chunk's pieces are joined in one go
-                yield "".join(
-                    _json_pieces(self, self.groups[0], self.row_of[start:stop], np.arange(start, stop))
-                    .ravel()
-                    .tolist()
-                )
+                pieces = _json_pieces(self, self.groups[0], self.row_of[start:stop], np.arange(start, stop))
+                yield b"".join(pieces.ravel().tolist())
                 continue
-            lines: list[str] = [""] * (stop - start)
+            lines: list[bytes] = [b""] * (stop - start)
             for g, group in enumerate(self.groups):
                 lo, hi = np.searchsorted(members[g], [start, stop]).tolist()
                 if lo == hi:
                     continue
                 students = members[g][lo:hi]
                 pieces = _json_pieces(self, group, self.row_of[students], students)
-                for i, line in zip(students.tolist(), map("".join, pieces.tolist()), strict=True):
+                for i, line in zip(students.tolist(), map(b"".join, pieces.tolist()), strict=True):
                     lines[i - start] = line
-            yield "".join(lines)
+            yield b"".join(lines)
         errors = ", ".join(json.dumps(e.to_dict(), ensure_ascii=False) for e in self.errors)
-        yield ("\n" if n else "") + f'], "errors": [{errors}]}}\n'
+        yield (("\n" if n else "") + f'], "errors": [{errors}]}}\n').encode()
+
+    def iter_json(self, chunk: int = 5000) -> Iterator[str]:
+        """:meth:`json_chunks` as text."""
+        return (piece.decode() for piece in self.json_chunks(chunk))
 
     def to_json(self) -> str:
-        return "".join(self.iter_json())
+        return b"".join(self.json_chunks()).decode()
 
     def summary(self) -> dict[str, Any]:
         """Class statistics: count, mean and median percent, problems reported."""
@@ -631,83 +632,117 @@ class GradingResults:
 _JSON_UNSAFE = re.compile(r'["\\\x00-\x1f]')
 
 
-def _json_strings(texts: Sequence[str | None]) -> list[str]:
-    """JSON for many strings (None or "" → null); plain ones are quoted directly, others by json.dumps."""
-    try:
-        joined = "".join(texts)  # type: ignore[arg-type]
-    except TypeError:  # some None
-        joined = "".join(t for t in texts if t is not None)
-    if _JSON_UNSAFE.search(joined):
-        return [json.dumps(t, ensure_ascii=False) if t else "null" for t in texts]
-    return [f'"{t}"' if t else "null" for t in texts]
+def _json_string(text: str | None) -> str:
+    """JSON for an answer's text ("" and None → null), quoted directly when it is plain."""
+    if not text:
+        return "null"
+    return json.dumps(text, ensure_ascii=False) if _JSON_UNSAFE.search(text) else f'"{text}"'
 
 
-def _json_floats(values: Array, prefix: str) -> NDArray[np.object_]:
-    """``prefix`` + JSON for many floats (NaN → null); answers repeat a lot, so each distinct
-    value is formatted once."""
+def _json_float(x: float) -> str:
+    return repr(x) if math.isfinite(x) else "null"
+
+
+def _json_floats(values: Array) -> list[str]:
+    """JSON for many floats, each distinct value formatted once (scores repeat a lot)."""
     distinct, inverse = np.unique(values, return_inverse=True)
-    table = np.array(
-        [prefix + (repr(v) if math.isfinite(v) else "null") for v in distinct.tolist()], dtype=object
-    )
-    out: NDArray[np.object_] = table[inverse]
-    return out
+    table = np.array([_json_float(v) for v in distinct.tolist()], dtype=object)
+    texts: list[str] = table[inverse].tolist()
+    return texts
+
+
+def _json_answers(raws: NDArray[Any], values: Array) -> tuple[list[str], NDArray[np.intp]]:
+    """A column's distinct answers as ``"raw": …, "value": …`` and each row's index into them.
+
+    Answers repeat (most students write the right value the same way), so each distinct value is
+    written once, with the text first given for it; an answer whose text differs gets its own entry.
+    """
+    bits = values.view(np.int64)  # NaN matches NaN, and −0.0 stays apart from 0.0
+    distinct, first, index = np.unique(bits, return_index=True, return_inverse=True)
+    texts = [
+        f'{_json_string(t)}, "value": {_json_float(v)}'
+        for t, v in zip(raws[first].tolist(), distinct.view(np.float64).tolist(), strict=True)
+    ]
+    for i in np.flatnonzero(raws != raws[first][index]).tolist():
+        index[i] = len(texts)
+        texts.append(f'{_json_string(raws[i])}, "value": {_json_float(float(values[i]))}')
+    return texts, index
 
 
 def _json_pieces(
     results: GradingResults, group: GroupResult, rows: NDArray[np.intp], students: NDArray[np.intp]
 ) -> NDArray[np.object_]:
-    """The pieces of results.json for some students of a group: one row each, to be joined.
+    """The pieces (UTF-8) of results.json for some students of a group: one row each, to be joined.
 
-    A row is the student's start, then four pieces per item (its id, raw text, value, and the rest,
-    which depends only on the key, verdict and diagnosis: a table lookup), then the end.
+    A row is the student's start, one piece per item, and the end. An item's text depends on its
+    answer, its key and its outcome (verdict and diagnosis), and few of those combinations occur in
+    a column: each is written once and looked up.
     """
-    kx = group.key_index[rows]
-    rows_list = rows.tolist()
-    contiguous = rows.size > 0 and rows_list[-1] - rows_list[0] == rows.size - 1
-    window = slice(rows_list[0], rows_list[-1] + 1) if contiguous else None
-    verdicts = [json.dumps(v.value) for v in VERDICTS]
+    keys, key_of = np.unique(group.key_index[rows], return_inverse=True)  # the keys in play
     diagnoses = [json.dumps(m.value) for m in MISTAKES] + ["null"]
-    codes_per_key = len(VERDICTS) * len(diagnoses)
-    pieces = np.empty((len(rows_list), 4 * len(group.asked) + 2), dtype=object)
+    outcomes = len(VERDICTS) * len(diagnoses)
+    pieces = np.empty((rows.size, len(group.asked) + 2), dtype=object)
     for j, q in enumerate(group.asked):
         c = group.columns[q]
+        raws = (
+            c.raw[rows]
+            if isinstance(c.raw, np.ndarray)
+            else np.array([c.raw[r] for r in rows.tolist()], object)
+        )
+        answers, answer_of = _json_answers(raws, c.value[rows])
+        expected = [
+            f', "expected": {{"exact": {e!r}, "hand": {h!r}}}, "accepted": [{a!r}, {b!r}], '
+            for e, h, a, b in zip(
+                c.exact_k[keys].tolist(),
+                c.hand_k[keys].tolist(),
+                c.lo_k[keys].tolist(),
+                c.hi_k[keys].tolist(),
+                strict=True,
+            )
+        ]
         points = {
-            VERDICTS.index(Verdict.CORRECT): c.max_points,
-            VERDICTS.index(Verdict.FOLLOW_THROUGH): float(results.ecf_credit * c.max_points),
+            Verdict.CORRECT: c.max_points,
+            Verdict.FOLLOW_THROUGH: float(results.ecf_credit * c.max_points),
         }
-        rests = np.array(
+        verdicts = [
+            f'"verdict": "{v.value}", "diagnosis": {d}, "points": {points.get(v, 0.0)!r}}}'
+            for v in VERDICTS
+            for d in diagnoses
+        ]
+        diagnosis = c.diagnosis[rows].astype(np.int64)
+        outcome = c.verdict[rows].astype(np.int64) * len(diagnoses) + np.where(
+            diagnosis < 0, len(diagnoses) - 1, diagnosis
+        )
+        combos, item_of = np.unique(
+            (answer_of * keys.size + key_of) * outcomes + outcome, return_inverse=True
+        )
+        answer, rest = np.divmod(combos, keys.size * outcomes)
+        head = f'{", " if j else ""}{json.dumps(q, ensure_ascii=False)}: {{"raw": '
+        table = np.array(
             [
-                f', "expected": {{"exact": {e!r}, "hand": {h!r}}}, "accepted": [{a!r}, {b!r}], '
-                f'"verdict": {verdicts[v]}, "diagnosis": {diagnoses[d]}, "points": {points.get(v, 0.0)!r}}}'
-                for e, h, a, b in zip(
-                    c.exact_k.tolist(), c.hand_k.tolist(), c.lo_k.tolist(), c.hi_k.tolist(), strict=True
-                )
-                for v in range(len(VERDICTS))
-                for d in range(len(diagnoses))
+                f"{head}{answers[a]}{expected[k]}{verdicts[o]}".encode()
+                for a, k, o in zip(answer.tolist(), *np.divmod(rest, outcomes), strict=True)
             ],
             dtype=object,
         )
-        diagnosis = c.diagnosis[rows].astype(np.intp)
-        codes = c.verdict[rows].astype(np.intp) * len(diagnoses) + np.where(
-            diagnosis < 0, len(diagnoses) - 1, diagnosis
-        )
-        raws = c.raw[window] if window else [c.raw[r] for r in rows_list]
-        if isinstance(raws, np.ndarray):
-            raws = raws.tolist()
-        pieces[:, 4 * j + 1] = f'{", " if j else ""}{json.dumps(q)}: {{"raw": '
-        pieces[:, 4 * j + 2] = _json_strings(raws)
-        pieces[:, 4 * j + 3] = _json_floats(c.value[rows], ', "value": ')
-        pieces[:, 4 * j + 4] = rests[kx * codes_per_key + codes]
-    ids = _json_strings([results.ids[i] for i in students.tolist()])
+        pieces[:, j + 1] = table[item_of]
+    ids = [results.ids[i] for i in students.tolist()]
+    quoted = (
+        [json.dumps(s, ensure_ascii=False) for s in ids]
+        if _JSON_UNSAFE.search("".join(ids))
+        else [f'"{s}"' for s in ids]
+    )
+    scores, maxima = _json_floats(group.score[rows]), _json_floats(group.max[rows])
+    later, first = ",\n", "\n"  # a line per student
     pieces[:, 0] = [
-        (",\n" if i else "\n") + f'{{"student": {sid}, "score": {sc!r}, "max": {mx!r}, "items": {{'
-        for i, sid, sc, mx in zip(
-            students.tolist(), ids, group.score[rows].tolist(), group.max[rows].tolist(), strict=True
-        )
+        f'{later if i else first}{{"student": {s}, "score": {sc}, "max": {mx}, "items": {{'.encode()
+        for i, s, sc, mx in zip(students.tolist(), quoted, scores, maxima, strict=True)
     ]
     problems = results.student_errors
     pieces[:, -1] = [
-        '}, "errors": ' + (json.dumps(list(problems[i]), ensure_ascii=False) if i in problems else "[]") + "}"
+        b'}, "errors": '
+        + (json.dumps(list(problems[i]), ensure_ascii=False).encode() if i in problems else b"[]")
+        + b"}"
         for i in students.tolist()
     ]
     return pieces

@@ -453,7 +453,7 @@ def _write_feedback(results: GradingResults, build: Path, feedback: str) -> None
 
 
 def _write_tables(results: GradingResults, build: Path) -> None:
-    write_chunks(build / "results.json", (text.encode("utf-8") for text in results.iter_json()))
+    write_chunks(build / "results.json", results.json_chunks())
     (build / "gradebook.csv").write_text(gradebook_csv(results), encoding="utf-8", newline="")
     (build / "summary.md").write_text(summary_markdown(results), encoding="utf-8")
 
