@@ -475,6 +475,12 @@ class _Column:
     max_points: float
     follow: Array
 
+    def raws(self, rows: NDArray[np.intp]) -> NDArray[Any]:
+        """The raw texts of some rows, as an array."""
+        if isinstance(self.raw, np.ndarray):
+            return self.raw[rows]
+        return np.array([self.raw[r] for r in rows.tolist()], dtype=object)
+
 
 @dataclass(frozen=True)
 class GroupResult:
@@ -651,22 +657,34 @@ def _json_floats(values: Array) -> list[str]:
     return texts
 
 
-def _json_answers(raws: NDArray[Any], values: Array) -> tuple[list[str], NDArray[np.intp]]:
-    """A column's distinct answers as ``"raw": …, "value": …`` and each row's index into them.
+def answer_codes(raws: NDArray[Any], values: Array) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+    """A column's rows grouped by answer: each distinct answer's first row, and each row's answer.
 
-    Answers repeat (most students write the right value the same way), so each distinct value is
-    written once, with the text first given for it; an answer whose text differs gets its own entry.
+    Rows given one number hold the same text and value. Answers repeat (most students write the
+    right value the same way), so texts built per distinct answer are built a few times, not per row.
     """
     bits = values.view(np.int64)  # NaN matches NaN, and −0.0 stays apart from 0.0
-    distinct, first, index = np.unique(bits, return_index=True, return_inverse=True)
-    texts = [
-        f'{_json_string(t)}, "value": {_json_float(v)}'
-        for t, v in zip(raws[first].tolist(), distinct.view(np.float64).tolist(), strict=True)
-    ]
-    for i in np.flatnonzero(raws != raws[first][index]).tolist():
-        index[i] = len(texts)
-        texts.append(f'{_json_string(raws[i])}, "value": {_json_float(float(values[i]))}')
-    return texts, index
+    _, first, codes = np.unique(bits, return_index=True, return_inverse=True)
+    odd = np.flatnonzero(raws != raws[first][codes])  # the same value written differently
+    if odd.size:
+        codes[odd] = np.arange(first.size, first.size + odd.size)
+        first = np.concatenate([first, odd])
+    return first, codes
+
+
+def combinations(
+    codes: Sequence[NDArray[np.integer[Any]]], sizes: Sequence[int]
+) -> tuple[list[tuple[int, ...]], NDArray[np.intp]]:
+    """The distinct combinations of per-row codes (``codes[i] < sizes[i]``), and each row's one."""
+    combined = np.zeros(len(codes[0]), dtype=np.int64)
+    for code, size in zip(codes, sizes, strict=True):
+        combined = combined * size + code
+    distinct, inverse = np.unique(combined, return_inverse=True)
+    parts: list[list[int]] = []
+    for size in reversed(sizes):
+        distinct, part = np.divmod(distinct, size)
+        parts.append(part.tolist())
+    return list(zip(*reversed(parts), strict=True)), inverse
 
 
 def _json_pieces(
@@ -675,21 +693,20 @@ def _json_pieces(
     """The pieces (UTF-8) of results.json for some students of a group: one row each, to be joined.
 
     A row is the student's start, one piece per item, and the end. An item's text depends on its
-    answer, its key and its outcome (verdict and diagnosis), and few of those combinations occur in
-    a column: each is written once and looked up.
+    answer, its key, its verdict and its diagnosis, and few of those combinations occur in a
+    column: each is written once and looked up.
     """
     keys, key_of = np.unique(group.key_index[rows], return_inverse=True)  # the keys in play
-    diagnoses = [json.dumps(m.value) for m in MISTAKES] + ["null"]
-    outcomes = len(VERDICTS) * len(diagnoses)
+    diagnoses = ["null"] + [json.dumps(m.value) for m in MISTAKES]  # by diagnosis code + 1
     pieces = np.empty((rows.size, len(group.asked) + 2), dtype=object)
     for j, q in enumerate(group.asked):
         c = group.columns[q]
-        raws = (
-            c.raw[rows]
-            if isinstance(c.raw, np.ndarray)
-            else np.array([c.raw[r] for r in rows.tolist()], object)
-        )
-        answers, answer_of = _json_answers(raws, c.value[rows])
+        raws, values = c.raws(rows), c.value[rows]
+        first, answer_of = answer_codes(raws, values)
+        answers = [
+            f'{_json_string(t)}, "value": {_json_float(v)}'
+            for t, v in zip(raws[first].tolist(), values[first].tolist(), strict=True)
+        ]
         expected = [
             f', "expected": {{"exact": {e!r}, "hand": {h!r}}}, "accepted": [{a!r}, {b!r}], '
             for e, h, a, b in zip(
@@ -704,24 +721,16 @@ def _json_pieces(
             Verdict.CORRECT: c.max_points,
             Verdict.FOLLOW_THROUGH: float(results.ecf_credit * c.max_points),
         }
-        verdicts = [
-            f'"verdict": "{v.value}", "diagnosis": {d}, "points": {points.get(v, 0.0)!r}}}'
-            for v in VERDICTS
-            for d in diagnoses
-        ]
-        diagnosis = c.diagnosis[rows].astype(np.int64)
-        outcome = c.verdict[rows].astype(np.int64) * len(diagnoses) + np.where(
-            diagnosis < 0, len(diagnoses) - 1, diagnosis
+        distinct, item_of = combinations(
+            [answer_of, key_of, c.verdict[rows], c.diagnosis[rows] + 1],
+            [first.size, keys.size, len(VERDICTS), len(diagnoses)],
         )
-        combos, item_of = np.unique(
-            (answer_of * keys.size + key_of) * outcomes + outcome, return_inverse=True
-        )
-        answer, rest = np.divmod(combos, keys.size * outcomes)
         head = f'{", " if j else ""}{json.dumps(q, ensure_ascii=False)}: {{"raw": '
         table = np.array(
             [
-                f"{head}{answers[a]}{expected[k]}{verdicts[o]}".encode()
-                for a, k, o in zip(answer.tolist(), *np.divmod(rest, outcomes), strict=True)
+                f'{head}{answers[a]}{expected[k]}"verdict": "{VERDICTS[v].value}", '
+                f'"diagnosis": {diagnoses[d]}, "points": {points.get(VERDICTS[v], 0.0)!r}}}'.encode()
+                for a, k, v, d in distinct
             ],
             dtype=object,
         )
@@ -733,9 +742,9 @@ def _json_pieces(
         else [f'"{s}"' for s in ids]
     )
     scores, maxima = _json_floats(group.score[rows]), _json_floats(group.max[rows])
-    later, first = ",\n", "\n"  # a line per student
+    later, opening = ",\n", "\n"  # a line per student
     pieces[:, 0] = [
-        f'{later if i else first}{{"student": {s}, "score": {sc}, "max": {mx}, "items": {{'.encode()
+        f'{later if i else opening}{{"student": {s}, "score": {sc}, "max": {mx}, "items": {{'.encode()
         for i, s, sc, mx in zip(students.tolist(), quoted, scores, maxima, strict=True)
     ]
     problems = results.student_errors

@@ -16,7 +16,6 @@ import shutil
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -25,7 +24,7 @@ from gradegen.diagnosis import EXPLANATIONS, Mistake
 from gradegen.errors import GradegenError
 from gradegen.escape import md_inline, md_plain, spreadsheet_safe
 from gradegen.files import replace_dir, staging_dir, write_chunks, write_stored_zip
-from gradegen.grading import GradingResults, GroupResult, Verdict
+from gradegen.grading import GradingResults, GroupResult, Verdict, answer_codes, combinations
 from gradegen.graph import Kind
 from gradegen.roster import folder_names
 from gradegen.rounding import shortest
@@ -214,6 +213,9 @@ class _Pages:
 
     def _item(self, g: int, k: int, j: int, d: int, v: int, raw: str | None) -> bytes:
         """A wrong item's whole text: heading, the student's answer, expected, diagnosis, working."""
+        data = self.items.get((g, k, j, d, v, raw))
+        if data is not None:
+            return data
         before, after = self.blocks.get((g, k, j, d)) or self._block(g, k, j, d)
         shown = md_inline(_short(raw or ""))
         if v == _MISSING:
@@ -266,66 +268,76 @@ class _Pages:
 
     def _group_pages(
         self, g: int, group: GroupResult, rows: NDArray[np.intp], names: list[str], students: NDArray[np.intp]
-    ) -> Iterator[bytes]:
-        """The pages of some rows of one group, in order."""
-        columns = [group.columns[q] for q in group.asked]
-        verdicts = np.stack([c.verdict[rows] for c in columns], axis=1)
-        diagnoses = np.stack([c.diagnosis[rows] for c in columns], axis=1).tolist()
-        raws = [
-            c.raw[rows] if isinstance(c.raw, np.ndarray) else [c.raw[r] for r in rows.tolist()]
-            for c in columns
+    ) -> list[bytes]:
+        """The pages of some rows of one group, in order, built column by column.
+
+        Each page is a row of pieces: the heading and score, then per section its title, one piece
+        per item (empty where the item is not in that section) and its end. Pieces that depend only
+        on the key, the item and the answer are built once per distinct combination.
+        """
+        asked = group.asked
+        n, width = rows.size, len(asked)
+        keys, key_of = np.unique(group.key_index[rows], return_inverse=True)
+        verdicts = np.stack([group.columns[q].verdict[rows] for q in asked], axis=1)
+        right, follow = verdicts == _CORRECT, verdicts == _FOLLOW
+        wrong = ~right & ~follow
+        # columns: heading; Right: title, items, end; Follow-through: same; To review: title, items; problems
+        at_right, at_follow, at_review = 1, width + 3, 2 * width + 5
+        pieces = np.full((n, 3 * width + 7), b"", dtype=object)
+        scores, inverse = np.unique(
+            np.stack([group.score[rows], group.max[rows]], axis=1), axis=0, return_inverse=True
+        )
+        score_texts = np.array([self._score(s, m) for s, m in scores.tolist()], dtype=object)[inverse.ravel()]
+        pieces[:, 0] = [
+            f"# Feedback for {name}\n\n".encode() + s
+            for name, s in zip(names, score_texts.tolist(), strict=True)
         ]
-        raws = [r.tolist() if isinstance(r, np.ndarray) else r for r in raws]
-        ticks = np.array([f"`{q}`" for q in group.asked], dtype=object)
-        right = _per_row(verdicts == _CORRECT, ticks)
-        wrong = _per_row((verdicts != _CORRECT) & (verdicts != _FOLLOW), np.arange(len(columns)))
-        follows = (verdicts == _FOLLOW).any(axis=1).tolist()
-        verdicts_rows = verdicts.tolist()
-        items, scores = self.items, self.scores
-        problems = self.results.student_errors
-        for i, (row, k, score, possible, index) in enumerate(
-            zip(
-                rows.tolist(),
-                group.key_index[rows].tolist(),
-                group.score[rows].tolist(),
-                group.max[rows].tolist(),
-                students.tolist(),
-                strict=True,
-            )
+        first_right = right.argmax(axis=1)
+        for at, mask, title, end in (
+            (at_right, right, b"## Right\n\n", b"\n\n"),
+            (at_follow, follow, b"## Follow-through\n\n", b"\n"),
+            (at_review, wrong, b"## To review\n\n", b""),
         ):
-            page = [
-                f"# Feedback for {names[i]}\n\n".encode(),
-                scores.get((score, possible)) or self._score(score, possible),
-            ]
-            if right[i]:
-                page.append(f"## Right\n\n{', '.join(right[i])}\n\n".encode())
-            if follows[i]:
-                lines = [
-                    self._follow(group, row, k, j) for j, v in enumerate(verdicts_rows[i]) if v == _FOLLOW
-                ]
-                page.append(("## Follow-through\n\n" + "".join(lines) + "\n").encode())
-            if wrong[i]:
-                page.append(b"## To review\n\n")
-                v_row, d_row = verdicts_rows[i], diagnoses[i]
-                for j in wrong[i]:
-                    v = v_row[j]
-                    key = (g, k, j, d_row[j], v, None if v == _MISSING else raws[j][i])
-                    page.append(items.get(key) or self._item(*key))
+            anyone = mask.any(axis=1)
+            pieces[anyone, at] = title
+            if end:
+                pieces[anyone, at + width + 1] = end
+        for j, q in enumerate(asked):
+            c = group.columns[q]
+            tick = f"`{q}`".encode()
+            mine = right[:, j]
+            pieces[mine, at_right + 1 + j] = b", " + tick
+            pieces[mine & (first_right == j), at_right + 1 + j] = tick
+            for r in np.flatnonzero(follow[:, j]).tolist():
+                pieces[r, at_follow + 1 + j] = self._follow(
+                    group, int(rows[r]), int(keys[key_of[r]]), j
+                ).encode()
+            picked = np.flatnonzero(wrong[:, j])
+            if picked.size:
+                raws, values = c.raws(rows[picked]), c.value[rows[picked]]
+                first, answer_of = answer_codes(raws, values)
+                texts = raws[first].tolist()
+                distinct, item_of = combinations(
+                    [answer_of, key_of[picked], verdicts[picked, j], c.diagnosis[rows[picked]] + 1],
+                    [first.size, keys.size, len(Verdict), len(_MISTAKES) + 1],
+                )
+                table = np.array(
+                    [
+                        self._item(g, int(keys[k]), j, d - 1, v, None if v == _MISSING else texts[a])
+                        for a, k, v, d in distinct
+                    ],
+                    dtype=object,
+                )
+                pieces[picked, at_review + 1 + j] = table[item_of]
+        problems = self.results.student_errors
+        for r, index in enumerate(students.tolist()):
             if index in problems:
-                page.append(b"## Problems with your submission\n\n")
-                page += [f"- {md_inline(e)}\n".encode() for e in problems[index]]
-            # Every part ends in a newline and every section in a blank line: end with just one.
-            if page[-1].endswith(b"\n\n"):
-                page[-1] = page[-1][:-1]
-            yield b"".join(page)
-
-
-def _per_row(mask: NDArray[np.bool_], labels: NDArray[Any]) -> list[list[Any]]:
-    """For each row of ``mask``, the labels of its true columns (one numpy pass, then list slices)."""
-    rows, cols = np.nonzero(mask)
-    chosen = labels[cols].tolist()
-    ends = np.cumsum(np.bincount(rows, minlength=mask.shape[0])).tolist()
-    return [chosen[a:b] for a, b in zip([0, *ends[:-1]], ends, strict=True)]
+                pieces[r, -1] = (
+                    b"## Problems with your submission\n\n"
+                    + "".join(f"- {md_inline(e)}\n" for e in problems[index]).encode()
+                )
+        # Every part ends in a newline and every section in a blank line: end with just one.
+        return [page[:-1] if page.endswith(b"\n\n") else page for page in map(b"".join, pieces.tolist())]
 
 
 def iter_feedback(results: GradingResults) -> Iterator[bytes]:
