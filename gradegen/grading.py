@@ -345,9 +345,14 @@ def is_close(answer: ArrayLike, expected: ArrayLike, tolerance: Tolerance) -> ND
     return result
 
 
-def _match(x: Array, ref: Array, rule: Rule) -> NDArray[np.bool_]:
+def _match(x: Array, ref: Array, rule: Rule, keys: NDArray[np.intp] | None = None) -> NDArray[np.bool_]:
+    """Whether each x is within the rule's half-width of its reference; with ``keys``, ``ref`` is
+    per key and ``keys`` gives each x's key (the half-widths are then worked out once per key)."""
     with np.errstate(invalid="ignore"):
-        out: NDArray[np.bool_] = np.abs(x - ref) <= rule.half_width(ref)
+        if keys is None:
+            out: NDArray[np.bool_] = np.abs(x - ref) <= rule.half_width(ref)
+        else:
+            out = np.abs(x - ref[keys]) <= rule.half_width(ref)[keys]
     return out
 
 
@@ -893,14 +898,15 @@ def grade_group(
     rule = {q: override or Rule(first.values[q].tolerance) for q in asked}
     parsed = {q: parse_column(cells[q]) for q in asked}
 
-    # The student's own answers over the key's values: the basis of follow-through.
+    # The student's own answers over the key's values: the basis of follow-through. Only what the
+    # asked quantities are computed from (a column per node of a large network would take gigabytes).
     overlay: dict[str, Array] = {}
-    for node in graph.nodes:
-        column = exact[node.id][kx]
-        if node.id in parsed:
-            values, status, _ = parsed[node.id]
+    for p in dict.fromkeys(p for q in asked for p in graph[q].parents):
+        column = exact[p][kx]
+        if p in parsed:
+            values, status, _ = parsed[p]
             column = np.where(status == 0, values, column)
-        overlay[node.id] = column
+        overlay[p] = column
     recomputed = graph.recompute(overlay)
 
     correct_of: dict[str, NDArray[np.bool_]] = {}
@@ -963,8 +969,8 @@ def grade_group(
                     open_ = found < 0
                     if not open_.any():
                         break
-                    ref_w = ref[k_w]
-                    hit = open_ & np.isfinite(ref_w) & (ref_w != 0) & _match(x_w, ref_w, r)
+                    usable = np.isfinite(ref) & (ref != 0)  # per key
+                    hit = open_ & usable[k_w] & _match(x_w, ref, r, k_w)
                     for s in swapped:  # the mistake cannot be upstream where the student was right
                         if s != q and s in correct_of:
                             hit &= ~correct_of[s][wrong_rows]
