@@ -192,47 +192,71 @@ longest cell); they are read one by one, and beyond :data:`MAX_ANSWER_CHARS` are
 _MAX_DIGITS = 15
 """A mantissa of at most this many digits is exact in float64, so m / 10^k is correctly rounded."""
 
+_POWERS_OF_TEN = 10.0 ** np.arange(_MAX_DIGITS + 1)
+
 
 def _decimal_column(text: NDArray[np.str_]) -> tuple[Array, NDArray[np.bool_], NDArray[np.bool_]]:
     """Read plain decimals (``-0.0822``, ``12``, ``.5``) from a text column, vectorised.
 
-    Works on the UCS-4 code points of a fixed-width numpy string array, one character position at
-    a time: the digits build an integer mantissa m and the digits after the point count k, and the
-    value is m / 10^k, the same correctly rounded float that ``float()`` gives. Returns the values,
-    which cells are empty, and which were plain decimals (the others need :func:`parse_answer`).
+    The digits make an integer mantissa m and the digits after the point count k; the value is
+    m / 10^k, the same correctly rounded float that ``float()`` gives. Returns the values, which
+    cells are empty, and which were plain decimals (the others need :func:`parse_answer`).
     """
     n = text.size
     width = max(text.dtype.itemsize // 4, 1)
-    chars = np.ascontiguousarray(text).view(np.uint32).reshape(n, width) if n else np.zeros((0, 1), np.uint32)
-    first = chars[:, 0]
-    empty = first == 0
+    codes = np.ascontiguousarray(text).view(np.uint32).reshape(n, width)
+    # One row per character position, as bytes, so that each step below runs over whole rows.
+    # A character beyond ASCII wraps to some byte here; its cell is ruled out further down.
+    chars = codes.astype(np.uint8).T.copy()
+    digit = chars - np.uint8(ord("0"))
+    is_digit = digit < 10
+    is_dot = chars == ord(".")
+    pad = chars == 0
+    first = chars[0]
+    empty = pad[0]
     negative = first == ord("-")
-    signed = negative | (first == ord("+"))
-    mantissa = np.zeros(n, dtype=np.int64)
-    places = np.zeros(n, dtype=np.int64)
-    digits = np.zeros(n, dtype=np.int64)
-    dots = np.zeros(n, dtype=np.int64)
-    ended = np.zeros(n, dtype=bool)
-    simple = ~empty
-    for j in range(width):
-        c = chars[:, j]
-        pad = c == 0
-        is_digit = (c >= 48) & (c <= 57)
-        is_dot = c == 46
-        sign_here = signed if j == 0 else np.zeros(n, dtype=bool)
-        simple &= is_digit | is_dot | sign_here | pad
-        simple &= ~(ended & ~pad)  # nothing after the end
-        ended |= pad
-        mantissa = np.where(is_digit, mantissa * 10 + (c.astype(np.int64) - 48), mantissa)
-        digits += is_digit
-        places += is_digit & (dots > 0)
-        dots += is_dot
+    allowed = is_digit | is_dot | pad
+    allowed[0] |= negative | (first == ord("+"))
+    simple = np.logical_and.reduce(allowed, axis=0)
+    simple &= ~np.logical_or.reduce(pad[:-1] & ~pad[1:], axis=0)  # nothing after the end
+    if n and codes.max() > 127:
+        simple[np.flatnonzero(codes > 127) // width] = False
+    # Counts fit in 16 bits: a cell here is at most _MAX_CELL characters.
+    digits = np.add.reduce(is_digit, axis=0, dtype=np.int16)
+    dots = np.add.reduce(is_dot, axis=0, dtype=np.int16)
     simple &= (digits > 0) & (digits <= _MAX_DIGITS) & (dots <= 1)
-    with np.errstate(invalid="ignore"):
-        values = mantissa.astype(np.float64) / np.power(10.0, places)
+    places = np.zeros(n, dtype=np.int16)  # digits after the point
+    after_dot = np.zeros(n, dtype=bool)
+    for digit_here, dot_here in zip(is_digit, is_dot, strict=True):
+        places += digit_here & after_dot
+        after_dot |= dot_here
+    mantissa = _mantissa(digit * is_digit, is_digit)
+    values = mantissa / _POWERS_OF_TEN[np.minimum(places, _MAX_DIGITS)]  # capped: longer cells are not simple
     values = np.where(negative, -values, values)
-    values[~simple] = np.nan
+    np.putmask(values, ~simple, np.nan)
     return values, empty, simple
+
+
+def _mantissa(digit: NDArray[np.uint8], is_digit: NDArray[np.bool_]) -> Array:
+    """The integer each cell's digits spell, from one row per character position and one column per
+    cell (``digit`` is 0 where ``is_digit`` is not). Exact up to 19 digits; longer cells wrap."""
+    # Adjacent blocks of digits combine pairwise, (value, 10^digits) → (v₁·10^d₂ + v₂, 10^(d₁+d₂)),
+    # in the narrowest integer type that holds the block: a handful of whole-array steps in place
+    # of one multiply-add per position, and mostly on small integers.
+    rows = 1 << (len(digit) - 1).bit_length()
+    value = np.zeros((rows, digit.shape[1]), dtype=np.uint8)
+    scale = np.ones_like(value)
+    value[: len(digit)] = digit
+    scale[: len(digit)] += is_digit * np.uint8(9)
+    block = 1
+    while len(value) > 1:
+        block *= 2
+        kind = np.min_scalar_type(10 ** min(block, 19))
+        value, scale = value.astype(kind), scale.astype(kind)
+        value = value[0::2] * scale[1::2] + value[1::2]
+        scale = scale[0::2] * scale[1::2]
+    mantissa: Array = value[0].astype(np.float64)
+    return mantissa
 
 
 # --------------------------------------------------------------------------- comparing
@@ -321,9 +345,14 @@ def is_close(answer: ArrayLike, expected: ArrayLike, tolerance: Tolerance) -> ND
     return result
 
 
-def _match(x: Array, ref: Array, rule: Rule) -> NDArray[np.bool_]:
+def _match(x: Array, ref: Array, rule: Rule, keys: NDArray[np.intp] | None = None) -> NDArray[np.bool_]:
+    """Whether each x is within the rule's half-width of its reference; with ``keys``, ``ref`` is
+    per key and ``keys`` gives each x's key (the half-widths are then worked out once per key)."""
     with np.errstate(invalid="ignore"):
-        out: NDArray[np.bool_] = np.abs(x - ref) <= rule.half_width(ref)
+        if keys is None:
+            out: NDArray[np.bool_] = np.abs(x - ref) <= rule.half_width(ref)
+        else:
+            out = np.abs(x - ref[keys]) <= rule.half_width(ref)[keys]
     return out
 
 
@@ -924,14 +953,15 @@ def grade_group(
     rule = {q: override or Rule(first.values[q].tolerance) for q in asked}
     parsed = {q: parse_column(cells[q]) for q in asked}
 
-    # The student's own answers over the key's values: the basis of follow-through.
+    # The student's own answers over the key's values: the basis of follow-through. Only what the
+    # asked quantities are computed from (a column per node of a large network would take gigabytes).
     overlay: dict[str, Array] = {}
-    for node in graph.nodes:
-        column = exact[node.id][kx]
-        if node.id in parsed:
-            values, status, _ = parsed[node.id]
+    for p in dict.fromkeys(p for q in asked for p in graph[q].parents):
+        column = exact[p][kx]
+        if p in parsed:
+            values, status, _ = parsed[p]
             column = np.where(status == 0, values, column)
-        overlay[node.id] = column
+        overlay[p] = column
     recomputed = graph.recompute(overlay)
 
     correct_of: dict[str, NDArray[np.bool_]] = {}
@@ -994,8 +1024,8 @@ def grade_group(
                     open_ = found < 0
                     if not open_.any():
                         break
-                    ref_w = ref[k_w]
-                    hit = open_ & np.isfinite(ref_w) & (ref_w != 0) & _match(x_w, ref_w, r)
+                    usable = np.isfinite(ref) & (ref != 0)  # per key
+                    hit = open_ & usable[k_w] & _match(x_w, ref, r, k_w)
                     for s in swapped:  # the mistake cannot be upstream where the student was right
                         if s != q and s in correct_of:
                             hit &= ~correct_of[s][wrong_rows]

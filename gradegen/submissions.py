@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import NDArray
 
 from gradegen.errors import GradegenError, SpecError
@@ -262,13 +263,18 @@ def _read_csv(path: Path, table: Submissions, seen: dict[str, str]) -> None:
     if isinstance(student_column, np.ndarray):
         student_column = student_column.tolist()
     names = [c.strip() for c in student_column]
-    keep: list[int] = []
-    for i, name in enumerate(names):
-        if name:
-            if not _duplicate(name, source, seen, table, f"row {i + 2}: "):
-                keep.append(i)
-        elif any(col[i].strip() for col in cols):  # a blank line is skipped silently
-            table.errors.append(FileError(source, f"row {i + 2}: no student id; this row is not graded"))
+    fresh = dict.fromkeys(names, source)
+    if "" not in fresh and len(fresh) == len(names) and seen.keys().isdisjoint(fresh):
+        seen.update(fresh)  # the usual export, a new student on every row: recorded in one go
+        keep = list(range(len(names)))
+    else:
+        keep = []
+        for i, name in enumerate(names):
+            if name:
+                if not _duplicate(name, source, seen, table, f"row {i + 2}: "):
+                    keep.append(i)
+            elif any(col[i].strip() for col in cols):  # a blank line is skipped silently
+                table.errors.append(FileError(source, f"row {i + 2}: no student id; this row is not graded"))
     dupes = sorted({h for h in header if h and header.count(h) > 1})
     if dupes:
         table.errors.append(FileError(source, f"duplicate columns {dupes}; the first is used"))
@@ -298,9 +304,10 @@ def _split_simple(text: str) -> tuple[list[str], list[NDArray[np.str_]]] | None:
     None when the csv module is needed (quotes, ragged lines, very long cells)."""
     if '"' in text or not text:
         return None
-    text = text.replace("\r\n", "\n")
-    if "\r" in text:
-        return None
+    if "\r" in text:  # looked for first: a search for one character is much the quicker
+        text = text.replace("\r\n", "\n")
+        if "\r" in text:
+            return None
     if text.endswith("\n"):
         text = text[:-1]
     if text.isascii():
@@ -324,7 +331,10 @@ def _split_ascii(data: bytes) -> tuple[list[str], list[NDArray[np.str_]]] | None
     """:func:`_split_simple` for an ASCII file, on its bytes: separators found by numpy, and each
     column gathered from the buffer into a fixed-width array, without a Python string per cell."""
     buffer = np.frombuffer(data, dtype=np.uint8)
-    ends = np.flatnonzero((buffer == ord(",")) | (buffer == ord("\n")))
+    is_end = buffer == ord(",")
+    is_end |= buffer == ord("\n")
+    ends = np.flatnonzero(is_end)
+    del is_end
     newline = buffer[ends] == ord("\n")
     width = int(np.argmax(newline)) + 1 if newline.any() else ends.size + 1
     height = int(newline.sum()) + 1
@@ -333,25 +343,48 @@ def _split_ascii(data: bytes) -> tuple[list[str], list[NDArray[np.str_]]] | None
         np.flatnonzero(newline), np.arange(width - 1, ends.size, width)
     ):
         return None
-    ends = np.append(ends, buffer.size)
-    starts = np.concatenate(([0], ends[:-1] + 1))
-    lengths = ends - starts
-    longest = int(lengths.max())
+    # Cell i spans bounds[i] + 1 … bounds[i + 1]: bounds are the separators, with −1 and the end.
+    bounds = np.empty(ends.size + 2, dtype=np.intp)
+    bounds[0], bounds[1:-1], bounds[-1] = -1, ends, buffer.size
+    del ends
+    starts = bounds[:-1] + 1
+    lengths = bounds[1:] - starts
+    del bounds
+    longest = max(int(lengths.max()), 1)
     if longest > MAX_CELL_CHARS:
         return None
     header = [
-        data[a:b].decode("ascii") for a, b in zip(starts[:width].tolist(), ends[:width].tolist(), strict=True)
+        data[a : a + k].decode("ascii")
+        for a, k in zip(starts[:width].tolist(), lengths[:width].tolist(), strict=True)
     ]
-    # Every cell as a fixed-width byte string: one gather per character position, zero past its end.
-    size = max(longest, 1)
-    padded = np.append(buffer, np.zeros(size, dtype=np.uint8))  # room to read past the last cell
-    grid = np.empty((starts.size, size), dtype=np.uint8)
-    for o in range(size):
-        grid[:, o] = padded[starts + o] * (lengths > o)
-    cells = grid.reshape(height, width, size)
-    # Widened to UCS-4 code points and viewed as text: much faster than numpy's bytes-to-str cast.
-    columns = [cells[1:, j, :].astype(np.uint32).view(f"U{size}").reshape(height - 1) for j in range(width)]
-    return header, columns
+    starts, lengths = starts[width:].reshape(-1, width), lengths[width:].reshape(-1, width)
+    padded = np.append(buffer, np.zeros(longest, dtype=np.uint8))  # room to read past the last cell
+    # A window starting at longest − k holds k ones, then zeros: the mask of a k-character cell.
+    mask = np.repeat(np.array([1, 0], dtype=np.uint8), longest)
+    # Each column as UCS-4 code points (numpy's text layout), as wide as its own longest cell.
+    codes = [np.zeros((height - 1, max(int(k), 1)), dtype=np.uint32) for k in lengths.max(axis=0, initial=0)]
+    step = max(_CHUNK_CELLS // width, 1)
+    for top in range(0, height - 1, step):
+        rows = slice(top, top + step)
+        # Whole lines at a time, in the buffer's order: a gather that reads memory in sequence.
+        cells = _windows(padded, starts[rows].ravel(), longest)
+        cells *= _windows(mask, longest - lengths[rows].ravel(), longest)
+        grid = cells.reshape(-1, width, longest)
+        for j, column in enumerate(codes):
+            column[rows] = grid[:, j, : column.shape[1]]
+    return header, [column.view(f"U{column.shape[1]}").reshape(-1) for column in codes]
+
+
+_CHUNK_CELLS = 1 << 18
+"""Cells gathered at a time by :func:`_split_ascii` (bounds its scratch memory)."""
+
+
+def _windows(buffer: NDArray[np.uint8], at: NDArray[np.intp], size: int) -> NDArray[np.uint8]:
+    """``buffer[a : a + size]`` for each ``a`` in ``at``, as the rows of a new array."""
+    # Each window viewed as one void item: a fancy index then copies whole windows, several times
+    # faster than one gather per character position.
+    every = sliding_window_view(buffer, size).view(f"V{size}")[:, 0]
+    return every[at].view(np.uint8).reshape(-1, size)
 
 
 def _rows(indices: list[int]) -> str:

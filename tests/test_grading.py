@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from gradegen.grading import (
     KeySet,
@@ -310,8 +313,13 @@ def test_parse_column_agrees_with_parse_answer() -> None:
         lambda x: "1234567890123456789",
     ]
     cells = [forms[rng.integers(0, len(forms))](x) for x in numbers]
-    values, status, raws = parse_column(cells)
-    for cell, value, code, raw in zip(cells, values, status, raws, strict=True):
+    assert_reads_as_parse_answer(cells, parse_column(cells))
+
+
+def assert_reads_as_parse_answer(cells: list[str], column: tuple[Any, Any, Any]) -> None:
+    """Each cell of a parse_column result holds what parse_answer gives for it (−0 stays −0)."""
+    values, status, raws = column
+    for cell, value, code, raw in zip(cells, values.tolist(), status.tolist(), raws, strict=True):
         parsed = parse_answer(cell)
         assert code == [Status.OK, Status.MISSING, Status.UNPARSEABLE].index(parsed.status)
         assert (raw or None) == parsed.raw
@@ -319,6 +327,63 @@ def test_parse_column_agrees_with_parse_answer() -> None:
             assert np.isnan(value)
         else:
             assert value == parsed.value
+            assert math.copysign(1, value) == math.copysign(1, parsed.value)
+
+
+# Plain decimals as students type them: a sign, digits, a point, digits (up to 20 digits in all,
+# past the 15 that the column reader takes itself).
+_DECIMALS = st.builds(
+    lambda sign, whole, point, fraction: sign + whole + point + fraction,
+    st.sampled_from(["", "-", "+"]),
+    st.text("0123456789", max_size=10),
+    st.sampled_from(["", "."]),
+    st.text("0123456789", max_size=10),
+)
+# Near misses: the same characters and a few that look alike (a Unicode minus, a dotless i whose
+# code point ends in the byte of "1", an Arabic-Indic three), in any order.
+_NEAR_MISSES = st.text("0123456789.+-e, −ı٣", max_size=12)
+
+
+@given(st.lists(_DECIMALS | _NEAR_MISSES, min_size=1, max_size=30))
+def test_parse_column_reads_what_float_reads(cells: list[str]) -> None:
+    """A CSV column (a numpy text array) reads cell by cell as parse_answer reads it, and every
+    plain decimal as exactly the float that float() gives."""
+    column = parse_column(np.array(cells))
+    assert_reads_as_parse_answer(cells, column)
+    for cell, value in zip(cells, column[0].tolist(), strict=True):
+        try:
+            expected = float(cell)
+        except ValueError:
+            continue
+        if math.isfinite(expected):
+            assert value == expected
+
+
+@pytest.mark.parametrize(
+    ("cell", "value"),
+    [
+        ("123456789012345", 123456789012345.0),  # 15 digits: the column reader's own
+        ("0.12345678901234567", 0.12345678901234567),  # 17 digits: numpy's reader
+        ("-0", -0.0),
+        ("5.", 5.0),
+        ("-.5", -0.5),
+        ("007", 7.0),
+    ],
+)
+def test_parse_column_decimal_edges(cell: str, value: float) -> None:
+    """Long mantissas, a signed zero, a bare point and leading zeros read as float() reads them."""
+    values, status, _ = parse_column(np.array([cell, "1"]))
+    assert status.tolist() == [0, 0]
+    assert values[0] == value and math.copysign(1, values[0]) == math.copysign(1, value)
+
+
+@pytest.mark.parametrize("cell", ["1\x002", "ı", "1ı", "--1", "1-", "+", ".", "-.", "1.2.3", " "])
+def test_parse_column_rejects_what_only_looks_plain(cell: str) -> None:
+    """A NUL inside a cell, a character whose low byte is a digit, stray signs and points are not
+    read as numbers by the column reader (a blank cell is missing)."""
+    values, status, _ = parse_column(np.array([cell, "0.5"]))
+    assert np.isnan(values[0]) and values[1] == 0.5
+    assert status[0] == (1 if not cell.strip() else 2)
 
 
 @pytest.mark.parametrize("fixture", ["handout", "mazur", "deep_softmax"])

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from gradegen.grading import Verdict, grade
 from gradegen.reports import write_reports
@@ -197,3 +202,36 @@ def test_duplicate_student_across_csv_and_yaml(tmp_path: Path, handout: Spec) ->
     assert results.ids == ("ana",)
     assert results.student(0).items["z_h1"].verdict is Verdict.CORRECT
     assert "duplicate student 'ana'" in results.errors[0].message
+
+
+# Unquoted cells: ASCII (read on the bytes), a Unicode minus (read as text), and sometimes longer
+# than the 40 characters a numpy text column takes (read by the csv module).
+_CELLS = st.text("0123456789.-e x/−", max_size=12) | st.text("9", min_size=38, max_size=42)
+
+
+@given(
+    st.integers(1, 4).flatmap(
+        lambda width: st.lists(st.lists(_CELLS, min_size=width, max_size=width), max_size=12)
+    ),
+    st.sampled_from(["\n", "\r\n"]),
+    st.booleans(),
+)
+def test_csv_cells_read_as_the_csv_module_reads_them(
+    rows: list[list[str]], newline: str, final_newline: bool
+) -> None:
+    """Every cell of an unquoted CSV export is read exactly as the csv module reads it."""
+    width = len(rows[0]) if rows else 1
+    ids = [f"q{j}" for j in range(width)]
+    lines = [",".join(["student", *ids])] + [",".join([f"s{i}", *row]) for i, row in enumerate(rows)]
+    text = newline.join(lines) + (newline if final_newline else "")
+    expected = list(csv.reader(io.StringIO(text, newline="")))[1:]
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "class.csv"
+        path.write_bytes(text.encode("utf-8"))
+        table = read_submissions([path])
+    assert not table.errors
+    assert table.students == [row[0] for row in expected]
+    for j, q in enumerate(ids):
+        column = table.columns.get(q, [])
+        cells = column.tolist() if isinstance(column, np.ndarray) else list(column)
+        assert cells == [row[j + 1] for row in expected]
