@@ -12,6 +12,7 @@ import hashlib
 import io
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -187,10 +188,9 @@ def folder_names(ids: Iterable[str]) -> tuple[str, ...]:
     ids = list(ids)
     names = [safe_folder_name(s) for s in ids]
     for length in (12, 24, 64):
-        seen: dict[str, int] = {}
-        for n in names:
-            seen[n.casefold()] = seen.get(n.casefold(), 0) + 1
-        clashes = [k for k, n in enumerate(names) if seen[n.casefold()] > 1]
+        folded = [n.casefold() for n in names]
+        seen = Counter(folded)
+        clashes = [k for k, n in enumerate(folded) if seen[n] > 1]
         if not clashes:
             return tuple(names)
         for k in clashes:
