@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import functools
+import gc
 import io
 import math
 import os
@@ -473,6 +474,7 @@ def _write_tables(results: GradingResults, build: Path) -> None:
 def _forked(task: Callable[[], None]) -> Callable[[], None]:
     """Start ``task`` in a forked child; the function returned waits for it and re-raises its error."""
     read_end, write_end = os.pipe()
+    gc.freeze()  # the child's collections then leave the parent's objects (and their pages) alone
     pid = os.fork()
     if pid == 0:  # the child: run, report any error through the pipe, and leave without cleanup
         os.close(read_end)
@@ -485,6 +487,7 @@ def _forked(task: Callable[[], None]) -> Callable[[], None]:
         finally:
             os._exit(code)
     os.close(write_end)
+    gc.unfreeze()
 
     def wait() -> None:
         with os.fdopen(read_end, "rb") as pipe:
