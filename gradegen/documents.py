@@ -14,11 +14,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from gradegen.errors import GradegenError
-from gradegen.files import replace_dir, staging_dir, write_text_atomic
+from gradegen.files import replace_dir, staging_dir, write_new, write_text_atomic
 from gradegen.key import resolve_ask
 from gradegen.network import build_graph
 from gradegen.progress import progress
-from gradegen.render import render_documents
+from gradegen.render import Renderer
 from gradegen.roster import Roster
 from gradegen.spec import Spec
 from gradegen.variants import VariantSet, keys_json, make_variants
@@ -57,9 +57,7 @@ def generate(
     asked = resolve_ask(graph, ask)
     exact_values = graph.evaluate()
     hand_values = graph.evaluate(hand=True)
-    files = render_documents(
-        spec, graph, exact_values, hand_values, 0, asked, exact_mode=exact, templates=templates
-    )
+    files = Renderer(spec, graph, exact_values, hand_values, asked, exact_mode=exact, templates=templates)(0)
     engine = None
     if pdf:
         from gradegen.pdf import find_engine
@@ -71,7 +69,8 @@ def generate(
             from gradegen.pdf import compile_pdf
 
             for name in ("solution", "worksheet"):
-                compile_pdf(files[f"{name}.tex"], stage / f"{name}.pdf", engine=engine, name=name)
+                tex = files[f"{name}.tex"].decode()
+                compile_pdf(tex, stage / f"{name}.pdf", engine=engine, name=name)
     return target
 
 
@@ -88,9 +87,9 @@ def staged(target: Path) -> Iterator[Path]:
         raise
 
 
-def _write_files(folder: Path, files: Mapping[str, str]) -> None:
-    for name, text in files.items():
-        (folder / name).write_text(text, encoding="utf-8", newline="\n")
+def _write_files(folder: Path, files: Mapping[str, bytes]) -> None:
+    for name, data in files.items():
+        write_new(folder / name, data)
 
 
 CLASS_FILES = ("solution.md", "solution.tex", "worksheet.md", "worksheet.tex", "answers.yaml", "network.svg")
@@ -126,14 +125,14 @@ def generate_class(
 
         engine = find_engine()
     names = dict(zip(roster.ids, roster.names, strict=True))
+    # the documents show no spec numbers (those are in keys.json): the base spec will do
+    renderer = Renderer(
+        variants.spec, variants.graph, variants.exact, variants.hand, variants.asked,
+        exact_mode=exact, templates=templates, files=CLASS_FILES,
+    )  # fmt: skip
 
-    def render(i: int, student: str) -> dict[str, str]:
-        # the documents show no spec numbers (those are in keys.json): the base spec will do
-        return render_documents(
-            variants.spec, variants.graph, variants.exact, variants.hand, i, variants.asked,
-            exact_mode=exact, templates=templates, student=student, name=names[student],
-            files=CLASS_FILES,
-        )  # fmt: skip
+    def render(i: int, student: str) -> dict[str, bytes]:
+        return renderer(i, student, names[student])
 
     if only is not None:
         for i, (student, folder) in enumerate(zip(variants.ids, variants.folders, strict=True)):
@@ -154,7 +153,7 @@ def generate_class(
     return variants
 
 
-Render = Callable[[int, str], dict[str, str]]
+Render = Callable[[int, str], dict[str, bytes]]
 
 _WRITERS = 2  # threads writing students' folders (more contend on the file system's journal)
 
@@ -176,7 +175,7 @@ def _write_threaded(
             writes.append(pool.submit(_write_folder, stage / folder, files))
             if keep_tex:
                 for name, kept in texs.items():
-                    kept.append(files[f"{name}.tex"])
+                    kept.append(files[f"{name}.tex"].decode())
             bar.advance()
         for write in writes:
             write.result()  # raises the first failed write, so the stage is discarded
@@ -224,7 +223,7 @@ def _run_job(bounds: tuple[int, int]) -> int:
     return _JOB(*bounds)
 
 
-def _write_folder(folder: Path, files: Mapping[str, str]) -> None:
+def _write_folder(folder: Path, files: Mapping[str, bytes]) -> None:
     folder.mkdir()
     _write_files(folder, files)
 

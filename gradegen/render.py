@@ -498,24 +498,61 @@ def render_documents(
 
     Pure: reads values only, so a batch evaluated once renders any number of variants.
     """
-    plan = plan_for(spec, graph)
-    wanted = FILES if files is None else tuple(f for f in FILES if f in set(files))
-    asked_ids = (
-        tuple(asked) if asked is not None else tuple(n.id for n in graph.nodes if n.kind is not Kind.GIVEN)
-    )
-    shown = f"{name} ({student})" if name and student and name != student else (name or student)
-    out: dict[str, str] = {}
-    documents = [f for f in wanted if f != "key.json"]
-    if documents:
-        # a name that escapes to nothing drops the "Student:" line: the reference decides that
-        if compiled and (not shown or (md_escape(shown) and latex_escape(shown))):
-            doc = _compiled(spec, plan, templates, exact_mode, asked_ids, bool(shown))
-            out = doc.render(exact, hand, index, shown, student, documents)
-        else:
-            out = _reference(spec, plan, exact, hand, index, asked_ids, exact_mode, templates, shown, student)
-    if "key.json" in wanted:
-        out["key.json"] = key_json(make_key(spec, graph, exact, hand, asked_ids, index))
-    return {f: out[f] for f in wanted}
+    render = Renderer(
+        spec, graph, exact, hand, asked, exact_mode=exact_mode, templates=templates, files=files,
+        compiled=compiled,
+    )  # fmt: skip
+    return {f: data.decode() for f, data in render(index, student, name).items()}
+
+
+class Renderer:
+    """Renders any variant of an evaluated batch as :func:`render_documents` does, each file as
+    the UTF-8 bytes to write: a class run makes one and calls it for every student."""
+
+    def __init__(
+        self,
+        spec: Spec,
+        graph: Graph,
+        exact: Values,
+        hand: Values,
+        asked: Sequence[str] | None = None,
+        *,
+        exact_mode: bool = False,
+        templates: Path | str | None = None,
+        files: Iterable[str] | None = None,
+        compiled: bool = True,
+    ) -> None:
+        self.spec, self.graph, self.exact, self.hand = spec, graph, exact, hand
+        self.plan = plan_for(spec, graph)
+        self.exact_mode, self.templates, self.compiled = exact_mode, templates, compiled
+        self.wanted = FILES if files is None else tuple(f for f in FILES if f in set(files))
+        self.documents = [f for f in self.wanted if f != "key.json"]
+        self.asked = (
+            tuple(asked)
+            if asked is not None
+            else tuple(n.id for n in graph.nodes if n.kind is not Kind.GIVEN)
+        )
+
+    def __call__(self, index: int, student: str | None = None, name: str | None = None) -> dict[str, bytes]:
+        shown = f"{name} ({student})" if name and student and name != student else (name or student)
+        out: dict[str, bytes] = {}
+        if self.documents:
+            # a name that escapes to nothing drops the "Student:" line: the reference decides that
+            if self.compiled and (not shown or (md_escape(shown) and latex_escape(shown))):
+                doc = _compiled(
+                    self.spec, self.plan, self.templates, self.exact_mode, self.asked, bool(shown)
+                )
+                out = doc.render(self.exact, self.hand, index, shown, student, self.documents)
+            else:
+                texts = _reference(
+                    self.spec, self.plan, self.exact, self.hand, index, self.asked, self.exact_mode,
+                    self.templates, shown, student,
+                )  # fmt: skip
+                out = {f: texts[f].encode() for f in self.documents}
+        if "key.json" in self.wanted:
+            key = make_key(self.spec, self.graph, self.exact, self.hand, self.asked, index)
+            out["key.json"] = key_json(key).encode()
+        return {f: out[f] for f in self.wanted}
 
 
 def _context(
@@ -640,7 +677,7 @@ class _Compiled:
         texts["network.svg"] = svg(plan, Slots(plan.graph, exact_mode, "v"))  # type: ignore[arg-type]
         self.templates = {name: Template(text) for name, text in texts.items()}
         self._block: tuple[Values, Values, int, int, Columns] | None = None
-        self._rows: dict[str, list[tuple[str, ...]]] = {}
+        self._rows: dict[str, list[tuple[bytes, ...]]] = {}
 
     def render(
         self,
@@ -650,7 +687,7 @@ class _Compiled:
         shown: str | None,
         student: str | None,
         files: Sequence[str],
-    ) -> dict[str, str]:
+    ) -> dict[str, bytes]:
         block = self._block
         if block is None or block[0] is not exact or block[1] is not hand or not block[2] <= index < block[3]:
             # numbers are formatted for a block of variants at once: a class run asks in order
@@ -661,12 +698,12 @@ class _Compiled:
             self._rows = {}
         lo, columns = block[2], block[4]
         student_text = {
-            "md": md_escape(shown) if shown else "",
-            "tex": latex_escape(shown) if shown else "",
-            "yaml": json.dumps(student or "", ensure_ascii=False),
-            "svg": "",
+            "md": md_escape(shown).encode() if shown else b"",
+            "tex": latex_escape(shown).encode() if shown else b"",
+            "yaml": json.dumps(student or "", ensure_ascii=False).encode(),
+            "svg": b"",
         }
-        out: dict[str, str] = {}
+        out: dict[str, bytes] = {}
         for name in files:
             rows = self._rows.get(name)
             if rows is None:
@@ -725,6 +762,7 @@ __all__ = [
     "DOCUMENTS",
     "FILES",
     "Numbers",
+    "Renderer",
     "answers_yaml",
     "environment",
     "equation",

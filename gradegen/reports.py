@@ -24,7 +24,7 @@ from numpy.typing import NDArray
 from gradegen.diagnosis import EXPLANATIONS, Mistake
 from gradegen.errors import GradegenError
 from gradegen.escape import md_inline, md_plain, spreadsheet_safe
-from gradegen.files import replace_dir, staging_dir, write_chunks, write_stored_zip
+from gradegen.files import replace_dir, staging_dir, write_chunks, write_new, write_stored_zip
 from gradegen.grading import GradingResults, GroupResult, Verdict, answer_codes, combinations
 from gradegen.graph import Kind
 from gradegen.roster import folder_names
@@ -410,17 +410,6 @@ def summary_markdown(results: GradingResults) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _write_new(path: Path, data: bytes) -> None:
-    """Write a new file in the staging folder (plain os calls: thousands of them add up)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-    finally:
-        os.close(fd)
-
-
 def _check_target(target: Path) -> None:
     """The output folder is replaced as a whole: refuse anything but a new or empty folder or an
     earlier grades folder (one with results.json), so that ``--out .`` cannot delete a course."""
@@ -456,7 +445,7 @@ def _write_feedback(results: GradingResults, build: Path, feedback: str) -> None
         folder = build / "feedback"
         folder.mkdir()
         for name, page in zip(names, iter_feedback(results), strict=True):
-            _write_new(folder / name, page)
+            write_new(folder / name, page, 0o644)
         return
     # Stored, not deflated: deflating the pages would cost more time than the smaller file saves.
     write_stored_zip(

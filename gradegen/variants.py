@@ -35,7 +35,7 @@ from gradegen.graph import Array, Graph, Kind, Values
 from gradegen.key import Key, make_key, resolve_ask
 from gradegen.network import build_graph, target_ids
 from gradegen.roster import folder_names
-from gradegen.slots import MARK, Template
+from gradegen.slots import MARK, Template, format_each
 from gradegen.slots import slot as mark
 from gradegen.spec import Activation, Draw, Layer, Loss, Randomize, Spec
 
@@ -621,8 +621,8 @@ def keys_json(variants: VariantSet, asked: Iterable[str] | None = None) -> str:
         return json.dumps(keys_document(variants, asked), indent=2, ensure_ascii=False) + "\n"
     columns = _key_columns(variants, template.keys)
     rows = zip(*(columns[k] for k in template.keys), strict=True)
-    entries = ",\n    ".join([template.fill(row) for row in rows])
-    return text[:start] + entries + text[-end:]
+    entries = b",\n    ".join([template.fill(row) for row in rows])
+    return text[:start] + entries.decode() + text[-end:]
 
 
 def _mark_spec(variants: VariantSet, data: dict[str, Any]) -> None:
@@ -644,21 +644,24 @@ def _mark_spec(variants: VariantSet, data: dict[str, Any]) -> None:
     data["learning_rate"] = mark("g:lr")
 
 
-def _key_columns(variants: VariantSet, keys: Sequence[str]) -> dict[str, list[str]]:
-    """Each slot's JSON text for every student: ids, givens, exact and hand values, places."""
+def _key_columns(variants: VariantSet, keys: Sequence[str]) -> dict[str, list[bytes]]:
+    """Each slot's JSON text (UTF-8) for every student: ids, givens, exact and hand values, places."""
     hand_places = variants.hand.places or {}
-    columns: dict[str, list[str]] = {"id": [json.dumps(s, ensure_ascii=False) for s in variants.ids]}
+    ids = [json.dumps(s, ensure_ascii=False) for s in variants.ids]
+    columns: dict[str, list[bytes]] = {"id": [s.encode() for s in ids]}
     for key in keys:
         if key in columns:
             continue
         kind, node = key.split(":", 1)
         if kind == "p":
             places = hand_places[node].tolist() if node in hand_places else [0] * len(variants)
-            columns[key] = [str(int(p)) for p in places]
+            columns[key] = format_each(b"%d\x01" * len(places), places)
             continue
         source = variants.givens if kind == "g" else variants.exact if kind == "e" else variants.hand
         array = source[node]
         values = array.tolist()
-        # json writes a finite float as its repr
-        columns[key] = list(map(repr, values)) if np.isfinite(array).all() else list(map(json.dumps, values))
+        if np.isfinite(array).all():  # json writes a finite float as its repr
+            columns[key] = format_each(b"%r\x01" * len(values), values)
+        else:
+            columns[key] = [json.dumps(x).encode() for x in values]
     return columns
