@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import multiprocessing
 import os
@@ -18,7 +19,7 @@ from gradegen.files import replace_dir, staging_dir, write_new, write_text_atomi
 from gradegen.key import resolve_ask
 from gradegen.network import build_graph
 from gradegen.progress import progress
-from gradegen.render import Renderer
+from gradegen.render import BLOCK, Renderer
 from gradegen.roster import Roster
 from gradegen.spec import Spec
 from gradegen.variants import VariantSet, keys_json, make_variants
@@ -131,16 +132,19 @@ def generate_class(
         exact_mode=exact, templates=templates, files=CLASS_FILES,
     )  # fmt: skip
 
-    def render(i: int, student: str) -> dict[str, bytes]:
+    def render(i: int) -> dict[str, bytes]:
+        student = variants.ids[i]
         return renderer(i, student, names[student])
 
     if only is not None:
-        for i, (student, folder) in enumerate(zip(variants.ids, variants.folders, strict=True)):
+        for i, folder in enumerate(variants.folders):
             with staged(target / folder) as stage:
-                _write_files(stage, render(i, student))
+                _write_files(stage, render(i))
         return variants
     with staged(target) as stage:
         if engine is None and _forkable(len(variants)):
+            first = variants.ids[0]
+            renderer.prepare(first, names[first])  # compiled here, once, for every worker to inherit
             _write_forked(stage, variants, render, quiet)
             return variants
         texs = _write_threaded(stage, variants, render, quiet, keep_tex=engine is not None)
@@ -153,7 +157,7 @@ def generate_class(
     return variants
 
 
-Render = Callable[[int, str], dict[str, bytes]]
+Render = Callable[[int], dict[str, bytes]]
 
 _WRITERS = 2  # threads writing students' folders (more contend on the file system's journal)
 
@@ -170,8 +174,8 @@ def _write_threaded(
         # writing is mostly waiting on the file system, which other threads can do while the
         # next student renders; the pool finishes every write before the stage is renamed
         writes = []
-        for i, (student, folder) in enumerate(zip(variants.ids, variants.folders, strict=True)):
-            files = render(i, student)
+        for i, folder in enumerate(variants.folders):
+            files = render(i)
             writes.append(pool.submit(_write_folder, stage / folder, files))
             if keep_tex:
                 for name, kept in texs.items():
@@ -183,14 +187,16 @@ def _write_threaded(
 
 
 _PROCESSES = 2  # worker processes for a large class (this is a 2-core target)
-_CHUNK = 256  # students per task: a multiple of the renderer's block of variants
+_CHUNK = BLOCK  # students per task: a block of the renderer's (formatted once), few enough that
+# both workers finish together
+_FORK_ABOVE = 256  # students: a smaller class renders in about the time forking workers takes
 _JOB: Callable[[int, int], int] | None = None  # what a forked worker runs, inherited from the parent
 
 
 def _forkable(count: int) -> bool:
     """Whether to render in worker processes: a large class, several cores, and fork."""
     cores = os.cpu_count() or 1
-    return count > _CHUNK and cores > 1 and "fork" in multiprocessing.get_all_start_methods()
+    return count > _FORK_ABOVE and cores > 1 and "fork" in multiprocessing.get_all_start_methods()
 
 
 def _write_forked(stage: Path, variants: VariantSet, render: Render, quiet: bool) -> None:
@@ -200,14 +206,15 @@ def _write_forked(stage: Path, variants: VariantSet, render: Render, quiet: bool
 
     def job(lo: int, hi: int) -> int:
         for i in range(lo, hi):
-            _write_folder(stage / variants.folders[i], render(i, variants.ids[i]))
+            _write_folder(stage / variants.folders[i], render(i))
         return hi - lo
 
     count = len(variants.ids)
-    render(0, variants.ids[0])  # compile the documents here, once, for every worker to inherit
     _JOB = job
     try:
-        with multiprocessing.get_context("fork").Pool(_PROCESSES) as pool:
+        # Rendering makes no reference cycles, so workers skip garbage collection: it would only
+        # re-scan what they inherited and each block's lists of texts, again and again.
+        with multiprocessing.get_context("fork").Pool(_PROCESSES, initializer=gc.disable) as pool:
             chunks = [(lo, min(lo + _CHUNK, count)) for lo in range(0, count, _CHUNK)]
             done = pool.imap_unordered(_run_job, chunks)
             write_text_atomic(stage / "keys.json", keys_json(variants))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -534,14 +534,11 @@ class Renderer:
         )
 
     def __call__(self, index: int, student: str | None = None, name: str | None = None) -> dict[str, bytes]:
-        shown = f"{name} ({student})" if name and student and name != student else (name or student)
+        shown = _shown(student, name)
         out: dict[str, bytes] = {}
         if self.documents:
-            # a name that escapes to nothing drops the "Student:" line: the reference decides that
-            if self.compiled and (not shown or (md_escape(shown) and latex_escape(shown))):
-                doc = _compiled(
-                    self.spec, self.plan, self.templates, self.exact_mode, self.asked, bool(shown)
-                )
+            doc = self._compiled(shown)
+            if doc is not None:
                 out = doc.render(self.exact, self.hand, index, shown, student, self.documents)
             else:
                 texts = _reference(
@@ -553,6 +550,24 @@ class Renderer:
             key = make_key(self.spec, self.graph, self.exact, self.hand, self.asked, index)
             out["key.json"] = key_json(key).encode()
         return {f: out[f] for f in self.wanted}
+
+    def prepare(self, student: str | None = None, name: str | None = None) -> None:
+        """Compile the documents such a student gets, without rendering any (forked workers then
+        share them)."""
+        if self.documents:
+            self._compiled(_shown(student, name))
+
+    def _compiled(self, shown: str | None) -> _Compiled | None:
+        """The compiled documents for a student shown so, or None where the reference renders."""
+        # a name that escapes to nothing drops the "Student:" line: the reference decides that
+        if not self.compiled or (shown and not (md_escape(shown) and latex_escape(shown))):
+            return None
+        return _compiled(self.spec, self.plan, self.templates, self.exact_mode, self.asked, bool(shown))
+
+
+def _shown(student: str | None, name: str | None) -> str | None:
+    """How the documents name a student: ``name (student)``, or whichever is given."""
+    return f"{name} ({student})" if name and student and name != student else (name or student)
 
 
 def _context(
@@ -677,7 +692,7 @@ class _Compiled:
         texts["network.svg"] = svg(plan, Slots(plan.graph, exact_mode, "v"))  # type: ignore[arg-type]
         self.templates = {name: Template(text) for name, text in texts.items()}
         self._block: tuple[Values, Values, int, int, Columns] | None = None
-        self._rows: dict[str, list[tuple[bytes, ...]]] = {}
+        self._rows: dict[str, tuple[int, Iterator[tuple[bytes, ...]]]] = {}  # file → next index, parts
 
     def render(
         self,
@@ -691,12 +706,12 @@ class _Compiled:
         block = self._block
         if block is None or block[0] is not exact or block[1] is not hand or not block[2] <= index < block[3]:
             # numbers are formatted for a block of variants at once: a class run asks in order
-            lo = index - index % _BLOCK
-            hi = min(lo + _BLOCK, exact.batch)
+            lo = index - index % BLOCK
+            hi = min(lo + BLOCK, exact.batch)
             keys = {k for t in self.templates.values() for k in t.keys}
             block = self._block = (exact, hand, lo, hi, Columns(keys, exact, hand, self.exact_mode, lo, hi))
             self._rows = {}
-        lo, columns = block[2], block[4]
+        lo, hi, columns = block[2], block[3], block[4]
         student_text = {
             "md": md_escape(shown).encode() if shown else b"",
             "tex": latex_escape(shown).encode() if shown else b"",
@@ -705,14 +720,17 @@ class _Compiled:
         }
         out: dict[str, bytes] = {}
         for name in files:
+            template = self.templates[name]
             rows = self._rows.get(name)
-            if rows is None:
-                rows = self._rows[name] = columns.rows(self.templates[name].keys)
-            out[name] = self.templates[name].fill(rows[index - lo], student_text[name.rsplit(".", 1)[1]])
+            if rows is None or rows[0] != index:  # a class run asks in order: this is the first
+                rows = (index, template.rows(columns.texts, index - lo, hi - index))
+            self._rows[name] = (index + 1, rows[1])
+            out[name] = template.fill(next(rows[1]), student_text[name.rsplit(".", 1)[1]])
         return out
 
 
-_BLOCK = 256  # variants whose numbers are formatted together
+BLOCK = 128
+"""Variants whose numbers are formatted together (in one bytes % a kind of number)."""
 
 
 _COMPILED: dict[tuple[Any, ...], tuple[DocumentPlan, _Compiled]] = {}

@@ -10,8 +10,9 @@ per variant, for a block of variants at a time, straight from the evaluated arra
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from functools import lru_cache
+from itertools import islice, repeat
 from typing import Any
 
 import numpy as np
@@ -34,6 +35,9 @@ def fill(text: str, value: Callable[[str], str]) -> str:
     return _SLOT.sub(lambda m: value(m.group(1)), text)
 
 
+_EMPTY = repeat(b"")  # the student's slot in rows, filled by fill
+
+
 class Template:
     """A text whose number slots are filled from a sequence of slot texts, in the order of ``keys``.
 
@@ -41,7 +45,7 @@ class Template:
     text comes with each fill.
     """
 
-    __slots__ = ("_parts", "_students", "keys")
+    __slots__ = ("_parts", "_pieces", "_students", "keys")
 
     def __init__(self, text: str) -> None:
         parts = text.split(MARK)
@@ -50,16 +54,32 @@ class Template:
         names = parts[1::2]
         self.keys = tuple(key for key in names if key != "student")
         self._students = tuple(k for k, key in enumerate(names) if key == "student")  # among all slots
-        # static pieces at even positions; a fill drops the values into the odd ones and joins
+        # static pieces at even positions, slots at odd ones
         self._parts = [part.encode() for part in parts]
+        # what rows zips: each static piece repeated, endlessly (so one repeat serves every block)
+        self._pieces: list[Iterable[bytes]] = [repeat(p) for p in self._parts]
 
-    def fill(self, values: Sequence[bytes], student: bytes = b"") -> bytes:
-        parts = self._parts.copy()
+    def rows(
+        self, columns: Mapping[str, Sequence[bytes]], start: int, count: int
+    ) -> Iterator[tuple[bytes, ...]]:
+        """The parts of ``count`` variants, from position ``start`` of ``columns`` (one per key):
+        the static pieces and each slot's text in order (the student's empty), as fill takes them.
+        """
+        values: list[Iterable[bytes]] = list(map(columns.__getitem__, self.keys))
+        if start:
+            values = list(map(islice, values, repeat(start), repeat(None)))
+        for k in self._students:
+            values.insert(k, _EMPTY)
+        pieces = self._pieces.copy()
+        pieces[1::2] = values
+        return islice(zip(*pieces, strict=False), count)  # the columns end it, or count
+
+    def fill(self, parts: Sequence[bytes], student: bytes = b"") -> bytes:
+        """One variant's text from its parts (see rows) and its student's text."""
         if self._students:
-            values = list(values)
+            parts = list(parts)
             for k in self._students:
-                values.insert(k, student)
-        parts[1::2] = values
+                parts[2 * k + 1] = student
         return b"".join(parts)
 
 
@@ -77,36 +97,36 @@ def format_each(formats: bytes, values: list[Any]) -> list[bytes]:
     return (formats % tuple(values)).split(SEP)[:-1]
 
 
-_OPEN, _CLOSE = b"\x02", b"\x03"  # around a negative number's text in a formatted column
-_PLAIN = _OPEN + _CLOSE  # deleted for the number's text
-_OPERAND = bytes.maketrans(_PLAIN, b"()")  # an operand: negatives in parentheses
+# A formatted block: every value's text followed by SEP, a negative one between _OPEN and _CLOSE,
+# and NUL padding (the formats are a fixed-width numpy array) that every reading deletes.
+_PAD, _OPEN, _CLOSE = b"\x00", b"\x02", b"\x03"
+_PLAIN = _PAD + _OPEN + _CLOSE  # deleted for the numbers' texts
+_OPERAND = bytes.maketrans(_OPEN + _CLOSE, b"()")  # as operands: negatives in parentheses
 
-_SHORTEST = (b"%r\x01", b"\x02%r\x03\x01")  # repr; a negative one marked
-_FIXED = [b"%%.%df\x01" % p for p in range(MAX_PLACES + 1)]
-_FIXED += [_OPEN + f[:-1] + _CLOSE + SEP for f in _FIXED]  # negatives: at places + MAX_PLACES + 1
+_SHORTEST = np.array([b"%r\x01", b"\x02%r\x03\x01"])  # repr; a negative one marked
+_FIXED = np.array(
+    [b"%%.%df\x01" % p for p in range(MAX_PLACES + 1)]
+    + [b"\x02%%.%df\x03\x01" % p for p in range(MAX_PLACES + 1)]  # negatives: places + MAX_PLACES + 1
+)
 
 
 def _formatted(xs: Array, places: NDArray[np.int64] | None) -> bytes:
-    """Each value's text ending in SEP, a negative one between _OPEN and _CLOSE: without
-    ``places``, ``math_number(shortest(x))`` (repr without a trailing ``.0``); with them,
-    ``math_number(format_number(x, p))`` of hand values rounded to ``places``.
+    """Each value's text (see above), in order: without ``places``, ``math_number(shortest(x))``
+    (repr without a trailing ``.0``); with them, ``math_number(format_number(x, p))`` of hand
+    values rounded to ``places``.
 
-    One bytes % formats the whole column, far cheaper than a call per number, and its operands
-    come from the same text.
+    One bytes % formats a whole block of columns, far cheaper than a call per number, and the
+    operands come from the same text.
     """
-    table: Sequence[bytes]
     if places is None:
-        table, codes = _SHORTEST, np.signbit(xs) & ~np.isnan(xs)  # repr prints "-" for these
+        codes = (np.signbit(xs) & ~np.isnan(xs)).astype(np.intp)  # repr prints "-" for these
+        table = _SHORTEST
     else:
         xs = xs + 0.0  # -0.0 becomes 0.0: a rounded value prints as 0.00…, as format_number writes it
-        table, codes = _FIXED, places + (MAX_PLACES + 1) * (xs < 0)
-    first = int(codes[0]) if len(codes) else 0
-    if (codes == first).all():
-        formats = table[first] * len(xs)
-    else:
-        formats = b"".join(map(table.__getitem__, codes.tolist()))
-    values = xs.tolist()
-    text = formats % tuple(values)
+        codes = places + (MAX_PLACES + 1) * (xs < 0)
+        table = _FIXED
+    values = xs.ravel().tolist()
+    text = table[codes].tobytes() % tuple(values)
     if places is not None:
         return text
     if b"e" in text:  # rare: tiny or huge values, written out positionally
@@ -139,11 +159,63 @@ class Columns:
         self.values = exact if exact_mode else hand
         self.hand = hand
         self.lo, self.hi = lo, hi
-        self._formatted: dict[str, bytes] = {}  # "t:" or "s:" key → the column as _formatted writes it
+        keys = tuple(keys)
+        # every number a slot shows: "t:n" for node n's value, "s:u" for update u's step
+        numbers = dict.fromkeys(f"t:{k[2:]}" if k[0] in "tov" else k for k in keys if k[0] in "tovs")
+        self._plain: dict[str, list[bytes]] = {}
+        self._operand: dict[str, list[bytes]] = {}
+        groups: dict[bool, list[str]] = {True: [], False: []}
+        for number in numbers:
+            groups[self._fixed(number)].append(number)
+        for fixed, group in groups.items():
+            self._format(group, fixed)
         self.texts = {key: self._column(key) for key in keys}
+
+    def _fixed(self, number: str) -> bool:
+        """Whether a number prints at its hand places (else as the shortest repr)."""
+        places = self.values.places
+        return not self.exact_mode and places is not None and (number[0] == "s" or number[2:] in places)
+
+    def _format(self, numbers: list[str], fixed: bool) -> None:
+        """Format ``numbers`` for the whole block at once; keep each one's texts and operands."""
+        if not numbers:
+            return
+        span = slice(self.lo, self.hi)
+        values = self.values
+        numbers = sorted(numbers, key=lambda k: k[0] == "s")  # the nodes' values, then the steps
+        steps = slice(sum(k[0] == "t" for k in numbers), None)
+        xs = np.stack([values[k[2:]][span] if k[0] == "t" else self._step(k[2:]) for k in numbers])
+        places = None
+        if fixed:
+            assert values.places is not None
+            places = np.stack([values.places[k[2:]][span] for k in numbers])
+            xs[steps] = round_to(xs[steps], places[steps])
+        text = _formatted(xs, places)
+        width = self.hi - self.lo
+        plain = text.translate(None, _PLAIN).split(SEP)
+        operand = text.translate(_OPERAND, _PAD).split(SEP)
+        for k, number in enumerate(numbers):
+            self._plain[number] = plain[k * width : (k + 1) * width]
+            self._operand[number] = operand[k * width : (k + 1) * width]
+
+    def _step(self, update: str) -> Array:
+        """η·∂L/∂p of each variant's update (before any rounding)."""
+        _, lr, grad = self.values.graph[update].parents
+        span = slice(self.lo, self.hi)
+        step: Array = self.values[lr][span] * self.values[grad][span]
+        return step
 
     def _column(self, key: str) -> list[bytes]:
         kind, node = key.split(":", 1)
+        if kind == "t":
+            return self._plain[key]
+        if kind == "o":
+            return self._operand[f"t:{node}"]
+        if kind == "s":
+            return self._operand[key]
+        if kind == "v":
+            texts = self._plain[f"t:{node}"]
+            return SEP.join(texts).replace(b"-", _MINUS).split(SEP)
         if kind == "p":
             if self.exact_mode:
                 return [_precision_bytes(None)] * (self.hi - self.lo)
@@ -151,44 +223,4 @@ class Columns:
             if hand_places is None or node not in hand_places:  # not computed: as the key says, 0
                 return [_precision_bytes(0)] * (self.hi - self.lo)
             return list(map(_precision_bytes, hand_places[node][self.lo : self.hi].tolist()))
-        if kind not in ("t", "o", "v", "s"):
-            raise KeyError(key)
-        text = self._text("s" if kind == "s" else "t", node)
-        if kind == "o" or kind == "s":
-            text = text.translate(_OPERAND)
-        else:
-            text = text.translate(None, _PLAIN)
-            if kind == "v":
-                text = text.replace(b"-", _MINUS)
-        return text.split(SEP)[:-1]
-
-    def _text(self, kind: str, node: str) -> bytes:
-        """The formatted column of a node's values ("t") or of an update's steps ("s")."""
-        key = f"{kind}:{node}"
-        text = self._formatted.get(key)
-        if text is None:
-            text = self._formatted[key] = self._steps(node) if kind == "s" else self._numbers(node)
-        return text
-
-    def _numbers(self, node: str) -> bytes:
-        span = slice(self.lo, self.hi)
-        places = self.values.places
-        if self.exact_mode or places is None or node not in places:
-            return _formatted(self.values[node][span], None)
-        return _formatted(self.values[node][span], places[node][span])
-
-    def _steps(self, update: str) -> bytes:
-        """η·∂L/∂p of each variant's update, as the hand rounding computes it (or exactly)."""
-        _, lr, grad = self.values.graph[update].parents
-        span = slice(self.lo, self.hi)
-        step = self.values[lr][span] * self.values[grad][span]
-        places = self.values.places
-        if self.exact_mode or places is None:
-            return _formatted(step, None)
-        return _formatted(round_to(step, places[update][span]), places[update][span])
-
-    def rows(self, keys: Sequence[str]) -> list[tuple[bytes, ...]]:
-        """For each variant of the block, the texts of ``keys`` in order."""
-        if not keys:
-            return [()] * (self.hi - self.lo)
-        return list(zip(*(self.texts[k] for k in keys), strict=True))
+        raise KeyError(key)

@@ -620,8 +620,8 @@ def keys_json(variants: VariantSet, asked: Iterable[str] | None = None) -> str:
     if text.count(MARK) != 2 * (len(template.keys)):  # a marker character in the user's text
         return json.dumps(keys_document(variants, asked), indent=2, ensure_ascii=False) + "\n"
     columns = _key_columns(variants, template.keys)
-    rows = zip(*(columns[k] for k in template.keys), strict=True)
-    entries = b",\n    ".join([template.fill(row) for row in rows])
+    rows = template.rows(columns, 0, len(variants))
+    entries = b",\n    ".join([template.fill(parts) for parts in rows])
     return text[:start] + entries.decode() + text[-end:]
 
 
