@@ -89,8 +89,9 @@ def staged(target: Path) -> Iterator[Path]:
 
 
 def _write_files(folder: Path, files: Mapping[str, bytes]) -> None:
+    base = f"{folder}{os.sep}"  # plain strings, not a Path per file: a class run writes thousands
     for name, data in files.items():
-        write_new(folder / name, data)
+        write_new(base + name, data)
 
 
 CLASS_FILES = ("solution.md", "solution.tex", "worksheet.md", "worksheet.tex", "answers.yaml", "network.svg")

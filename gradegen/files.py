@@ -27,7 +27,7 @@ _FILE_MODE = _file_mode()
 _NEW = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
-def write_new(path: Path, data: bytes, mode: int = 0o666) -> None:
+def write_new(path: str | os.PathLike[str], data: bytes, mode: int = 0o666) -> None:
     """Write a new file (in a staging folder) in one open, write and close: no text layer,
     buffer or seeks. Runs that write thousands of files spend more on those than on writing."""
     fd = os.open(path, _NEW, mode)

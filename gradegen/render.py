@@ -725,7 +725,7 @@ class _Compiled:
             if rows is None or rows[0] != index:  # a class run asks in order: this is the first
                 rows = (index, template.rows(columns.texts, index - lo, hi - index))
             self._rows[name] = (index + 1, rows[1])
-            out[name] = template.fill(next(rows[1]), student_text[name.rsplit(".", 1)[1]])
+            out[name] = template.fill(rows[1], student_text[name.rsplit(".", 1)[1]])
         return out
 
 

@@ -35,17 +35,14 @@ def fill(text: str, value: Callable[[str], str]) -> str:
     return _SLOT.sub(lambda m: value(m.group(1)), text)
 
 
-_EMPTY = repeat(b"")  # the student's slot in rows, filled by fill
-
-
 class Template:
-    """A text whose number slots are filled from a sequence of slot texts, in the order of ``keys``.
+    """A text whose number slots are filled from columns of slot texts, in the order of ``keys``.
 
     Filling gives the UTF-8 bytes written to a file. The ``student`` slot is not a number: its
     text comes with each fill.
     """
 
-    __slots__ = ("_parts", "_pieces", "_students", "keys")
+    __slots__ = ("_parts", "_pieces", "_student", "_students", "keys")
 
     def __init__(self, text: str) -> None:
         parts = text.split(MARK)
@@ -58,29 +55,27 @@ class Template:
         self._parts = [part.encode() for part in parts]
         # what rows zips: each static piece repeated, endlessly (so one repeat serves every block)
         self._pieces: list[Iterable[bytes]] = [repeat(p) for p in self._parts]
+        self._student = [b""]  # the text fill sets for the student slots of the row it takes
 
     def rows(
         self, columns: Mapping[str, Sequence[bytes]], start: int, count: int
     ) -> Iterator[tuple[bytes, ...]]:
         """The parts of ``count`` variants, from position ``start`` of ``columns`` (one per key):
-        the static pieces and each slot's text in order (the student's empty), as fill takes them.
+        the static pieces and each slot's text in order, for fill.
         """
         values: list[Iterable[bytes]] = list(map(columns.__getitem__, self.keys))
         if start:
             values = list(map(islice, values, repeat(start), repeat(None)))
         for k in self._students:
-            values.insert(k, _EMPTY)
+            values.insert(k, map(self._student.__getitem__, repeat(0)))  # the text set by fill
         pieces = self._pieces.copy()
         pieces[1::2] = values
         return islice(zip(*pieces, strict=False), count)  # the columns end it, or count
 
-    def fill(self, parts: Sequence[bytes], student: bytes = b"") -> bytes:
-        """One variant's text from its parts (see rows) and its student's text."""
-        if self._students:
-            parts = list(parts)
-            for k in self._students:
-                parts[2 * k + 1] = student
-        return b"".join(parts)
+    def fill(self, rows: Iterator[tuple[bytes, ...]], student: bytes = b"") -> bytes:
+        """The next variant's text from ``rows``, with its student's text."""
+        self._student[0] = student
+        return b"".join(next(rows))
 
 
 # --------------------------------------------------------------------------- numbers, batched
@@ -97,26 +92,22 @@ def format_each(formats: bytes, values: list[Any]) -> list[bytes]:
     return (formats % tuple(values)).split(SEP)[:-1]
 
 
-# A formatted block: every value's text followed by SEP, a negative one between _OPEN and _CLOSE,
-# and NUL padding (the formats are a fixed-width numpy array) that every reading deletes.
-_PAD, _OPEN, _CLOSE = b"\x00", b"\x02", b"\x03"
-_PLAIN = _PAD + _OPEN + _CLOSE  # deleted for the numbers' texts
-_OPERAND = bytes.maketrans(_OPEN + _CLOSE, b"()")  # as operands: negatives in parentheses
-
-_SHORTEST = np.array([b"%r\x01", b"\x02%r\x03\x01"])  # repr; a negative one marked
+# A block of numbers is formatted as operands, each followed by SEP: negatives in parentheses.
+# Every format has the same width (flags 00 and two-digit precisions pad the short ones without
+# changing what they print), so a numpy array of them is one format string, without padding.
+_SHORTEST = np.array([b"%00r\x01", b"(%r)\x01"])  # repr; a negative one in parentheses
 _FIXED = np.array(
-    [b"%%.%df\x01" % p for p in range(MAX_PLACES + 1)]
-    + [b"\x02%%.%df\x03\x01" % p for p in range(MAX_PLACES + 1)]  # negatives: places + MAX_PLACES + 1
+    [b"%%00.%02df\x01" % p for p in range(MAX_PLACES + 1)]
+    + [b"(%%.%02df)\x01" % p for p in range(MAX_PLACES + 1)]  # negatives: at places + MAX_PLACES + 1
 )
 
 
-def _formatted(xs: Array, places: NDArray[np.int64] | None) -> bytes:
-    """Each value's text (see above), in order: without ``places``, ``math_number(shortest(x))``
+def _operands(xs: Array, places: NDArray[np.int64] | None) -> bytes:
+    """Each value's text as an operand, in order: without ``places``, ``math_number(shortest(x))``
     (repr without a trailing ``.0``); with them, ``math_number(format_number(x, p))`` of hand
-    values rounded to ``places``.
+    values rounded to ``places``. Deleting the parentheses gives the plain texts.
 
-    One bytes % formats a whole block of columns, far cheaper than a call per number, and the
-    operands come from the same text.
+    One bytes % formats a whole block of columns: far cheaper than a call per number.
     """
     if places is None:
         codes = (np.signbit(xs) & ~np.isnan(xs)).astype(np.intp)  # repr prints "-" for these
@@ -131,8 +122,8 @@ def _formatted(xs: Array, places: NDArray[np.int64] | None) -> bytes:
         return text
     if b"e" in text:  # rare: tiny or huge values, written out positionally
         texts = [shortest(x).replace("−", "-").encode() for x in values]
-        return b"".join(_OPEN + t + _CLOSE + SEP if t[:1] == b"-" else t + SEP for t in texts)
-    return text.replace(b".0" + SEP, SEP).replace(b".0" + _CLOSE, _CLOSE)
+        return b"".join(b"(%s)\x01" % t if t[:1] == b"-" else t + SEP for t in texts)
+    return text.replace(b".0" + SEP, SEP).replace(b".0)", b")")
 
 
 @lru_cache(maxsize=64)
@@ -160,15 +151,18 @@ class Columns:
         self.hand = hand
         self.lo, self.hi = lo, hi
         keys = tuple(keys)
-        # every number a slot shows: "t:n" for node n's value, "s:u" for update u's step
-        numbers = dict.fromkeys(f"t:{k[2:]}" if k[0] in "tov" else k for k in keys if k[0] in "tovs")
-        self._plain: dict[str, list[bytes]] = {}
-        self._operand: dict[str, list[bytes]] = {}
-        groups: dict[bool, list[str]] = {True: [], False: []}
-        for number in numbers:
-            groups[self._fixed(number)].append(number)
-        for fixed, group in groups.items():
-            self._format(group, fixed)
+        # every number a slot shows ("t:n", node n's value; "s:u", update u's step) and how:
+        # plain ("t", "v" slots) or as an operand ("o", "s"); formatted in groups alike in both
+        forms: dict[str, set[bool]] = {}  # number → as an operand?
+        for key in keys:
+            if key[0] in "tovs":
+                forms.setdefault(key if key[0] == "s" else f"t:{key[2:]}", set()).add(key[0] in "os")
+        groups: dict[tuple[bool, frozenset[bool]], list[str]] = {}
+        for number, wanted in forms.items():
+            groups.setdefault((self._fixed(number), frozenset(wanted)), []).append(number)
+        self._texts: dict[bool, dict[str, list[bytes]]] = {False: {}, True: {}}  # by "as an operand?"
+        for (fixed, how), group in groups.items():
+            self._format(group, fixed, how)
         self.texts = {key: self._column(key) for key in keys}
 
     def _fixed(self, number: str) -> bool:
@@ -176,8 +170,9 @@ class Columns:
         places = self.values.places
         return not self.exact_mode and places is not None and (number[0] == "s" or number[2:] in places)
 
-    def _format(self, numbers: list[str], fixed: bool) -> None:
-        """Format ``numbers`` for the whole block at once; keep each one's texts and operands."""
+    def _format(self, numbers: list[str], fixed: bool, forms: frozenset[bool]) -> None:
+        """Format ``numbers`` for the whole block at once; keep each one's texts in ``forms`` (as
+        operands or not)."""
         if not numbers:
             return
         span = slice(self.lo, self.hi)
@@ -190,13 +185,12 @@ class Columns:
             assert values.places is not None
             places = np.stack([values.places[k[2:]][span] for k in numbers])
             xs[steps] = round_to(xs[steps], places[steps])
-        text = _formatted(xs, places)
+        text = _operands(xs, places)
         width = self.hi - self.lo
-        plain = text.translate(None, _PLAIN).split(SEP)
-        operand = text.translate(_OPERAND, _PAD).split(SEP)
-        for k, number in enumerate(numbers):
-            self._plain[number] = plain[k * width : (k + 1) * width]
-            self._operand[number] = operand[k * width : (k + 1) * width]
+        for operand in forms:
+            texts = (text if operand else text.translate(None, b"()")).split(SEP)
+            for k, number in enumerate(numbers):
+                self._texts[operand][number] = texts[k * width : (k + 1) * width]
 
     def _step(self, update: str) -> Array:
         """η·∂L/∂p of each variant's update (before any rounding)."""
@@ -208,13 +202,13 @@ class Columns:
     def _column(self, key: str) -> list[bytes]:
         kind, node = key.split(":", 1)
         if kind == "t":
-            return self._plain[key]
+            return self._texts[False][key]
         if kind == "o":
-            return self._operand[f"t:{node}"]
+            return self._texts[True][f"t:{node}"]
         if kind == "s":
-            return self._operand[key]
+            return self._texts[True][key]
         if kind == "v":
-            texts = self._plain[f"t:{node}"]
+            texts = self._texts[False][f"t:{node}"]
             return SEP.join(texts).replace(b"-", _MINUS).split(SEP)
         if kind == "p":
             if self.exact_mode:

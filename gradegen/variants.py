@@ -621,7 +621,7 @@ def keys_json(variants: VariantSet, asked: Iterable[str] | None = None) -> str:
         return json.dumps(keys_document(variants, asked), indent=2, ensure_ascii=False) + "\n"
     columns = _key_columns(variants, template.keys)
     rows = template.rows(columns, 0, len(variants))
-    entries = b",\n    ".join([template.fill(parts) for parts in rows])
+    entries = b",\n    ".join([template.fill(rows) for _ in variants.ids])
     return text[:start] + entries.decode() + text[-end:]
 
 

@@ -81,5 +81,5 @@ def test_template_fills_slots_and_keeps_literal_text() -> None:
     """Slots take their values in order; %, braces and the student marker survive as text."""
     template = Template(f"a {slot('t:x')} 50% {{b}} {slot('student')} {slot('o:y')}.")
     assert template.keys == ("t:x", "o:y")
-    (parts,) = template.rows({"t:x": [b"1"], "o:y": [b"(-2)"]}, 0, 1)
-    assert template.fill(parts, b"Ann") == b"a 1 50% {b} Ann (-2)."
+    rows = template.rows({"t:x": [b"1"], "o:y": [b"(-2)"]}, 0, 1)
+    assert template.fill(rows, b"Ann") == b"a 1 50% {b} Ann (-2)."
