@@ -552,10 +552,11 @@ class Renderer:
         return {f: out[f] for f in self.wanted}
 
     def prepare(self, student: str | None = None, name: str | None = None) -> None:
-        """Compile the documents such a student gets, without rendering any (forked workers then
-        share them)."""
-        if self.documents:
-            self._compiled(_shown(student, name))
+        """Compile the documents such a student gets and stack the batch's numbers for them,
+        without rendering any (forked workers then share all that)."""
+        doc = self._compiled(_shown(student, name)) if self.documents else None
+        if doc is not None:
+            doc.columns(self.exact, self.hand)
 
     def _compiled(self, shown: str | None) -> _Compiled | None:
         """The compiled documents for a student shown so, or None where the reference renders."""
@@ -691,8 +692,16 @@ class _Compiled:
         texts["answers.yaml"] = _answers(spec, asked, precision, slot("student"))
         texts["network.svg"] = svg(plan, Slots(plan.graph, exact_mode, "v"))  # type: ignore[arg-type]
         self.templates = {name: Template(text) for name, text in texts.items()}
-        self._block: tuple[Values, Values, int, int, Columns] | None = None
+        self._columns: tuple[Values, Values, Columns] | None = None
+        self._block: tuple[Columns, int, int, dict[str, list[bytes]]] | None = None
         self._rows: dict[str, tuple[int, Iterator[tuple[bytes, ...]]]] = {}  # file → next index, parts
+
+    def columns(self, exact: Values, hand: Values) -> Columns:
+        """The slots' numbers for this batch (stacked on first use)."""
+        if self._columns is None or self._columns[0] is not exact or self._columns[1] is not hand:
+            keys = dict.fromkeys(k for t in self.templates.values() for k in t.keys)
+            self._columns = (exact, hand, Columns(keys, exact, hand, self.exact_mode))
+        return self._columns[2]
 
     def render(
         self,
@@ -703,15 +712,15 @@ class _Compiled:
         student: str | None,
         files: Sequence[str],
     ) -> dict[str, bytes]:
+        columns = self.columns(exact, hand)
         block = self._block
-        if block is None or block[0] is not exact or block[1] is not hand or not block[2] <= index < block[3]:
+        if block is None or block[0] is not columns or not block[1] <= index < block[2]:
             # numbers are formatted for a block of variants at once: a class run asks in order
             lo = index - index % BLOCK
             hi = min(lo + BLOCK, exact.batch)
-            keys = {k for t in self.templates.values() for k in t.keys}
-            block = self._block = (exact, hand, lo, hi, Columns(keys, exact, hand, self.exact_mode, lo, hi))
+            block = self._block = (columns, lo, hi, columns.block(lo, hi))
             self._rows = {}
-        lo, hi, columns = block[2], block[3], block[4]
+        lo, hi, texts = block[1], block[2], block[3]
         student_text = {
             "md": md_escape(shown).encode() if shown else b"",
             "tex": latex_escape(shown).encode() if shown else b"",
@@ -723,7 +732,7 @@ class _Compiled:
             template = self.templates[name]
             rows = self._rows.get(name)
             if rows is None or rows[0] != index:  # a class run asks in order: this is the first
-                rows = (index, template.rows(columns.texts, index - lo, hi - index))
+                rows = (index, template.rows(texts, index - lo, hi - index))
             self._rows[name] = (index + 1, rows[1])
             out[name] = template.fill(rows[1], student_text[name.rsplit(".", 1)[1]])
         return out

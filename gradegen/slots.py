@@ -142,79 +142,94 @@ def _precision_bytes(places: int | None) -> bytes:
 _MINUS = "−".encode()
 
 
+_FORMS = {"t": "plain", "o": "operand", "s": "operand", "v": "diagram"}  # slot kind → form
+
+
+def _in_form(operands: bytes, form: str) -> bytes:
+    """Formatted numbers (see _operands) as a form shows them: operands, plain, or as the SVG
+    diagram prints them (a real minus sign)."""
+    if form == "operand":
+        return operands
+    plain = operands.translate(None, b"()")
+    return plain.replace(b"-", _MINUS) if form == "diagram" else plain
+
+
 class Columns:
-    """Every slot's text (UTF-8) for variants ``lo … hi − 1`` of an evaluated batch (one list per key)."""
+    """The texts (UTF-8) of slots ``keys`` for any block of variants of an evaluated batch.
 
-    def __init__(self, keys: Iterable[str], exact: Values, hand: Values, exact_mode: bool, lo: int, hi: int):
+    The numbers are formatted a block at a time, in groups alike in format and in the forms their
+    slots show them in; each group's values are stacked once, for the whole batch.
+    """
+
+    def __init__(self, keys: Iterable[str], exact: Values, hand: Values, exact_mode: bool) -> None:
+        values = exact if exact_mode else hand
+        places = None if exact_mode else values.places
         self.exact_mode = exact_mode
-        self.values = exact if exact_mode else hand
-        self.hand = hand
-        self.lo, self.hi = lo, hi
-        keys = tuple(keys)
-        # every number a slot shows ("t:n", node n's value; "s:u", update u's step) and how:
-        # plain ("t", "v" slots) or as an operand ("o", "s"); formatted in groups alike in both
-        forms: dict[str, set[bool]] = {}  # number → as an operand?
+        self._hand_places = hand.places
+        # each slot's source: (form, number), a number being "t:n" (node n's value) or "s:u"
+        # (update u's step); or ("precision", node)
+        self._sources: dict[str, tuple[str, str]] = {}
+        forms: dict[str, set[str]] = {}
         for key in keys:
-            if key[0] in "tovs":
-                forms.setdefault(key if key[0] == "s" else f"t:{key[2:]}", set()).add(key[0] in "os")
-        groups: dict[tuple[bool, frozenset[bool]], list[str]] = {}
+            kind, node = key.split(":", 1)
+            if kind == "p":
+                self._sources[key] = ("precision", node)
+            elif kind in _FORMS:
+                number = key if kind == "s" else f"t:{node}"
+                self._sources[key] = (_FORMS[kind], number)
+                forms.setdefault(number, set()).add(_FORMS[kind])
+            else:
+                raise KeyError(key)
+        groups: dict[tuple[bool, frozenset[str]], list[str]] = {}
         for number, wanted in forms.items():
-            groups.setdefault((self._fixed(number), frozenset(wanted)), []).append(number)
-        self._texts: dict[bool, dict[str, list[bytes]]] = {False: {}, True: {}}  # by "as an operand?"
-        for (fixed, how), group in groups.items():
-            self._format(group, fixed, how)
-        self.texts = {key: self._column(key) for key in keys}
+            fixed = places is not None and (number[0] == "s" or number[2:] in places)
+            groups.setdefault((fixed, frozenset(wanted)), []).append(number)
+        self._groups = [_Group(numbers, values, fixed, wanted) for (fixed, wanted), numbers in groups.items()]
 
-    def _fixed(self, number: str) -> bool:
-        """Whether a number prints at its hand places (else as the shortest repr)."""
-        places = self.values.places
-        return not self.exact_mode and places is not None and (number[0] == "s" or number[2:] in places)
+    def block(self, lo: int, hi: int) -> dict[str, list[bytes]]:
+        """Each slot's texts for variants ``lo … hi − 1``."""
+        texts: dict[tuple[str, str], list[bytes]] = {}
+        width = hi - lo
+        for group in self._groups:
+            operands = group.operands(lo, hi)
+            for form in group.forms:
+                column = _in_form(operands, form).split(SEP)
+                for k, number in enumerate(group.numbers):
+                    texts[form, number] = column[k * width : (k + 1) * width]
+        for form, node in self._sources.values():
+            if form == "precision":
+                texts[form, node] = self._precisions(node, lo, hi)
+        return {key: texts[source] for key, source in self._sources.items()}
 
-    def _format(self, numbers: list[str], fixed: bool, forms: frozenset[bool]) -> None:
-        """Format ``numbers`` for the whole block at once; keep each one's texts in ``forms`` (as
-        operands or not)."""
-        if not numbers:
-            return
-        span = slice(self.lo, self.hi)
-        values = self.values
-        numbers = sorted(numbers, key=lambda k: k[0] == "s")  # the nodes' values, then the steps
-        steps = slice(sum(k[0] == "t" for k in numbers), None)
-        xs = np.stack([values[k[2:]][span] if k[0] == "t" else self._step(k[2:]) for k in numbers])
-        places = None
+    def _precisions(self, node: str, lo: int, hi: int) -> list[bytes]:
+        if self.exact_mode:
+            return [_precision_bytes(None)] * (hi - lo)
+        if self._hand_places is None or node not in self._hand_places:  # not computed: as the key says, 0
+            return [_precision_bytes(0)] * (hi - lo)
+        return list(map(_precision_bytes, self._hand_places[node][lo:hi].tolist()))
+
+
+class _Group:
+    """Numbers formatted together: their values (and places) stacked, one row each."""
+
+    def __init__(self, numbers: list[str], values: Values, fixed: bool, forms: frozenset[str]) -> None:
+        self.numbers = sorted(numbers, key=lambda k: k[0] == "s")  # the nodes' values, then the steps
+        self.forms = forms
+        steps = slice(sum(k[0] == "t" for k in self.numbers), None)
+        self.xs = np.stack([values[k[2:]] if k[0] == "t" else _step(values, k[2:]) for k in self.numbers])
+        self.places = None
         if fixed:
             assert values.places is not None
-            places = np.stack([values.places[k[2:]][span] for k in numbers])
-            xs[steps] = round_to(xs[steps], places[steps])
-        text = _operands(xs, places)
-        width = self.hi - self.lo
-        for operand in forms:
-            texts = (text if operand else text.translate(None, b"()")).split(SEP)
-            for k, number in enumerate(numbers):
-                self._texts[operand][number] = texts[k * width : (k + 1) * width]
+            self.places = np.stack([values.places[k[2:]] for k in self.numbers])
+            self.xs[steps] = round_to(self.xs[steps], self.places[steps])
 
-    def _step(self, update: str) -> Array:
-        """η·∂L/∂p of each variant's update (before any rounding)."""
-        _, lr, grad = self.values.graph[update].parents
-        span = slice(self.lo, self.hi)
-        step: Array = self.values[lr][span] * self.values[grad][span]
-        return step
+    def operands(self, lo: int, hi: int) -> bytes:
+        """The numbers of variants ``lo … hi − 1`` as operands, number by number (see _operands)."""
+        return _operands(self.xs[:, lo:hi], None if self.places is None else self.places[:, lo:hi])
 
-    def _column(self, key: str) -> list[bytes]:
-        kind, node = key.split(":", 1)
-        if kind == "t":
-            return self._texts[False][key]
-        if kind == "o":
-            return self._texts[True][f"t:{node}"]
-        if kind == "s":
-            return self._texts[True][key]
-        if kind == "v":
-            texts = self._texts[False][f"t:{node}"]
-            return SEP.join(texts).replace(b"-", _MINUS).split(SEP)
-        if kind == "p":
-            if self.exact_mode:
-                return [_precision_bytes(None)] * (self.hi - self.lo)
-            hand_places = self.hand.places
-            if hand_places is None or node not in hand_places:  # not computed: as the key says, 0
-                return [_precision_bytes(0)] * (self.hi - self.lo)
-            return list(map(_precision_bytes, hand_places[node][self.lo : self.hi].tolist()))
-        raise KeyError(key)
+
+def _step(values: Values, update: str) -> Array:
+    """η·∂L/∂p of each variant's update (before any rounding)."""
+    _, lr, grad = values.graph[update].parents
+    step: Array = values[lr] * values[grad]
+    return step
