@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import multiprocessing
@@ -15,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from gradegen.errors import GradegenError
-from gradegen.files import replace_dir, staging_dir, write_new, write_text_atomic
+from gradegen.files import forked, replace_dir, staging_dir, write_new, write_text_atomic
 from gradegen.key import resolve_ask
 from gradegen.network import build_graph
 from gradegen.progress import progress
@@ -145,8 +146,7 @@ def generate_class(
     with staged(target) as stage:
         if engine is None and _forkable(len(variants)):
             first = variants.ids[0]
-            renderer.prepare(first, names[first])  # compiled here, once, for every worker to inherit
-            _write_forked(stage, variants, render, quiet)
+            _write_forked(stage, variants, lambda: renderer.prepare(first, names[first]), render, quiet)
             return variants
         texs = _write_threaded(stage, variants, render, quiet, keep_tex=engine is not None)
         write_text_atomic(stage / "keys.json", keys_json(variants))
@@ -200,9 +200,12 @@ def _forkable(count: int) -> bool:
     return count > _FORK_ABOVE and cores > 1 and "fork" in multiprocessing.get_all_start_methods()
 
 
-def _write_forked(stage: Path, variants: VariantSet, render: Render, quiet: bool) -> None:
-    """Workers forked after the batched evaluation render and write chunks of students, while
-    this process writes keys.json. Each student's files depend on their index alone."""
+def _write_forked(
+    stage: Path, variants: VariantSet, prepare: Callable[[], None], render: Render, quiet: bool
+) -> None:
+    """A child writes keys.json while this process compiles the documents (``prepare``, on the
+    core that would otherwise wait); then workers forked from it render and write chunks of
+    students. Each student's files depend on their index alone."""
     global _JOB
 
     def job(lo: int, hi: int) -> int:
@@ -211,17 +214,26 @@ def _write_forked(stage: Path, variants: VariantSet, render: Render, quiet: bool
         return hi - lo
 
     count = len(variants.ids)
-    _JOB = job
+    waiting = [
+        forked(lambda: write_text_atomic(stage / "keys.json", keys_json(variants)), "writing keys.json")
+    ]
     try:
+        prepare()  # compiled here, once, for every worker to inherit
+        _JOB = job
         # Rendering makes no reference cycles, so workers skip garbage collection: it would only
         # re-scan what they inherited and each block's lists of texts, again and again.
         with multiprocessing.get_context("fork").Pool(_PROCESSES, initializer=gc.disable) as pool:
             chunks = [(lo, min(lo + _CHUNK, count)) for lo in range(0, count, _CHUNK)]
             done = pool.imap_unordered(_run_job, chunks)
-            write_text_atomic(stage / "keys.json", keys_json(variants))
             with progress(count, "rendering documents", quiet=quiet) as bar:
                 for written in done:  # re-raises a worker's error, so the stage is discarded
                     bar.advance(written)
+        waiting.pop()()
+    except BaseException:
+        for wait in waiting:  # reap the keys writer; its own error no longer matters
+            with contextlib.suppress(GradegenError):
+                wait()
+        raise
     finally:
         _JOB = None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import queue
 import shutil
@@ -9,7 +10,7 @@ import struct
 import tempfile
 import threading
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from gradegen.errors import GradegenError
@@ -84,6 +85,35 @@ def staging_dir(target: Path) -> Path:
 def _cannot_write(path: Path, exc: OSError) -> GradegenError:
     """Name the path the user gave, not the temporary one beside it."""
     return GradegenError(f"{path}: cannot write here: {exc.strerror or exc}")
+
+
+def forked(task: Callable[[], None], what: str) -> Callable[[], None]:
+    """Start ``task`` in a forked child; the function returned waits for it and re-raises its
+    error (as ``{what} failed: …``)."""
+    read_end, write_end = os.pipe()
+    gc.freeze()  # the child's collections then leave the parent's objects (and their pages) alone
+    pid = os.fork()
+    if pid == 0:  # the child: run, report any error through the pipe, and leave without cleanup
+        os.close(read_end)
+        code = 0
+        try:
+            task()
+        except BaseException as exc:  # everything must reach the parent
+            os.write(write_end, f"{type(exc).__name__}: {exc}".encode()[:4000])
+            code = 1
+        finally:
+            os._exit(code)
+    os.close(write_end)
+    gc.unfreeze()
+
+    def wait() -> None:
+        with os.fdopen(read_end, "rb") as pipe:
+            message = pipe.read().decode(errors="replace")
+        _, status = os.waitpid(pid, 0)
+        if status != 0:
+            raise GradegenError(f"{what} failed: {message or f'status {status}'}")
+
+    return wait
 
 
 def write_chunks(path: Path, chunks: Iterable[bytes]) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import csv
 import functools
-import gc
 import io
 import math
 import os
@@ -24,7 +23,7 @@ from numpy.typing import NDArray
 from gradegen.diagnosis import EXPLANATIONS, Mistake
 from gradegen.errors import GradegenError
 from gradegen.escape import md_inline, md_plain, spreadsheet_safe
-from gradegen.files import replace_dir, staging_dir, write_chunks, write_new, write_stored_zip
+from gradegen.files import forked, replace_dir, staging_dir, write_chunks, write_new, write_stored_zip
 from gradegen.grading import GradingResults, GroupResult, Verdict, answer_codes, combinations
 from gradegen.graph import Kind
 from gradegen.roster import folder_names
@@ -460,34 +459,6 @@ def _write_tables(results: GradingResults, build: Path) -> None:
     (build / "summary.md").write_text(summary_markdown(results), encoding="utf-8")
 
 
-def _forked(task: Callable[[], None]) -> Callable[[], None]:
-    """Start ``task`` in a forked child; the function returned waits for it and re-raises its error."""
-    read_end, write_end = os.pipe()
-    gc.freeze()  # the child's collections then leave the parent's objects (and their pages) alone
-    pid = os.fork()
-    if pid == 0:  # the child: run, report any error through the pipe, and leave without cleanup
-        os.close(read_end)
-        code = 0
-        try:
-            task()
-        except BaseException as exc:  # everything must reach the parent
-            os.write(write_end, f"{type(exc).__name__}: {exc}".encode()[:4000])
-            code = 1
-        finally:
-            os._exit(code)
-    os.close(write_end)
-    gc.unfreeze()
-
-    def wait() -> None:
-        with os.fdopen(read_end, "rb") as pipe:
-            message = pipe.read().decode(errors="replace")
-        _, status = os.waitpid(pid, 0)
-        if status != 0:
-            raise GradegenError(f"writing feedback failed: {message or f'status {status}'}")
-
-    return wait
-
-
 def write_reports(
     results: GradingResults, out_dir: str | Path = DEFAULT_OUT, *, feedback: str = "files"
 ) -> Path:
@@ -506,7 +477,7 @@ def write_reports(
         if feedback != "none":
             write = functools.partial(_write_feedback, results, build, feedback)
             if len(results) >= _PARALLEL_FROM and hasattr(os, "fork"):
-                waiting.append(_forked(write))
+                waiting.append(forked(write, "writing feedback"))
             else:
                 write()
         _write_tables(results, build)

@@ -234,6 +234,24 @@ def test_worker_processes_write_the_same_class(
     assert len(_tree(tmp_path / "serial")) == 40 * len(CLASS_FILES) + 1
 
 
+def test_a_keys_writer_failure_leaves_nothing_behind(
+    tmp_path: Path, handout: Spec, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """If the child writing keys.json fails, the error reaches the caller and no output folder appears."""
+    import gradegen.documents as documents
+    from gradegen.errors import GradegenError
+
+    def broken(variants: object) -> str:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(documents, "_forkable", lambda count: True)
+    monkeypatch.setattr(documents, "_CHUNK", 7)
+    monkeypatch.setattr(documents, "keys_json", broken)
+    with pytest.raises(GradegenError, match=r"keys\.json failed: OSError: disk full"):
+        generate_class(handout, Roster.anonymous(20), tmp_path / "out", seed="w")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_worker_failure_leaves_nothing_behind(
     tmp_path: Path, handout: Spec, monkeypatch: pytest.MonkeyPatch
 ) -> None:
