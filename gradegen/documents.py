@@ -188,9 +188,10 @@ def _write_threaded(
 
 
 _PROCESSES = 2  # worker processes for a large class (this is a 2-core target)
-_CHUNK = BLOCK  # students per task: a block of the renderer's (formatted once), few enough that
-# both workers finish together
-_FORK_ABOVE = 256  # students: a smaller class renders in about the time forking workers takes
+_FORK_ABOVE = 256  # students: a smaller class renders in turn in about the time forking takes
+# Students per task: one block of the renderer's (its numbers formatted once), and small enough
+# that both workers finish together.
+_CHUNK = BLOCK
 _JOB: Callable[[int, int], int] | None = None  # what a forked worker runs, inherited from the parent
 
 

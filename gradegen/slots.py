@@ -164,7 +164,7 @@ class Columns:
     def __init__(self, keys: Iterable[str], exact: Values, hand: Values, exact_mode: bool) -> None:
         values = exact if exact_mode else hand
         places = None if exact_mode else values.places
-        self.exact_mode = exact_mode
+        self._exact_mode = exact_mode
         self._hand_places = hand.places
         # each slot's source: (form, number), a number being "t:n" (node n's value) or "s:u"
         # (update u's step); or ("precision", node)
@@ -202,7 +202,7 @@ class Columns:
         return {key: texts[source] for key, source in self._sources.items()}
 
     def _precisions(self, node: str, lo: int, hi: int) -> list[bytes]:
-        if self.exact_mode:
+        if self._exact_mode:
             return [_precision_bytes(None)] * (hi - lo)
         if self._hand_places is None or node not in self._hand_places:  # not computed: as the key says, 0
             return [_precision_bytes(0)] * (hi - lo)
