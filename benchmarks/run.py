@@ -25,12 +25,13 @@ from typing import Any
 
 import numpy as np
 
-from gradegen.documents import generate_class
+from gradegen.documents import CLASS_FILES, generate_class
 from gradegen.key import resolve_ask
 from gradegen.network import build_graph
-from gradegen.render import render_documents
+from gradegen.render import Renderer
 from gradegen.roster import Roster
 from gradegen.spec import Spec, load_spec
+from gradegen.variants import make_variants
 
 HERE = Path(__file__).resolve().parent
 GRADEGEN = [sys.executable, "-m", "gradegen"]
@@ -156,14 +157,32 @@ def bench_batch(spec: Spec, n: int, loop_sample: int) -> dict[str, float]:
 
 
 def bench_render(spec: Spec, name: str, n: int) -> dict[str, float]:
-    """Rendering alone: one variant's documents from an evaluated batch (no disk)."""
-    graph = build_graph(spec)
-    asked = resolve_ask(graph, ASK[name])
-    exact, hand = graph.evaluate(), graph.evaluate(hand=True)
-    render_documents(spec, graph, exact, hand, 0, asked)  # compile and cache once
-    count = max(5, min(n, 200))
-    wall = timed(lambda: [render_documents(spec, graph, exact, hand, 0, asked) for _ in range(count)])
-    return {"ms_per_variant": wall / count * 1e3}
+    """Rendering alone, as a class run renders: every student's files as bytes, no disk."""
+    roster = Roster.anonymous(max(5, min(n, 1_000)))
+    variants = make_variants(spec, roster.ids, seed="bench", asked=ASK[name])
+    render = Renderer(
+        variants.spec, variants.graph, variants.exact, variants.hand, variants.asked, files=CLASS_FILES
+    )
+    render(0, roster.ids[0])  # compile once, as a class run does before its workers start
+    wall = timed(lambda: [render(i, s) for i, s in enumerate(roster.ids)])
+    return {"ms_per_variant": wall / len(roster.ids) * 1e3}
+
+
+def bench_disk(work: Path, blocks: int) -> dict[str, float]:
+    """How fast the output folder takes ``blocks`` × 36 MB (20: the size of results.json at
+    100,000 × 32): the machine's share of the figures above, which varies between runs on a shared
+    virtual disk."""
+    block = b"x" * (36 << 20)
+    started = time.perf_counter()
+    with (work / "write-test.bin").open("wb") as handle:
+        for _ in range(blocks):
+            handle.write(block)
+    wall = time.perf_counter() - started
+    return {
+        "megabytes": blocks * len(block) / 1e6,
+        "seconds": wall,
+        "mb_per_second": blocks * len(block) / 1e6 / wall,
+    }
 
 
 def bench_startup(repeat: int) -> dict[str, float]:
@@ -201,7 +220,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parser.parse_args(argv)
     if args.quick:
         args.variants = args.submissions = args.batch = 20
-    report: dict[str, Any] = {"machine": machine(), "networks": {}}
+    report: dict[str, Any] = {"machine": machine(), "networks": {}, "disk": {}}
     # Nothing is deleted until the end: on ext4 without a journal, creating files soon after
     # deleting many is slow (the allocator skips recently freed inodes), which would time the cleanup.
     with tempfile.TemporaryDirectory(prefix="gradegen-bench-", dir=args.dir) as tmp:
@@ -214,6 +233,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 "grade": bench_grade(spec, name, args.submissions, work),
                 "batch": bench_batch(spec, args.batch, loop_sample=2_000),
             }
+        report["disk"] = bench_disk(work, blocks=1 if args.quick else 20)
     report["startup"] = bench_startup(repeat=1 if args.quick else 5)
     print_table(report)
     print(json.dumps(report, sort_keys=True))
@@ -249,6 +269,7 @@ def print_table(report: dict[str, Any]) -> None:
     start = report["startup"]
     rows.append(("4. gradegen --help (s)", f"{start['help_seconds']:.3f}", ""))
     rows.append(("   gradegen solve (s)", f"{start['solve_seconds']:.3f}", ""))
+    rows.append(("output folder: writes MB/s", f"{report['disk']['mb_per_second']:,.0f}", ""))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         print(
