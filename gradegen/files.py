@@ -116,10 +116,12 @@ def forked(task: Callable[[], None], what: str) -> Callable[[], None]:
     return wait
 
 
-def write_chunks(path: Path, chunks: Iterable[bytes]) -> None:
+def write_chunks(path: Path, chunks: Iterable[bytes], meanwhile: Callable[[], None] | None = None) -> None:
     """Write ``chunks`` to a new file ``path`` from a second thread, so that making the next chunk
-    (Python, holding the GIL) overlaps with writing this one (the kernel's copy, without it)."""
-    pending: queue.Queue[bytes | None] = queue.Queue(maxsize=4)  # a few chunks in flight: bounded memory
+    (Python, holding the GIL) overlaps with writing this one (the kernel's copy, without it).
+    ``meanwhile`` runs here once every chunk is queued, while the last ones are written."""
+    # Bounded memory, yet room to get ahead of a slow disk: `meanwhile` runs while the rest drains.
+    pending: queue.Queue[bytes | None] = queue.Queue(maxsize=16)
     failure: list[BaseException] = []
 
     def drain() -> None:
@@ -138,6 +140,8 @@ def write_chunks(path: Path, chunks: Iterable[bytes]) -> None:
             if failure:
                 break
             pending.put(chunk)
+        if meanwhile is not None and not failure:
+            meanwhile()
     finally:
         pending.put(None)
         writer.join()

@@ -454,9 +454,11 @@ def _write_feedback(results: GradingResults, build: Path, feedback: str) -> None
 
 
 def _write_tables(results: GradingResults, build: Path) -> None:
-    write_chunks(build / "results.json", results.json_chunks())
-    (build / "gradebook.csv").write_text(gradebook_csv(results), encoding="utf-8", newline="")
-    (build / "summary.md").write_text(summary_markdown(results), encoding="utf-8")
+    def small_files() -> None:  # made while the end of results.json, much the largest, is written
+        (build / "gradebook.csv").write_text(gradebook_csv(results), encoding="utf-8", newline="")
+        (build / "summary.md").write_text(summary_markdown(results), encoding="utf-8")
+
+    write_chunks(build / "results.json", results.json_chunks(), meanwhile=small_files)
 
 
 def write_reports(
