@@ -510,6 +510,24 @@ class _Column:
             return self.raw[rows]
         return np.array([self.raw[r] for r in rows.tolist()], dtype=object)
 
+    def distinct_items(
+        self, rows: NDArray[np.intp], keys: NDArray[np.intp], key_of: NDArray[np.intp]
+    ) -> tuple[list[tuple[str | None, float, int, int, int]], NDArray[np.intp]]:
+        """All that an item's text depends on, for some rows: the distinct (raw text, value, key,
+        verdict code, diagnosis code or −1), and each row's one. ``keys[key_of]`` are the rows' keys.
+
+        Few occur in a column (most students write the right value the same way), so a text built
+        per distinct item is built a few times, not once per row.
+        """
+        raws, values = self.raws(rows), self.value[rows]
+        first, answer_of = _answer_codes(raws, values)
+        distinct, inverse = _combinations(
+            [answer_of, key_of, self.verdict[rows], self.diagnosis[rows] + 1],
+            [first.size, keys.size, len(VERDICTS), len(MISTAKES) + 1],
+        )
+        texts, numbers, key_list = raws[first].tolist(), values[first].tolist(), keys.tolist()
+        return [(texts[a], numbers[a], key_list[k], v, d - 1) for a, k, v, d in distinct], inverse
+
 
 @dataclass(frozen=True)
 class GroupResult:
@@ -703,7 +721,7 @@ def _json_floats(values: Array) -> list[str]:
     return texts
 
 
-def answer_codes(raws: NDArray[Any], values: Array) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+def _answer_codes(raws: NDArray[Any], values: Array) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
     """A column's rows grouped by answer: each distinct answer's first row, and each row's answer.
 
     Rows given one number hold the same text and value. Answers repeat (most students write the
@@ -718,7 +736,7 @@ def answer_codes(raws: NDArray[Any], values: Array) -> tuple[NDArray[np.intp], N
     return first, codes
 
 
-def combinations(
+def _combinations(
     codes: Sequence[NDArray[np.integer[Any]]], sizes: Sequence[int]
 ) -> tuple[list[tuple[int, ...]], NDArray[np.intp]]:
     """The distinct combinations of per-row codes (``codes[i] < sizes[i]``), and each row's one."""
@@ -747,36 +765,29 @@ def _json_pieces(
     pieces = np.empty((rows.size, len(group.asked) + 2), dtype=object)
     for j, q in enumerate(group.asked):
         c = group.columns[q]
-        raws, values = c.raws(rows), c.value[rows]
-        first, answer_of = answer_codes(raws, values)
-        answers = [
-            f'{_json_string(t)}, "value": {_json_float(v)}'
-            for t, v in zip(raws[first].tolist(), values[first].tolist(), strict=True)
-        ]
-        expected = [
-            f', "expected": {{"exact": {e!r}, "hand": {h!r}}}, "accepted": [{a!r}, {b!r}], '
-            for e, h, a, b in zip(
+        expected = {
+            k: f', "expected": {{"exact": {e!r}, "hand": {h!r}}}, "accepted": [{a!r}, {b!r}], '
+            for k, e, h, a, b in zip(
+                keys.tolist(),
                 c.exact_k[keys].tolist(),
                 c.hand_k[keys].tolist(),
                 c.lo_k[keys].tolist(),
                 c.hi_k[keys].tolist(),
                 strict=True,
             )
-        ]
+        }
         points = {
             Verdict.CORRECT: c.max_points,
             Verdict.FOLLOW_THROUGH: float(results.ecf_credit * c.max_points),
         }
-        distinct, item_of = combinations(
-            [answer_of, key_of, c.verdict[rows], c.diagnosis[rows] + 1],
-            [first.size, keys.size, len(VERDICTS), len(diagnoses)],
-        )
+        distinct, item_of = c.distinct_items(rows, keys, key_of)
         head = f'{", " if j else ""}{json.dumps(q, ensure_ascii=False)}: {{"raw": '
         table = np.array(
             [
-                f'{head}{answers[a]}{expected[k]}"verdict": "{VERDICTS[v].value}", '
-                f'"diagnosis": {diagnoses[d]}, "points": {points.get(VERDICTS[v], 0.0)!r}}}'.encode()
-                for a, k, v, d in distinct
+                f'{head}{_json_string(t)}, "value": {_json_float(x)}{expected[k]}'
+                f'"verdict": "{VERDICTS[v].value}", "diagnosis": {diagnoses[d + 1]}, '
+                f'"points": {points.get(VERDICTS[v], 0.0)!r}}}'.encode()
+                for t, x, k, v, d in distinct
             ],
             dtype=object,
         )

@@ -24,7 +24,7 @@ from gradegen.diagnosis import EXPLANATIONS, Mistake
 from gradegen.errors import GradegenError
 from gradegen.escape import md_inline, md_plain, spreadsheet_safe
 from gradegen.files import forked, replace_dir, staging_dir, write_chunks, write_new, write_stored_zip
-from gradegen.grading import GradingResults, GroupResult, Verdict, answer_codes, combinations
+from gradegen.grading import GradingResults, GroupResult, Verdict
 from gradegen.graph import Kind
 from gradegen.roster import folder_names
 from gradegen.rounding import shortest
@@ -314,18 +314,9 @@ class _Pages:
                 ).encode()
             picked = np.flatnonzero(wrong[:, j])
             if picked.size:
-                raws, values = c.raws(rows[picked]), c.value[rows[picked]]
-                first, answer_of = answer_codes(raws, values)
-                texts = raws[first].tolist()
-                distinct, item_of = combinations(
-                    [answer_of, key_of[picked], verdicts[picked, j], c.diagnosis[rows[picked]] + 1],
-                    [first.size, keys.size, len(Verdict), len(_MISTAKES) + 1],
-                )
+                distinct, item_of = c.distinct_items(rows[picked], keys, key_of[picked])
                 table = np.array(
-                    [
-                        self._item(g, int(keys[k]), j, d - 1, v, None if v == _MISSING else texts[a])
-                        for a, k, v, d in distinct
-                    ],
+                    [self._item(g, k, j, d, v, None if v == _MISSING else t) for t, _, k, v, d in distinct],
                     dtype=object,
                 )
                 pieces[picked, at_review + 1 + j] = table[item_of]
