@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import json
 import multiprocessing
@@ -215,26 +214,18 @@ def _write_forked(
         return hi - lo
 
     count = len(variants.ids)
-    waiting = [
-        forked(lambda: write_text_atomic(stage / "keys.json", keys_json(variants)), "writing keys.json")
-    ]
     try:
-        prepare()  # compiled here, once, for every worker to inherit
-        _JOB = job
-        # Rendering makes no reference cycles, so workers skip garbage collection: it would only
-        # re-scan what they inherited and each block's lists of texts, again and again.
-        with multiprocessing.get_context("fork").Pool(_PROCESSES, initializer=gc.disable) as pool:
-            chunks = [(lo, min(lo + _CHUNK, count)) for lo in range(0, count, _CHUNK)]
-            done = pool.imap_unordered(_run_job, chunks)
-            with progress(count, "rendering documents", quiet=quiet) as bar:
-                for written in done:  # re-raises a worker's error, so the stage is discarded
-                    bar.advance(written)
-        waiting.pop()()
-    except BaseException:
-        for wait in waiting:  # reap the keys writer; its own error no longer matters
-            with contextlib.suppress(GradegenError):
-                wait()
-        raise
+        with forked(lambda: write_text_atomic(stage / "keys.json", keys_json(variants)), "writing keys.json"):
+            prepare()  # compiled here, once, for every worker to inherit
+            _JOB = job
+            # Rendering makes no reference cycles, so workers skip garbage collection: it would only
+            # re-scan what they inherited and each block's lists of texts, again and again.
+            with multiprocessing.get_context("fork").Pool(_PROCESSES, initializer=gc.disable) as pool:
+                chunks = [(lo, min(lo + _CHUNK, count)) for lo in range(0, count, _CHUNK)]
+                done = pool.imap_unordered(_run_job, chunks)
+                with progress(count, "rendering documents", quiet=quiet) as bar:
+                    for written in done:  # re-raises a worker's error, so the stage is discarded
+                        bar.advance(written)
     finally:
         _JOB = None
 

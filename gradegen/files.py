@@ -10,7 +10,8 @@ import struct
 import tempfile
 import threading
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from gradegen.errors import GradegenError
@@ -87,9 +88,11 @@ def _cannot_write(path: Path, exc: OSError) -> GradegenError:
     return GradegenError(f"{path}: cannot write here: {exc.strerror or exc}")
 
 
-def forked(task: Callable[[], None], what: str) -> Callable[[], None]:
-    """Start ``task`` in a forked child; the function returned waits for it and re-raises its
-    error (as ``{what} failed: …``)."""
+@contextmanager
+def forked(task: Callable[[], None], what: str) -> Iterator[None]:
+    """Run ``task`` in a forked child while the block runs. Leaving the block waits for the child
+    and re-raises its error (as ``{what} failed: …``); when the block fails, the child is reaped
+    and its own error no longer matters."""
     read_end, write_end = os.pipe()
     gc.freeze()  # the child's collections then leave the parent's objects (and their pages) alone
     pid = os.fork()
@@ -113,7 +116,13 @@ def forked(task: Callable[[], None], what: str) -> Callable[[], None]:
         if status != 0:
             raise GradegenError(f"{what} failed: {message or f'status {status}'}")
 
-    return wait
+    try:
+        yield
+    except BaseException:
+        with suppress(GradegenError):
+            wait()
+        raise
+    wait()
 
 
 def write_chunks(path: Path, chunks: Iterable[bytes], meanwhile: Callable[[], None] | None = None) -> None:

@@ -14,7 +14,7 @@ import math
 import os
 import shutil
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -465,22 +465,15 @@ def write_reports(
     _check_target(target)
     build = staging_dir(target)
     build.chmod(0o755)  # mkdtemp makes it private; the reports are for the course staff
-    waiting: list[Callable[[], None]] = []  # a forked feedback writer still running
+    write = functools.partial(_write_feedback, results, build, feedback)
+    parallel = feedback != "none" and len(results) >= _PARALLEL_FROM and hasattr(os, "fork")
     try:
-        if feedback != "none":
-            write = functools.partial(_write_feedback, results, build, feedback)
-            if len(results) >= _PARALLEL_FROM and hasattr(os, "fork"):
-                waiting.append(forked(write, "writing feedback"))
-            else:
+        with forked(write, "writing feedback") if parallel else contextlib.nullcontext():
+            if feedback != "none" and not parallel:
                 write()
-        _write_tables(results, build)
-        while waiting:
-            waiting.pop()()
+            _write_tables(results, build)
         replace_dir(target, build)
     except BaseException:
-        for wait in waiting:  # reap the writer; its own error no longer matters
-            with contextlib.suppress(GradegenError):
-                wait()
         shutil.rmtree(build, ignore_errors=True)
         raise
     return target
