@@ -25,13 +25,13 @@ from typing import Any
 
 import numpy as np
 
-from gradegen.documents import CLASS_FILES, generate_class
-from gradegen.key import resolve_ask
-from gradegen.network import build_graph
-from gradegen.render import Renderer
-from gradegen.roster import Roster
-from gradegen.spec import Spec, load_spec
-from gradegen.variants import make_variants
+from gradegen.core.key import resolve_ask
+from gradegen.core.network import build_graph
+from gradegen.core.spec import Spec, load_spec
+from gradegen.documents.generate import CLASS_FILES, generate_class
+from gradegen.documents.render import Renderer
+from gradegen.variants.draw import make_variants
+from gradegen.variants.roster import Roster
 
 HERE = Path(__file__).resolve().parent
 GRADEGEN = [sys.executable, "-m", "gradegen"]
@@ -123,7 +123,7 @@ def bench_grade(spec: Spec, name: str, n: int, work: Path) -> dict[str, float]:
     asked = submissions_csv(spec, name, n, answers)
     command = [*GRADEGEN, "grade", str(key_dir / "key.json"), str(answers), "--quiet"]
     figures: dict[str, float] = {"submissions": n, "items": n * len(asked)}
-    alone = f"from gradegen.grading import grade; grade({str(key_dir / 'key.json')!r}, [{str(answers)!r}])"
+    alone = f"from gradegen import grade; grade({str(key_dir / 'key.json')!r}, [{str(answers)!r}])"
     figures["seconds_grade_only"], figures["peak_mb_grade_only"] = run_command([sys.executable, "-c", alone])
     for mode in ("zip", "none", "files"):
         out = work / f"grades-{name}-{mode}"

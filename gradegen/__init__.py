@@ -20,85 +20,104 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "GradegenError": "gradegen.errors",
     "SpecError": "gradegen.errors",
-    "Spec": "gradegen.spec",
-    "Layer": "gradegen.spec",
-    "Activation": "gradegen.spec",
-    "Loss": "gradegen.spec",
-    "load_spec": "gradegen.spec",
-    "parse_spec": "gradegen.spec",
-    "preset": "gradegen.spec",
-    "preset_text": "gradegen.spec",
+    "Spec": "gradegen.core.spec",
+    "Layer": "gradegen.core.spec",
+    "Activation": "gradegen.core.spec",
+    "Loss": "gradegen.core.spec",
+    "load_spec": "gradegen.core.spec",
+    "parse_spec": "gradegen.core.spec",
+    "preset": "gradegen.core.spec",
+    "preset_text": "gradegen.core.spec",
     "Preset": "gradegen.presets",
-    "Graph": "gradegen.graph",
-    "Node": "gradegen.graph",
-    "Values": "gradegen.graph",
-    "Kind": "gradegen.graph",
-    "Group": "gradegen.graph",
-    "build_graph": "gradegen.network",
-    "Solution": "gradegen.training",
-    "solve": "gradegen.training",
-    "train": "gradegen.training",
-    "Draw": "gradegen.spec",
-    "Randomize": "gradegen.spec",
-    "VariantSet": "gradegen.variants",
-    "make_variants": "gradegen.variants",
-    "keys_document": "gradegen.variants",
-    "default_randomize": "gradegen.variants",
-    "new_seed": "gradegen.variants",
-    "Roster": "gradegen.roster",
-    "RosterError": "gradegen.roster",
-    "Student": "gradegen.roster",
-    "read_roster": "gradegen.roster",
-    "parse_roster": "gradegen.roster",
-    "anonymous_ids": "gradegen.roster",
-    "folder_names": "gradegen.roster",
-    "safe_folder_name": "gradegen.roster",
+    "Graph": "gradegen.core.graph",
+    "Node": "gradegen.core.graph",
+    "Values": "gradegen.core.graph",
+    "Kind": "gradegen.core.graph",
+    "Group": "gradegen.core.graph",
+    "build_graph": "gradegen.core.network",
+    "Solution": "gradegen.core.training",
+    "solve": "gradegen.core.training",
+    "train": "gradegen.core.training",
+    "Draw": "gradegen.core.spec",
+    "Randomize": "gradegen.core.spec",
+    "VariantSet": "gradegen.variants.draw",
+    "make_variants": "gradegen.variants.draw",
+    "keys_document": "gradegen.variants.draw",
+    "default_randomize": "gradegen.variants.draw",
+    "new_seed": "gradegen.variants.draw",
+    "Roster": "gradegen.variants.roster",
+    "RosterError": "gradegen.variants.roster",
+    "Student": "gradegen.variants.roster",
+    "read_roster": "gradegen.variants.roster",
+    "parse_roster": "gradegen.variants.roster",
+    "anonymous_ids": "gradegen.variants.roster",
+    "folder_names": "gradegen.names",
+    "safe_folder_name": "gradegen.names",
     "progress": "gradegen.progress",
-    "generate": "gradegen.documents",
-    "generate_class": "gradegen.documents",
-    "render_documents": "gradegen.render",
-    "DocumentPlan": "gradegen.plan",
-    "build_plan": "gradegen.plan",
+    "generate": "gradegen.documents.generate",
+    "generate_class": "gradegen.documents.generate",
+    "render_documents": "gradegen.documents.render",
+    "DocumentPlan": "gradegen.documents.plan",
+    "build_plan": "gradegen.documents.plan",
     "latex_escape": "gradegen.escape",
     "md_escape": "gradegen.escape",
-    "compile_pdf": "gradegen.pdf",
-    "find_engine": "gradegen.pdf",
-    "Key": "gradegen.key",
-    "load_key": "gradegen.key",
-    "make_key": "gradegen.key",
-    "grade": "gradegen.grading",
-    "grade_group": "gradegen.grading",
-    "load_answer_key": "gradegen.grading",
-    "key_from_spec": "gradegen.grading",
-    "parse_answer": "gradegen.grading",
-    "parse_column": "gradegen.grading",
-    "is_close": "gradegen.grading",
-    "half_width": "gradegen.grading",
-    "Rule": "gradegen.grading",
-    "KeySet": "gradegen.grading",
-    "Parsed": "gradegen.grading",
-    "Status": "gradegen.grading",
-    "Verdict": "gradegen.grading",
-    "ItemResult": "gradegen.grading",
-    "StudentResult": "gradegen.grading",
-    "GradingResults": "gradegen.grading",
-    "Mistake": "gradegen.diagnosis",
-    "EXPLANATIONS": "gradegen.diagnosis",
-    "variant_graphs": "gradegen.diagnosis",
-    "Submissions": "gradegen.submissions",
-    "FileError": "gradegen.submissions",
-    "read_submissions": "gradegen.submissions",
-    "write_reports": "gradegen.reports",
+    "compile_pdf": "gradegen.documents.pdf",
+    "find_engine": "gradegen.documents.pdf",
+    "Key": "gradegen.core.key",
+    "load_key": "gradegen.core.key",
+    "make_key": "gradegen.core.key",
+    "grade": "gradegen.grading.grade",
+    "grade_group": "gradegen.grading.grade",
+    "load_answer_key": "gradegen.grading.grade",
+    "key_from_spec": "gradegen.grading.grade",
+    "parse_answer": "gradegen.grading.grade",
+    "parse_column": "gradegen.grading.grade",
+    "is_close": "gradegen.grading.grade",
+    "half_width": "gradegen.grading.grade",
+    "Rule": "gradegen.grading.grade",
+    "KeySet": "gradegen.grading.grade",
+    "Parsed": "gradegen.grading.grade",
+    "Status": "gradegen.grading.grade",
+    "Verdict": "gradegen.grading.grade",
+    "ItemResult": "gradegen.grading.grade",
+    "StudentResult": "gradegen.grading.grade",
+    "GradingResults": "gradegen.grading.grade",
+    "Mistake": "gradegen.grading.diagnosis",
+    "EXPLANATIONS": "gradegen.grading.diagnosis",
+    "variant_graphs": "gradegen.grading.diagnosis",
+    "Submissions": "gradegen.grading.submissions",
+    "FileError": "gradegen.grading.submissions",
+    "read_submissions": "gradegen.grading.submissions",
+    "write_reports": "gradegen.reports.write",
 }
 
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:
-    from gradegen.diagnosis import EXPLANATIONS, Mistake, variant_graphs
-    from gradegen.documents import generate, generate_class
+    from gradegen.core.graph import Graph, Group, Kind, Node, Values
+    from gradegen.core.key import Key, load_key, make_key
+    from gradegen.core.network import build_graph
+    from gradegen.core.spec import (
+        Activation,
+        Draw,
+        Layer,
+        Loss,
+        Randomize,
+        Spec,
+        load_spec,
+        parse_spec,
+        preset,
+        preset_text,
+    )
+    from gradegen.core.training import Solution, solve, train
+    from gradegen.documents.generate import generate, generate_class
+    from gradegen.documents.pdf import compile_pdf, find_engine
+    from gradegen.documents.plan import DocumentPlan, build_plan
+    from gradegen.documents.render import render_documents
     from gradegen.errors import GradegenError, SpecError
     from gradegen.escape import latex_escape, md_escape
-    from gradegen.grading import (
+    from gradegen.grading.diagnosis import EXPLANATIONS, Mistake, variant_graphs
+    from gradegen.grading.grade import (
         GradingResults,
         ItemResult,
         KeySet,
@@ -116,40 +135,20 @@ if TYPE_CHECKING:
         parse_answer,
         parse_column,
     )
-    from gradegen.graph import Graph, Group, Kind, Node, Values
-    from gradegen.key import Key, load_key, make_key
-    from gradegen.network import build_graph
-    from gradegen.pdf import compile_pdf, find_engine
-    from gradegen.plan import DocumentPlan, build_plan
+    from gradegen.grading.submissions import FileError, Submissions, read_submissions
+    from gradegen.names import folder_names, safe_folder_name
     from gradegen.presets import Preset
     from gradegen.progress import progress
-    from gradegen.render import render_documents
-    from gradegen.reports import write_reports
-    from gradegen.roster import (
+    from gradegen.reports.write import write_reports
+    from gradegen.variants.draw import VariantSet, default_randomize, keys_document, make_variants, new_seed
+    from gradegen.variants.roster import (
         Roster,
         RosterError,
         Student,
         anonymous_ids,
-        folder_names,
         parse_roster,
         read_roster,
-        safe_folder_name,
     )
-    from gradegen.spec import (
-        Activation,
-        Draw,
-        Layer,
-        Loss,
-        Randomize,
-        Spec,
-        load_spec,
-        parse_spec,
-        preset,
-        preset_text,
-    )
-    from gradegen.submissions import FileError, Submissions, read_submissions
-    from gradegen.training import Solution, solve, train
-    from gradegen.variants import VariantSet, default_randomize, keys_document, make_variants, new_seed
 
 
 def __getattr__(name: str) -> Any:

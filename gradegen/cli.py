@@ -29,7 +29,7 @@ app = typer.Typer(
 
 
 class FeedbackMode(StrEnum):
-    """``--feedback``: the modes of :func:`gradegen.reports.write_reports` (kept here: that module
+    """``--feedback``: the modes of :func:`gradegen.reports.write.write_reports` (kept here: that module
     imports numpy, which ``gradegen --help`` must not)."""
 
     FILES = "files"
@@ -86,8 +86,8 @@ def init(
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
 ) -> None:
     """Write a commented starter spec."""
+    from gradegen.core.spec import preset_text
     from gradegen.files import write_text_atomic
-    from gradegen.spec import preset_text
 
     with _user_errors():
         if path.exists() and not force:
@@ -106,8 +106,8 @@ def solve(
     exact: Annotated[bool, typer.Option("--exact", help="Full precision, not hand values.")] = False,
 ) -> None:
     """Print every quantity of a training step: the forward pass, loss, chain rule and updates."""
-    from gradegen.spec import load_spec
-    from gradegen.training import solve as solve_spec
+    from gradegen.core.spec import load_spec
+    from gradegen.core.training import solve as solve_spec
 
     with _user_errors():
         solution = solve_spec(load_spec(spec), steps)
@@ -186,10 +186,10 @@ def generate(
     With --roster or --variants: one folder per student with their own numbers, plus keys.json
     (and with --pdf, worksheets.pdf and solutions.pdf for printing).
     """
-    from gradegen.documents import generate as generate_documents
-    from gradegen.documents import generate_class
-    from gradegen.roster import Roster, read_roster
-    from gradegen.spec import load_spec
+    from gradegen.core.spec import load_spec
+    from gradegen.documents.generate import generate as generate_documents
+    from gradegen.documents.generate import generate_class
+    from gradegen.variants.roster import Roster, read_roster
 
     with _user_errors():
         if roster is not None and variants is not None:
@@ -260,8 +260,8 @@ def grade(
     quiet: Annotated[bool, typer.Option("--quiet", help="No summary on stdout.")] = False,
 ) -> None:
     """Grade students' answers: tolerances, follow-through credit, mistake diagnosis, feedback, gradebook."""
-    from gradegen.grading import grade as grade_answers
-    from gradegen.reports import write_reports
+    from gradegen.grading.grade import grade as grade_answers
+    from gradegen.reports.write import write_reports
 
     with _user_errors():
         results = grade_answers(key, submissions, rtol=rtol, atol=atol, ecf_credit=ecf_credit)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from hypothesis import settings
 
-from gradegen.spec import Spec, parse_spec, preset
+from gradegen.core.spec import Spec, parse_spec, preset
 
 # CI runs the same examples every time (a red build always means the code changed); set
 # HYPOTHESIS_PROFILE=explore locally to search fresh examples.

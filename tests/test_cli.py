@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from gradegen.cli import app
-from gradegen.spec import load_spec, preset, preset_text
+from gradegen.core.spec import load_spec, preset, preset_text
 
 runner = CliRunner()
 

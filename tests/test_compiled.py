@@ -7,10 +7,10 @@ import json
 import pytest
 from conftest import deep_softmax_data
 
-from gradegen.render import FILES, render_documents
-from gradegen.slots import Template, slot
-from gradegen.spec import Spec, parse_spec, preset
-from gradegen.variants import VariantSet, keys_document, keys_json, make_variants
+from gradegen.core.spec import Spec, parse_spec, preset
+from gradegen.documents.render import FILES, render_documents
+from gradegen.documents.slots import Template, slot
+from gradegen.variants.draw import VariantSet, keys_document, keys_json, make_variants
 
 NAMES = ["Ann O'Neil", "50% #1 {x}_y", "Zoë", "v004", "*bold* $x$", "Bo"]
 

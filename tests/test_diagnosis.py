@@ -11,11 +11,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from gradegen.diagnosis import EXPLANATIONS, PRECEDENCE, Mistake, variant_graphs
-from gradegen.grading import Verdict, grade, key_from_spec
-from gradegen.network import build_graph
-from gradegen.spec import Spec
-from gradegen.submissions import Submissions
+from gradegen.core.network import build_graph
+from gradegen.core.spec import Spec
+from gradegen.grading.diagnosis import EXPLANATIONS, PRECEDENCE, Mistake, variant_graphs
+from gradegen.grading.grade import Verdict, grade, key_from_spec
+from gradegen.grading.submissions import Submissions
 
 # The handout's hand values (its worked solution)
 Z_H1, A_H1, A_H2, Z_OUT, A_OUT = 0.3775, 0.5933, 0.5969, 1.1059, 0.7514

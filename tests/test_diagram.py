@@ -8,10 +8,10 @@ from itertools import combinations
 import pytest
 from conftest import deep_softmax_data
 
-from gradegen.diagram import label_position, layout, svg, tikz
-from gradegen.network import build_graph, unit_names
-from gradegen.render import Numbers, plan_for
-from gradegen.spec import Spec, parse_spec, preset
+from gradegen.core.network import build_graph, unit_names
+from gradegen.core.spec import Spec, parse_spec, preset
+from gradegen.documents.diagram import label_position, layout, svg, tikz
+from gradegen.documents.render import Numbers, plan_for
 
 SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 

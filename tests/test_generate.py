@@ -13,11 +13,11 @@ from conftest import deep_softmax_data
 from typer.testing import CliRunner
 
 from gradegen.cli import app
-from gradegen.documents import default_out, generate, slug
+from gradegen.core.spec import Spec, parse_spec, preset
+from gradegen.documents.generate import default_out, generate, slug
+from gradegen.documents.pdf import compile_pdf, find_engine
+from gradegen.documents.render import FILES
 from gradegen.errors import GradegenError
-from gradegen.pdf import compile_pdf, find_engine
-from gradegen.render import FILES
-from gradegen.spec import Spec, parse_spec, preset
 
 runner = CliRunner()
 GOLDEN = Path(__file__).parent / "golden" / "handout"
@@ -231,8 +231,8 @@ def test_long_exact_numbers_do_not_overflow_the_page(tmp_path: Path) -> None:
     """The widest case (two hidden layers, softmax, full precision) sets no overfull line."""
     import subprocess
 
-    from gradegen.network import build_graph
-    from gradegen.render import render_documents
+    from gradegen.core.network import build_graph
+    from gradegen.documents.render import render_documents
 
     spec = parse_spec(deep_softmax_data())
     graph = build_graph(spec)
@@ -253,7 +253,7 @@ def test_long_exact_numbers_do_not_overflow_the_page(tmp_path: Path) -> None:
 
 def test_pdflatex_alone_compiles_a_tex_file(tmp_path: Path) -> None:
     """Without latexmk, pdflatex alone (run twice) builds the PDF; a .tex path is accepted too."""
-    from gradegen.pdf import Engine
+    from gradegen.documents.pdf import Engine
 
     pdflatex = shutil.which("pdflatex")
     assert pdflatex

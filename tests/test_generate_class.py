@@ -11,10 +11,10 @@ import yaml
 from typer.testing import CliRunner
 
 from gradegen.cli import app
-from gradegen.documents import CLASS_FILES, combine_tex, generate_class
-from gradegen.network import build_graph
-from gradegen.roster import Roster, Student
-from gradegen.spec import Spec, parse_spec
+from gradegen.core.network import build_graph
+from gradegen.core.spec import Spec, parse_spec
+from gradegen.documents.generate import CLASS_FILES, combine_tex, generate_class
+from gradegen.variants.roster import Roster, Student
 
 runner = CliRunner()
 
@@ -190,7 +190,7 @@ def _roster(ids: list[str]) -> Roster:
 
 def test_class_csv_is_graded_against_each_students_own_key(tmp_path: Path, handout: Spec) -> None:
     """Each CSV row is graded with its own key; a student handing in a neighbour's answers scores low."""
-    from gradegen.grading import grade
+    from gradegen.grading.grade import grade
 
     ids = [f"s{k:02d}" for k in range(12)]
     generate_class(handout, _roster(ids), tmp_path / "cls", seed="csv")
@@ -222,7 +222,7 @@ def test_worker_processes_write_the_same_class(
     tmp_path: Path, handout: Spec, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A class rendered by forked workers, chunk by chunk, is byte-identical to one written in turn."""
-    import gradegen.documents as documents
+    import gradegen.documents.generate as documents
 
     roster = Roster.anonymous(40)
     monkeypatch.setattr(documents, "_forkable", lambda count: False)
@@ -238,7 +238,7 @@ def test_a_keys_writer_failure_leaves_nothing_behind(
     tmp_path: Path, handout: Spec, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """If the child writing keys.json fails, the error reaches the caller and no output folder appears."""
-    import gradegen.documents as documents
+    import gradegen.documents.generate as documents
     from gradegen.errors import GradegenError
 
     def broken(variants: object) -> str:
@@ -256,7 +256,7 @@ def test_a_worker_failure_leaves_nothing_behind(
     tmp_path: Path, handout: Spec, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """If a worker fails, the error reaches the caller and no output folder appears."""
-    import gradegen.documents as documents
+    import gradegen.documents.generate as documents
 
     def broken(folder: Path, files: object) -> None:
         raise OSError("disk full")

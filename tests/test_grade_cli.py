@@ -8,8 +8,8 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from gradegen.cli import app
-from gradegen.grading import key_from_spec
-from gradegen.spec import Spec
+from gradegen.core.spec import Spec
+from gradegen.grading.grade import key_from_spec
 
 runner = CliRunner()
 HANDOUT = str(Path(__file__).resolve().parent.parent / "gradegen" / "presets" / "handout.yaml")

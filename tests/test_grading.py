@@ -10,7 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gradegen.grading import (
+from gradegen.core.key import Key
+from gradegen.core.spec import Spec, Tolerance, ToleranceMode
+from gradegen.grading.grade import (
     KeySet,
     Status,
     StudentResult,
@@ -21,9 +23,7 @@ from gradegen.grading import (
     parse_answer,
     parse_column,
 )
-from gradegen.key import Key
-from gradegen.spec import Spec, Tolerance, ToleranceMode
-from gradegen.submissions import Submissions
+from gradegen.grading.submissions import Submissions
 
 
 def grade_one(key: Key | KeySet | Spec, answers: dict[str, Any], **options: Any) -> StudentResult:

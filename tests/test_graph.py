@@ -7,10 +7,10 @@ import dataclasses
 import numpy as np
 import pytest
 
+from gradegen.core.graph import Formula, Graph, Group, Kind, Node
+from gradegen.core.network import build_graph
+from gradegen.core.spec import Spec
 from gradegen.errors import GradegenError
-from gradegen.graph import Formula, Graph, Group, Kind, Node
-from gradegen.network import build_graph
-from gradegen.spec import Spec
 
 
 def tiny() -> Graph:

@@ -11,9 +11,9 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from tests_support import flat_parameters, reference_loss
 
-from gradegen.graph import Group, Kind
-from gradegen.network import build_graph, unit_names
-from gradegen.spec import Spec, parse_spec
+from gradegen.core.graph import Group, Kind
+from gradegen.core.network import build_graph, unit_names
+from gradegen.core.spec import Spec, parse_spec
 
 # --------------------------------------------------------------------------- published values
 

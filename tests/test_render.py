@@ -15,12 +15,12 @@ from conftest import deep_softmax_data
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from gradegen.core.key import make_key, resolve_ask
+from gradegen.core.network import build_graph
+from gradegen.core.rounding import shortest
+from gradegen.core.spec import Spec, parse_spec, preset
+from gradegen.documents.render import FILES, key_json, operand, render_documents, tex_equation
 from gradegen.escape import latex_escape, md_escape
-from gradegen.key import make_key, resolve_ask
-from gradegen.network import build_graph
-from gradegen.render import FILES, key_json, operand, render_documents, tex_equation
-from gradegen.rounding import shortest
-from gradegen.spec import Spec, parse_spec, preset
 
 # --------------------------------------------------------------------------- an independent checker
 # A small parser for the arithmetic the solutions print. It knows nothing of gradegen: it reads

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from gradegen.core.spec import Spec
 from gradegen.escape import md_inline, spreadsheet_safe
-from gradegen.grading import GradingResults, grade
-from gradegen.reports import feedback_names, gradebook_csv, write_reports
-from gradegen.spec import Spec
-from gradegen.submissions import Submissions
+from gradegen.grading.grade import GradingResults, grade
+from gradegen.grading.submissions import FileError, Submissions
+from gradegen.reports.write import feedback_names, gradebook_csv, write_reports
 
 
 def _results(handout: Spec, students: dict[str, dict[str, object]]) -> GradingResults:
@@ -140,7 +140,7 @@ def test_summary(tmp_path: Path, handout: Spec) -> None:
     table.add_record("ana", "ana.yaml", {"dL_dw5": "-0.0822"}, [])
     table.add_record("bo", "bo.yaml", {"dL_dw5": "0.0822", "z_h1": 0.3775}, [])
     table.add_record("cy", "cy.yaml", {"dL_dw5": "-0.0822", "z_h1": 0.3775, "zz": 1}, [])
-    table.errors.append(__import__("gradegen.submissions").submissions.FileError("x.yaml", "invalid YAML"))
+    table.errors.append(FileError("x.yaml", "invalid YAML"))
     results = grade(handout, table)
     write_reports(results, tmp_path)
     text = (tmp_path / "summary.md").read_text("utf-8")
@@ -164,7 +164,7 @@ def test_md_inline() -> None:
 def test_json_of_interleaved_key_groups(mazur: Spec, handout: Spec) -> None:
     """With per-student keys of two networks interleaved, results.json keeps submission order and
     matches the records exactly, also when written in small chunks."""
-    from gradegen.grading import KeySet, key_from_spec
+    from gradegen.grading.grade import KeySet, key_from_spec
 
     a, b = key_from_spec(handout), key_from_spec(mazur)
     table = Submissions()

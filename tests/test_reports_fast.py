@@ -11,10 +11,12 @@ import numpy as np
 import pytest
 
 from gradegen.cli import FeedbackMode
-from gradegen.grading import GradingResults, KeySet, grade, key_from_spec
-from gradegen.key import askable
-from gradegen.network import build_graph
-from gradegen.reports import (
+from gradegen.core.key import askable
+from gradegen.core.network import build_graph
+from gradegen.core.spec import Spec, preset
+from gradegen.grading.grade import GradingResults, KeySet, grade, key_from_spec
+from gradegen.grading.submissions import Submissions
+from gradegen.reports.write import (
     FEEDBACK_MODES,
     _Texts,
     feedback_markdown,
@@ -22,8 +24,6 @@ from gradegen.reports import (
     iter_feedback,
     write_reports,
 )
-from gradegen.spec import Spec, preset
-from gradegen.submissions import Submissions
 
 ODD_IDS = ["ana *bold*", "-minus", "=sum", "a/b", "CON", "tab\tid", "zoë", 'quote"d', "back\\slash"]
 
@@ -117,7 +117,7 @@ def test_zip_holds_the_same_files(
 ) -> None:
     """feedback.zip holds exactly feedback/<name>.md with the files' bytes, and is deterministic."""
     if parallel:  # also through the forked writer
-        monkeypatch.setattr("gradegen.reports._PARALLEL_FROM", 1)
+        monkeypatch.setattr("gradegen.reports.write._PARALLEL_FROM", 1)
     write_reports(mixed, tmp_path / "files")
     write_reports(mixed, tmp_path / "zip", feedback="zip")
     write_reports(mixed, tmp_path / "zip2", feedback="zip")
@@ -167,8 +167,8 @@ def test_forked_writer_failure_is_reported(
     def broken(*_: object) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr("gradegen.reports._PARALLEL_FROM", 1)
-    monkeypatch.setattr("gradegen.reports._write_feedback", broken)
+    monkeypatch.setattr("gradegen.reports.write._PARALLEL_FROM", 1)
+    monkeypatch.setattr("gradegen.reports.write._write_feedback", broken)
     with pytest.raises(GradegenError, match="disk full"):
         write_reports(mixed, tmp_path / "out", feedback="zip")
     assert not list(tmp_path.iterdir())

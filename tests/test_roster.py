@@ -9,16 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gradegen.errors import GradegenError
-from gradegen.roster import (
-    MAX_FOLDER_BYTES,
-    Roster,
-    RosterError,
-    anonymous_ids,
-    folder_names,
-    parse_roster,
-    read_roster,
-    safe_folder_name,
-)
+from gradegen.names import MAX_FOLDER_BYTES, folder_names, safe_folder_name
+from gradegen.variants.roster import Roster, RosterError, anonymous_ids, parse_roster, read_roster
 
 HOSTILE = [
     "../x",

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gradegen.rounding import format_number, hand_round, hand_update, places_for, round_to, shortest
+from gradegen.core.rounding import format_number, hand_round, hand_update, places_for, round_to, shortest
 
 
 @pytest.mark.parametrize(

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
+from gradegen.core.spec import Activation, Loss, load_spec, parse_spec, preset, preset_text
 from gradegen.errors import SpecError
-from gradegen.spec import Activation, Loss, load_spec, parse_spec, preset, preset_text
 
 HANDOUT_YAML = preset_text("handout")
 
@@ -307,7 +307,7 @@ def test_deep_nesting_is_refused(write: Any) -> None:
 
 def test_tolerance_ids_must_exist() -> None:
     """Per-quantity settings name real quantity ids (checked when the graph is built)."""
-    from gradegen.network import build_graph
+    from gradegen.core.network import build_graph
 
     spec = parse_spec(edited(lambda d: d.update(points={"dL_dw9": 2})))
     with pytest.raises(SpecError, match=r"points\.dL_dw9: unknown quantity id \(did you mean"):

@@ -13,10 +13,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gradegen.grading import Verdict, grade
-from gradegen.reports import write_reports
-from gradegen.spec import Spec
-from gradegen.submissions import read_submissions
+from gradegen.core.spec import Spec
+from gradegen.grading.grade import Verdict, grade
+from gradegen.grading.submissions import read_submissions
+from gradegen.reports.write import write_reports
 
 
 def test_yaml_json_and_nested_answers(tmp_path: Path) -> None:

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from tests_support import flat_parameters, numeric_gradient, reference_loss
 
-from gradegen.spec import Spec
-from gradegen.training import solve
+from gradegen.core.spec import Spec
+from gradegen.core.training import solve
 
 
 def test_three_steps_match_plain_gradient_descent(mazur: Spec) -> None:

@@ -14,13 +14,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 
+from gradegen.core.graph import Kind, Values
+from gradegen.core.key import Key
+from gradegen.core.network import build_graph
+from gradegen.core.spec import Draw, Loss, Spec, parse_spec
 from gradegen.errors import GradegenError, SpecError
-from gradegen.graph import Kind, Values
-from gradegen.key import Key
-from gradegen.network import build_graph
 from gradegen.progress import progress
-from gradegen.spec import Draw, Loss, Spec, parse_spec
-from gradegen.variants import (
+from gradegen.variants.draw import (
     VariantSet,
     _indices,
     default_randomize,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gradegen.spec import Spec
+from gradegen.core.spec import Spec
 
 
 def _act(name: str, z: np.ndarray, slope: float) -> np.ndarray:

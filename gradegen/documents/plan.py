@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from gradegen.graph import Graph, Kind, Node
-from gradegen.network import unit_names
-from gradegen.spec import Activation, Spec
+from gradegen.core.graph import Graph, Kind, Node
+from gradegen.core.network import unit_names
+from gradegen.core.spec import Activation, Spec
 
 
 @dataclass(frozen=True)

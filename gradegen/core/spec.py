@@ -145,7 +145,7 @@ class Spec(_Model):
     tolerance: Tolerance = Tolerance()
     tolerances: dict[str, Tolerance] = Field(default_factory=dict)  # per quantity id
     points: dict[str, Annotated[float, Field(strict=True, ge=0)]] = Field(default_factory=dict)
-    randomize: Randomize | None = None  # per-student variants (see gradegen.variants)
+    randomize: Randomize | None = None  # per-student variants (see gradegen.variants.draw)
 
     @property
     def parameter_count(self) -> int:

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gradegen.core.graph import Graph, Group, Kind, Values
+from gradegen.core.spec import Spec, Tolerance, parse_spec, read_text
 from gradegen.errors import GradegenError
-from gradegen.graph import Graph, Group, Kind, Values
-from gradegen.spec import Spec, Tolerance, parse_spec, read_text
 
 GROUPS = tuple(g.value for g in Group if g is not Group.GIVENS)
 """Question groups ``--ask`` accepts, in the order a worksheet asks them."""

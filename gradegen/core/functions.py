@@ -1,8 +1,8 @@
 """Activations and losses: each function beside its derivative and how both are written.
 
 Templates name their operands ``{z}``, ``{a}``, ``{y}`` and the product sign ``{mul}``;
-:mod:`gradegen.network` renames the operands to node positions. Literal braces are doubled,
-since :class:`gradegen.graph.Formula` formats the result once.
+:mod:`gradegen.core.network` renames the operands to node positions. Literal braces are doubled,
+since :class:`gradegen.core.graph.Formula` formats the result once.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gradegen.graph import Array
-from gradegen.spec import Activation, Loss
+from gradegen.core.graph import Array
+from gradegen.core.spec import Activation, Loss
 
 
 @dataclass(frozen=True)

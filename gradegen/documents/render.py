@@ -1,9 +1,10 @@
 """Documents from an evaluated graph: the worked solution, the worksheet, the answer sheet and key.
 
 Jinja2 templates (``templates/``, shipped as ``gradegen.templates``) give each document its
-layout; equations are composed here from a :class:`~gradegen.plan.DocumentPlan` built once per
-graph. The documents are rendered once per graph with slots for the numbers
-(:mod:`gradegen.slots`) and filled per variant. Every user-provided string is escaped for its format.
+layout; equations are composed here from a :class:`~gradegen.documents.plan.DocumentPlan` built
+once per graph. The documents are rendered once per graph with slots for the numbers
+(:mod:`gradegen.documents.slots`) and filled per variant. Every user-provided string is escaped for
+its format.
 """
 
 from __future__ import annotations
@@ -21,15 +22,15 @@ from typing import Any
 
 import jinja2
 
-from gradegen.diagram import svg, tikz
+from gradegen.core.graph import Graph, Kind, Values
+from gradegen.core.key import Key, make_key
+from gradegen.core.rounding import format_number, round_to, shortest
+from gradegen.core.spec import Spec
+from gradegen.documents.diagram import svg, tikz
+from gradegen.documents.plan import ChainEq, DocumentPlan, Known, LocalEq, NodeEq, Para, Prose, build_plan
+from gradegen.documents.slots import Columns, Template, fill, precision_text, slot
 from gradegen.errors import GradegenError
 from gradegen.escape import latex_escape, md_escape
-from gradegen.graph import Graph, Kind, Values
-from gradegen.key import Key, make_key
-from gradegen.plan import ChainEq, DocumentPlan, Known, LocalEq, NodeEq, Para, Prose, build_plan
-from gradegen.rounding import format_number, round_to, shortest
-from gradegen.slots import Columns, Template, fill, precision_text, slot
-from gradegen.spec import Spec
 
 Ctx = SimpleNamespace  # template context records: attribute access is Jinja's fast path (dicts are not)
 

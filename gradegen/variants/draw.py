@@ -30,14 +30,14 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from gradegen.core.graph import Array, Graph, Kind, Values
+from gradegen.core.key import Key, make_key, resolve_ask
+from gradegen.core.network import build_graph, target_ids
+from gradegen.core.spec import Activation, Draw, Layer, Loss, Randomize, Spec
+from gradegen.documents.slots import MARK, Template, format_each
+from gradegen.documents.slots import slot as mark
 from gradegen.errors import GradegenError, SpecError
-from gradegen.graph import Array, Graph, Kind, Values
-from gradegen.key import Key, make_key, resolve_ask
-from gradegen.network import build_graph, target_ids
-from gradegen.roster import folder_names
-from gradegen.slots import MARK, Template, format_each
-from gradegen.slots import slot as mark
-from gradegen.spec import Activation, Draw, Layer, Loss, Randomize, Spec
+from gradegen.names import folder_names
 
 VERSION = b"gradegen-variants-1"
 """Part of every hashed message: changing how numbers are drawn means changing this."""

@@ -19,10 +19,10 @@ from typing import Any
 
 import numpy as np
 
+from gradegen.core.functions import activation_rule, loss_rule, softmax
+from gradegen.core.graph import Array, Formula, Graph, Group, Kind, Node
+from gradegen.core.spec import Activation, Loss, Spec
 from gradegen.errors import SpecError
-from gradegen.functions import activation_rule, loss_rule, softmax
-from gradegen.graph import Array, Formula, Graph, Group, Kind, Node
-from gradegen.spec import Activation, Loss, Spec
 
 
 def unit_names(spec: Spec) -> list[list[str]]:

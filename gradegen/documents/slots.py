@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from gradegen.graph import Array, Values
-from gradegen.rounding import MAX_PLACES, round_to, shortest
+from gradegen.core.graph import Array, Values
+from gradegen.core.rounding import MAX_PLACES, round_to, shortest
 
 MARK = "\x00"
 _SLOT = re.compile("\x00([^\x00]*)\x00")

@@ -20,14 +20,14 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from gradegen.diagnosis import EXPLANATIONS, Mistake
+from gradegen.core.graph import Kind
+from gradegen.core.rounding import shortest
 from gradegen.errors import GradegenError
 from gradegen.escape import md_inline, md_plain, spreadsheet_safe
 from gradegen.files import forked, replace_dir, staging_dir, write_chunks, write_new, write_stored_zip
-from gradegen.grading import GradingResults, GroupResult, Verdict
-from gradegen.graph import Kind
-from gradegen.roster import folder_names
-from gradegen.rounding import shortest
+from gradegen.grading.diagnosis import EXPLANATIONS, Mistake
+from gradegen.grading.grade import GradingResults, GroupResult, Verdict
+from gradegen.names import folder_names
 
 DEFAULT_OUT = Path("output/grades")
 

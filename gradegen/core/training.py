@@ -9,9 +9,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from gradegen.graph import Array, Graph, Values
-from gradegen.network import build_graph
-from gradegen.spec import Spec
+from gradegen.core.graph import Array, Graph, Values
+from gradegen.core.network import build_graph
+from gradegen.core.spec import Spec
 
 
 @dataclass(frozen=True)

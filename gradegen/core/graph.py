@@ -15,8 +15,8 @@ from enum import StrEnum
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from gradegen.core.rounding import format_number, hand_round, hand_update, shortest
 from gradegen.errors import GradegenError
-from gradegen.rounding import format_number, hand_round, hand_update, shortest
 
 Array = NDArray[np.float64]
 Fn = Callable[..., Array]

@@ -19,10 +19,10 @@ from enum import StrEnum
 
 import numpy as np
 
-from gradegen.graph import Array, Graph, Kind, Node, Values
-from gradegen.network import unit_names
-from gradegen.rounding import places_for, round_to
-from gradegen.spec import Activation, Spec
+from gradegen.core.graph import Array, Graph, Kind, Node, Values
+from gradegen.core.network import unit_names
+from gradegen.core.rounding import places_for, round_to
+from gradegen.core.spec import Activation, Spec
 
 
 class Mistake(StrEnum):

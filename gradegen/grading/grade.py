@@ -11,7 +11,7 @@ verdicts, follow-through and diagnoses are decided over whole columns of student
 * It earns **follow-through** when it is wrong, but matches (under the same rule) what the graph
   gives from the student's own answers for the quantities it directly depends on, at least one of
   which is itself wrong and none of the wrong ones 0.
-* A wrong answer is then compared with what common mistakes produce (:mod:`gradegen.diagnosis`).
+* A wrong answer is then compared with what common mistakes produce (:mod:`gradegen.grading.diagnosis`).
 """
 
 from __future__ import annotations
@@ -30,13 +30,13 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from gradegen.diagnosis import EXPLANATIONS, Mistake, in_space, references
+from gradegen.core.graph import Array, Graph, Kind, Values
+from gradegen.core.key import Key, askable, make_key
+from gradegen.core.network import build_graph
+from gradegen.core.spec import Spec, Tolerance, ToleranceMode, format_of, parse_spec, parse_text, read_text
 from gradegen.errors import GradegenError
-from gradegen.graph import Array, Graph, Kind, Values
-from gradegen.key import Key, askable, make_key
-from gradegen.network import build_graph
-from gradegen.spec import Spec, Tolerance, ToleranceMode, format_of, parse_spec, parse_text, read_text
-from gradegen.submissions import FileError, Submissions, read_submissions
+from gradegen.grading.diagnosis import EXPLANATIONS, Mistake, in_space, references
+from gradegen.grading.submissions import FileError, Submissions, read_submissions
 
 DEFAULT_ECF_CREDIT = 1.0
 """Share of an item's points a follow-through answer earns."""

@@ -14,15 +14,15 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
+from gradegen.core.key import resolve_ask
+from gradegen.core.network import build_graph
+from gradegen.core.spec import Spec
+from gradegen.documents.render import BLOCK, Renderer
 from gradegen.errors import GradegenError
 from gradegen.files import forked, replace_dir, staging_dir, write_new, write_text_atomic
-from gradegen.key import resolve_ask
-from gradegen.network import build_graph
 from gradegen.progress import progress
-from gradegen.render import BLOCK, Renderer
-from gradegen.roster import Roster
-from gradegen.spec import Spec
-from gradegen.variants import VariantSet, keys_json, make_variants
+from gradegen.variants.draw import VariantSet, keys_json, make_variants
+from gradegen.variants.roster import Roster
 
 OUTPUT = Path("output")
 """Default parent folder for generated documents."""
@@ -61,13 +61,13 @@ def generate(
     files = Renderer(spec, graph, exact_values, hand_values, asked, exact_mode=exact, templates=templates)(0)
     engine = None
     if pdf:
-        from gradegen.pdf import find_engine
+        from gradegen.documents.pdf import find_engine
 
         engine = find_engine()  # fail before writing anything when there is no TeX
     with staged(target) as stage:
         _write_files(stage, files)
         if engine is not None:
-            from gradegen.pdf import compile_pdf
+            from gradegen.documents.pdf import compile_pdf
 
             for name in ("solution", "worksheet"):
                 tex = files[f"{name}.tex"].decode()
@@ -123,7 +123,7 @@ def generate_class(
     variants = make_variants(spec, roster.ids, seed=seed, asked=ask, only=only)
     engine = None
     if pdf and only is None:
-        from gradegen.pdf import find_engine
+        from gradegen.documents.pdf import find_engine
 
         engine = find_engine()
     names = dict(zip(roster.ids, roster.names, strict=True))
@@ -150,7 +150,7 @@ def generate_class(
         texs = _write_threaded(stage, variants, render, quiet, keep_tex=engine is not None)
         write_text_atomic(stage / "keys.json", keys_json(variants))
         if engine is not None:
-            from gradegen.pdf import compile_pdf
+            from gradegen.documents.pdf import compile_pdf
 
             for name, kept in texs.items():
                 compile_pdf(combine_tex(kept), stage / f"{name}s.pdf", engine=engine, name=f"{name}s")

@@ -26,8 +26,8 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import NDArray
 
+from gradegen.core.spec import parse_text, read_text
 from gradegen.errors import GradegenError, SpecError
-from gradegen.spec import parse_text, read_text
 
 SUFFIXES = (".yaml", ".yml", ".json", ".csv")
 """File types read from folders (and accepted on the command line)."""

@@ -1,0 +1,1 @@
+"""Documents: the plan of a worked solution, one module per output format, the diagram, PDFs."""

@@ -1,0 +1,1 @@
+"""Grading: reading submissions, parsing answers, comparing, follow-through and diagnosis."""

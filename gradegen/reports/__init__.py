@@ -1,0 +1,1 @@
+"""Reports from graded results: results.json, gradebooks, feedback and the class summary."""

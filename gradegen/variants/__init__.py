@@ -1,0 +1,1 @@
+"""Per-student variants: drawing each student's numbers reproducibly, and reading rosters."""
