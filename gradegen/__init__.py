@@ -68,20 +68,20 @@ _EXPORTS = {
     "make_key": "gradegen.core.key",
     "grade": "gradegen.grading.grade",
     "grade_group": "gradegen.grading.grade",
-    "load_answer_key": "gradegen.grading.grade",
-    "key_from_spec": "gradegen.grading.grade",
-    "parse_answer": "gradegen.grading.grade",
-    "parse_column": "gradegen.grading.grade",
-    "is_close": "gradegen.grading.grade",
-    "half_width": "gradegen.grading.grade",
-    "Rule": "gradegen.grading.grade",
-    "KeySet": "gradegen.grading.grade",
-    "Parsed": "gradegen.grading.grade",
-    "Status": "gradegen.grading.grade",
-    "Verdict": "gradegen.grading.grade",
-    "ItemResult": "gradegen.grading.grade",
-    "StudentResult": "gradegen.grading.grade",
-    "GradingResults": "gradegen.grading.grade",
+    "load_answer_key": "gradegen.grading.keys",
+    "key_from_spec": "gradegen.grading.keys",
+    "parse_answer": "gradegen.grading.parse",
+    "parse_column": "gradegen.grading.parse",
+    "is_close": "gradegen.grading.compare",
+    "half_width": "gradegen.grading.compare",
+    "Rule": "gradegen.grading.compare",
+    "KeySet": "gradegen.grading.keys",
+    "Parsed": "gradegen.grading.parse",
+    "Status": "gradegen.grading.parse",
+    "Verdict": "gradegen.grading.results",
+    "ItemResult": "gradegen.grading.results",
+    "StudentResult": "gradegen.grading.results",
+    "GradingResults": "gradegen.grading.results",
     "Mistake": "gradegen.grading.diagnosis",
     "EXPLANATIONS": "gradegen.grading.diagnosis",
     "variant_graphs": "gradegen.grading.diagnosis",
@@ -116,25 +116,12 @@ if TYPE_CHECKING:
     from gradegen.documents.render import render_documents
     from gradegen.errors import GradegenError, SpecError
     from gradegen.escape import latex_escape, md_escape
+    from gradegen.grading.compare import Rule, half_width, is_close
     from gradegen.grading.diagnosis import EXPLANATIONS, Mistake, variant_graphs
-    from gradegen.grading.grade import (
-        GradingResults,
-        ItemResult,
-        KeySet,
-        Parsed,
-        Rule,
-        Status,
-        StudentResult,
-        Verdict,
-        grade,
-        grade_group,
-        half_width,
-        is_close,
-        key_from_spec,
-        load_answer_key,
-        parse_answer,
-        parse_column,
-    )
+    from gradegen.grading.grade import grade, grade_group
+    from gradegen.grading.keys import KeySet, key_from_spec, load_answer_key
+    from gradegen.grading.parse import Parsed, Status, parse_answer, parse_column
+    from gradegen.grading.results import GradingResults, ItemResult, StudentResult, Verdict
     from gradegen.grading.submissions import FileError, Submissions, read_submissions
     from gradegen.names import folder_names, safe_folder_name
     from gradegen.presets import Preset

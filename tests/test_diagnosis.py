@@ -14,7 +14,9 @@ import pytest
 from gradegen.core.network import build_graph
 from gradegen.core.spec import Spec
 from gradegen.grading.diagnosis import EXPLANATIONS, PRECEDENCE, Mistake, variant_graphs
-from gradegen.grading.grade import Verdict, grade, key_from_spec
+from gradegen.grading.grade import grade
+from gradegen.grading.keys import key_from_spec
+from gradegen.grading.results import Verdict
 from gradegen.grading.submissions import Submissions
 
 # The handout's hand values (its worked solution)

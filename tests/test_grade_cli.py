@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from gradegen.cli import app
 from gradegen.core.spec import Spec
-from gradegen.grading.grade import key_from_spec
+from gradegen.grading.keys import key_from_spec
 
 runner = CliRunner()
 HANDOUT = str(Path(__file__).resolve().parent.parent / "gradegen" / "presets" / "handout.yaml")

@@ -12,17 +12,11 @@ from hypothesis import strategies as st
 
 from gradegen.core.key import Key
 from gradegen.core.spec import Spec, Tolerance, ToleranceMode
-from gradegen.grading.grade import (
-    KeySet,
-    Status,
-    StudentResult,
-    Verdict,
-    grade,
-    is_close,
-    key_from_spec,
-    parse_answer,
-    parse_column,
-)
+from gradegen.grading.compare import is_close
+from gradegen.grading.grade import grade
+from gradegen.grading.keys import KeySet, key_from_spec
+from gradegen.grading.parse import Status, parse_answer, parse_column
+from gradegen.grading.results import StudentResult, Verdict
 from gradegen.grading.submissions import Submissions
 
 

@@ -11,9 +11,11 @@ import pytest
 
 from gradegen.core.spec import Spec
 from gradegen.escape import md_inline, spreadsheet_safe
-from gradegen.grading.grade import GradingResults, grade
+from gradegen.grading.grade import grade
+from gradegen.grading.results import GradingResults
 from gradegen.grading.submissions import FileError, Submissions
-from gradegen.reports.write import feedback_names, gradebook_csv, write_reports
+from gradegen.reports.gradebook import gradebook_csv
+from gradegen.reports.write import feedback_names, write_reports
 
 
 def _results(handout: Spec, students: dict[str, dict[str, object]]) -> GradingResults:
@@ -164,7 +166,7 @@ def test_md_inline() -> None:
 def test_json_of_interleaved_key_groups(mazur: Spec, handout: Spec) -> None:
     """With per-student keys of two networks interleaved, results.json keeps submission order and
     matches the records exactly, also when written in small chunks."""
-    from gradegen.grading.grade import KeySet, key_from_spec
+    from gradegen.grading.keys import KeySet, key_from_spec
 
     a, b = key_from_spec(handout), key_from_spec(mazur)
     table = Submissions()

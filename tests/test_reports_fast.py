@@ -14,16 +14,12 @@ from gradegen.cli import FeedbackMode
 from gradegen.core.key import askable
 from gradegen.core.network import build_graph
 from gradegen.core.spec import Spec, preset
-from gradegen.grading.grade import GradingResults, KeySet, grade, key_from_spec
+from gradegen.grading.grade import grade
+from gradegen.grading.keys import KeySet, key_from_spec
+from gradegen.grading.results import GradingResults
 from gradegen.grading.submissions import Submissions
-from gradegen.reports.write import (
-    FEEDBACK_MODES,
-    _Texts,
-    feedback_markdown,
-    feedback_names,
-    iter_feedback,
-    write_reports,
-)
+from gradegen.reports.feedback import _Texts, feedback_markdown, iter_feedback
+from gradegen.reports.write import FEEDBACK_MODES, feedback_names, write_reports
 
 ODD_IDS = ["ana *bold*", "-minus", "=sum", "a/b", "CON", "tab\tid", "zoë", 'quote"d', "back\\slash"]
 

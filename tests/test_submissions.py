@@ -14,7 +14,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gradegen.core.spec import Spec
-from gradegen.grading.grade import Verdict, grade
+from gradegen.grading.grade import grade
+from gradegen.grading.results import Verdict
 from gradegen.grading.submissions import read_submissions
 from gradegen.reports.write import write_reports
 

@@ -1,0 +1,36 @@
+"""gradebook.csv: one row per student (student, score, max, percent), safe for spreadsheets."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from gradegen.core.rounding import shortest
+from gradegen.escape import spreadsheet_safe
+from gradegen.grading.results import GradingResults
+
+
+def _num(x: float) -> str:
+    """A score as short text (6 decimals at most)."""
+    return shortest(round(x, 6)).replace("−", "-")
+
+
+def _percent(score: float, possible: float) -> float:
+    return 100.0 * score / possible if possible > 0 else 0.0
+
+
+def gradebook_csv(results: GradingResults) -> str:
+    """student, score, max, percent per student; each distinct number formatted once."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["student", "score", "max", "percent"])
+    numbers: dict[tuple[float, float], tuple[str, str, str]] = {}
+    for score, possible in set(zip(results.scores.tolist(), results.maxima.tolist(), strict=True)):
+        numbers[(score, possible)] = (_num(score), _num(possible), f"{_percent(score, possible):.1f}")
+    writer.writerows(
+        (spreadsheet_safe(student), *numbers[(score, possible)])
+        for student, score, possible in zip(
+            results.ids, results.scores.tolist(), results.maxima.tolist(), strict=True
+        )
+    )
+    return buffer.getvalue()
