@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from gradegen.core.graph import Array, Kind
+from gradegen.core.graph import Array, Kind, Values
 from gradegen.core.key import Key
 from gradegen.errors import GradegenError
 from gradegen.grading.compare import Rule, _match
@@ -146,7 +146,6 @@ def grade_group(
     """
     columns_k = keys if isinstance(keys, KeyColumns) else key_columns(keys)
     graph, exact, hand, asked = columns_k.graph, columns_k.exact, columns_k.hand, columns_k.asked
-    refs = references(graph, columns_k.spec, exact, hand, asked)
     kx = key_index
     n = len(kx)
 
@@ -165,6 +164,7 @@ def grade_group(
     recomputed = graph.recompute(overlay)
 
     correct_of: dict[str, NDArray[np.bool_]] = {}
+    undiagnosed: dict[str, tuple[NDArray[np.intp], Array, NDArray[np.int8]]] = {}
     columns: dict[str, _Column] = {}
     score = np.zeros(n)
     total = np.zeros(n)
@@ -213,24 +213,11 @@ def grade_group(
                     )
                     ft = candidates & np.isfinite(rec_s) & _match(xs, rec_s, r)
 
-            # diagnosis of what is still wrong
+            # what is still wrong is diagnosed below, once every column's verdicts are known
             diagnosis = np.full(n, -1, dtype=np.int8)
             wrong_rows = np.flatnonzero(ok & ~correct & ~ft)
             if wrong_rows.size:
-                x_w = xs[wrong_rows]
-                k_w = kx[wrong_rows]
-                found = np.full(wrong_rows.size, -1, dtype=np.int8)
-                for code, ref, swapped in refs.get(q, []):
-                    open_ = found < 0
-                    if not open_.any():
-                        break
-                    usable = np.isfinite(ref) & (ref != 0)  # per key
-                    hit = open_ & usable[k_w] & _match(x_w, ref, r, k_w)
-                    for s in swapped:  # the mistake cannot be upstream where the student was right
-                        if s != q and s in correct_of:
-                            hit &= ~correct_of[s][wrong_rows]
-                    found[hit] = MISTAKES.index(code)
-                diagnosis[wrong_rows] = found
+                undiagnosed[q] = (wrong_rows, xs[wrong_rows], diagnosis)
 
             verdict = np.full(n, VERDICTS.index(Verdict.INCORRECT), dtype=np.int8)
             verdict[status == 1] = VERDICTS.index(Verdict.MISSING)
@@ -255,6 +242,7 @@ def grade_group(
                 max_points=float(pts_k[0]),
                 follow=follow,
             )
+    _diagnose(columns_k, kx, undiagnosed, correct_of, rule)
     return GroupResult(
         graph=graph,
         asked=tuple(asked),
@@ -264,6 +252,59 @@ def grade_group(
         columns={q: columns[q] for q in asked},
         score=score,
         max=total,
+    )
+
+
+_DIAGNOSIS_KEYS = 8192
+"""Mistake references are worked out for this many keys at a time. There are some 1,500 reference
+columns on the handout network with everything asked: over a class of 100,000 per-student keys
+at once they would take 1.2 GB."""
+
+
+def _diagnose(
+    keys: KeyColumns,
+    kx: NDArray[np.intp],
+    wrong: Mapping[str, tuple[NDArray[np.intp], Array, NDArray[np.int8]]],
+    correct_of: Mapping[str, NDArray[np.bool_]],
+    rule: Mapping[str, Rule],
+) -> None:
+    """Fill each column's diagnosis codes for its wrong rows (given with their answers in
+    comparison space): the first mistake, in precedence order, whose value the answer matches."""
+    if not wrong:
+        return
+    batch = len(keys)
+    for start in range(0, batch, _DIAGNOSIS_KEYS):
+        part = slice(start, min(start + _DIAGNOSIS_KEYS, batch))
+        whole = part.stop - part.start == batch
+        refs = references(keys.graph, keys.spec, _part(keys.exact, part), _part(keys.hand, part), keys.asked)
+        for q, (rows, xs, diagnosis) in wrong.items():
+            k_w = kx[rows]
+            if not whole:
+                mine = (k_w >= part.start) & (k_w < part.stop)
+                rows, xs, k_w = rows[mine], xs[mine], k_w[mine]
+                if not rows.size:
+                    continue
+                k_w = k_w - part.start
+            found = np.full(rows.size, -1, dtype=np.int8)
+            with np.errstate(invalid="ignore", over="ignore"):
+                for code, ref, swapped in refs.get(q, []):
+                    open_ = found < 0
+                    if not open_.any():
+                        break
+                    usable = np.isfinite(ref) & (ref != 0)  # per key
+                    hit = open_ & usable[k_w] & _match(xs, ref, rule[q], k_w)
+                    for s in swapped:  # the mistake cannot be upstream where the student was right
+                        if s != q and s in correct_of:
+                            hit &= ~correct_of[s][rows]
+                    found[hit] = MISTAKES.index(code)
+            diagnosis[rows] = found
+
+
+def _part(values: Values, part: slice) -> Values:
+    """Some keys' values out of a batch (views, not copies)."""
+    places = None if values.places is None else {k: v[part] for k, v in values.places.items()}
+    return Values(
+        values.graph, {k: v[part] for k, v in values.arrays.items()}, places, part.stop - part.start
     )
 
 
