@@ -213,11 +213,18 @@ def _table(ids: Sequence[str], rows: list[Any], givens: Sequence[str], source: s
             got = f"{len(row)} numbers" if isinstance(row, list) else repr(row)[:40]
             raise GradegenError(f"{where}: expected {width} numbers ({', '.join(givens)}), got {got}")
         for gid, x in zip(givens, row, strict=True):
-            if type(x) not in (float, int) or not math.isfinite(x):
+            if type(x) not in (float, int) or not _finite(x):
                 raise GradegenError(f"{where}: {gid}: expected a finite number, got {x!r}"[:200])
         if row[rate] <= 0:
             raise GradegenError(f"{where}: lr: the learning rate must be greater than 0, got {row[rate]!r}")
     raise GradegenError(f"{source}: students: not a table of numbers")  # pragma: no cover
+
+
+def _finite(x: float) -> bool:
+    try:
+        return math.isfinite(x)
+    except OverflowError:  # an integer too large for a float
+        return False
 
 
 @dataclass(frozen=True)
