@@ -21,7 +21,7 @@ from gradegen.documents.generate import generate
 from gradegen.documents.render import key_json
 from gradegen.errors import GradegenError
 from gradegen.grading.grade import grade
-from gradegen.grading.keys import class_columns, key_from_spec, load_answer_key
+from gradegen.grading.keys import class_columns, key_columns, key_from_spec, load_answer_key
 from gradegen.grading.results import Verdict
 from gradegen.variants.draw import VariantSet, keys_document, keys_json, make_variants
 from gradegen.variants.roster import Roster
@@ -207,6 +207,23 @@ def test_diagnosis_in_blocks_of_keys_equals_all_at_once(
     assert grade(keys, [answers]).to_dict() == whole
     diagnoses = {i["diagnosis"] for s in whole["students"] for i in s["items"].values()}
     assert {"sign_error", "decimal_slip"} <= diagnoses
+
+
+def test_grade_group_takes_key_columns_or_keys(handout: Spec) -> None:
+    """grade_group grades rows against columns of keys, or (as before) a list of Key objects of one
+    structure, with the same outcome; each row is compared with its own key."""
+    other = handout.model_copy(update={"inputs": (0.10, 0.20)})
+    keys = [key_from_spec(handout), key_from_spec(other)]
+    cells = {q: [None, None, None] for q in keys[0].asked}
+    cells["z_h1"] = ["0.3775", "0.405", "0.405"]  # 0.3775 for the handout, 0.405 for the other
+    index = np.array([0, 1, 0], dtype=np.intp)
+    from_keys = grading.grade_group(keys, index, cells)
+    from_columns = grading.grade_group(key_columns(keys), index, cells)
+    verdicts = [Verdict.CORRECT, Verdict.CORRECT, Verdict.INCORRECT]
+    for group in (from_keys, from_columns):
+        assert [group.item("z_h1", row).verdict for row in range(3)] == verdicts
+        assert group.item("z_h1", 1).hand == 0.405 and group.item("z_h1", 0).hand == 0.3775
+    assert from_keys.score.tolist() == from_columns.score.tolist() == [1.0, 1.0, 0.0]
 
 
 def test_a_version_1_file_with_two_networks_still_grades(tmp_path: Path, handout: Spec, mazur: Spec) -> None:
