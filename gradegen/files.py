@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import gc
 import os
-import queue
 import shutil
-import struct
 import tempfile
-import threading
-import zlib
+import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -125,108 +122,51 @@ def forked(task: Callable[[], None], what: str) -> Iterator[None]:
     wait()
 
 
-def write_chunks(path: Path, chunks: Iterable[bytes], meanwhile: Callable[[], None] | None = None) -> None:
-    """Write ``chunks`` to a new file ``path`` from a second thread, so that making the next chunk
-    (Python, holding the GIL) overlaps with writing this one (the kernel's copy, without it).
-    ``meanwhile`` runs here once every chunk is queued, while the last ones are written."""
-    # Bounded memory, yet room to get ahead of a slow disk: `meanwhile` runs while the rest drains.
-    pending: queue.Queue[bytes | None] = queue.Queue(maxsize=16)
-    failure: list[BaseException] = []
-
-    def drain() -> None:
-        with path.open("wb", buffering=0) as handle:
-            while (chunk := pending.get()) is not None:
-                if not failure:
-                    try:
-                        handle.write(chunk)
-                    except BaseException as exc:  # reported in the caller's thread
-                        failure.append(exc)
-
-    writer = threading.Thread(target=drain, name="gradegen-writer", daemon=True)
-    writer.start()
-    try:
-        for chunk in chunks:
-            if failure:
-                break
-            pending.put(chunk)
-        if meanwhile is not None and not failure:
-            meanwhile()
-    finally:
-        pending.put(None)
-        writer.join()
-    if failure:
-        raise failure[0]
+_TASK: Callable[[], None] | None = None
+"""The task of a worker started by :func:`in_second_process`: set in the worker, by the pool's
+initializer, from the parent's memory (a fork copies it; nothing is pickled)."""
 
 
-_DOS_DATE = (1 << 5) | 1  # 1980-01-01, 00:00: a fixed timestamp, so the same members give the same zip
-_MAX16, _MAX32 = 0xFFFF, 0xFFFFFFFF
+def _take_task(task: Callable[[], None]) -> None:
+    global _TASK
+    _TASK = task
 
 
-def write_stored_zip(path: Path, members: Iterable[tuple[str, bytes]]) -> None:
-    """Write a zip of uncompressed members with fixed timestamps and modes (deterministic bytes).
+def _run_task() -> None:
+    assert _TASK is not None
+    _TASK()
 
-    What :mod:`zipfile` writes with ZIP_STORED (Zip64 records once past 65,535 members or 4 GB),
-    without its per-member seeks back, which cost ~40 µs a member on a large class.
-    """
-    central: list[bytes] = []
-    offset = 0
-    with path.open("wb", buffering=1 << 20) as handle:
+
+@contextmanager
+def in_second_process(task: Callable[[], None]) -> Iterator[None]:
+    """Run ``task`` in a forked worker process while the block runs; leaving the block waits for
+    it and raises its error, if any. When the block fails, the worker is still waited for (a
+    running task cannot be cancelled) and the block's error is raised."""
+    import multiprocessing  # here: 25 ms to import, and most commands never need it
+    from concurrent.futures import ProcessPoolExecutor
+
+    fork = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(1, mp_context=fork, initializer=_take_task, initargs=(task,)) as pool:
+        done = pool.submit(_run_task)
+        try:
+            yield
+        except BaseException:
+            with suppress(BaseException):
+                done.result()
+            raise
+        done.result()
+
+
+ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+"""Every zip member's timestamp: fixed, so that the same members give the same bytes."""
+
+
+def write_zip(path: Path, members: Iterable[tuple[str, bytes]]) -> None:
+    """A new zip of uncompressed members, each with :data:`ZIP_DATE` and mode rw-r--r--: the same
+    members always give the same bytes."""
+    with zipfile.ZipFile(path, "x", zipfile.ZIP_STORED) as archive:
         for name, data in members:
-            raw = name.encode("utf-8")
-            flags = 0 if name.isascii() else 0x800  # bit 11: the name is UTF-8
-            crc, size = zlib.crc32(data), len(data)
-            handle.write(
-                struct.pack(
-                    "<4s5H3L2H", b"PK\x03\x04", 20, flags, 0, 0, _DOS_DATE, crc, size, size, len(raw), 0
-                )
-            )
-            handle.write(raw)
-            handle.write(data)
-            extra = b"" if offset < _MAX32 else struct.pack("<2HQ", 1, 8, offset)  # Zip64: the offset
-            version = 45 if extra else 20
-            central.append(
-                struct.pack(
-                    "<4s6H3L5H2L",
-                    b"PK\x01\x02",
-                    (3 << 8) | version,  # made on Unix: the mode below is a Unix mode
-                    version,
-                    flags,
-                    0,  # stored
-                    0,
-                    _DOS_DATE,
-                    crc,
-                    size,
-                    size,
-                    len(raw),
-                    len(extra),
-                    0,
-                    0,
-                    0,
-                    0o100644 << 16,  # a regular file, rw-r--r--
-                    min(offset, _MAX32),
-                )
-                + raw
-                + extra
-            )
-            offset += 30 + len(raw) + size
-        directory = b"".join(central)
-        handle.write(directory)
-        count, length = len(central), len(directory)
-        if count >= _MAX16 or offset >= _MAX32 or length >= _MAX32:
-            handle.write(
-                struct.pack("<4sQ2H2L4Q", b"PK\x06\x06", 44, 45, 45, 0, 0, count, count, length, offset)
-            )
-            handle.write(struct.pack("<4sLQL", b"PK\x06\x07", 0, offset + length, 1))
-        handle.write(
-            struct.pack(
-                "<4s4H2LH",
-                b"PK\x05\x06",
-                0,
-                0,
-                min(count, _MAX16),
-                min(count, _MAX16),
-                min(length, _MAX32),
-                min(offset, _MAX32),
-                0,
-            )
-        )
+            info = zipfile.ZipInfo(name, ZIP_DATE)
+            info.create_system = 3  # Unix, on any platform: the mode below is a Unix mode
+            info.external_attr = 0o100644 << 16  # a regular file, rw-r--r--
+            archive.writestr(info, data)
