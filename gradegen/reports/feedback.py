@@ -258,8 +258,10 @@ class _Pages:
     def _group_pages(self, g: int, rows: NDArray[np.intp], students: NDArray[np.intp]) -> list[bytes]:
         """The pages of some rows of one group, in order, built column by column.
 
-        Each page is a row of pieces: the heading and score, then per section its title, one piece
-        per item (empty where the item is not in that section) and its end, then the problems.
+        A page is a row of pieces: the heading, the score, then per section (right, follow-through,
+        to review) its title, its items in asked order and its end, then the problems. Each item
+        goes to the column its section and its rank among the row's items give; titles and ends
+        of sections a row does not have stay empty.
         """
         results = self.results
         group = results.groups[g]
@@ -267,47 +269,51 @@ class _Pages:
         n, width = rows.size, len(asked)
         keys, key_of = np.unique(group.key_index[rows], return_inverse=True)
         verdicts = np.stack([group.columns[q].verdict[rows] for q in asked], axis=1)
-        right, follow = verdicts == _CORRECT, verdicts == _FOLLOW
-        wrong = ~right & ~follow
-        at_right, at_follow, at_review = 1, width + 3, 2 * width + 5
-        pieces = np.full((n, 3 * width + 7), b"", dtype=object)
+        sections = np.where(verdicts == _CORRECT, 0, np.where(verdicts == _FOLLOW, 1, 2))
+        # An item's rank in its page: sections in order, asked order within one.
+        order = np.argsort(sections * width + np.arange(width), axis=1)
+        rank = np.empty_like(order)
+        np.put_along_axis(rank, order, np.arange(width)[None, :], axis=1)
+        column = 3 + 2 * sections + rank  # after heading, score and the titles and ends before it
+        counts = [(sections == s).sum(axis=1) for s in range(3)]
+        pieces = np.full((n, width + 9), b"", dtype=object)
+        everyone = np.arange(n)
         ids = [results.ids[i] for i in students.tolist()]
         plain = all(map(md_plain, ids))  # the common case: nothing to escape
         pieces[:, 0] = [heading(s, plain=plain).encode() for s in ids]
-        scores, inverse = np.unique(
-            np.stack([group.score[rows], group.max[rows]], axis=1), axis=0, return_inverse=True
-        )
-        score_texts = np.array([self._score(s, m) for s, m in scores.tolist()], dtype=object)
-        pieces[:, 0] = pieces[:, 0] + score_texts[inverse.ravel()]
-        first_right = right.argmax(axis=1)
-        for at, mask, title, end in (
-            (at_right, right, RIGHT, TICKS_END),
-            (at_follow, follow, FOLLOW, FOLLOW_END),
-            (at_review, wrong, REVIEW, ""),
-        ):
-            anyone = mask.any(axis=1)
-            pieces[anyone, at] = section(title).encode()
-            if end:
-                pieces[anyone, at + width + 1] = end.encode()
+        scores = self.scores
+        pieces[:, 1] = [
+            scores.get(pair) or self._score(*pair)
+            for pair in zip(group.score[rows].tolist(), group.max[rows].tolist(), strict=True)
+        ]
+        before = np.zeros(n, dtype=np.intp)  # items of the sections before this one
+        for s, (title, end) in enumerate(((RIGHT, TICKS_END), (FOLLOW, FOLLOW_END), (REVIEW, ""))):
+            some = counts[s] > 0
+            start = 2 + 2 * s + before
+            pieces[everyone[some], start[some]] = section(title).encode()
+            pieces[everyone[some], (start + 1 + counts[s])[some]] = end.encode()
+            before = before + counts[s]
+        first_right = np.where(sections == 0, rank, width).argmin(axis=1)
         for j, q in enumerate(asked):
             c = group.columns[q]
-            mine = right[:, j]
-            pieces[mine, at_right + 1 + j] = (TICK_SEPARATOR + tick(q)).encode()
-            pieces[mine & (first_right == j), at_right + 1 + j] = tick(q).encode()
-            for r in np.flatnonzero(follow[:, j]).tolist():
+            mine = np.flatnonzero(sections[:, j] == 0)
+            pieces[mine, column[mine, j]] = (TICK_SEPARATOR + tick(q)).encode()
+            first = mine[first_right[mine] == j]
+            pieces[first, column[first, j]] = tick(q).encode()
+            for r in np.flatnonzero(sections[:, j] == 1).tolist():
                 row = int(rows[r])
                 share = float(c.points[row]) / c.max_points if c.max_points else 0.0
-                pieces[r, at_follow + 1 + j] = self._follow(
+                pieces[r, column[r, j]] = self._follow(
                     g, int(keys[key_of[r]]), j, c.raw[row] or None, float(c.follow[row]), share
                 )
-            picked = np.flatnonzero(wrong[:, j])
+            picked = np.flatnonzero(sections[:, j] == 2)
             if picked.size:
                 distinct, item_of = distinct_items(c, rows[picked], keys, key_of[picked])
                 table = np.array(
                     [self._item(g, k, j, d, v, None if v == _MISSING else t) for t, _, k, v, d in distinct],
                     dtype=object,
                 )
-                pieces[picked, at_review + 1 + j] = table[item_of]
+                pieces[picked, column[picked, j]] = table[item_of]
         problems = results.student_errors
         for r, index in enumerate(students.tolist()):
             if index in problems:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gradegen.errors import GradegenError
-from gradegen.files import write_new, write_zip
+from gradegen.files import write_new, write_stored_zip
 from gradegen.grading.results import GradingResults
 from gradegen.names import folder_names
 from gradegen.reports.choices import Choices, FeedbackMode
@@ -81,7 +81,7 @@ def write_feedback(results: GradingResults, folder: Path, choices: Choices) -> N
     elif choices.feedback is FeedbackMode.ZIP:
         # Stored, not deflated: deflating the pages would cost more time than the smaller file saves.
         members = zip([f"{FEEDBACK_FOLDER}/{name}" for name in names], form.pages(results), strict=True)
-        write_zip(folder / FEEDBACK_ZIP, members)
+        write_stored_zip(folder / FEEDBACK_ZIP, members)
 
 
 def write_gradebook(results: GradingResults, folder: Path, choices: Choices) -> None:

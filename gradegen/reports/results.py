@@ -267,17 +267,20 @@ def iter_results_json(results: GradingResults, chunk: int | None = None) -> Iter
     block = chunk * _CHUNKS_A_BLOCK
     for start in range(0, n, block):
         stop = min(start + block, n)
-        lines: list[bytes] = [b""] * (stop - start)
-        for g, group in enumerate(results.groups):
-            lo, hi = np.searchsorted(members[g], [start, stop]).tolist()
-            if lo == hi:
-                continue
-            students = members[g][lo:hi]
-            pieces = _pieces(results, group, results.row_of[students], students, shared)
-            for i, line in zip(students.tolist(), map(b"".join, pieces.tolist()), strict=True):
-                lines[i - start] = line
+        if len(results.groups) == 1:  # the usual case: the group's pieces are the block's
+            students = np.arange(start, stop)
+            pieces = _pieces(results, results.groups[0], results.row_of[students], students, shared)
+        else:  # each group's rows of pieces where its students are; narrower groups padded
+            width = max(len(group.asked) for group in results.groups) + 2
+            pieces = np.full((stop - start, width), b"", dtype=object)
+            for g, group in enumerate(results.groups):
+                lo, hi = np.searchsorted(members[g], [start, stop]).tolist()
+                if lo < hi:
+                    students = members[g][lo:hi]
+                    mine = _pieces(results, group, results.row_of[students], students, shared)
+                    pieces[students - start, : mine.shape[1]] = mine
         for at in range(0, stop - start, chunk):
-            yield b"".join(lines[at : at + chunk])
+            yield b"".join(pieces[at : at + chunk].ravel().tolist())
     yield _TAIL.encode()
 
 
