@@ -216,3 +216,45 @@ def test_refuses_to_replace_a_folder_that_is_not_a_grades_folder(tmp_path: Path,
     write_reports(results, empty)
     write_reports(results, empty)  # now an earlier grades folder: replaced
     assert (empty / "results.json").is_file()
+
+
+def test_a_registered_gradebook_kind_and_feedback_format(
+    tmp_path: Path, handout: Spec, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A gradebook kind or feedback format registered in reports/formats.py is written by
+    write_reports with nothing else changed; unregistered names are refused with one line."""
+    from gradegen.errors import GradegenError
+    from gradegen.reports import formats
+
+    results = _results(handout, {"ana": {"z_h1": 0.3775}, "bo": {}})
+
+    def scores(r: GradingResults) -> str:
+        return "".join(f"{s} {x:g}\n" for s, x in zip(r.ids, r.scores, strict=True))
+
+    def page(r: GradingResults, i: int) -> str:
+        return f"{r.ids[i]}\n"
+
+    kind = formats.Gradebook("scores.txt", scores)
+    plain = formats.FeedbackFormat(".txt", page, lambda r: (page(r, i).encode() for i in range(len(r))))
+    monkeypatch.setitem(formats.GRADEBOOKS, "scores", kind)
+    monkeypatch.setitem(formats.FEEDBACK_FORMATS, "txt", plain)
+    out = write_reports(results, tmp_path / "out", gradebook="scores", feedback_format="txt")
+    assert (out / "scores.txt").read_text("utf-8") == "ana 1\nbo 0\n"
+    assert sorted(p.name for p in (out / "feedback").iterdir()) == ["ana.txt", "bo.txt"]
+    assert (out / "feedback" / "bo.txt").read_text("utf-8") == "bo\n"
+    assert not (out / "gradebook.csv").exists()
+    with pytest.raises(GradegenError, match="--gradebook: expected one of plain, scores, got 'lms'"):
+        write_reports(results, tmp_path / "bad", gradebook="lms")
+    with pytest.raises(GradegenError, match="--feedback-format"):
+        write_reports(results, tmp_path / "bad", feedback_format="html")
+    assert not (tmp_path / "bad").exists()
+
+
+def test_student_feedback_is_the_written_page(tmp_path: Path, handout: Spec) -> None:
+    """student_feedback gives one student's page, the bytes written to their feedback file."""
+    from gradegen.reports.write import student_feedback
+
+    results = _results(handout, {"ana": {"z_h1": 0.3775, "dL_dw5": "-0.0822"}, "bo": {"a_h1": 0.7}})
+    out = write_reports(results, tmp_path / "out")
+    for student in ("ana", "bo"):
+        assert student_feedback(results, student) == (out / "feedback" / f"{student}.md").read_text("utf-8")
