@@ -179,7 +179,8 @@ def test_md_inline() -> None:
 
 def test_json_of_interleaved_key_groups(mazur: Spec, handout: Spec) -> None:
     """With per-student keys of two networks interleaved, results.json keeps submission order and
-    gives the reference's bytes, also when written in small chunks."""
+    gives the reference's bytes, also when written in small chunks (changed: it was compared with
+    to_dict(), the version-1 shape)."""
     from gradegen.grading.keys import KeySet, key_from_spec
     from gradegen.reports.results import results_json
 

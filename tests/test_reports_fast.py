@@ -87,15 +87,16 @@ def test_mixed_data_covers_every_verdict(mixed: GradingResults) -> None:
 
 
 def test_fast_feedback_equals_reference(mixed: GradingResults) -> None:
-    """iter_feedback gives, for every student, the bytes of feedback_markdown (the reference, built
-    from the student's records)."""
+    """iter_feedback gives, for every student, the bytes of feedback_markdown (the reference, now
+    built from the student's records and without a shared cache argument)."""
     reference = [feedback_markdown(mixed, i).encode("utf-8") for i in range(len(mixed))]
     assert list(iter_feedback(mixed)) == reference
 
 
 def test_fast_results_json_equals_reference(mixed: GradingResults) -> None:
     """results.json built column by column has the bytes of the reference built from the records,
-    in any chunk size, one student per line (shape of version 2: header lines, then students)."""
+    in any chunk size, one student per line (changed for version 2: three header lines, then the
+    students; it was compared with to_dict(), the version-1 shape)."""
     text = results_json(mixed)
     for chunk in (None, 1, 7, 5000):
         assert b"".join(iter_results_json(mixed, chunk)).decode("utf-8") == text
@@ -200,7 +201,8 @@ def test_writer_failure_is_reported(
 
 
 def test_cli_modes_are_the_librarys() -> None:
-    """The --feedback choices are the library's FeedbackMode, offered by `gradegen grade --help`."""
+    """The --feedback choices are the library's FeedbackMode, offered by `gradegen grade --help`
+    (changed: the command line no longer keeps its own copy of the modes to compare)."""
     from typer.testing import CliRunner
 
     from gradegen.cli import app
