@@ -140,12 +140,14 @@ def _run_task() -> None:
 
 
 @contextmanager
-def in_second_process(task: Callable[[], None]) -> Iterator[None]:
+def in_second_process(task: Callable[[], None], what: str) -> Iterator[None]:
     """Run ``task`` in a forked worker process while the block runs; leaving the block waits for
-    it and raises its error, if any. When the block fails, the worker is still waited for (a
-    running task cannot be cancelled) and the block's error is raised."""
+    it and raises its error, if any (a worker that dies as ``{what} failed: …``). When the block
+    fails, the worker is still waited for (a running task cannot be cancelled) and the block's
+    error is raised."""
     import multiprocessing  # here: 25 ms to import, and most commands never need it
     from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
     fork = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(1, mp_context=fork, initializer=_take_task, initargs=(task,)) as pool:
@@ -156,7 +158,10 @@ def in_second_process(task: Callable[[], None]) -> Iterator[None]:
             with suppress(BaseException):
                 done.result()
             raise
-        done.result()
+        try:
+            done.result()
+        except BrokenProcessPool:
+            raise GradegenError(f"{what} failed: its process ended without finishing") from None
 
 
 _DOS_DATE = (1 << 5) | 1  # 1980-01-01, 00:00: a fixed timestamp, so the same members give the same zip

@@ -73,8 +73,9 @@ def write_reports(
         for report in some:
             report.write(results, build, choices)
 
+    what = "writing " + ", ".join(r.name for r in later)
     try:
-        with in_second_process(lambda: write(later)) if later else contextlib.nullcontext():
+        with in_second_process(lambda: write(later), what) if later else contextlib.nullcontext():
             write([r for r in reports if r not in later])
         replace_dir(target, build)
     except BaseException:
