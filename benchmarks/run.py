@@ -58,13 +58,15 @@ def timed(fn: Callable[[], object], repeat: int = 1) -> float:
     return best
 
 
-def run_command(args: list[str]) -> tuple[float, float]:
-    """Wall seconds and peak resident memory (MB, the largest process's) of a command.
+def run_measured(args: list[str]) -> dict[str, float]:
+    """A command's wall seconds, CPU seconds (user + system, itself and its children) and peak
+    resident memory (MB, the largest process's).
 
     Memory comes from GNU time where it is installed, else from this process's children (a running
     maximum over every child so far).
     """
     gnu_time = Path("/usr/bin/time")
+    before = os.times()
     started = time.perf_counter()
     done = subprocess.run(
         [str(gnu_time), "-v", *args] if gnu_time.exists() else args,
@@ -75,10 +77,20 @@ def run_command(args: list[str]) -> tuple[float, float]:
         text=True,
     )
     wall = time.perf_counter() - started
+    after = os.times()
+    cpu = after.children_user + after.children_system - before.children_user - before.children_system
     if gnu_time.exists():
         line = next(x for x in done.stderr.splitlines() if "Maximum resident" in x)
-        return wall, int(line.split()[-1]) / 1024
-    return wall, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        peak = int(line.split()[-1]) / 1024
+    else:
+        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return {"wall": wall, "cpu": cpu, "peak_mb": peak}
+
+
+def run_command(args: list[str]) -> tuple[float, float]:
+    """Wall seconds and peak resident memory (MB) of a command."""
+    measured = run_measured(args)
+    return measured["wall"], measured["peak_mb"]
 
 
 def bench_generate(spec: Spec, name: str, n: int, work: Path) -> dict[str, float]:
@@ -111,8 +123,14 @@ def submissions_csv(spec: Spec, name: str, n: int, path: Path) -> list[str]:
     return asked
 
 
+FEEDBACK_MODES = ("zip", "none", "files")
+"""`gradegen grade --feedback` modes timed; the first (one feedback.zip, what a large course uploads
+to its LMS) is the headline figure."""
+
+
 def bench_grade(spec: Spec, name: str, n: int, work: Path) -> dict[str, float]:
-    """2. Grading n submissions from one CSV, follow-through and diagnosis on, as the CLI runs it."""
+    """2. Grading n submissions from one CSV against one key, follow-through and diagnosis on, as
+    the CLI runs it: grade() alone, then the command with each feedback mode."""
     key_dir = work / f"key-{name}"
     spec_path = work / f"{name}.json"
     spec_path.write_text(json.dumps(spec.to_data()))
@@ -124,13 +142,18 @@ def bench_grade(spec: Spec, name: str, n: int, work: Path) -> dict[str, float]:
     command = [*GRADEGEN, "grade", str(key_dir / "key.json"), str(answers), "--quiet"]
     figures: dict[str, float] = {"submissions": n, "items": n * len(asked)}
     alone = f"from gradegen import grade; grade({str(key_dir / 'key.json')!r}, [{str(answers)!r}])"
-    figures["seconds_grade_only"], figures["peak_mb_grade_only"] = run_command([sys.executable, "-c", alone])
-    for mode in ("zip", "none", "files"):
+    measured = run_measured([sys.executable, "-c", alone])
+    figures["seconds_grade_only"], figures["peak_mb_grade_only"] = measured["wall"], measured["peak_mb"]
+    figures["cpu_grade_only"] = measured["cpu"]
+    for mode in FEEDBACK_MODES:
         out = work / f"grades-{name}-{mode}"
-        wall, peak = run_command([*command, "--out", str(out), "--feedback", mode])
-        figures[f"seconds_{mode}"] = wall
-        figures[f"per_second_{mode}"] = n / wall
-        figures[f"peak_mb_{mode}"] = peak
+        measured = run_measured([*command, "--out", str(out), "--feedback", mode])
+        figures[f"seconds_{mode}"] = measured["wall"]
+        figures[f"cpu_{mode}"] = measured["cpu"]
+        figures[f"per_second_{mode}"] = n / measured["wall"]
+        figures[f"peak_mb_{mode}"] = measured["peak_mb"]
+    figures["results_json_mb"] = (work / f"grades-{name}-zip" / "results.json").stat().st_size / 1e6
+    figures["feedback_zip_mb"] = (work / f"grades-{name}-zip" / "feedback.zip").stat().st_size / 1e6
     return figures
 
 
@@ -241,9 +264,9 @@ def bench_render(spec: Spec, name: str, n: int) -> dict[str, float]:
 
 
 def bench_disk(work: Path, blocks: int) -> dict[str, float]:
-    """How fast the output folder takes ``blocks`` × 36 MB (20: the size of results.json at
-    100,000 × 32): the machine's share of the figures above, which varies between runs on a shared
-    virtual disk."""
+    """How fast the output folder takes ``blocks`` × 36 MB (20: a little more than results.json and
+    feedback.zip at 100,000 × 32): the machine's share of the figures above, which varies between
+    runs on a shared virtual disk."""
     block = b"x" * (36 << 20)
     started = time.perf_counter()
     with (work / "write-test.bin").open("wb") as handle:
@@ -335,10 +358,14 @@ def print_table(report: dict[str, Any]) -> None:
     )
     row("   grade() alone: wall (s)", lambda n: f"{n['grade']['seconds_grade_only']:.2f}")
     row("   grade() alone: peak (MB)", lambda n: f"{n['grade']['peak_mb_grade_only']:,.0f}")
-    for mode in ("zip", "none", "files"):
+    row("   grade() alone: CPU (s)", lambda n: f"{n['grade']['cpu_grade_only']:.2f}")
+    for mode in FEEDBACK_MODES:
         row(f"   --feedback {mode}: wall (s)", lambda n, m=mode: f"{n['grade'][f'seconds_{m}']:.2f}")
+        row(f"   --feedback {mode}: CPU (s)", lambda n, m=mode: f"{n['grade'][f'cpu_{m}']:.2f}")
         row(f"   --feedback {mode}: submissions/s", lambda n, m=mode: f"{n['grade'][f'per_second_{m}']:,.0f}")
         row(f"   --feedback {mode}: peak (MB)", lambda n, m=mode: f"{n['grade'][f'peak_mb_{m}']:,.0f}")
+    row("   results.json (MB)", lambda n: f"{n['grade']['results_json_mb']:,.0f}")
+    row("   feedback.zip (MB)", lambda n: f"{n['grade']['feedback_zip_mb']:,.0f}")
     row("3. batched evaluation (s)", lambda n: f"{n['batch']['batched_seconds']:.3f}")
     row("   per-variant loop (s)", lambda n: f"{n['batch']['loop_seconds']:.1f}")
     row("   ratio", lambda n: f"{n['batch']['ratio']:,.0f}×")

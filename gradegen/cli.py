@@ -6,7 +6,6 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from enum import StrEnum
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -15,6 +14,7 @@ import typer
 
 from gradegen.errors import GradegenError
 from gradegen.presets import Preset
+from gradegen.reports.choices import FeedbackMode
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -26,15 +26,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-
-
-class FeedbackMode(StrEnum):
-    """``--feedback``: the modes of :func:`gradegen.reports.write.write_reports` (kept here: that module
-    imports numpy, which ``gradegen --help`` must not)."""
-
-    FILES = "files"
-    ZIP = "zip"
-    NONE = "none"
 
 
 @cache
@@ -285,16 +276,17 @@ def grade(
 ) -> None:
     """Grade students' answers: tolerances, follow-through credit, mistake diagnosis, feedback, gradebook."""
     from gradegen.grading.grade import grade as grade_answers
+    from gradegen.reports.results import iter_results_json
     from gradegen.reports.write import write_reports
 
     with _user_errors():
         results = grade_answers(key, submissions, rtol=rtol, atol=atol, ecf_credit=ecf_credit)
         try:
-            write_reports(results, out_dir, feedback=feedback.value)
+            write_reports(results, out_dir, feedback=feedback)
         except OSError as exc:
             raise GradegenError(f"--out: cannot write {out_dir}: {exc.strerror or exc}") from None
     if as_json:
-        sys.stdout.writelines(results.iter_json())
+        sys.stdout.writelines(chunk.decode() for chunk in iter_results_json(results))
         return
     if quiet:
         return

@@ -14,8 +14,10 @@ from gradegen.escape import md_inline, spreadsheet_safe
 from gradegen.grading.grade import grade
 from gradegen.grading.results import GradingResults
 from gradegen.grading.submissions import FileError, Submissions
+from gradegen.reports.formats import feedback_names
 from gradegen.reports.gradebook import gradebook_csv
-from gradegen.reports.write import feedback_names, write_reports
+from gradegen.reports.results import iter_results_json, results_data
+from gradegen.reports.write import write_reports
 
 
 def _results(handout: Spec, students: dict[str, dict[str, object]]) -> GradingResults:
@@ -26,26 +28,38 @@ def _results(handout: Spec, students: dict[str, dict[str, object]]) -> GradingRe
 
 
 def test_results_json_shape(tmp_path: Path, handout: Spec) -> None:
-    """results.json has exactly the issue's shape, for every student and item."""
+    """results.json has the version-2 shape: the key's constants once in `items`, per student only
+    raw, value, verdict, diagnosis and points (changed: version 1 repeated expected and accepted in
+    every student's items)."""
     results = _results(handout, {"ana": {"dL_dw5": "-0.0822", "z_h1": 0.3775}})
     write_reports(results, tmp_path / "out")
     data = json.loads((tmp_path / "out" / "results.json").read_text("utf-8"))
-    assert set(data) == {"students", "errors"}
+    assert list(data) == ["format", "version", "items", "errors", "students"]
+    assert (data["format"], data["version"]) == ("gradegen-results", 2)
+    # z_h1 = 0.05·0.15 + 0.10·0.20 + 0.35 and ∂L/∂w5 = 0.0822 by hand, as in the handout
+    assert data["items"]["z_h1"]["expected"] == {"exact": 0.05 * 0.15 + 0.10 * 0.20 + 0.35, "hand": 0.3775}
+    assert data["items"]["dL_dw5"]["expected"]["hand"] == 0.0822
+    assert data["items"]["dL_dw5"]["max"] == 1.0
+    assert data["items"]["dL_dw5"]["tolerance"] == {"mode": "rel", "value": 0.01}
     (student,) = data["students"]
     assert set(student) == {"student", "score", "max", "items", "errors"}
     item = student["items"]["dL_dw5"]
-    assert set(item) == {"raw", "value", "expected", "accepted", "verdict", "diagnosis", "points"}
-    assert item["raw"] == "-0.0822" and item["value"] == -0.0822
-    assert item["expected"]["hand"] == 0.0822
-    assert item["verdict"] == "incorrect" and item["diagnosis"] == "sign_error" and item["points"] == 0
+    assert item == {
+        "raw": "-0.0822",
+        "value": -0.0822,
+        "verdict": "incorrect",
+        "diagnosis": "sign_error",
+        "points": 0.0,
+    }
     assert student["score"] == 1.0 and student["max"] == 32.0
     assert student["items"]["z_h2"] == {
-        **student["items"]["z_h2"],
         "raw": None,
         "value": None,
         "verdict": "missing",
+        "diagnosis": None,
+        "points": 0.0,
     }
-    assert data == results.to_dict()
+    assert data == results_data(results)
 
 
 @pytest.mark.parametrize(
@@ -165,8 +179,10 @@ def test_md_inline() -> None:
 
 def test_json_of_interleaved_key_groups(mazur: Spec, handout: Spec) -> None:
     """With per-student keys of two networks interleaved, results.json keeps submission order and
-    matches the records exactly, also when written in small chunks."""
+    gives the reference's bytes, also when written in small chunks (changed: it was compared with
+    to_dict(), the version-1 shape)."""
     from gradegen.grading.keys import KeySet, key_from_spec
+    from gradegen.reports.results import results_json
 
     a, b = key_from_spec(handout), key_from_spec(mazur)
     table = Submissions()
@@ -178,8 +194,8 @@ def test_json_of_interleaved_key_groups(mazur: Spec, handout: Spec) -> None:
     results = grade(KeySet(keys), table)
     assert results.ids == tuple(f"s{i}" for i in range(7))
     for chunk in (1, 2, 5000):
-        assert json.loads("".join(results.iter_json(chunk))) == results.to_dict()
-    assert [s["student"] for s in results.to_dict()["students"]] == list(results.ids)
+        assert b"".join(iter_results_json(results, chunk)).decode() == results_json(results)
+    assert [s["student"] for s in results_data(results)["students"]] == list(results.ids)
 
 
 def test_refuses_to_replace_a_folder_that_is_not_a_grades_folder(tmp_path: Path, handout: Spec) -> None:
@@ -201,3 +217,45 @@ def test_refuses_to_replace_a_folder_that_is_not_a_grades_folder(tmp_path: Path,
     write_reports(results, empty)
     write_reports(results, empty)  # now an earlier grades folder: replaced
     assert (empty / "results.json").is_file()
+
+
+def test_a_registered_gradebook_kind_and_feedback_format(
+    tmp_path: Path, handout: Spec, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A gradebook kind or feedback format registered in reports/formats.py is written by
+    write_reports with nothing else changed; unregistered names are refused with one line."""
+    from gradegen.errors import GradegenError
+    from gradegen.reports import formats
+
+    results = _results(handout, {"ana": {"z_h1": 0.3775}, "bo": {}})
+
+    def scores(r: GradingResults) -> str:
+        return "".join(f"{s} {x:g}\n" for s, x in zip(r.ids, r.scores, strict=True))
+
+    def page(r: GradingResults, i: int) -> str:
+        return f"{r.ids[i]}\n"
+
+    kind = formats.Gradebook("scores.txt", scores)
+    plain = formats.FeedbackFormat(".txt", page, lambda r: (page(r, i).encode() for i in range(len(r))))
+    monkeypatch.setitem(formats.GRADEBOOKS, "scores", kind)
+    monkeypatch.setitem(formats.FEEDBACK_FORMATS, "txt", plain)
+    out = write_reports(results, tmp_path / "out", gradebook="scores", feedback_format="txt")
+    assert (out / "scores.txt").read_text("utf-8") == "ana 1\nbo 0\n"
+    assert sorted(p.name for p in (out / "feedback").iterdir()) == ["ana.txt", "bo.txt"]
+    assert (out / "feedback" / "bo.txt").read_text("utf-8") == "bo\n"
+    assert not (out / "gradebook.csv").exists()
+    with pytest.raises(GradegenError, match="--gradebook: expected one of plain, scores, got 'lms'"):
+        write_reports(results, tmp_path / "bad", gradebook="lms")
+    with pytest.raises(GradegenError, match="--feedback-format"):
+        write_reports(results, tmp_path / "bad", feedback_format="html")
+    assert not (tmp_path / "bad").exists()
+
+
+def test_student_feedback_is_the_written_page(tmp_path: Path, handout: Spec) -> None:
+    """student_feedback gives one student's page, the bytes written to their feedback file."""
+    from gradegen.reports.write import student_feedback
+
+    results = _results(handout, {"ana": {"z_h1": 0.3775, "dL_dw5": "-0.0822"}, "bo": {"a_h1": 0.7}})
+    out = write_reports(results, tmp_path / "out")
+    for student in ("ana", "bo"):
+        assert student_feedback(results, student) == (out / "feedback" / f"{student}.md").read_text("utf-8")

@@ -1,4 +1,5 @@
-"""The fast report paths against the reference ones: feedback pages, results.json, feedback.zip."""
+"""The fast report paths against the reference ones: feedback pages, results.json, feedback.zip;
+and the parallel writer."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gradegen.cli import FeedbackMode
 from gradegen.core.key import askable
 from gradegen.core.network import build_graph
 from gradegen.core.spec import Spec, preset
@@ -18,8 +18,11 @@ from gradegen.grading.grade import grade
 from gradegen.grading.keys import KeySet, key_from_spec
 from gradegen.grading.results import GradingResults
 from gradegen.grading.submissions import Submissions
-from gradegen.reports.feedback import _Texts, feedback_markdown, iter_feedback
-from gradegen.reports.write import FEEDBACK_MODES, feedback_names, write_reports
+from gradegen.reports.choices import FeedbackMode
+from gradegen.reports.feedback import feedback_markdown, iter_feedback
+from gradegen.reports.formats import feedback_names
+from gradegen.reports.results import iter_results_json, results_data, results_json
+from gradegen.reports.write import write_reports
 
 ODD_IDS = ["ana *bold*", "-minus", "=sum", "a/b", "CON", "tab\tid", "zoë", 'quote"d', "back\\slash"]
 
@@ -84,27 +87,34 @@ def test_mixed_data_covers_every_verdict(mixed: GradingResults) -> None:
 
 
 def test_fast_feedback_equals_reference(mixed: GradingResults) -> None:
-    """iter_feedback gives, for every student, the bytes of feedback_markdown (the reference)."""
-    texts = _Texts()
-    reference = [feedback_markdown(mixed, i, texts).encode("utf-8") for i in range(len(mixed))]
+    """iter_feedback gives, for every student, the bytes of feedback_markdown (the reference, now
+    built from the student's records and without a shared cache argument)."""
+    reference = [feedback_markdown(mixed, i).encode("utf-8") for i in range(len(mixed))]
     assert list(iter_feedback(mixed)) == reference
 
 
 def test_fast_results_json_equals_reference(mixed: GradingResults) -> None:
-    """results.json built from pieces parses to to_dict(), the reference, with the same structure."""
-    text = mixed.to_json()
-    assert json.loads(text) == mixed.to_dict()
-    assert text.count("\n") == len(mixed) + 2  # one student per line, and the two ends
+    """results.json built column by column has the bytes of the reference built from the records,
+    in any chunk size, one student per line (changed for version 2: three header lines, then the
+    students; it was compared with to_dict(), the version-1 shape)."""
+    text = results_json(mixed)
+    for chunk in (None, 1, 7, 5000):
+        assert b"".join(iter_results_json(mixed, chunk)).decode("utf-8") == text
+    assert json.loads(text) == results_data(mixed)
+    lines = text.splitlines()
+    assert len(lines) == 4 + len(mixed) + 1  # format, items, errors, "students":[, a line each, the end
+    assert [json.loads(line.rstrip(","))["student"] for line in lines[4:-1]] == list(mixed.ids)
 
 
 def test_single_group_results_json(handout: Spec) -> None:
-    """The one-key path (one join per chunk) gives the same JSON as the reference, across chunks."""
+    """With one key, results.json's fast path gives the reference's bytes across chunks."""
     rng = random.Random(3)
     table = Submissions()
     for i in range(120):
         table.add_record(ODD_IDS[i] if i < len(ODD_IDS) else f"s{i}", f"{i}.yaml", _answers(handout, rng), [])
-    results = grade(handout, table)
-    assert json.loads("".join(results.iter_json(chunk=50))) == results.to_dict()
+    results = grade(handout, table, ecf_credit=0.5)
+    for chunk in (None, 50):
+        assert b"".join(iter_results_json(results, chunk)).decode("utf-8") == results_json(results)
 
 
 @pytest.mark.parametrize("parallel", [False, True])
@@ -113,7 +123,7 @@ def test_zip_holds_the_same_files(
 ) -> None:
     """feedback.zip holds exactly feedback/<name>.md with the files' bytes, and is deterministic."""
     if parallel:  # also through the forked writer
-        monkeypatch.setattr("gradegen.reports.write._PARALLEL_FROM", 1)
+        monkeypatch.setattr("gradegen.reports.write.PARALLEL_FROM", 1)
     write_reports(mixed, tmp_path / "files")
     write_reports(mixed, tmp_path / "zip", feedback="zip")
     write_reports(mixed, tmp_path / "zip2", feedback="zip")
@@ -125,6 +135,8 @@ def test_zip_holds_the_same_files(
         assert archive.testzip() is None
         members = {info.filename: archive.read(info) for info in archive.infolist()}
         assert {info.date_time for info in archive.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+        assert {info.external_attr >> 16 for info in archive.infolist()} == {0o100644}
+        assert {info.compress_type for info in archive.infolist()} == {zipfile.ZIP_STORED}
     assert members == files and len(files) == len(mixed)
     assert list(members) == [f"feedback/{name}" for name in feedback_names(mixed)]  # student order
     assert (tmp_path / "zip" / "feedback.zip").read_bytes() == (
@@ -135,15 +147,30 @@ def test_zip_holds_the_same_files(
         assert (tmp_path / "zip" / name).read_bytes() == (tmp_path / "files" / name).read_bytes()
 
 
-def test_zip64_for_many_members(tmp_path: Path) -> None:
-    """Past 65,535 members the zip carries Zip64 records, and zipfile reads every member back."""
+def _zipfile_reference(path: Path, members: list[tuple[str, bytes]]) -> bytes:
+    """What zipfile writes for stored members dated 1980-01-01 with mode rw-r--r-- made on Unix."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as archive:
+        for name, data in members:
+            info = zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0))
+            info.create_system = 3
+            info.external_attr = 0o100644 << 16
+            archive.writestr(info, data)
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize("count", [0, 3, 70_000])
+def test_zip_writer_gives_zipfiles_bytes(tmp_path: Path, count: int) -> None:
+    """write_stored_zip writes exactly the bytes zipfile writes for the same members: names with
+    non-ASCII letters, an empty member, and past 65,535 members the Zip64 records."""
     from gradegen.files import write_stored_zip
 
-    path = tmp_path / "many.zip"
-    write_stored_zip(path, ((f"f/{i}.md", str(i).encode()) for i in range(70_000)))
-    with zipfile.ZipFile(path) as archive:
-        names = archive.namelist()
-        assert len(names) == 70_000 and archive.read("f/69999.md") == b"69999"
+    members = [(f"f/{i}.md", str(i).encode()) for i in range(count)]
+    if count:
+        members += [("f/zoë.md", "ü".encode()), ("f/empty.md", b"")]
+    write_stored_zip(tmp_path / "fast.zip", iter(members))
+    assert (tmp_path / "fast.zip").read_bytes() == _zipfile_reference(tmp_path / "ref.zip", members)
+    with zipfile.ZipFile(tmp_path / "fast.zip") as archive:
+        assert archive.testzip() is None and len(archive.namelist()) == len(members)
 
 
 def test_no_feedback(tmp_path: Path, mixed: GradingResults) -> None:
@@ -154,25 +181,35 @@ def test_no_feedback(tmp_path: Path, mixed: GradingResults) -> None:
         write_reports(mixed, tmp_path / "bad", feedback="tar")
 
 
-def test_forked_writer_failure_is_reported(
-    tmp_path: Path, mixed: GradingResults, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("parallel", [False, True])
+def test_writer_failure_is_reported(
+    tmp_path: Path, mixed: GradingResults, monkeypatch: pytest.MonkeyPatch, parallel: bool
 ) -> None:
-    """An error in the forked feedback writer fails the run, and nothing is left behind."""
-    from gradegen.errors import GradegenError
+    """An error while writing the feedback, in this process or the second one, reaches the caller
+    as it was raised (changed: the second process's error used to be wrapped in a GradegenError),
+    and nothing is left behind."""
 
     def broken(*_: object) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr("gradegen.reports.write._PARALLEL_FROM", 1)
-    monkeypatch.setattr("gradegen.reports.write._write_feedback", broken)
-    with pytest.raises(GradegenError, match="disk full"):
+    if parallel:
+        monkeypatch.setattr("gradegen.reports.write.PARALLEL_FROM", 1)
+    monkeypatch.setattr("gradegen.reports.formats.write_stored_zip", broken)
+    with pytest.raises(OSError, match="disk full"):
         write_reports(mixed, tmp_path / "out", feedback="zip")
     assert not list(tmp_path.iterdir())
 
 
-def test_cli_modes_match_the_library() -> None:
-    """The --feedback choices are the library's modes."""
-    assert tuple(m.value for m in FeedbackMode) == FEEDBACK_MODES
+def test_cli_modes_are_the_librarys() -> None:
+    """The --feedback choices are the library's FeedbackMode, offered by `gradegen grade --help`
+    (changed: the command line no longer keeps its own copy of the modes to compare)."""
+    from typer.testing import CliRunner
+
+    from gradegen.cli import app
+
+    result = CliRunner().invoke(app, ["grade", "--help"])
+    assert result.exit_code == 0
+    assert all(mode.value in result.output for mode in FeedbackMode)
 
 
 def test_plain_ids_take_the_fast_path(handout: Spec) -> None:
@@ -182,7 +219,6 @@ def test_plain_ids_take_the_fast_path(handout: Spec) -> None:
     for i, student in enumerate(["-a", "+b", "=c", "plain", "x.y-z"]):
         table.add_record(student, f"{i}.yaml", _answers(handout, rng), [])
     results = grade(handout, table)
-    texts = _Texts()
     assert list(iter_feedback(results)) == [
-        feedback_markdown(results, i, texts).encode("utf-8") for i in range(len(results))
+        feedback_markdown(results, i).encode("utf-8") for i in range(len(results))
     ]

@@ -1,23 +1,67 @@
-"""Feedback pages: what each student got right, each mistake with its diagnosis and the working."""
+"""Feedback pages in Markdown: what each student got right, each mistake with its diagnosis and the
+working, and any problem with the submission.
+
+Every piece of text is written by one function here (the heading, the score line, a follow-through
+line, a wrong item's block, the problems), used by both ways of making pages: :func:`feedback_markdown`
+builds one student's page from their records (the reference), :func:`iter_feedback` a whole class's
+pages column by column, each piece built once per distinct key, item and answer (the same bytes).
+"""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 
 from gradegen.core.graph import Kind
 from gradegen.escape import md_inline, md_plain
+from gradegen.grading.compare import Rule
 from gradegen.grading.diagnosis import EXPLANATIONS, Mistake
-from gradegen.grading.results import GradingResults, GroupResult, Verdict
-from gradegen.reports.gradebook import _num, _percent
+from gradegen.grading.results import MISTAKES, VERDICTS, GradingResults, GroupResult, Verdict
+from gradegen.reports.columns import distinct_items
+from gradegen.reports.gradebook import number_text, percent
+
+# --- the wording: one function or constant per piece of text -------------------------------------
+
+RIGHT, FOLLOW, REVIEW, PROBLEMS = "Right", "Follow-through", "To review", "Problems with your submission"
+"""The sections' titles, in page order."""
+
+TICK_SEPARATOR, TICKS_END = ", ", "\n\n"
+"""Between the IDs answered right, and after the last one."""
+
+FOLLOW_END = "\n"
+"""After the last follow-through line: a blank line."""
+
+
+def heading(student: str, *, plain: bool = False) -> str:
+    """The page's title; ``plain``: the id has nothing to escape (:func:`md_plain`), the usual case."""
+    return f"# Feedback for {student if plain else md_inline(student)}\n\n"
+
+
+def score_line(score: float, possible: float) -> str:
+    return f"Score: **{number_text(score)} / {number_text(possible)}** ({percent(score, possible):.1f}%)\n\n"
+
+
+def section(title: str) -> str:
+    return f"## {title}\n\n"
+
+
+def tick(q: str) -> str:
+    """An ID answered right."""
+    return f"`{q}`"
 
 
 def _short(text: str, limit: int = 80) -> str:
     """A student's text as shown in feedback: at most ``limit`` characters."""
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def shown(raw: str | None) -> str:
+    """A student's answer as the page shows it: shortened and escaped."""
+    return md_inline(_short(raw or ""))
 
 
 def _fmt(x: float | None, digits: int = 6) -> str:
@@ -35,259 +79,249 @@ def _interval(lo: float, hi: float) -> str:
     return f"[{a}, {b}]".replace("-", "−")
 
 
-class _Texts:
-    """Feedback text that depends only on the key, not on the student: built once per key and item."""
-
-    def __init__(self) -> None:
-        self.cache: dict[tuple[int, int, str], tuple[str, str, list[str]]] = {}
-        self.verdicts: dict[int, list[list[int]]] = {}
-
-    def verdict_rows(self, group: GroupResult) -> list[list[int]]:
-        """Each row's verdict codes, in asked order (one numpy pass per group, not per student)."""
-        rows = self.verdicts.get(id(group))
-        if rows is None:
-            stacked = np.stack([group.columns[q].verdict for q in group.asked], axis=1)
-            rows = self.verdicts[id(group)] = stacked.tolist()
-        return rows
-
-    def get(self, group: GroupResult, k: int, q: str) -> tuple[str, str, list[str]]:
-        """The key's hand value, the heading, and the expected/working lines for item ``q``."""
-        entry = self.cache.get((id(group), k, q))
-        if entry is None:
-            graph, hand, c = group.graph, group.hand, group.columns[q]
-            node = graph[q]
-            step = "the step w − w_new " if node.kind is Kind.UPDATE else ""
-            value = hand.text(q, k)
-            lines = [
-                f"- Expected {value} (exactly {_fmt(float(c.exact_k[k]), 10)}); accepted "
-                f"{_interval(float(c.lo_k[k]), float(c.hi_k[k]))} ({step}{group.rule[q].describe()})."
-            ]
-            if node.formula is not None:
-                symbolic = node.formula.render([graph[p].label for p in node.parents], latex=False)
-                numbers = node.formula.render(
-                    [hand.text(p, k) for p in node.parents], latex=False, numbers=True
-                )
-                lines.append(f"- Working: {node.label} = {symbolic} = {numbers} = {value}")
-            entry = (value, f"### `{q}`: {node.label}, {node.meaning}", lines)
-            self.cache[(id(group), k, q)] = entry
-        return entry
+def follow_line(
+    q: str, label: str, raw: str | None, key_value: str, follow: float | None, share: float
+) -> str:
+    """A follow-through item: the answer is not the key's but follows from the student's own."""
+    return (
+        f"- `{q}` ({label}): your {shown(raw)} is not the key's {key_value}, but it follows correctly "
+        f"from your own earlier answers (they give {_fmt(follow)}); credited {share:.0%} of its points.\n"
+    )
 
 
-_CORRECT = list(Verdict).index(Verdict.CORRECT)
-_FOLLOW = list(Verdict).index(Verdict.FOLLOW_THROUGH)
-_MISSING = list(Verdict).index(Verdict.MISSING)
-_UNPARSEABLE = list(Verdict).index(Verdict.UNPARSEABLE)
-_MISTAKES = list(Mistake)
+@dataclass(frozen=True)
+class KeyText:
+    """What a wrong item's block says about the key: the same for every student of one key."""
+
+    value: str  # the key's hand value, as written
+    heading: str
+    expected: str
+    working: tuple[str, ...]
 
 
-def feedback_markdown(results: GradingResults, index: int, texts: _Texts | None = None) -> str:
+def key_text(
+    group: GroupResult, k: int, q: str, exact: float, accepted: tuple[float, float], rule: Rule
+) -> KeyText:
+    """Item ``q`` of key ``k`` of a group: its heading, expected value and interval, and working."""
+    graph, hand = group.graph, group.hand
+    node = graph[q]
+    step = "the step w − w_new " if node.kind is Kind.UPDATE else ""
+    value = hand.text(q, k)
+    expected = (
+        f"- Expected {value} (exactly {_fmt(exact, 10)}); accepted {_interval(*accepted)} "
+        f"({step}{rule.describe()})."
+    )
+    working: tuple[str, ...] = ()
+    if node.formula is not None:
+        symbolic = node.formula.render([graph[p].label for p in node.parents], latex=False)
+        numbers = node.formula.render([hand.text(p, k) for p in node.parents], latex=False, numbers=True)
+        working = (f"- Working: {node.label} = {symbolic} = {numbers} = {value}",)
+    return KeyText(value, f"### `{q}`: {node.label}, {node.meaning}", expected, working)
+
+
+def answer_line(verdict: Verdict, raw: str | None) -> str:
+    if verdict is Verdict.MISSING:
+        return "- Your answer: missing."
+    if verdict is Verdict.UNPARSEABLE:
+        return f"- Your answer {shown(raw)} could not be read as a number."
+    return f"- Your answer: {shown(raw)}."
+
+
+def mistake_line(mistake: Mistake) -> str:
+    return f"- Likely mistake (`{mistake.value}`): {EXPLANATIONS[mistake]}"
+
+
+def review_item(key: KeyText, verdict: Verdict, raw: str | None, mistake: Mistake | None) -> str:
+    """A wrong item's block: heading, the student's answer, the key, the likely mistake, the working."""
+    lines = [key.heading, "", answer_line(verdict, raw), key.expected]
+    if mistake is not None:
+        lines.append(mistake_line(mistake))
+    return "\n".join([*lines, *key.working]) + "\n\n"
+
+
+def problems_block(problems: Sequence[str]) -> str:
+    return section(PROBLEMS) + "".join(f"- {md_inline(e)}\n" for e in problems) + "\n"
+
+
+def finish(page: str) -> str:
+    """Every block ends in a blank line; a page ends in one newline."""
+    return page.rstrip("\n") + "\n"
+
+
+# --- one student's page, from the records: the reference ------------------------------------------
+
+
+def feedback_markdown(results: GradingResults, index: int) -> str:
     """One student's feedback: what was right, each mistake with its diagnosis and the working."""
-    texts = texts or _Texts()
+    record = results.student(index)
     group, row = results.locate(index)
     k = int(group.key_index[row])
-    score, possible = float(group.score[row]), float(group.max[row])
-    lines = [
-        f"# Feedback for {md_inline(results.ids[index])}",
-        "",
-        f"Score: **{_num(score)} / {_num(possible)}** ({_percent(score, possible):.1f}%)",
-        "",
-    ]
-    verdict = dict(zip(group.asked, texts.verdict_rows(group)[row], strict=True))
-    right = [q for q, v in verdict.items() if v == _CORRECT]
-    follow = [q for q, v in verdict.items() if v == _FOLLOW]
-    wrong = [q for q, v in verdict.items() if v not in (_CORRECT, _FOLLOW)]
-    if right:
-        lines += ["## Right", "", ", ".join(f"`{q}`" for q in right), ""]
-    if follow:
-        lines += ["## Follow-through", ""]
-        for q in follow:
-            c = group.columns[q]
-            share = float(c.points[row]) / c.max_points if c.max_points else 0.0
-            answer = md_inline(_short(c.raw[row] or ""))
-            lines.append(
-                f"- `{q}` ({group.graph[q].label}): your {answer} is not the key's "
-                f"{texts.get(group, k, q)[0]}, but it follows correctly from your own earlier answers "
-                f"(they give {_fmt(float(c.follow[row]))}); credited {share:.0%} of its points."
-            )
-        lines.append("")
-    if wrong:
-        lines += ["## To review", ""]
-        for q in wrong:
-            c = group.columns[q]
-            _, heading, expected = texts.get(group, k, q)
-            lines += [heading, ""]
-            raw = md_inline(_short(c.raw[row] or ""))
-            if verdict[q] == _MISSING:
-                lines.append("- Your answer: missing.")
-            elif verdict[q] == _UNPARSEABLE:
-                lines.append(f"- Your answer {raw} could not be read as a number.")
-            else:
-                lines.append(f"- Your answer: {raw}.")
-            lines.append(expected[0])
-            d = int(c.diagnosis[row])
-            if d >= 0:
-                lines.append(f"- Likely mistake (`{_MISTAKES[d].value}`): {EXPLANATIONS[_MISTAKES[d]]}")
-            lines += [*expected[1:], ""]
-    problems = results.errors_of(index)
-    if problems:
-        lines += ["## Problems with your submission", ""]
-        lines += [f"- {md_inline(e)}" for e in problems]
-        lines.append("")
-    return "\n".join(lines).rstrip("\n") + "\n"
+    items = record.items
+    right = [q for q, item in items.items() if item.verdict is Verdict.CORRECT]
+    follow = [q for q, item in items.items() if item.verdict is Verdict.FOLLOW_THROUGH]
+    wrong = [q for q, item in items.items() if item.verdict not in (Verdict.CORRECT, Verdict.FOLLOW_THROUGH)]
 
+    def key(q: str) -> KeyText:
+        item = items[q]
+        return key_text(group, k, q, item.exact, item.accepted, item.rule or group.rule[q])
+
+    parts = [heading(record.student), score_line(record.score, record.max)]
+    if right:
+        parts += [section(RIGHT), TICK_SEPARATOR.join(map(tick, right)) + TICKS_END]
+    if follow:
+        parts.append(section(FOLLOW))
+        for q in follow:
+            item = items[q]
+            share = item.points / item.max_points if item.max_points else 0.0
+            parts.append(follow_line(q, group.graph[q].label, item.raw, key(q).value, item.follow, share))
+        parts.append(FOLLOW_END)
+    if wrong:
+        parts.append(section(REVIEW))
+        parts += [review_item(key(q), items[q].verdict, items[q].raw, items[q].diagnosis) for q in wrong]
+    if record.errors:
+        parts.append(problems_block(record.errors))
+    return finish("".join(parts))
+
+
+# --- a class's pages, column by column: the fast path ----------------------------------------------
 
 _ITEMS_CACHED = 200_000
 """At most this many wrong-item texts are kept for reuse (distinct wrong answers can be many)."""
 
+_CHUNK = 4096
+"""Students whose pages are built at a time: per-row Python lists only for a few rows at once."""
+
+_CORRECT = VERDICTS.index(Verdict.CORRECT)
+_FOLLOW = VERDICTS.index(Verdict.FOLLOW_THROUGH)
+_MISSING = VERDICTS.index(Verdict.MISSING)
+
 
 class _Pages:
-    """Feedback pages for a whole class as UTF-8, assembled from per-key fragments: the fast path
-    of :func:`feedback_markdown`, which stays as the reference (the bytes are the same)."""
+    """A class's feedback pages as UTF-8, in order, assembled from cached pieces."""
 
     def __init__(self, results: GradingResults) -> None:
         self.results = results
-        self.texts = _Texts()
-        self.blocks: dict[tuple[int, int, int, int], tuple[bytes, bytes]] = {}
+        self.keys: dict[tuple[int, int, int], KeyText] = {}
         self.items: dict[tuple[int, int, int, int, int, str | None], bytes] = {}  # answers repeat
+        self.follows: dict[tuple[int, int, int, str | None, float, float], bytes] = {}
         self.scores: dict[tuple[float, float], bytes] = {}
-        self.follow_parts: dict[tuple[int, int, int], tuple[str, str]] = {}
 
-    def _score(self, score: float, possible: float) -> bytes:
-        text = f"Score: **{_num(score)} / {_num(possible)}** ({_percent(score, possible):.1f}%)\n\n"
-        data = self.scores[(score, possible)] = text.encode()
-        return data
-
-    def _block(self, g: int, k: int, j: int, d: int) -> tuple[bytes, bytes]:
-        """A wrong item's text before and after the student's own answer line."""
-        group = self.results.groups[g]
-        _, heading, expected = self.texts.get(group, k, group.asked[j])
-        after = expected[0] + "\n"
-        if d >= 0:
-            after += f"- Likely mistake (`{_MISTAKES[d].value}`): {EXPLANATIONS[_MISTAKES[d]]}\n"
-        after += "".join(line + "\n" for line in expected[1:]) + "\n"
-        entry = self.blocks[(g, k, j, d)] = ((heading + "\n\n").encode(), after.encode())
-        return entry
+    def _key(self, g: int, k: int, j: int) -> KeyText:
+        text = self.keys.get((g, k, j))
+        if text is None:
+            group = self.results.groups[g]
+            q = group.asked[j]
+            c = group.columns[q]
+            accepted = (float(c.lo_k[k]), float(c.hi_k[k]))
+            text = self.keys[(g, k, j)] = key_text(group, k, q, float(c.exact_k[k]), accepted, group.rule[q])
+        return text
 
     def _item(self, g: int, k: int, j: int, d: int, v: int, raw: str | None) -> bytes:
-        """A wrong item's whole text: heading, the student's answer, expected, diagnosis, working."""
         data = self.items.get((g, k, j, d, v, raw))
-        if data is not None:
-            return data
-        before, after = self.blocks.get((g, k, j, d)) or self._block(g, k, j, d)
-        shown = md_inline(_short(raw or ""))
-        if v == _MISSING:
-            answer = "- Your answer: missing.\n"
-        elif v == _UNPARSEABLE:
-            answer = f"- Your answer {shown} could not be read as a number.\n"
-        else:
-            answer = f"- Your answer: {shown}.\n"
-        data = before + answer.encode() + after
-        if len(self.items) < _ITEMS_CACHED:
-            self.items[(g, k, j, d, v, raw)] = data
+        if data is None:
+            data = review_item(self._key(g, k, j), VERDICTS[v], raw, MISTAKES[d] if d >= 0 else None).encode()
+            if len(self.items) < _ITEMS_CACHED:
+                self.items[(g, k, j, d, v, raw)] = data
         return data
 
-    def _follow(self, group: GroupResult, row: int, k: int, j: int) -> str:
-        """A follow-through line: the key's parts once per item, the student's numbers each time."""
-        q = group.asked[j]
-        c = group.columns[q]
-        parts = self.follow_parts.get((id(group), k, j))
-        if parts is None:
-            parts = self.follow_parts[(id(group), k, j)] = (
-                f"- `{q}` ({group.graph[q].label}): your ",
-                f" is not the key's {self.texts.get(group, k, q)[0]}, but it follows correctly from your "
-                "own earlier answers (they give ",
-            )
-        share = float(c.points[row]) / c.max_points if c.max_points else 0.0
-        return (
-            f"{parts[0]}{md_inline(_short(c.raw[row] or ''))}{parts[1]}{_fmt(float(c.follow[row]))}); "
-            f"credited {share:.0%} of its points.\n"
-        )
+    def _follow(self, g: int, k: int, j: int, raw: str | None, follow: float, share: float) -> bytes:
+        data = self.follows.get((g, k, j, raw, follow, share))
+        if data is None:
+            group = self.results.groups[g]
+            q = group.asked[j]
+            value = follow if math.isfinite(follow) else None
+            data = follow_line(q, group.graph[q].label, raw, self._key(g, k, j).value, value, share).encode()
+            if len(self.follows) < _ITEMS_CACHED:
+                self.follows[(g, k, j, raw, follow, share)] = data
+        return data
+
+    def _score(self, score: float, possible: float) -> bytes:
+        data = self.scores.get((score, possible))
+        if data is None:
+            data = self.scores[(score, possible)] = score_line(score, possible).encode()
+        return data
 
     def __iter__(self) -> Iterator[bytes]:
         results = self.results
         n = len(results)
-        for start in range(0, n, 4096):  # chunks: per-row Python lists only for a few rows at a time
-            students = np.arange(start, min(start + 4096, n))
-            ids = [results.ids[i] for i in students.tolist()]
-            # the common case: nothing to escape
-            names = ids if all(map(md_plain, ids)) else [md_inline(s) for s in ids]
-            pages: list[bytes | None] = [None] * len(names)
-            for g, group in enumerate(results.groups):
+        for start in range(0, n, _CHUNK):
+            students = np.arange(start, min(start + _CHUNK, n))
+            pages: list[bytes] = [b""] * students.size
+            for g in range(len(results.groups)):
                 mine = np.flatnonzero(results.group_of[students] == g)
-                rows = results.row_of[students[mine]]
-                for at, page in zip(
-                    mine.tolist(),
-                    self._group_pages(g, group, rows, [names[i] for i in mine.tolist()], students[mine]),
-                    strict=True,
-                ):
-                    pages[at] = page
-            yield from pages  # type: ignore[misc]
+                if mine.size:
+                    built = self._group_pages(g, results.row_of[students[mine]], students[mine])
+                    for at, page in zip(mine.tolist(), built, strict=True):
+                        pages[at] = page
+            yield from pages
 
-    def _group_pages(
-        self, g: int, group: GroupResult, rows: NDArray[np.intp], names: list[str], students: NDArray[np.intp]
-    ) -> list[bytes]:
+    def _group_pages(self, g: int, rows: NDArray[np.intp], students: NDArray[np.intp]) -> list[bytes]:
         """The pages of some rows of one group, in order, built column by column.
 
-        Each page is a row of pieces: the heading and score, then per section its title, one piece
-        per item (empty where the item is not in that section) and its end. Pieces that depend only
-        on the key, the item and the answer are built once per distinct combination.
+        A page is a row of pieces: the heading, the score, then per section (right, follow-through,
+        to review) its title, its items in asked order and its end, then the problems. Each item
+        goes to the column its section and its rank among the row's items give; titles and ends
+        of sections a row does not have stay empty.
         """
+        results = self.results
+        group = results.groups[g]
         asked = group.asked
         n, width = rows.size, len(asked)
         keys, key_of = np.unique(group.key_index[rows], return_inverse=True)
         verdicts = np.stack([group.columns[q].verdict[rows] for q in asked], axis=1)
-        right, follow = verdicts == _CORRECT, verdicts == _FOLLOW
-        wrong = ~right & ~follow
-        # columns: heading; Right: title, items, end; Follow-through: same; To review: title, items; problems
-        at_right, at_follow, at_review = 1, width + 3, 2 * width + 5
-        pieces = np.full((n, 3 * width + 7), b"", dtype=object)
-        scores, inverse = np.unique(
-            np.stack([group.score[rows], group.max[rows]], axis=1), axis=0, return_inverse=True
-        )
-        score_texts = np.array([self._score(s, m) for s, m in scores.tolist()], dtype=object)[inverse.ravel()]
-        pieces[:, 0] = [
-            f"# Feedback for {name}\n\n".encode() + s
-            for name, s in zip(names, score_texts.tolist(), strict=True)
+        sections = np.where(verdicts == _CORRECT, 0, np.where(verdicts == _FOLLOW, 1, 2))
+        # An item's rank in its page: sections in order, asked order within one.
+        order = np.argsort(sections * width + np.arange(width), axis=1)
+        rank = np.empty_like(order)
+        np.put_along_axis(rank, order, np.arange(width)[None, :], axis=1)
+        column = 3 + 2 * sections + rank  # after heading, score and the titles and ends before it
+        counts = [(sections == s).sum(axis=1) for s in range(3)]
+        pieces = np.full((n, width + 9), b"", dtype=object)
+        everyone = np.arange(n)
+        ids = [results.ids[i] for i in students.tolist()]
+        plain = all(map(md_plain, ids))  # the common case: nothing to escape
+        pieces[:, 0] = [heading(s, plain=plain).encode() for s in ids]
+        scores = self.scores
+        pieces[:, 1] = [
+            scores.get(pair) or self._score(*pair)
+            for pair in zip(group.score[rows].tolist(), group.max[rows].tolist(), strict=True)
         ]
-        first_right = right.argmax(axis=1)
-        for at, mask, title, end in (
-            (at_right, right, b"## Right\n\n", b"\n\n"),
-            (at_follow, follow, b"## Follow-through\n\n", b"\n"),
-            (at_review, wrong, b"## To review\n\n", b""),
-        ):
-            anyone = mask.any(axis=1)
-            pieces[anyone, at] = title
-            if end:
-                pieces[anyone, at + width + 1] = end
+        before = np.zeros(n, dtype=np.intp)  # items of the sections before this one
+        for s, (title, end) in enumerate(((RIGHT, TICKS_END), (FOLLOW, FOLLOW_END), (REVIEW, ""))):
+            some = counts[s] > 0
+            start = 2 + 2 * s + before
+            pieces[everyone[some], start[some]] = section(title).encode()
+            pieces[everyone[some], (start + 1 + counts[s])[some]] = end.encode()
+            before = before + counts[s]
+        first_right = np.where(sections == 0, rank, width).argmin(axis=1)
         for j, q in enumerate(asked):
             c = group.columns[q]
-            tick = f"`{q}`".encode()
-            mine = right[:, j]
-            pieces[mine, at_right + 1 + j] = b", " + tick
-            pieces[mine & (first_right == j), at_right + 1 + j] = tick
-            for r in np.flatnonzero(follow[:, j]).tolist():
-                pieces[r, at_follow + 1 + j] = self._follow(
-                    group, int(rows[r]), int(keys[key_of[r]]), j
-                ).encode()
-            picked = np.flatnonzero(wrong[:, j])
+            mine = np.flatnonzero(sections[:, j] == 0)
+            pieces[mine, column[mine, j]] = (TICK_SEPARATOR + tick(q)).encode()
+            first = mine[first_right[mine] == j]
+            pieces[first, column[first, j]] = tick(q).encode()
+            for r in np.flatnonzero(sections[:, j] == 1).tolist():
+                row = int(rows[r])
+                share = float(c.points[row]) / c.max_points if c.max_points else 0.0
+                pieces[r, column[r, j]] = self._follow(
+                    g, int(keys[key_of[r]]), j, c.raw[row] or None, float(c.follow[row]), share
+                )
+            picked = np.flatnonzero(sections[:, j] == 2)
             if picked.size:
-                distinct, item_of = c.distinct_items(rows[picked], keys, key_of[picked])
+                distinct, item_of = distinct_items(c, rows[picked], keys, key_of[picked])
                 table = np.array(
                     [self._item(g, k, j, d, v, None if v == _MISSING else t) for t, _, k, v, d in distinct],
                     dtype=object,
                 )
-                pieces[picked, at_review + 1 + j] = table[item_of]
-        problems = self.results.student_errors
+                pieces[picked, column[picked, j]] = table[item_of]
+        problems = results.student_errors
         for r, index in enumerate(students.tolist()):
             if index in problems:
-                pieces[r, -1] = (
-                    b"## Problems with your submission\n\n"
-                    + "".join(f"- {md_inline(e)}\n" for e in problems[index]).encode()
-                )
-        # Every part ends in a newline and every section in a blank line: end with just one.
+                pieces[r, -1] = problems_block(problems[index]).encode()
+        # Every block ends in a blank line: end with just one newline, as finish() does.
         return [page[:-1] if page.endswith(b"\n\n") else page for page in map(b"".join, pieces.tolist())]
 
 
 def iter_feedback(results: GradingResults) -> Iterator[bytes]:
-    """Every student's feedback Markdown as UTF-8, in order (the bytes :func:`feedback_markdown` gives)."""
+    """Every student's feedback page as UTF-8, in order: the bytes of :func:`feedback_markdown`."""
     return iter(_Pages(results))

@@ -10,12 +10,12 @@ from gradegen.escape import spreadsheet_safe
 from gradegen.grading.results import GradingResults
 
 
-def _num(x: float) -> str:
+def number_text(x: float) -> str:
     """A score as short text (6 decimals at most)."""
     return shortest(round(x, 6)).replace("−", "-")
 
 
-def _percent(score: float, possible: float) -> float:
+def percent(score: float, possible: float) -> float:
     return 100.0 * score / possible if possible > 0 else 0.0
 
 
@@ -26,7 +26,8 @@ def gradebook_csv(results: GradingResults) -> str:
     writer.writerow(["student", "score", "max", "percent"])
     numbers: dict[tuple[float, float], tuple[str, str, str]] = {}
     for score, possible in set(zip(results.scores.tolist(), results.maxima.tolist(), strict=True)):
-        numbers[(score, possible)] = (_num(score), _num(possible), f"{_percent(score, possible):.1f}")
+        share = f"{percent(score, possible):.1f}"
+        numbers[(score, possible)] = (number_text(score), number_text(possible), share)
     writer.writerows(
         (spreadsheet_safe(student), *numbers[(score, possible)])
         for student, score, possible in zip(

@@ -9,22 +9,23 @@ import numpy as np
 from gradegen.escape import md_inline
 from gradegen.grading.diagnosis import EXPLANATIONS, Mistake
 from gradegen.grading.results import GradingResults, Verdict
-from gradegen.reports.gradebook import _num, _percent
+from gradegen.reports.gradebook import number_text
 
 
 def summary_markdown(results: GradingResults) -> str:
     """Class statistics: mean, median, a histogram, per-item results and the broken submissions."""
     n = len(results)
-    percent = np.array([_percent(s, m) for s, m in zip(results.scores, results.maxima, strict=True)])
+    scores, maxima = results.scores, results.maxima
+    shares = np.divide(100.0 * scores, maxima, out=np.zeros(n), where=maxima > 0)  # as percent() gives
     lines = ["# Grading summary", "", f"- Students graded: {n}"]
     if n:
         lines += [
-            f"- Mean: {percent.mean():.1f}%",
-            f"- Median: {float(np.median(percent)):.1f}%",
-            f"- Mean score: {_num(float(results.scores.mean()))} of {_num(float(results.maxima.mean()))}",
+            f"- Mean: {shares.mean():.1f}%",
+            f"- Median: {float(np.median(shares)):.1f}%",
+            f"- Mean score: {number_text(float(scores.mean()))} of {number_text(float(maxima.mean()))}",
         ]
     lines += ["", "## Distribution", "", "| percent | students | |", "|---|---:|---|"]
-    bins = np.minimum((percent // 10).astype(int), 9) if n else np.zeros(0, dtype=int)
+    bins = np.minimum((shares // 10).astype(int), 9) if n else np.zeros(0, dtype=int)
     counts = np.bincount(bins, minlength=10)
     top = max(int(counts.max()), 1) if n else 1
     for b in range(10):

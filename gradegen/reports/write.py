@@ -1,26 +1,26 @@
-"""Writing graded results: results.json, gradebook.csv, feedback/<student>.md and summary.md.
+"""Writing graded results: every registered report, into a staging folder renamed into place.
 
-Everything is written to a staging folder beside the output folder and renamed into place, so a
-reader sees the old reports or the new ones, never a mix; the same results give the same bytes.
+A reader sees the old reports or the new ones, never a mix; the same results give the same bytes.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
 import shutil
 from pathlib import Path
 
 from gradegen.errors import GradegenError
-from gradegen.files import forked, replace_dir, staging_dir, write_chunks, write_new, write_stored_zip
+from gradegen.files import in_second_process, replace_dir, staging_dir
 from gradegen.grading.results import GradingResults
-from gradegen.names import folder_names
-from gradegen.reports.feedback import feedback_markdown, iter_feedback
-from gradegen.reports.gradebook import gradebook_csv
-from gradegen.reports.summary import summary_markdown
+from gradegen.reports.choices import Choices, FeedbackMode
+from gradegen.reports.formats import FEEDBACK_FORMATS, REPORTS, Report, check
 
 DEFAULT_OUT = Path("output/grades")
+
+PARALLEL_FROM = 20_000
+"""From this many students the large reports (the feedback) are written by a second process
+while this one writes the others (two cores; below this the fork costs more than it saves)."""
 
 
 def _check_target(target: Path) -> None:
@@ -38,63 +38,45 @@ def _check_target(target: Path) -> None:
     )
 
 
-FEEDBACK_MODES = ("files", "zip", "none")
-"""How feedback is written: ``feedback/<student>.md`` files, one ``feedback.zip`` of them, or not at all."""
-
-_PARALLEL_FROM = 20_000
-"""From this many students the feedback is written by a forked process while this one writes
-results.json (two cores; below this the fork costs more than it saves)."""
-
-
-def feedback_names(results: GradingResults) -> list[str]:
-    """Each student's feedback file name, in order: the same safe, unique names as class folders."""
-    return [f"{name}.md" for name in folder_names(results.ids)]
-
-
-def _write_feedback(results: GradingResults, build: Path, feedback: str) -> None:
-    """feedback/<student>.md files, or the same files stored in feedback.zip, in the staging folder."""
-    names = feedback_names(results)
-    if feedback == "files":
-        folder = build / "feedback"
-        folder.mkdir()
-        for name, page in zip(names, iter_feedback(results), strict=True):
-            write_new(folder / name, page, 0o644)
-        return
-    # Stored, not deflated: deflating the pages would cost more time than the smaller file saves.
-    write_stored_zip(
-        build / "feedback.zip",
-        zip([f"feedback/{name}" for name in names], iter_feedback(results), strict=True),
-    )
-
-
-def _write_tables(results: GradingResults, build: Path) -> None:
-    def small_files() -> None:  # made while the end of results.json, much the largest, is written
-        (build / "gradebook.csv").write_text(gradebook_csv(results), encoding="utf-8", newline="")
-        (build / "summary.md").write_text(summary_markdown(results), encoding="utf-8")
-
-    write_chunks(build / "results.json", results.json_chunks(), meanwhile=small_files)
+def _choices(feedback: FeedbackMode | str, feedback_format: str, gradebook: str) -> Choices:
+    try:
+        mode = FeedbackMode(feedback)
+    except ValueError:
+        modes = ", ".join(m.value for m in FeedbackMode)
+        raise GradegenError(f"--feedback: expected one of {modes}, got {feedback!r}") from None
+    choices = Choices(mode, feedback_format, gradebook)
+    check(choices)
+    return choices
 
 
 def write_reports(
-    results: GradingResults, out_dir: str | Path = DEFAULT_OUT, *, feedback: str = "files"
+    results: GradingResults,
+    out_dir: str | Path = DEFAULT_OUT,
+    *,
+    feedback: FeedbackMode | str = FeedbackMode.FILES,
+    feedback_format: str = "md",
+    gradebook: str = "plain",
 ) -> Path:
     """Write every report to ``out_dir`` atomically (staged beside it, then renamed into place).
 
     ``feedback`` is ``files`` (``feedback/<student>.md``), ``zip`` (the same files in ``feedback.zip``)
-    or ``none``."""
-    if feedback not in FEEDBACK_MODES:
-        raise GradegenError(f"--feedback: expected one of {', '.join(FEEDBACK_MODES)}, got {feedback!r}")
+    or ``none``; ``feedback_format`` and ``gradebook`` name a registered format and kind."""
+    choices = _choices(feedback, feedback_format, gradebook)
     target = Path(out_dir)
     _check_target(target)
+    reports = [r for r in REPORTS if r.wanted(choices)]
+    later = [r for r in reports if r.large] if len(results) >= PARALLEL_FROM and hasattr(os, "fork") else []
     build = staging_dir(target)
     build.chmod(0o755)  # mkdtemp makes it private; the reports are for the course staff
-    write = functools.partial(_write_feedback, results, build, feedback)
-    parallel = feedback != "none" and len(results) >= _PARALLEL_FROM and hasattr(os, "fork")
+
+    def write(some: list[Report]) -> None:
+        for report in some:
+            report.write(results, build, choices)
+
+    what = "writing " + ", ".join(r.name for r in later)
     try:
-        with forked(write, "writing feedback") if parallel else contextlib.nullcontext():
-            if feedback != "none" and not parallel:
-                write()
-            _write_tables(results, build)
+        with in_second_process(lambda: write(later), what) if later else contextlib.nullcontext():
+            write([r for r in reports if r not in later])
         replace_dir(target, build)
     except BaseException:
         shutil.rmtree(build, ignore_errors=True)
@@ -102,6 +84,7 @@ def write_reports(
     return target
 
 
-def student_feedback(results: GradingResults, student: str) -> str:
-    """The feedback Markdown for one student id (for scripts)."""
-    return feedback_markdown(results, results.ids.index(student))
+def student_feedback(results: GradingResults, student: str, feedback_format: str = "md") -> str:
+    """One student's feedback page, by student id (for scripts and a TA answering one student)."""
+    check(Choices(feedback_format=feedback_format))
+    return FEEDBACK_FORMATS[feedback_format].page(results, results.ids.index(student))
