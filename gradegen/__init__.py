@@ -33,6 +33,7 @@ _EXPORTS = {
     "Node": "gradegen.core.graph",
     "Values": "gradegen.core.graph",
     "Kind": "gradegen.core.graph",
+    "Role": "gradegen.core.graph",
     "Group": "gradegen.core.graph",
     "build_graph": "gradegen.core.network",
     "Solution": "gradegen.core.training",
@@ -94,7 +95,7 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:
-    from gradegen.core.graph import Graph, Group, Kind, Node, Values
+    from gradegen.core.graph import Graph, Group, Kind, Node, Role, Values
     from gradegen.core.key import Key, load_key, make_key
     from gradegen.core.network import build_graph
     from gradegen.core.spec import (

@@ -30,9 +30,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from gradegen.core.graph import Array, Graph, Kind, Values
+from gradegen.core.graph import Array, Graph, Kind, Role, Values
 from gradegen.core.key import Key, make_key, resolve_ask
-from gradegen.core.network import build_graph, target_ids
+from gradegen.core.network import build_graph
 from gradegen.core.spec import Activation, Draw, Layer, Loss, Randomize, Spec
 from gradegen.documents.slots import MARK, Template, format_each
 from gradegen.documents.slots import slot as mark
@@ -140,10 +140,8 @@ class _Plan:
 
 def _plan(spec: Spec, graph: Graph) -> _Plan:
     r = default_randomize(spec)
-    ids = graph.givens
-    inputs = tuple(i for i in ids if i.startswith("x"))
-    weights = tuple(i for i in ids if i.startswith("w"))
-    biases = tuple(i for i in ids if i.startswith("b"))
+    inputs, targets = graph.ids_of(Role.INPUT), graph.ids_of(Role.TARGET)
+    weights, biases = graph.ids_of(Role.WEIGHT), graph.ids_of(Role.BIAS)
     assert r.inputs and r.targets and r.weights and r.biases and r.learning_rate
     layers: list[tuple[str, ...]] = []
     start = 0
@@ -153,10 +151,10 @@ def _plan(spec: Spec, graph: Graph) -> _Plan:
         start += count
     slots = (
         _Slot(inputs, r.inputs),
-        _Slot(tuple(target_ids(spec)), r.targets, distribution=spec.loss is Loss.CROSS_ENTROPY),
+        _Slot(targets, r.targets, distribution=spec.loss is Loss.CROSS_ENTROPY),
         *(_Slot(ids, r.weights, distinct=r.distinct_weights) for ids in layers),
         _Slot(biases, r.biases),
-        _Slot(("lr",), r.learning_rate),
+        _Slot((graph.node_of(Role.LEARNING_RATE).id,), r.learning_rate),
     )
     return _Plan(r, slots, tuple(layers))
 
@@ -314,15 +312,16 @@ def _failures(
     for node in graph.nodes:
         finite &= np.isfinite(exact[node.id])
     fails["finite (every value a finite number)"] = ~finite
-    zs = [node.id for node in graph.nodes if node.kind is Kind.FORWARD and node.id.startswith("z_")]
+    zs = graph.ids_of(Role.WEIGHTED_SUM)
     z = np.abs(np.stack([exact[i] for i in zs], axis=1))
     fails[f"max_abs_z (no saturated unit: |z| ≤ {r.max_abs_z:g})"] = np.asarray(
         ~(z <= r.max_abs_z).all(axis=1)
     )
-    fails[f"min_loss (loss ≥ {r.min_loss:g})"] = np.asarray(~(exact["loss"] >= r.min_loss))
+    loss = exact[graph.node_of(Role.LOSS).id]
+    fails[f"min_loss (loss ≥ {r.min_loss:g})"] = np.asarray(~(loss >= r.min_loss))
     floor = min_magnitude(spec)
     seen = np.ones(n, dtype=bool)
-    zero = always_zero(spec)
+    zero = always_zero(spec, graph)
     for qid in asked:
         node = graph[qid]
         if qid in zero:
@@ -344,19 +343,18 @@ def _failures(
     return fails
 
 
-def always_zero(spec: Spec) -> frozenset[str]:
+def always_zero(spec: Spec, graph: Graph) -> frozenset[str]:
     """Quantities that are 0 in every variant, so exempt from the visibility constraint.
 
     A softmax is unchanged by adding one number to all its inputs, so the gradient of a bias
     shared by a whole softmax layer is always 0 (and its update leaves it unchanged).
     """
     out: set[str] = set()
-    number = 0
-    for layer in spec.layers:
-        for _ in layer.biases():
-            number += 1
-            if layer.shared_bias and layer.activation is Activation.SOFTMAX:
-                out.update({f"dL_db{number}", f"b{number}_new"})
+    for bias in graph.with_role(Role.BIAS):
+        layer = spec.layers[bias.layer or 0]
+        if layer.shared_bias and layer.activation is Activation.SOFTMAX:
+            found = (graph.find(role, param=bias.id) for role in (Role.BIAS_GRADIENT, Role.UPDATE))
+            out.update(n.id for n in found if n is not None)
     return frozenset(out)
 
 
@@ -490,25 +488,23 @@ class VariantSet:
         """Variant ``i``'s own spec: the network with its numbers (and no ``randomize:`` section)."""
         g = self.givens_for(i)
         spec = self.spec
-        w = 0
-        b = 0
+        w = iter(self.graph.with_role(Role.WEIGHT))  # in numbering order: row by row, layer by layer
+        b = iter(self.graph.with_role(Role.BIAS))
         layers: list[Layer] = []
         for layer in spec.layers:
             rows = []
             for row in layer.weights:
-                rows.append(tuple(g[f"w{w + j + 1}"] for j in range(len(row))))
-                w += len(row)
+                rows.append(tuple(g[next(w).id] for _ in row))
             count = len(layer.biases())
-            biases = tuple(g[f"b{b + j + 1}"] for j in range(count))
-            b += count
+            biases = tuple(g[next(b).id] for _ in range(count))
             bias: float | tuple[float, ...] = biases[0] if layer.shared_bias else biases
             layers.append(layer.model_copy(update={"weights": tuple(rows), "bias": bias}))
         return spec.model_copy(
             update={
-                "inputs": tuple(g[f"x{k + 1}"] for k in range(len(spec.inputs))),
-                "targets": tuple(g[t] for t in target_ids(spec)),
+                "inputs": tuple(g[n.id] for n in self.graph.with_role(Role.INPUT)),
+                "targets": tuple(g[n.id] for n in self.graph.with_role(Role.TARGET)),
                 "layers": tuple(layers),
-                "learning_rate": g["lr"],
+                "learning_rate": g[self.graph.node_of(Role.LEARNING_RATE).id],
                 "randomize": None,
             }
         )
@@ -627,21 +623,20 @@ def keys_json(variants: VariantSet, asked: Iterable[str] | None = None) -> str:
 
 def _mark_spec(variants: VariantSet, data: dict[str, Any]) -> None:
     """Slots in a key's spec data where each given's number goes (as :meth:`spec_for` puts it)."""
-    spec = variants.spec
-    w = b = 0
+    spec, graph = variants.spec, variants.graph
+    w = iter(graph.with_role(Role.WEIGHT))  # in numbering order, as spec_for reads them
+    b = iter(graph.with_role(Role.BIAS))
     for layer, layer_data in zip(spec.layers, data["layers"], strict=True):
         rows = []
         for row in layer.weights:
-            rows.append([mark(f"g:w{w + j + 1}") for j in range(len(row))])
-            w += len(row)
+            rows.append([mark(f"g:{next(w).id}") for _ in row])
         layer_data["weights"] = rows
         count = len(layer.biases())
-        biases = [mark(f"g:b{b + j + 1}") for j in range(count)]
-        b += count
+        biases = [mark(f"g:{next(b).id}") for _ in range(count)]
         layer_data["bias"] = biases[0] if layer.shared_bias else biases
-    data["inputs"] = [mark(f"g:x{k + 1}") for k in range(len(spec.inputs))]
-    data["targets"] = [mark(f"g:{t}") for t in target_ids(spec)]
-    data["learning_rate"] = mark("g:lr")
+    data["inputs"] = [mark(f"g:{n.id}") for n in graph.with_role(Role.INPUT)]
+    data["targets"] = [mark(f"g:{n.id}") for n in graph.with_role(Role.TARGET)]
+    data["learning_rate"] = mark(f"g:{graph.node_of(Role.LEARNING_RATE).id}")
 
 
 def _key_columns(variants: VariantSet, keys: Sequence[str]) -> dict[str, list[bytes]]:
