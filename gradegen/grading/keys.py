@@ -10,7 +10,8 @@ from typing import Any
 
 from gradegen.core.key import Key, askable, make_key
 from gradegen.core.network import build_graph
-from gradegen.core.spec import Spec, format_of, parse_spec, parse_text, read_text
+from gradegen.core.reading import format_of, parse_text, read_text
+from gradegen.core.spec import Spec, parse_spec
 from gradegen.errors import GradegenError
 
 MAX_KEY_BYTES = 200_000_000

@@ -26,7 +26,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import NDArray
 
-from gradegen.core.spec import parse_text, read_text
+from gradegen.core.reading import parse_text, read_text
 from gradegen.errors import GradegenError, SpecError
 
 SUFFIXES = (".yaml", ".yml", ".json", ".csv")

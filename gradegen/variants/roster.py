@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from gradegen.core.spec import read_text
+from gradegen.core.reading import read_text
 from gradegen.errors import GradegenError
 from gradegen.names import folder_names
 
