@@ -49,6 +49,22 @@ class Solution:
     history: tuple[float, ...]
     final: dict[str, float]
 
+    def rows(self, *, exact: bool = False) -> list[tuple[str, str, str, str]]:
+        """Every quantity in graph order as text: id, symbol, formula (over the parents' symbols)
+        and value (hand, or full precision with ``exact``), as ``gradegen solve`` prints them."""
+        values, graph = (self.exact if exact else self.hand), self.graph
+        return [
+            (
+                node.id,
+                node.label,
+                node.formula.render([graph[p].label for p in node.parents], latex=False)
+                if node.formula
+                else "",
+                values.text(node.id),
+            )
+            for node in graph.nodes
+        ]
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape of ``gradegen solve --json``."""
         return {
