@@ -33,6 +33,7 @@ _EXPORTS = {
     "Node": "gradegen.core.graph",
     "Values": "gradegen.core.graph",
     "Kind": "gradegen.core.graph",
+    "Role": "gradegen.core.graph",
     "Group": "gradegen.core.graph",
     "build_graph": "gradegen.core.network",
     "Solution": "gradegen.core.training",
@@ -99,7 +100,7 @@ __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:
     from gradegen.core.classkeys import ClassKeys, KeySet, load_keys, student_key
-    from gradegen.core.graph import Graph, Group, Kind, Node, Values
+    from gradegen.core.graph import Graph, Group, Kind, Node, Role, Values
     from gradegen.core.key import Key, load_key, make_key
     from gradegen.core.network import build_graph
     from gradegen.core.spec import (

@@ -124,6 +124,26 @@ def test_python_dash_m_runs() -> None:
 
 
 @pytest.mark.parametrize(
+    ("command", "absent"),
+    [
+        (["--help"], {"numpy", "pydantic", "rich", "jinja2", "yaml"}),
+        (["solve"], {"rich", "jinja2", "tomllib"}),
+        (["solve", "--json"], {"rich", "jinja2", "tomllib"}),
+    ],
+)
+def test_a_command_imports_only_what_it_needs(command: list[str], absent: set[str]) -> None:
+    """Start-up time is mostly imports: --help loads no numpy or pydantic, solve no rich or Jinja2."""
+    script = (
+        "import sys\nfrom gradegen.cli import app\n"
+        f"try:\n    app({command!r})\nexcept SystemExit:\n    pass\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules}))"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    loaded = set(json.loads(result.stdout.splitlines()[-1].replace("'", '"')))
+    assert "typer" in loaded and not loaded & absent
+
+
+@pytest.mark.parametrize(
     "command",
     [
         ["generate", "--out", "{blocked}/docs"],

@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from gradegen.core.graph import Formula, Graph, Group, Kind, Node
+from gradegen.core.graph import Formula, Graph, Group, Kind, Node, Role
 from gradegen.core.network import build_graph
 from gradegen.core.spec import Spec
 from gradegen.errors import GradegenError
@@ -51,6 +51,15 @@ def test_recompute_has_no_propagation() -> None:
     out = tiny().recompute({"a": 2.0, "b": 3.0, "c": 100.0})
     assert out["c"][0] == 6.0
     assert out["d"][0] == 102.0
+
+
+def test_hand_built_graph_has_no_roles() -> None:
+    """Nodes built without a role (scripts, tests) are found by id only, never by a role lookup."""
+    graph = tiny()
+    assert graph.with_role(Role.INPUT) == () and graph.ids_of(Role.WEIGHTED_SUM) == ()
+    assert graph.find(Role.LOSS) is None and graph.find(Role.DELTA, unit="c") is None
+    with pytest.raises(KeyError, match="no loss node"):
+        graph.node_of(Role.LOSS)
 
 
 def test_mismatched_batches_are_refused() -> None:

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from tests_support import flat_parameters, reference_loss
 
-from gradegen.core.graph import Group, Kind
+from gradegen.core.graph import Group, Kind, Role
 from gradegen.core.network import build_graph, unit_names
 from gradegen.core.spec import Spec, parse_spec
 
@@ -132,6 +132,118 @@ def test_unit_names_for_deep_and_named_layers(deep_softmax: Spec) -> None:
     data = deep_softmax.to_data()
     data["layers"][0]["name"] = "g"
     assert unit_names(parse_spec(data))[0] == ["g1", "g2", "g3"]
+
+
+# --------------------------------------------------------------------------- roles: nodes say what they are
+
+# The handout's ids by role, in graph order, written out from the README's numbering.
+HANDOUT_ROLES = {
+    Role.INPUT: ["x1", "x2"],
+    Role.TARGET: ["y"],
+    Role.WEIGHT: ["w1", "w2", "w3", "w4", "w5", "w6"],
+    Role.BIAS: ["b1", "b2"],
+    Role.LEARNING_RATE: ["lr"],
+    Role.WEIGHTED_SUM: ["z_h1", "z_h2", "z_out"],
+    Role.ACTIVATION: ["a_h1", "a_h2", "a_out"],
+    Role.LOSS_TERM: [],
+    Role.LOSS: ["loss"],
+    Role.DL_DA: ["dL_da_out", "dL_da_h1", "dL_da_h2"],
+    Role.DA_DZ: ["da_out_dz_out", "da_h1_dz_h1", "da_h2_dz_h2"],
+    Role.DELTA: ["dL_dz_out", "dL_dz_h1", "dL_dz_h2"],
+    Role.WEIGHT_GRADIENT: ["dL_dw5", "dL_dw6", "dL_dw1", "dL_dw2", "dL_dw3", "dL_dw4"],
+    Role.BIAS_GRADIENT: ["dL_db2", "dL_db1"],
+    Role.UPDATE: ["w1_new", "w2_new", "w3_new", "w4_new", "w5_new", "w6_new", "b1_new", "b2_new"],
+}
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_handout_nodes_by_role(handout: Spec, role: Role) -> None:
+    """Each role's nodes of the handout network, in graph order; every node has exactly one role."""
+    graph = build_graph(handout)
+    assert list(graph.ids_of(role)) == HANDOUT_ROLES[role]
+    assert sum(len(ids) for ids in HANDOUT_ROLES.values()) == len(graph)
+
+
+def test_a_role_decides_the_kind(deep_softmax: Spec) -> None:
+    """A node's kind (how it is rounded by hand) follows from its role."""
+    graph = build_graph(deep_softmax)
+    assert all(n.role is not None and n.kind is n.role.kind for n in graph)
+    assert {r.kind for r in (Role.INPUT, Role.TARGET, Role.WEIGHT, Role.BIAS, Role.LEARNING_RATE)} == {
+        Kind.GIVEN
+    }
+    assert (Role.DELTA.kind, Role.LOSS_TERM.kind, Role.BIAS_GRADIENT.kind) == (
+        Kind.FACTOR,
+        Kind.LOSS,
+        Kind.GRADIENT,
+    )
+
+
+@pytest.mark.parametrize(
+    ("qid", "role", "layer", "unit", "param"),
+    [
+        ("x2", Role.INPUT, None, "x2", None),
+        ("y", Role.TARGET, 1, "out", None),
+        ("w3", Role.WEIGHT, 0, "h2", "w3"),  # w3 is the first weight into h2
+        ("w6", Role.WEIGHT, 1, "out", "w6"),
+        ("b1", Role.BIAS, 0, None, "b1"),  # shared by h1 and h2: no one unit
+        ("lr", Role.LEARNING_RATE, None, None, None),
+        ("z_h2", Role.WEIGHTED_SUM, 0, "h2", None),
+        ("a_out", Role.ACTIVATION, 1, "out", None),
+        ("loss", Role.LOSS, None, None, None),
+        ("dL_da_h1", Role.DL_DA, 0, "h1", None),
+        ("da_out_dz_out", Role.DA_DZ, 1, "out", None),
+        ("dL_dz_h2", Role.DELTA, 0, "h2", None),
+        ("dL_dw4", Role.WEIGHT_GRADIENT, 0, "h2", "w4"),
+        ("dL_db2", Role.BIAS_GRADIENT, 1, None, "b2"),
+        ("w5_new", Role.UPDATE, 1, "out", "w5"),
+        ("b1_new", Role.UPDATE, 0, None, "b1"),
+    ],
+)
+def test_handout_node_knows_its_layer_unit_and_parameter(
+    handout: Spec, qid: str, role: Role, layer: int | None, unit: str | None, param: str | None
+) -> None:
+    """Role, layer (index into the spec's layers), unit and parameter of one node of each role."""
+    node = build_graph(handout)[qid]
+    assert (node.role, node.layer, node.unit, node.param) == (role, layer, unit, param)
+
+
+def test_deep_network_roles_by_layer(deep_softmax: Spec) -> None:
+    """Two hidden layers and a softmax: per-output loss terms and targets, layers by index."""
+    graph = build_graph(deep_softmax)
+    assert graph.ids_of(Role.LOSS_TERM) == ("loss_o1", "loss_o2", "loss_o3")
+    assert [graph[t].unit for t in graph.ids_of(Role.TARGET)] == ["o1", "o2", "o3"]
+    assert graph.ids_of(Role.WEIGHTED_SUM, layer=1) == ("z_h2_1", "z_h2_2")
+    assert graph.ids_of(Role.WEIGHT, layer=1) == tuple(f"w{k}" for k in range(7, 13))
+    assert graph.ids_of(Role.BIAS, layer=1) == ("b4",)  # one bias shared by the layer
+    assert graph.ids_of(Role.BIAS, layer=2) == ("b5", "b6", "b7")
+    # softmax with cross-entropy: the output deltas are computed directly, no ∂L/∂ŷ or σ′
+    assert graph.ids_of(Role.DL_DA) == ("dL_da_h2_1", "dL_da_h2_2", "dL_da_h1_1", "dL_da_h1_2", "dL_da_h1_3")
+    assert graph.ids_of(Role.DA_DZ, layer=2) == ()
+    assert graph["b6"].unit == "o2" and graph["dL_db6"].unit == "o2"  # per-neuron biases have a unit
+
+
+def test_lookups_by_unit_and_parameter(handout: Spec, deep_softmax: Spec) -> None:
+    """node_of and find answer by role and unit or parameter; a missing node is None or a KeyError."""
+    graph = build_graph(handout)
+    assert graph.node_of(Role.DELTA, "h1").id == "dL_dz_h1"
+    assert graph.node_of(Role.WEIGHTED_SUM, "out").id == "z_out"
+    assert graph.node_of(Role.LEARNING_RATE).id == "lr"
+    assert graph.node_of(Role.LOSS).id == "loss"
+    assert graph.node_of(Role.UPDATE, param="w2").id == "w2_new"
+    assert graph.node_of(Role.WEIGHT_GRADIENT, "h2", param="w3").id == "dL_dw3"
+    assert graph.find(Role.WEIGHT_GRADIENT, unit="h1", param="w3") is None  # w3 feeds h2
+    assert graph.find(Role.WEIGHT, unit="h2") is graph["w3"]  # the first of the unit's weights
+    assert graph.find(Role.DELTA, unit="o1") is None
+    assert graph.find(Role.LOSS_TERM) is None
+    assert graph.gradients == {p: f"dL_d{p}" for p in graph.parameters}
+    with pytest.raises(KeyError, match="no delta node for unit o1"):
+        graph.node_of(Role.DELTA, "o1")
+    deep = build_graph(deep_softmax)
+    assert deep.find(Role.DA_DZ, unit="o1") is None
+    assert deep.node_of(Role.DA_DZ, "h2_2").id == "da_h2_2_dz_h2_2"
+    assert deep.with_role(Role.BIAS_GRADIENT, Role.UPDATE, layer=1) == (
+        deep["dL_db4"], *(deep[f"w{k}_new"] for k in range(7, 13)), deep["b4_new"],
+    )  # fmt: skip
 
 
 def test_softmax_cross_entropy_delta_is_prediction_minus_target(deep_softmax: Spec) -> None:

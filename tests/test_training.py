@@ -46,3 +46,16 @@ def test_numeric_helper_is_sound(handout: Spec) -> None:
     """The test oracle itself gives finite gradients for the handout network."""
     flat = flat_parameters(handout)
     assert np.all(np.isfinite(numeric_gradient(handout, flat)))
+
+
+def test_rows_are_what_solve_prints(handout: Spec) -> None:
+    """Each row is id, symbol, formula over the parents' symbols and the value (the handout's numbers)."""
+    solution = solve(handout)
+    hand = {row[0]: row for row in solution.rows()}
+    assert list(hand) == [n.id for n in solution.graph.nodes]
+    assert hand["z_h1"] == ("z_h1", "z_h1", "x1·w1 + x2·w2 + b1", "0.3775")
+    assert hand["dL_dw5"] == ("dL_dw5", "∂L/∂w5", "∂L/∂z_out·a_h1", "0.0822")
+    assert hand["w5_new"] == ("w5_new", "new w5", "w5 − η·∂L/∂w5", "0.39999178")
+    assert hand["x1"] == ("x1", "x1", "", "0.05")  # a given has no formula
+    exact = {row[0]: row for row in solution.rows(exact=True)}
+    assert float(exact["w5_new"][3]) == pytest.approx(0.40 - 0.0001 * 0.08216704, abs=1e-12)

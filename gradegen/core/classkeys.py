@@ -24,10 +24,11 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from gradegen.core.graph import Array
+from gradegen.core.graph import Array, Role
 from gradegen.core.key import Key, askable, solve_key
 from gradegen.core.network import build_graph
-from gradegen.core.spec import Spec, parse_spec, parse_text, read_text
+from gradegen.core.reading import parse_text, read_text
+from gradegen.core.spec import Spec, parse_spec
 from gradegen.errors import GradegenError
 
 FORMAT = "gradegen-keys"
@@ -174,7 +175,9 @@ class ClassKeys:
             raise GradegenError(f"{source}: students: expected a mapping of student ids to their givens")
         ids = tuple(students)
         rows = list(students.values())
-        table = _table(ids, rows, graph.givens, source)
+        table = _table(
+            ids, rows, graph.givens, graph.givens.index(graph.node_of(Role.LEARNING_RATE).id), source
+        )
         return cls(spec.model_copy(update={"randomize": None}), asked, graph.givens, ids, table, seed)
 
 
@@ -191,14 +194,15 @@ def _asked(asked: Any, allowed: Sequence[str], source: str) -> tuple[str, ...]:
     return tuple(asked)
 
 
-def _table(ids: Sequence[str], rows: list[Any], givens: Sequence[str], source: str) -> NDArray[np.float64]:
+def _table(
+    ids: Sequence[str], rows: list[Any], givens: Sequence[str], rate: int, source: str
+) -> NDArray[np.float64]:
     """The students' rows as one float64 table; a bad row is named, with what is wrong with it.
 
     The common case is checked in bulk (every row a list of floats or ints, all the same length);
     only when that fails is each row looked at, to name the first bad one.
     """
     width = len(givens)
-    rate = list(givens).index("lr")
     plain = {type(row) for row in rows} == {list} and {len(row) for row in rows} == {width}
     if plain and {type(x) for row in rows for x in row} <= {float, int}:
         try:
@@ -216,7 +220,9 @@ def _table(ids: Sequence[str], rows: list[Any], givens: Sequence[str], source: s
             if type(x) not in (float, int) or not _finite(x):
                 raise GradegenError(f"{where}: {gid}: expected a finite number, got {x!r}"[:200])
         if row[rate] <= 0:
-            raise GradegenError(f"{where}: lr: the learning rate must be greater than 0, got {row[rate]!r}")
+            raise GradegenError(
+                f"{where}: {givens[rate]}: the learning rate must be greater than 0, got {row[rate]!r}"
+            )
     raise GradegenError(f"{source}: students: not a table of numbers")  # pragma: no cover
 
 

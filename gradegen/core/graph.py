@@ -33,6 +33,53 @@ class Kind(StrEnum):
     UPDATE = "update"
 
 
+class Role(StrEnum):
+    """What a node is in the network: the closed set of quantities a training step has.
+
+    Other modules ask a node its role (and layer, unit, parameter) instead of reading its id.
+    """
+
+    INPUT = "input"
+    TARGET = "target"
+    WEIGHT = "weight"
+    BIAS = "bias"
+    LEARNING_RATE = "learning_rate"
+    WEIGHTED_SUM = "weighted_sum"  # z
+    ACTIVATION = "activation"  # a (ŷ on the output layer)
+    LOSS_TERM = "loss_term"  # one output's share of the loss (several outputs only)
+    LOSS = "loss"
+    DL_DA = "dL_da"  # ∂L/∂a of a unit
+    DA_DZ = "da_dz"  # the activation's derivative at a unit
+    DELTA = "delta"  # ∂L/∂z of a unit
+    WEIGHT_GRADIENT = "weight_gradient"
+    BIAS_GRADIENT = "bias_gradient"
+    UPDATE = "update"  # a parameter after the step
+
+    @property
+    def kind(self) -> Kind:
+        """The rounding category of a node with this role."""
+        return _KIND_OF[self]
+
+
+_KIND_OF = {
+    Role.INPUT: Kind.GIVEN,
+    Role.TARGET: Kind.GIVEN,
+    Role.WEIGHT: Kind.GIVEN,
+    Role.BIAS: Kind.GIVEN,
+    Role.LEARNING_RATE: Kind.GIVEN,
+    Role.WEIGHTED_SUM: Kind.FORWARD,
+    Role.ACTIVATION: Kind.FORWARD,
+    Role.LOSS_TERM: Kind.LOSS,
+    Role.LOSS: Kind.LOSS,
+    Role.DL_DA: Kind.FACTOR,
+    Role.DA_DZ: Kind.FACTOR,
+    Role.DELTA: Kind.FACTOR,
+    Role.WEIGHT_GRADIENT: Kind.GRADIENT,
+    Role.BIAS_GRADIENT: Kind.GRADIENT,
+    Role.UPDATE: Kind.UPDATE,
+}
+
+
 class Group(StrEnum):
     """Question groups a worksheet can ask for (``--ask``)."""
 
@@ -61,7 +108,15 @@ class Formula:
 
 @dataclass(frozen=True)
 class Node:
-    """One named quantity: how it is written, what it depends on and how it is computed."""
+    """One named quantity: how it is written, what it depends on and how it is computed.
+
+    ``role``, ``layer``, ``unit`` and ``param`` say what the quantity is, so that no module but
+    :mod:`gradegen.core.network` (which names them) needs to read an id: ``layer`` indexes the
+    spec's layers (None for inputs, targets, η and the loss); ``unit`` is the unit a node belongs
+    to (an input is its own unit; a weight or target belongs to the unit it feeds or is the
+    target of; a bias shared by a layer to none); ``param`` is the weight or bias a given is,
+    or a gradient or update is about.
+    """
 
     id: str
     kind: Kind
@@ -72,8 +127,10 @@ class Node:
     parents: tuple[str, ...] = ()
     fn: Fn | None = None
     formula: Formula | None = None
-    unit: str | None = None  # the unit (h1, out, …) a forward or factor node belongs to
+    unit: str | None = None  # the unit (x1, h1, out, …) this node belongs to
     param: str | None = None  # the parameter this is (a given) or is about (gradient, update)
+    role: Role | None = None  # None only in hand-built graphs (tests, scripts)
+    layer: int | None = None
 
     def compute(self, args: Sequence[Array]) -> Array:
         if self.fn is None:
@@ -89,6 +146,7 @@ class Graph:
     defaults: Mapping[str, float]
     decimals: int = 4
     _index: dict[str, Node] = field(init=False, repr=False, compare=False)
+    _roles: _RoleIndex = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         index = {node.id: node for node in self.nodes}
@@ -102,6 +160,7 @@ class Graph:
                     raise GradegenError(f"{node.id} depends on {problem} node {parent}")
             seen.add(node.id)
         object.__setattr__(self, "_index", index)
+        object.__setattr__(self, "_roles", _RoleIndex.of(self.nodes))
 
     def __getitem__(self, node_id: str) -> Node:
         try:
@@ -127,6 +186,41 @@ class Graph:
         wanted = set(groups)
         return tuple(n for n in self.nodes if n.kind in kinds or n.group in wanted)
 
+    def with_role(self, *roles: Role, layer: int | None = None) -> tuple[Node, ...]:
+        """The nodes with any of ``roles`` (in ``layer`` if given), in graph order."""
+        if len(roles) == 1:
+            found = self._roles.by_role.get(roles[0], ())
+        else:
+            wanted = set(roles)
+            found = tuple(n for n in self.nodes if n.role in wanted)
+        return found if layer is None else tuple(n for n in found if n.layer == layer)
+
+    def ids_of(self, *roles: Role, layer: int | None = None) -> tuple[str, ...]:
+        """The ids of :meth:`with_role`'s nodes."""
+        return tuple(n.id for n in self.with_role(*roles, layer=layer))
+
+    def find(self, role: Role, *, unit: str | None = None, param: str | None = None) -> Node | None:
+        """The node with ``role`` for ``param`` and/or ``unit``, or None.
+
+        With only a unit (or neither), the first such node in graph order: a unit has one node of
+        each of its roles, but several weights, weight gradients and updates.
+        """
+        if param is not None:
+            node = self._roles.by_param.get((role, param))
+            return node if node is None or unit is None or node.unit == unit else None
+        if unit is not None:
+            return self._roles.by_unit.get((role, unit))
+        found = self._roles.by_role.get(role, ())
+        return found[0] if found else None
+
+    def node_of(self, role: Role, unit: str | None = None, *, param: str | None = None) -> Node:
+        """Like :meth:`find`, but a missing node is an error (``graph.node_of(Role.DELTA, "h1")``)."""
+        node = self.find(role, unit=unit, param=param)
+        if node is None:
+            what = ", ".join(f"{k} {v}" for k, v in (("unit", unit), ("parameter", param)) if v)
+            raise KeyError(f"no {role} node" + (f" for {what}" if what else ""))
+        return node
+
     @property
     def givens(self) -> tuple[str, ...]:
         return tuple(n.id for n in self.nodes if n.kind is Kind.GIVEN)
@@ -135,6 +229,11 @@ class Graph:
     def parameters(self) -> tuple[str, ...]:
         """The weights and biases, in numbering order (w1…, then b1…)."""
         return tuple(n.id for n in self.nodes if n.kind is Kind.GIVEN and n.param)
+
+    @property
+    def gradients(self) -> dict[str, str]:
+        """Each parameter's id mapped to its gradient's id (w1 → dL_dw1)."""
+        return {n.param: n.id for n in self.nodes if n.kind is Kind.GRADIENT and n.param}
 
     @property
     def updates(self) -> dict[str, str]:
@@ -223,6 +322,30 @@ class Graph:
                     continue
                 out[node.id] = _column(node.compute([columns[p] for p in node.parents]), n)
         return out
+
+
+@dataclass(frozen=True)
+class _RoleIndex:
+    """The graph's nodes by role, by (role, unit) and by (role, parameter), for lookups."""
+
+    by_role: dict[Role, tuple[Node, ...]]
+    by_unit: dict[tuple[Role, str], Node]
+    by_param: dict[tuple[Role, str], Node]
+
+    @classmethod
+    def of(cls, nodes: Iterable[Node]) -> _RoleIndex:
+        by_role: dict[Role, list[Node]] = {}
+        by_unit: dict[tuple[Role, str], Node] = {}
+        by_param: dict[tuple[Role, str], Node] = {}
+        for node in nodes:
+            if node.role is None:
+                continue
+            by_role.setdefault(node.role, []).append(node)
+            if node.unit is not None:
+                by_unit.setdefault((node.role, node.unit), node)
+            if node.param is not None:
+                by_param.setdefault((node.role, node.param), node)
+        return cls({r: tuple(ns) for r, ns in by_role.items()}, by_unit, by_param)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,8 @@ from typing import Any
 
 from gradegen.core.graph import Graph, Group, Kind, Values
 from gradegen.core.network import build_graph
-from gradegen.core.spec import Spec, Tolerance, parse_spec, read_text
+from gradegen.core.reading import read_text
+from gradegen.core.spec import Spec, Tolerance, parse_spec
 from gradegen.errors import GradegenError
 
 GROUPS = tuple(g.value for g in Group if g is not Group.GIVENS)

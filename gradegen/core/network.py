@@ -7,6 +7,10 @@ Quantity ids (public; worksheets, keys and submissions use them):
 * ``loss``, and ``loss_o1``… (each output's term) when there are several outputs;
 * per unit ``dL_da_<u>``, ``da_<u>_dz_<u>``, ``dL_dz_<u>`` (a softmax output has no ``da/dz``);
 * gradients ``dL_dw1…``, ``dL_db1…``; updates ``w1_new…``, ``b1_new…``.
+
+This is the one module that composes ids. Every node carries its role, layer, unit and parameter
+(:class:`~gradegen.core.graph.Role`), so other modules ask the graph (``graph.node_of(Role.DELTA,
+"h1")``) rather than read or build id strings.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from gradegen.core.functions import activation_rule, loss_rule, softmax
-from gradegen.core.graph import Array, Formula, Graph, Group, Kind, Node
+from gradegen.core.graph import Array, Formula, Graph, Group, Node, Role
 from gradegen.core.spec import Activation, Loss, Spec
 from gradegen.errors import SpecError
 
@@ -126,7 +130,7 @@ class _Net:
     def add(
         self,
         node_id: str,
-        kind: Kind,
+        role: Role,
         group: Group,
         *,
         symbol: str,
@@ -139,11 +143,13 @@ class _Net:
         value: float | None = None,
         unit: str | None = None,
         param: str | None = None,
+        layer: int | None = None,
     ) -> None:
         formula = None
         if latex is not None:
             formula = Formula(latex, text if text is not None else latex.replace(r" \cdot ", "·"))
-        node = Node(node_id, kind, group, symbol, label, meaning, tuple(parents), fn, formula, unit, param)
+        node = Node(node_id, role.kind, group, symbol, label, meaning, tuple(parents), fn, formula, unit,
+                    param, role, layer)  # fmt: skip
         self.nodes.append(node)
         self.index[node_id] = node
         if value is not None:
@@ -175,12 +181,14 @@ def _givens(net: _Net) -> None:
     """Inputs, targets, then w1, w2, … row-major through the layers, b1, b2, …, and η."""
     spec = net.spec
     for k, (xid, value) in enumerate(zip(net.inputs, spec.inputs, strict=True)):
-        net.add(xid, Kind.GIVEN, Group.GIVENS, symbol=f"x_{{{k + 1}}}", label=xid,
-                meaning=f"input {k + 1}", value=value)  # fmt: skip
+        net.add(xid, Role.INPUT, Group.GIVENS, symbol=f"x_{{{k + 1}}}", label=xid,
+                meaning=f"input {k + 1}", value=value, unit=xid)  # fmt: skip
     several = len(net.targets) > 1
+    last = len(spec.layers) - 1
     for k, (yid, value) in enumerate(zip(net.targets, spec.targets, strict=True)):
-        net.add(yid, Kind.GIVEN, Group.GIVENS, symbol=f"y_{{{k + 1}}}" if several else "y", label=yid,
-                meaning=f"target of output {k + 1}" if several else "target", value=value)  # fmt: skip
+        net.add(yid, Role.TARGET, Group.GIVENS, symbol=f"y_{{{k + 1}}}" if several else "y", label=yid,
+                meaning=f"target of output {k + 1}" if several else "target", value=value,
+                unit=net.units[last][k], layer=last)  # fmt: skip
     count = 0
     for i, layer in enumerate(spec.layers):
         feeding, rows = (net.inputs if i == 0 else net.units[i - 1]), []
@@ -189,9 +197,9 @@ def _givens(net: _Net) -> None:
             for j, value in enumerate(row):
                 count += 1
                 wid = f"w{count}"
-                net.add(wid, Kind.GIVEN, Group.GIVENS, symbol=f"w_{{{count}}}", label=wid,
+                net.add(wid, Role.WEIGHT, Group.GIVENS, symbol=f"w_{{{count}}}", label=wid,
                         meaning=f"weight from {feeding[j]} into {net.units[i][u]}", value=value,
-                        param=wid)  # fmt: skip
+                        param=wid, unit=net.units[i][u], layer=i)  # fmt: skip
                 ids.append(wid)
             rows.append(ids)
         net.weights.append(rows)
@@ -202,11 +210,12 @@ def _givens(net: _Net) -> None:
             count += 1
             bid = f"b{count}"
             fed = net.units[i] if layer.shared_bias else [net.units[i][u]]
-            net.add(bid, Kind.GIVEN, Group.GIVENS, symbol=f"b_{{{count}}}", label=bid,
-                    meaning=f"bias of {' and '.join(fed)}", value=value, param=bid)  # fmt: skip
+            net.add(bid, Role.BIAS, Group.GIVENS, symbol=f"b_{{{count}}}", label=bid,
+                    meaning=f"bias of {' and '.join(fed)}", value=value, param=bid,
+                    unit=None if layer.shared_bias else fed[0], layer=i)  # fmt: skip
             ids.append(bid)
         net.biases.append(ids * len(net.units[i]) if layer.shared_bias else ids)
-    net.add("lr", Kind.GIVEN, Group.GIVENS, symbol=r"\eta", label="η", meaning="learning rate",
+    net.add("lr", Role.LEARNING_RATE, Group.GIVENS, symbol=r"\eta", label="η", meaning="learning rate",
             value=spec.learning_rate)  # fmt: skip
 
 
@@ -219,9 +228,9 @@ def _forward(net: _Net, i: int) -> None:
         parents = [p for pair in zip(feeding, net.weights[i][u], strict=True) for p in pair]
         parents.append(net.biases[i][u])
         latex = _join(len(feeding), "{{{0}}}{{mul}}{{{1}}}") + f" + {{{len(parents) - 1}}}"
-        net.add(zs[u], Kind.FORWARD, Group.FORWARD, symbol=f"z_{{{_sub(unit)}}}", label=zs[u],
+        net.add(zs[u], Role.WEIGHTED_SUM, Group.FORWARD, symbol=f"z_{{{_sub(unit)}}}", label=zs[u],
                 meaning=f"weighted sum into {unit}", parents=parents, fn=_dot, latex=latex,
-                unit=unit)  # fmt: skip
+                unit=unit, layer=i)  # fmt: skip
     output = i == len(net.spec.layers) - 1
     fn: Callable[..., Array]
     for u, unit in enumerate(units):
@@ -241,8 +250,8 @@ def _forward(net: _Net, i: int) -> None:
             rule = activation_rule(layer.activation, layer.slope)
             latex, text = _template(rule.latex, z=0), _template(rule.text, z=0)
             parents, fn = [zs[u]], rule.f
-        net.add(f"a_{unit}", Kind.FORWARD, Group.FORWARD, symbol=symbol, label=label, meaning=meaning,
-                parents=parents, fn=fn, latex=latex, text=text, unit=unit)  # fmt: skip
+        net.add(f"a_{unit}", Role.ACTIVATION, Group.FORWARD, symbol=symbol, label=label, meaning=meaning,
+                parents=parents, fn=fn, latex=latex, text=text, unit=unit, layer=i)  # fmt: skip
 
 
 def _loss(net: _Net) -> None:
@@ -251,17 +260,17 @@ def _loss(net: _Net) -> None:
     rule = loss_rule(net.spec.loss, len(ys))
     latex, text = _template(rule.latex, a=0, y=1), _template(rule.text, a=0, y=1)
     if len(ys) == 1:
-        net.add("loss", Kind.LOSS, Group.LOSS, symbol="L", label="L", meaning=rule.name,
+        net.add("loss", Role.LOSS, Group.LOSS, symbol="L", label="L", meaning=rule.name,
                 parents=[outs[0], ys[0]], fn=rule.term, latex=latex, text=text)  # fmt: skip
         return
     units = net.units[-1]
     for k, unit in enumerate(units):
-        net.add(f"loss_{unit}", Kind.LOSS, Group.LOSS, symbol=f"L_{{{unit}}}", label=f"L_{unit}",
+        net.add(f"loss_{unit}", Role.LOSS_TERM, Group.LOSS, symbol=f"L_{{{unit}}}", label=f"L_{unit}",
                 meaning=f"{rule.name} term of {unit}", parents=[outs[k], ys[k]], fn=rule.term,
-                latex=latex, text=text)  # fmt: skip
+                latex=latex, text=text, unit=unit, layer=len(net.spec.layers) - 1)  # fmt: skip
     total = " + ".join(f"{{{k}}}" for k in range(len(units)))
     n = len(units)
-    net.add("loss", Kind.LOSS, Group.LOSS, symbol="L", label="L", meaning=rule.name,
+    net.add("loss", Role.LOSS, Group.LOSS, symbol="L", label="L", meaning=rule.name,
             parents=[f"loss_{u}" for u in units], fn=_mean if rule.mean else _sum,
             latex=rf"\tfrac{{{{1}}}}{{{{{n}}}}}({total})" if rule.mean else total,
             text=f"(1/{n})·({total})" if rule.mean else total)  # fmt: skip
@@ -279,35 +288,35 @@ def _deltas(net: _Net, i: int) -> None:
         z_sym = f"z_{{{_sub(unit)}}}"
         d_sym, d_lab = _partial("L", z_sym), f"∂L/∂z_{unit}"
         if output and softmax and spec.loss is Loss.CROSS_ENTROPY:
-            net.add(f"dL_dz_{unit}", Kind.FACTOR, group, symbol=d_sym, label=d_lab, unit=unit,
+            net.add(f"dL_dz_{unit}", Role.DELTA, group, symbol=d_sym, label=d_lab, unit=unit, layer=i,
                     meaning=f"error signal (delta) of {unit}: ŷ − y for softmax with cross-entropy",
                     parents=[acts[u], net.targets[u]], fn=_difference, latex="{0} - {1}",
                     text="{0} − {1}")  # fmt: skip
             continue
         if output:
             rule = loss_rule(spec.loss, len(units))
-            net.add(f"dL_da_{unit}", Kind.FACTOR, group, symbol=_partial("L", a_sym), label=f"∂L/∂{a_lab}",
+            net.add(f"dL_da_{unit}", Role.DL_DA, group, symbol=_partial("L", a_sym), label=f"∂L/∂{a_lab}",
                     meaning="derivative of the loss with respect to the prediction",
                     parents=[acts[u], net.targets[u]], fn=rule.grad,
                     latex=_template(rule.d_latex, a=0, y=1), text=_template(rule.d_text, a=0, y=1),
-                    unit=unit)  # fmt: skip
+                    unit=unit, layer=i)  # fmt: skip
         else:
             feeds = net.units[i + 1]
             parents = [p for k, v in enumerate(feeds) for p in (f"dL_dz_{v}", net.weights[i + 1][k][u])]
-            net.add(f"dL_da_{unit}", Kind.FACTOR, group, symbol=_partial("L", a_sym), label=f"∂L/∂{a_lab}",
+            net.add(f"dL_da_{unit}", Role.DL_DA, group, symbol=_partial("L", a_sym), label=f"∂L/∂{a_lab}",
                     meaning=f"how the loss changes with {a_lab}, through every unit it feeds",
                     parents=parents, fn=_dot, latex=_join(len(feeds), "{{{0}}}{{mul}}{{{1}}}"),
-                    unit=unit)  # fmt: skip
+                    unit=unit, layer=i)  # fmt: skip
         if softmax:
             continue  # its deltas need the whole layer's ∂L/∂ŷ: added below
         rule_a = activation_rule(layer.activation, layer.slope)
         operand = {"a": [acts[u]], "z": [f"z_{unit}"], "": []}[rule_a.uses]
-        net.add(f"da_{unit}_dz_{unit}", Kind.FACTOR, group, symbol=_partial(a_sym, z_sym),
+        net.add(f"da_{unit}_dz_{unit}", Role.DA_DZ, group, symbol=_partial(a_sym, z_sym),
                 label=f"∂{a_lab}/∂z_{unit}", meaning=f"derivative of the {rule_a.name} at z_{unit}",
                 parents=operand, fn=rule_a.df if operand else _one,
                 latex=_template(rule_a.d_latex, a=0, z=0), text=_template(rule_a.d_text, a=0, z=0),
-                unit=unit)  # fmt: skip
-        net.add(f"dL_dz_{unit}", Kind.FACTOR, group, symbol=d_sym, label=d_lab, unit=unit,
+                unit=unit, layer=i)  # fmt: skip
+        net.add(f"dL_dz_{unit}", Role.DELTA, group, symbol=d_sym, label=d_lab, unit=unit, layer=i,
                 meaning=f"error signal (delta) of {unit}",
                 parents=[f"dL_da_{unit}", f"da_{unit}_dz_{unit}"], fn=_product,
                 latex="{0}{mul}{1}")  # fmt: skip
@@ -315,11 +324,11 @@ def _deltas(net: _Net, i: int) -> None:
         n = len(units)
         inner = " + ".join(f"{{{j}}}{{mul}}{{{n + j}}}" for j in range(n))
         for u, unit in enumerate(units):
-            net.add(f"dL_dz_{unit}", Kind.FACTOR, group, symbol=_partial("L", f"z_{{{_sub(unit)}}}"),
+            net.add(f"dL_dz_{unit}", Role.DELTA, group, symbol=_partial("L", f"z_{{{_sub(unit)}}}"),
                     label=f"∂L/∂z_{unit}", meaning=f"error signal (delta) of {unit} through the softmax",
                     parents=[*acts, *(f"dL_da_{v}" for v in units)], fn=partial(_softmax_delta, u, n),
                     latex=f"{{{u}}}\\left({{{n + u}}} - ({inner})\\right)",
-                    text=f"{{{u}}}·({{{n + u}}} − ({inner}))", unit=unit)  # fmt: skip
+                    text=f"{{{u}}}·({{{n + u}}} − ({inner}))", unit=unit, layer=i)  # fmt: skip
 
 
 def _gradients(net: _Net, i: int) -> None:
@@ -334,19 +343,20 @@ def _gradients(net: _Net, i: int) -> None:
                 parents.append(wid)
                 latex += f" + {lam:g}{{mul}}{{2}}"
                 fn = partial(_decayed, lam)
-            net.add(f"dL_d{wid}", Kind.GRADIENT, group, symbol=_partial("L", f"w_{{{wid[1:]}}}"),
+            net.add(f"dL_d{wid}", Role.WEIGHT_GRADIENT, group, symbol=_partial("L", net.index[wid].symbol),
                     label=f"∂L/∂{wid}", meaning=f"gradient of the loss with respect to {wid}",
-                    parents=parents, fn=fn, latex=latex, unit=unit, param=wid)  # fmt: skip
+                    parents=parents, fn=fn, latex=latex, unit=unit, param=wid, layer=i)  # fmt: skip
     for bid in dict.fromkeys(net.biases[i]):
         fed = [f"dL_dz_{unit}" for u, unit in enumerate(units) if net.biases[i][u] == bid]
         shared = len(fed) > 1
-        net.add(f"dL_d{bid}", Kind.GRADIENT, group, symbol=_partial("L", f"b_{{{bid[1:]}}}"),
+        bias = net.index[bid]
+        net.add(f"dL_d{bid}", Role.BIAS_GRADIENT, group, symbol=_partial("L", bias.symbol),
                 label=f"∂L/∂{bid}",
                 meaning=f"gradient of the loss with respect to {bid}"
                 + (" (summed over the units it feeds)" if shared else ""),
                 parents=fed, fn=_sum if shared else _identity,
                 latex=" + ".join(f"{{{k}}}" for k in range(len(fed))) if shared else "{0}{mul}1",
-                param=bid)  # fmt: skip
+                param=bid, unit=bias.unit, layer=i)  # fmt: skip
 
 
 def _updates(net: _Net) -> None:
@@ -355,10 +365,11 @@ def _updates(net: _Net) -> None:
     if net.spec.update_biases:
         params += [bid for layer in net.biases for bid in dict.fromkeys(layer)]
     for pid in params:
-        net.add(f"{pid}_new", Kind.UPDATE, Group.UPDATES, symbol=f"{pid[0]}_{{{pid[1:]}}}" + r"^{\text{new}}",
+        given = net.index[pid]
+        net.add(f"{pid}_new", Role.UPDATE, Group.UPDATES, symbol=given.symbol + r"^{\text{new}}",
                 label=f"new {pid}", meaning=f"{pid} after one step of gradient descent",
                 parents=[pid, "lr", f"dL_d{pid}"], fn=_update, latex="{0} - {1}{mul}{2}",
-                text="{0} − {1}·{2}", param=pid)  # fmt: skip
+                text="{0} − {1}·{2}", param=pid, unit=given.unit, layer=given.layer)  # fmt: skip
 
 
 def check_ids(spec: Spec, graph: Graph, *, source: str = "spec") -> None:

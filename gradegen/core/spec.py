@@ -1,4 +1,6 @@
-"""The network spec: read a YAML, JSON or TOML file into a frozen, validated model.
+"""The network spec: a frozen, validated model of what the instructor wrote.
+
+Reading files (YAML, JSON, TOML) is :mod:`gradegen.core.reading`; this module validates the data.
 
 Every problem is reported as one :class:`SpecError` whose message names the field
 (``layers[1].weights``) and says what was expected.
@@ -7,27 +9,21 @@ Every problem is reported as one :class:`SpecError` whose message names the fiel
 from __future__ import annotations
 
 import difflib
-import json
 import math
 import re
-import tomllib
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, ClassVar
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from gradegen.core.reading import format_of, parse_text, read_text
 from gradegen.errors import SpecError
 from gradegen.presets import Preset
 
 MAX_PARAMETERS = 10_000
 """Default size limit: documents are for working by hand."""
-
-MAX_FILE_BYTES = 1_000_000
-MAX_YAML_NODES = 100_000
-"""A spec expands to at most this many YAML values, so an alias bomb is refused, not built."""
 
 DEFAULT_TITLE = "Backpropagation exercise"
 
@@ -160,113 +156,6 @@ class Spec(_Model):
         if self.randomize is not None:
             data["randomize"] = self.randomize.model_dump(mode="json", exclude_none=True)
         return data
-
-
-# --------------------------------------------------------------------------- reading files
-
-
-class _Loader(yaml.SafeLoader):
-    """Safe YAML that also reads ``1e-4`` as a number, as every other format does."""
-
-
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
-    list("-+0123456789"),
-)
-
-
-def _yaml_size(node: yaml.Node, memo: dict[int, int], source: str) -> int:
-    """How many values ``node`` expands to, counting each alias use (memoised, so bombs are cheap)."""
-    key = id(node)
-    if key in memo:
-        return memo[key]
-    memo[key] = 1  # breaks cycles from recursive aliases
-    total = 1
-    if isinstance(node, yaml.MappingNode):
-        seen: set[str] = set()
-        for k, v in node.value:
-            if isinstance(k, yaml.ScalarNode):
-                if k.value in seen:
-                    line = k.start_mark.line + 1
-                    raise SpecError(f"duplicate key {k.value!r} at line {line}", source=source)
-                seen.add(k.value)
-            total += _yaml_size(k, memo, source) + _yaml_size(v, memo, source)
-    elif isinstance(node, yaml.SequenceNode):
-        total += sum(_yaml_size(v, memo, source) for v in node.value)
-    if total > MAX_YAML_NODES:
-        raise SpecError(
-            f"the document expands to more than {MAX_YAML_NODES:,} values (an alias bomb?)",
-            source=source,
-        )
-    memo[key] = total
-    return total
-
-
-def _load_yaml(text: str, source: str) -> Any:
-    loader = _Loader(text)
-    try:
-        node = loader.get_single_node()
-        if node is None:
-            return None
-        _yaml_size(node, {}, source)
-        return loader.construct_document(node)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise SpecError(f"invalid YAML{where}: {exc.problem or exc.context}", source=source) from None
-    except yaml.YAMLError as exc:
-        raise SpecError(f"invalid YAML: {exc}", source=source) from None
-    except RecursionError:
-        raise SpecError("invalid YAML: nested too deeply", source=source) from None
-    finally:
-        loader.dispose()
-
-
-def parse_text(text: str, *, fmt: str = "yaml", source: str = "spec") -> Any:
-    """Parse spec text in ``fmt`` (yaml, json or toml) into plain data."""
-    if fmt == "json":
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise SpecError(
-                f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}", source=source
-            ) from None
-        except RecursionError:
-            raise SpecError("invalid JSON: nested too deeply", source=source) from None
-    if fmt == "toml":
-        try:
-            return tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise SpecError(f"invalid TOML: {exc}", source=source) from None
-    return _load_yaml(text, source)
-
-
-def read_text(path: Path, *, what: str = "spec", limit: int = MAX_FILE_BYTES) -> str:
-    """A text file's contents, or a one-line SpecError saying why it is not readable text."""
-    source = str(path)
-    article = "an" if what[:1] in "aeiou" else "a"
-    try:
-        if path.is_dir():
-            raise SpecError(f"is a folder, expected {article} {what} file", source=source)
-        if path.stat().st_size > limit:
-            raise SpecError(f"{what} file is larger than {limit:,} bytes", source=source)
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise SpecError(f"no such {what} file", source=source) from None
-    except OSError as exc:
-        raise SpecError(f"cannot read: {exc.strerror}", source=source) from None
-    if b"\x00" in raw:
-        raise SpecError(f"not a text file (binary content), expected {article} {what} file", source=source)
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise SpecError(f"not a UTF-8 text file, expected {article} {what} file", source=source) from None
-
-
-def format_of(path: Path) -> str:
-    suffix = path.suffix.lower()
-    return {".json": "json", ".toml": "toml"}.get(suffix, "yaml")
 
 
 def load_spec(source: str | Path | None = None, *, max_parameters: int = MAX_PARAMETERS) -> Spec:

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from gradegen.core.graph import Array, Graph, Values
+from gradegen.core.graph import Array, Graph, Role, Values
 from gradegen.core.network import build_graph
 from gradegen.core.spec import Spec
 
@@ -27,11 +27,12 @@ def train(graph: Graph, steps: int, givens: Mapping[str, ArrayLike] | None = Non
     current: dict[str, ArrayLike] = dict(givens or {})
     updates = graph.updates
     params = graph.parameters
+    loss = graph.node_of(Role.LOSS).id
     history: list[Array] = []
     final: dict[str, Array] = {}
     for _ in range(steps):
         values = graph.evaluate(current)
-        history.append(values["loss"])
+        history.append(values[loss])
         final = {p: values[updates[p]] if p in updates else values[p] for p in params}
         current.update(final)
     return Training(tuple(history), final)
@@ -47,6 +48,22 @@ class Solution:
     hand: Values
     history: tuple[float, ...]
     final: dict[str, float]
+
+    def rows(self, *, exact: bool = False) -> list[tuple[str, str, str, str]]:
+        """Every quantity in graph order as text: id, symbol, formula (over the parents' symbols)
+        and value (hand, or full precision with ``exact``), as ``gradegen solve`` prints them."""
+        values, graph = (self.exact if exact else self.hand), self.graph
+        return [
+            (
+                node.id,
+                node.label,
+                node.formula.render([graph[p].label for p in node.parents], latex=False)
+                if node.formula
+                else "",
+                values.text(node.id),
+            )
+            for node in graph.nodes
+        ]
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape of ``gradegen solve --json``."""

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
+from gradegen.core.graph import Role
+
 if TYPE_CHECKING:
     from gradegen.documents.plan import DocumentPlan
     from gradegen.documents.render import Numbers
@@ -56,9 +58,9 @@ def layout(plan: DocumentPlan) -> Layout:
     fed: dict[str, list[str]] = {}
     for i, column in enumerate(columns[1:]):
         for t, unit in enumerate(column):
-            parents = g[f"z_{unit}"].parents
+            parents = g.node_of(Role.WEIGHTED_SUM, unit).parents
             for j in range(0, len(parents) - 1, 2):
-                source = parents[j].removeprefix("a_")
+                source = g[parents[j]].unit or ""
                 pos = label_position(columns[i].index(source), t)
                 edges.append(Edge(source, unit, parents[j + 1], pos))
             fed.setdefault(parents[-1], []).append(unit)
@@ -77,7 +79,7 @@ _SUBSCRIPTS = str.maketrans("0123456789,", "₀₁₂₃₄₅₆₇₈₉,")
 
 def _sub_svg(name: str, value: str) -> str:
     """``w₅ = 0.4``: Unicode subscripts render the same in every SVG viewer (tspan shifts do not)."""
-    return escape(f"{name[0]}{name[1:].translate(_SUBSCRIPTS)} = {value}")
+    return escape(f"{name.translate(_SUBSCRIPTS)} = {value}")
 
 
 def label_position(source: int, target: int) -> float:
@@ -236,11 +238,11 @@ def _tikz(plan: DocumentPlan, numbers: Numbers) -> str:
         w = edge.weight
         lines.append(
             rf"\draw ({names[edge.source]}) -- ({names[edge.target]}) "
-            rf"node[weight, pos={edge.pos:g}] {{${w[0]}_{{{w[1:]}}} = {numbers.text(w)}$}};"
+            rf"node[weight, pos={edge.pos:g}] {{${plan.graph[w].symbol} = {numbers.text(w)}$}};"
         )
     for k, bias in enumerate(lay.biases):
         b = bias.id
-        label = rf"${b[0]}_{{{b[1:]}}} = {numbers.text(b)}$"
+        label = rf"${plan.graph[b].symbol} = {numbers.text(b)}$"
         first = names[bias.units[0]]
         if len(bias.units) == 1:
             lines.append(rf"\node[font=\scriptsize, above=1pt] at ({first}.north) {{{label}}};")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from gradegen.core.graph import Graph, Kind, Node
+from gradegen.core.graph import Graph, Kind, Node, Role
 from gradegen.core.network import unit_names
 from gradegen.core.spec import Activation, Spec
 
@@ -131,9 +131,9 @@ def _is(meaning: str) -> str:
     return f", {meaning}" if meaning.startswith("how ") else f" is the {meaning}"
 
 
-def _is_product(node: Node) -> bool:
+def _is_product(graph: Graph, node: Node) -> bool:
     """A delta node ∂L/∂z = ∂L/∂a · ∂a/∂z (not a softmax delta, which is computed directly)."""
-    return len(node.parents) == 2 and node.parents[0].startswith("dL_da_")
+    return len(node.parents) == 2 and graph[node.parents[0]].role is Role.DL_DA
 
 
 class _Planner:
@@ -147,24 +147,24 @@ class _Planner:
     # -- the chain of factors behind ∂L/∂z_u, and the products that build it in steps
     def delta_chain(self, unit: str) -> tuple[list[Item | str], list[str]]:
         """(factors, product steps) for ∂L/∂z_unit; a factor is a node id or a LocalEq."""
-        dz = self.graph[f"dL_dz_{unit}"]
-        if not _is_product(dz):
+        dz = self.graph.node_of(Role.DELTA, unit)
+        if not _is_product(self.graph, dz):
             return [dz.id], []
         _, dadz_id = dz.parents
         factors, steps = self.a_chain(unit)
         return [*factors, dadz_id], [*steps, dz.id]
 
     def a_chain(self, unit: str) -> tuple[list[Item | str], list[str]]:
-        da = self.graph[f"dL_da_{unit}"]
+        da = self.graph.node_of(Role.DL_DA, unit)
         deltas = da.parents[0::2]
-        single_path = len(deltas) == 1 and deltas[0].startswith("dL_dz_") and len(da.parents) == 2
+        single_path = len(deltas) == 1 and self.graph[deltas[0]].role is Role.DELTA and len(da.parents) == 2
         if not single_path:
             return [da.id], []
-        child = deltas[0].removeprefix("dL_dz_")
+        child = self.graph[deltas[0]].unit or ""
         weight = da.parents[1]
         factors, steps = self.delta_chain(child)
-        z_child = self.graph[f"z_{child}"]
-        a_sym = self.graph[f"a_{unit}"].symbol
+        z_child = self.graph.node_of(Role.WEIGHTED_SUM, child)
+        a_sym = self.graph.node_of(Role.ACTIVATION, unit).symbol
         local = LocalEq(_partial(z_child.symbol, a_sym), weight, z_child.symbol, a_sym)
         return [*factors, local], [*steps, da.id]
 
@@ -207,23 +207,23 @@ class _Planner:
     def parameter_section(self, grad: Node) -> Section:
         """∂L/∂p for one weight or bias: the chain rule, each factor, the product in steps."""
         g = self.graph
-        param = grad.param or grad.id.removeprefix("dL_d")
+        param = grad.param or ""
         p_sym = g[param].symbol
         out: list[Item] = []
-        units = [p.removeprefix("dL_dz_") for p in grad.parents if p.startswith("dL_dz_")]
-        if param.startswith("b") and len(units) > 1:
+        units = [g[p].unit or "" for p in grad.parents if g[p].role is Role.DELTA]
+        if grad.role is Role.BIAS_GRADIENT and len(units) > 1:
             terms = []
             for u in units:
-                z = g[f"z_{u}"].symbol
-                terms.append(rf"{g[f'dL_dz_{u}'].symbol} \cdot {_partial(z, p_sym)}")
+                z = g.node_of(Role.WEIGHTED_SUM, u).symbol
+                terms.append(rf"{g.node_of(Role.DELTA, u).symbol} \cdot {_partial(z, p_sym)}")
             fed = " and ".join(units)
             out.append(
                 Para(Prose.of(f"The bias {param} feeds {fed}, so its gradient sums the paths through each:"))
             )
             out.append(ChainEq(f"{grad.symbol} = " + " + ".join(terms)))
             for u in units:
-                dz = g[f"dL_dz_{u}"]
-                one = _partial(g[f"z_{u}"].symbol, p_sym)
+                dz = g.node_of(Role.DELTA, u)
+                one = _partial(g.node_of(Role.WEIGHTED_SUM, u).symbol, p_sym)
                 if dz.id in self.shown:
                     text = Prose.of(
                         f"Through {u}, ", one, " = 1 and the delta ", dz.symbol, " is, from above:"
@@ -238,8 +238,8 @@ class _Planner:
             return Section(f"Bias {param}", 3, tuple(out))
         unit = units[0]
         factors, steps = self.delta_chain(unit)
-        z_sym = g[f"z_{unit}"].symbol
-        source = grad.parents[1] if param.startswith("w") else None
+        z_sym = g.node_of(Role.WEIGHTED_SUM, unit).symbol
+        source = grad.parents[1] if grad.role is Role.WEIGHT_GRADIENT else None
         local = LocalEq(_partial(z_sym, p_sym), source, z_sym, p_sym)
         chain = [*factors, local]
         decay = len(grad.parents) == 3
@@ -249,7 +249,7 @@ class _Planner:
         out.append(Para(Prose.of("By the chain rule:")))
         out.append(ChainEq(f"{grad.symbol} = {sym}"))
         self.chain_items(grad, chain, [*steps, grad.id], out)
-        title = f"Weight {param}" if param.startswith("w") else f"Bias {param}"
+        title = f"Weight {param}" if grad.role is Role.WEIGHT_GRADIENT else f"Bias {param}"
         return Section(title, 3, tuple(out))
 
     def chain_items(self, target: Node, factors: list[Item | str], steps: list[str], out: list[Item]) -> None:
@@ -284,7 +284,7 @@ def build_plan(spec: Spec, graph: Graph) -> DocumentPlan:
     """The solution's structure for ``graph`` (``spec`` supplies layer kinds and activations)."""
     planner = _Planner(spec, graph)
     names = unit_names(spec)
-    inputs = tuple(n.id for n in graph.nodes if n.kind is Kind.GIVEN and n.id.startswith("x"))
+    inputs = graph.ids_of(Role.INPUT)
     layers = [Layer(0, "input", inputs, None, None)]
     last = len(spec.layers) - 1
     for i, layer in enumerate(spec.layers):
@@ -302,9 +302,9 @@ def build_plan(spec: Spec, graph: Graph) -> DocumentPlan:
     for info in layers[1:]:
         items: list[Item] = []
         for unit in info.units:
-            planner.show(f"z_{unit}", items)
+            planner.show(graph.node_of(Role.WEIGHTED_SUM, unit).id, items)
         for unit in info.units:
-            planner.show(f"a_{unit}", items)
+            planner.show(graph.node_of(Role.ACTIVATION, unit).id, items)
         what = "Output layer" if info.kind == "output" else f"Hidden layer {info.index}"
         forward.append(Section(f"{what}: {', '.join(info.units)} ({info.activation})", 3, tuple(items)))
     sections.append(Section("Forward pass", 2, ()))

@@ -22,7 +22,7 @@ from typing import Any
 
 import jinja2
 
-from gradegen.core.graph import Graph, Kind, Values
+from gradegen.core.graph import Graph, Kind, Role, Values
 from gradegen.core.key import Key, make_key
 from gradegen.core.rounding import format_number, round_to, shortest
 from gradegen.core.spec import Spec
@@ -587,6 +587,7 @@ def _context(
     static = _static(plan, fmt)
     escape = md_escape if fmt == "md" else latex_escape
     graph = plan.graph
+    gradients = graph.gradients
     return {
         "meta": Ctx(
             title=escape(spec.title),
@@ -609,7 +610,7 @@ def _context(
                 id=pid,
                 symbol=graph[pid].symbol,
                 value=numbers.text(pid),
-                gradient=numbers.text(f"dL_d{pid}"),
+                gradient=numbers.text(gradients[pid]),
                 new=numbers.text(plan.updates[pid]) if pid in plan.updates else None,
             )
             for pid in plan.parameters
@@ -627,7 +628,7 @@ def _context(
         "mode": "exact" if exact_mode else "hand",
         "decimals": spec.decimals,
         "diagram": "network.svg" if fmt == "md" else tikz(plan, numbers),  # type: ignore[arg-type]
-        "lr": numbers.text("lr"),
+        "lr": numbers.text(graph.node_of(Role.LEARNING_RATE).id),
     }
 
 

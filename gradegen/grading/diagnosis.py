@@ -19,10 +19,10 @@ from enum import StrEnum
 
 import numpy as np
 
-from gradegen.core.graph import Array, Graph, Kind, Node, Values
-from gradegen.core.network import unit_names
+from gradegen.core.graph import Array, Graph, Kind, Node, Role, Values
 from gradegen.core.rounding import places_for, round_to
 from gradegen.core.spec import Activation, Spec
+from gradegen.errors import GradegenError
 
 
 class Mistake(StrEnum):
@@ -99,12 +99,10 @@ def _swap(node: Node, **changes: object) -> Node:
     return dataclasses.replace(node, **changes)  # type: ignore[arg-type]
 
 
-def _unit_activations(spec: Spec) -> dict[str, tuple[int, Activation]]:
-    return {
-        unit: (i, layer.activation)
-        for i, (layer, units) in enumerate(zip(spec.layers, unit_names(spec), strict=True))
-        for unit in units
-    }
+def _layer(node: Node) -> int:
+    if node.layer is None:
+        raise GradegenError(f"{node.id} belongs to no layer")
+    return node.layer
 
 
 def _ones() -> Array:
@@ -137,80 +135,87 @@ def _per_layer(nodes: list[Node], layer_of: Callable[[Node], int]) -> list[list[
 
 def variant_graphs(graph: Graph, spec: Spec) -> list[Variant]:
     """Every structural mistake as a variant of ``graph`` (the same ids, some nodes swapped)."""
-    acts = _unit_activations(spec)
     out: list[Variant] = []
+    last = len(spec.layers) - 1
 
     def add(code: Mistake, swaps: Iterable[Node]) -> None:
         swaps = list(swaps)
         if swaps:
             out.append(Variant(code, graph.replace(*swaps), tuple(n.id for n in swaps)))
 
-    derivs = [n for n in graph.nodes if n.kind is Kind.FACTOR and n.unit and n.id.startswith("da_")]
-    layer_of: Callable[[Node], int] = lambda n: acts[n.unit or ""][0]  # noqa: E731
+    def of(role: Role, node: Node) -> str:
+        """The id of the ``role`` node of ``node``'s unit (its z, a or ∂L/∂a)."""
+        return graph.node_of(role, node.unit).id
+
+    def activation(node: Node) -> Activation:
+        return spec.layers[_layer(node)].activation
+
+    derivs = list(graph.with_role(Role.DA_DZ))
 
     # missing_activation_derivative: ∂a/∂z replaced by 1, or left out of the delta ∂L/∂z = ∂L/∂a
     varying = [n for n in derivs if n.parents]
-    for group in _per_layer(varying, layer_of):
+    for group in _per_layer(varying, _layer):
         add(Mistake.MISSING_ACTIVATION_DERIVATIVE, (_swap(n, parents=(), fn=_ones) for n in group))
-        deltas = [graph[f"dL_dz_{n.unit}"] for n in group if f"dL_da_{n.unit}" in graph]
+        deltas = [graph.node_of(Role.DELTA, n.unit) for n in group if graph.find(Role.DL_DA, unit=n.unit)]
         add(
             Mistake.MISSING_ACTIVATION_DERIVATIVE,
-            (_swap(d, parents=(f"dL_da_{d.unit}",), fn=_first) for d in deltas),
+            (_swap(d, parents=(of(Role.DL_DA, d),), fn=_first) for d in deltas),
         )
 
     # wrong_activation_derivative: the a-form of σ′ applied to z, or σ(z)(1 − z)
-    a_form = [n for n in derivs if n.parents == (f"a_{n.unit}",)]
-    for group in _per_layer(a_form, layer_of):
-        add(Mistake.WRONG_ACTIVATION_DERIVATIVE, (_swap(n, parents=(f"z_{n.unit}",)) for n in group))
-        sig = [n for n in group if acts[n.unit or ""][1] is Activation.SIGMOID]
+    a_form = [n for n in derivs if n.parents == (of(Role.ACTIVATION, n),)]
+    for group in _per_layer(a_form, _layer):
         add(
             Mistake.WRONG_ACTIVATION_DERIVATIVE,
-            (_swap(n, parents=(f"a_{n.unit}", f"z_{n.unit}"), fn=_a_times_one_minus_z) for n in sig),
+            (_swap(n, parents=(of(Role.WEIGHTED_SUM, n),)) for n in group),
+        )
+        sig = [n for n in group if activation(n) is Activation.SIGMOID]
+        add(
+            Mistake.WRONG_ACTIVATION_DERIVATIVE,
+            (
+                _swap(n, parents=(of(Role.ACTIVATION, n), of(Role.WEIGHTED_SUM, n)), fn=_a_times_one_minus_z)
+                for n in sig
+            ),
         )
 
     # used_preactivation: z where a belongs, in weight gradients, in the next layer's sum, in the loss
-    def a_to_z(parents: tuple[str, ...]) -> tuple[str, ...]:
-        return tuple(f"z_{p[2:]}" if p.startswith("a_") and f"z_{p[2:]}" in graph else p for p in parents)
+    def is_activation(node_id: str, layer: int | None = None) -> bool:
+        node = graph[node_id]
+        return node.role is Role.ACTIVATION and (layer is None or node.layer == layer)
 
-    grads = [n for n in graph.nodes if n.kind is Kind.GRADIENT and any(p.startswith("a_") for p in n.parents)]
+    def a_to_z(parents: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(of(Role.WEIGHTED_SUM, graph[p]) if is_activation(p) else p for p in parents)
+
+    def fed_by_activations(nodes: Iterable[Node], layer: int | None = None) -> list[Node]:
+        return [n for n in nodes if any(is_activation(p, layer) for p in n.parents)]
+
+    grads = fed_by_activations(graph.with_role(Role.WEIGHT_GRADIENT, Role.BIAS_GRADIENT))
     add(Mistake.USED_PREACTIVATION, (_swap(n, parents=a_to_z(n.parents)) for n in grads))
-    last = unit_names(spec)[-1]
-    sums = [
-        n
-        for n in graph.nodes
-        if n.kind is Kind.FORWARD and n.id.startswith("z_") and any(p.startswith("a_") for p in n.parents)
-    ]
+    sums = fed_by_activations(graph.with_role(Role.WEIGHTED_SUM))
     add(Mistake.USED_PREACTIVATION, (_swap(n, parents=a_to_z(n.parents)) for n in sums))
-    out_nodes = [
-        n
-        for n in graph.nodes
-        if (n.kind is Kind.LOSS or n.id in {f"dL_da_{u}" for u in last})
-        and any(p in {f"a_{u}" for u in last} for p in n.parents)
-    ]
+    outputs = [*graph.with_role(Role.LOSS_TERM, Role.LOSS), *graph.with_role(Role.DL_DA, layer=last)]
+    reading = {n.id for n in fed_by_activations(outputs, last)}
+    out_nodes = [n for n in graph.nodes if n.id in reading]
     if spec.layers[-1].activation is not Activation.SOFTMAX:
         add(Mistake.USED_PREACTIVATION, (_swap(n, parents=a_to_z(n.parents)) for n in out_nodes))
 
     # used_updated_weight: a hidden ∂L/∂a through an outgoing weight already updated
     updates = graph.updates
-    hidden_da = [
-        n for n in graph.nodes if n.id.startswith("dL_da_") and n.unit not in last and n.kind is Kind.FACTOR
-    ]
+    hidden_da = [n for n in graph.with_role(Role.DL_DA) if n.layer != last]
     add(
         Mistake.USED_UPDATED_WEIGHT,
         (_swap(n, parents=tuple(updates.get(p, p) for p in n.parents)) for n in hidden_da),
     )
 
     # bias_not_summed: a shared bias's gradient from one of its units only
-    shared = [
-        n for n in graph.nodes if n.kind is Kind.GRADIENT and n.id.startswith("dL_db") and len(n.parents) > 1
-    ]
+    shared = [n for n in graph.with_role(Role.BIAS_GRADIENT) if len(n.parents) > 1]
     for node in shared:
         for parent in node.parents:
             add(Mistake.BIAS_NOT_SUMMED, [_swap(node, parents=(parent,), fn=_first)])
 
     # loss_factor: the loss (its per-output terms, if any) and ∂L/∂ŷ doubled or halved
-    terms = [n for n in graph.nodes if n.kind is Kind.LOSS and n.id != "loss"] or [graph["loss"]]
-    dl_da = [graph[f"dL_da_{u}"] for u in last if f"dL_da_{u}" in graph]
+    terms = graph.with_role(Role.LOSS_TERM) or graph.with_role(Role.LOSS)
+    dl_da = graph.with_role(Role.DL_DA, layer=last)
     for factor in (2.0, 0.5):
         add(
             Mistake.LOSS_FACTOR,
@@ -249,6 +254,7 @@ def references(graph: Graph, spec: Spec, exact: Values, hand: Values, asked: Ite
     not happen where the variant puts it, and a match downstream would be a coincidence.
     """
     givens = {g: exact[g] for g in graph.givens}
+    lr = graph.node_of(Role.LEARNING_RATE).id
     computed = [q for q in asked if graph[q].kind is not Kind.GIVEN]
     refs: References = {q: [] for q in computed}
 
@@ -264,7 +270,7 @@ def references(graph: Graph, spec: Spec, exact: Values, hand: Values, asked: Ite
             s = in_space(graph, q, values[q], givens)
             if node.kind is Kind.UPDATE:
                 add_space(Mistake.ADDED_GRADIENT, q, -s)
-                add_space(Mistake.MISSING_LEARNING_RATE, q, s / givens["lr"])
+                add_space(Mistake.MISSING_LEARNING_RATE, q, s / givens[lr])
             else:
                 add_space(Mistake.SIGN_ERROR, q, -s)
             for power in DECIMAL_SLIPS:

@@ -27,7 +27,8 @@ from gradegen.core.classkeys import (
 from gradegen.core.graph import Array, Graph, Values
 from gradegen.core.key import Key, solve_key
 from gradegen.core.network import build_graph
-from gradegen.core.spec import Spec, Tolerance, format_of, parse_spec, parse_text, read_text
+from gradegen.core.reading import format_of, parse_text, read_text
+from gradegen.core.spec import Spec, Tolerance, parse_spec
 
 __all__ = ["KeyColumns", "KeyGroup", "KeyLike", "KeySet", "key_from_spec", "key_groups", "load_answer_key"]
 

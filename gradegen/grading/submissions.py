@@ -10,24 +10,23 @@ answers.yaml::
     z_h1: 0.3775
     dL_dw5: "8.22 × 10^-2"
 
-A CSV file has a ``student`` column and one column per quantity id (a ``name`` column is ignored).
+A CSV file has a ``student`` column and one column per quantity id (a ``name`` column is ignored),
+read by :func:`gradegen.tables.read_columns` (quotes, a byte order mark and ``\r\n`` as
+spreadsheets write them).
 """
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
-from numpy.typing import NDArray
 
-from gradegen.core.spec import parse_text, read_text
+from gradegen.core.reading import parse_text, read_text
 from gradegen.errors import GradegenError, SpecError
+from gradegen.tables import find_column, header_key, read_columns
 
 SUFFIXES = (".yaml", ".yml", ".json", ".csv")
 """File types read from folders (and accepted on the command line)."""
@@ -223,43 +222,29 @@ def _read_answers_file(path: Path, table: Submissions, seen: dict[str, str]) -> 
 def _read_csv(path: Path, table: Submissions, seen: dict[str, str]) -> None:
     source = str(path)
     try:
-        text = read_text(path, what="CSV", limit=MAX_CSV_BYTES)
+        csv_table = read_columns(read_text(path, what="CSV", limit=MAX_CSV_BYTES))
     except GradegenError as exc:
         table.errors.append(FileError(source, _message(exc)))
         return
-    split = _split_simple(text)
-    cols: Sequence[Sequence[str] | NDArray[np.str_]]
-    if split is None:
-        try:
-            rows = list(csv.reader(io.StringIO(text, newline="")))
-        except csv.Error as exc:
-            table.errors.append(FileError(source, f"invalid CSV: {exc}"))
-            return
-        if not rows:
-            table.errors.append(FileError(source, "empty CSV file (expected a header with a student column)"))
-            return
-        width = len(rows[0])
-        body = rows[1:]
-        ragged = [i for i, row in enumerate(body) if len(row) != width and any(c.strip() for c in row)]
-        if ragged:
-            table.errors.append(
-                FileError(
-                    source,
-                    f"{'row' if len(ragged) == 1 else 'rows'} {_rows(ragged)}: expected {width} cells "
-                    "like the header; missing cells are empty",
-                )
+    if not csv_table.header:
+        table.errors.append(FileError(source, "empty CSV file (expected a header with a student column)"))
+        return
+    if csv_table.ragged:
+        ragged = csv_table.ragged
+        table.errors.append(
+            FileError(
+                source,
+                f"{'row' if len(ragged) == 1 else 'rows'} {_rows(ragged)}: expected {len(csv_table.header)} "
+                "cells like the header; missing cells are empty",
             )
-        body = [row if len(row) == width else (row + [""] * width)[:width] for row in body]
-        header_cells = rows[0]
-        cols = [[row[j] for row in body] for j in range(width)]
-    else:
-        header_cells, cols = split
-    header = [h.strip() for h in header_cells]
-    lowered = [h.lower() for h in header]
-    if "student" not in lowered:
+        )
+    header = [h.strip() for h in csv_table.header]
+    cols = csv_table.columns
+    at = find_column(header, ("student",))
+    if at is None:
         table.errors.append(FileError(source, "no student column in the CSV header"))
         return
-    student_column = cols[lowered.index("student")]
+    student_column = cols[at]
     if isinstance(student_column, np.ndarray):
         student_column = student_column.tolist()
     names = [c.strip() for c in student_column]
@@ -282,7 +267,7 @@ def _read_csv(path: Path, table: Submissions, seen: dict[str, str]) -> None:
     columns: dict[str, Any] = {}  # id → list, or numpy text array
     rows_kept = np.array(keep, dtype=np.intp)
     for j, name in enumerate(header):
-        if lowered[j] in META or not name or name in columns:
+        if header_key(name) in META or not name or name in columns:
             continue
         column = cols[j]
         if isinstance(column, np.ndarray):
@@ -291,100 +276,6 @@ def _read_csv(path: Path, table: Submissions, seen: dict[str, str]) -> None:
             columns[name] = column if everyone else [column[i] for i in keep]
     if keep:
         table.add_table(names if everyone else [names[i] for i in keep], source, columns)
-
-
-MAX_CELL_CHARS = 40
-"""Longest cell for which a CSV is split into numpy text arrays (an array is as wide as its longest
-cell); a file with longer cells is read into lists instead."""
-
-
-def _split_simple(text: str) -> tuple[list[str], list[NDArray[np.str_]]] | None:
-    """The header and columns (numpy text arrays) of a CSV without quotes whose lines all have the
-    header's number of cells, split in bulk: much faster than the csv module on a large export.
-    None when the csv module is needed (quotes, ragged lines, very long cells)."""
-    if '"' in text or not text:
-        return None
-    if "\r" in text:  # looked for first: a search for one character is much the quicker
-        text = text.replace("\r\n", "\n")
-        if "\r" in text:
-            return None
-    if text.endswith("\n"):
-        text = text[:-1]
-    if text.isascii():
-        return _split_ascii(text.encode("ascii"))
-    lines = text.split("\n")
-    width = lines[0].count(",") + 1
-    if any(line.count(",") != width - 1 for line in lines):
-        return None
-    height = len(lines)
-    cells = ",".join(lines).split(",")
-    del lines  # large files: keep at most two copies of the cells alive at a time
-    if max(map(len, cells)) > MAX_CELL_CHARS:
-        return None
-    header = cells[:width]
-    grid = np.array(cells).reshape(height, width)
-    del cells
-    return header, [np.ascontiguousarray(grid[1:, j]) for j in range(width)]
-
-
-def _split_ascii(data: bytes) -> tuple[list[str], list[NDArray[np.str_]]] | None:
-    """:func:`_split_simple` for an ASCII file, on its bytes: separators found by numpy, and each
-    column gathered from the buffer into a fixed-width array, without a Python string per cell."""
-    buffer = np.frombuffer(data, dtype=np.uint8)
-    is_end = buffer == ord(",")
-    is_end |= buffer == ord("\n")
-    ends = np.flatnonzero(is_end)
-    del is_end
-    newline = buffer[ends] == ord("\n")
-    width = int(np.argmax(newline)) + 1 if newline.any() else ends.size + 1
-    height = int(newline.sum()) + 1
-    # Every line has the header's number of cells: newlines exactly at every width-th separator.
-    if ends.size + 1 != height * width or not np.array_equal(
-        np.flatnonzero(newline), np.arange(width - 1, ends.size, width)
-    ):
-        return None
-    # Cell i spans bounds[i] + 1 … bounds[i + 1]: bounds are the separators, with −1 and the end.
-    bounds = np.empty(ends.size + 2, dtype=np.intp)
-    bounds[0], bounds[1:-1], bounds[-1] = -1, ends, buffer.size
-    del ends
-    starts = bounds[:-1] + 1
-    lengths = bounds[1:] - starts
-    del bounds
-    longest = max(int(lengths.max()), 1)
-    if longest > MAX_CELL_CHARS:
-        return None
-    header = [
-        data[a : a + k].decode("ascii")
-        for a, k in zip(starts[:width].tolist(), lengths[:width].tolist(), strict=True)
-    ]
-    starts, lengths = starts[width:].reshape(-1, width), lengths[width:].reshape(-1, width)
-    padded = np.append(buffer, np.zeros(longest, dtype=np.uint8))  # room to read past the last cell
-    # A window starting at longest − k holds k ones, then zeros: the mask of a k-character cell.
-    mask = np.repeat(np.array([1, 0], dtype=np.uint8), longest)
-    # Each column as UCS-4 code points (numpy's text layout), as wide as its own longest cell.
-    codes = [np.zeros((height - 1, max(int(k), 1)), dtype=np.uint32) for k in lengths.max(axis=0, initial=0)]
-    step = max(_CHUNK_CELLS // width, 1)
-    for top in range(0, height - 1, step):
-        rows = slice(top, top + step)
-        # Whole lines at a time, in the buffer's order: a gather that reads memory in sequence.
-        cells = _windows(padded, starts[rows].ravel(), longest)
-        cells *= _windows(mask, longest - lengths[rows].ravel(), longest)
-        grid = cells.reshape(-1, width, longest)
-        for j, column in enumerate(codes):
-            column[rows] = grid[:, j, : column.shape[1]]
-    return header, [column.view(f"U{column.shape[1]}").reshape(-1) for column in codes]
-
-
-_CHUNK_CELLS = 1 << 18
-"""Cells gathered at a time by :func:`_split_ascii` (bounds its scratch memory)."""
-
-
-def _windows(buffer: NDArray[np.uint8], at: NDArray[np.intp], size: int) -> NDArray[np.uint8]:
-    """``buffer[a : a + size]`` for each ``a`` in ``at``, as the rows of a new array."""
-    # Each window viewed as one void item: a fancy index then copies whole windows, several times
-    # faster than one gather per character position.
-    every = sliding_window_view(buffer, size).view(f"V{size}")[:, 0]
-    return every[at].view(np.uint8).reshape(-1, size)
 
 
 def _rows(indices: list[int]) -> str:

@@ -25,11 +25,11 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from gradegen.core.classkeys import ClassKeys
-from gradegen.core.graph import Array, Graph, Kind, Values
+from gradegen.core.classkeys import ClassKeys, with_givens
+from gradegen.core.graph import Array, Graph, Kind, Role, Values
 from gradegen.core.key import Key, make_key, resolve_ask
-from gradegen.core.network import build_graph, target_ids
-from gradegen.core.spec import Activation, Draw, Layer, Loss, Randomize, Spec
+from gradegen.core.network import build_graph
+from gradegen.core.spec import Activation, Draw, Loss, Randomize, Spec
 from gradegen.errors import GradegenError, SpecError
 from gradegen.names import folder_names
 from gradegen.variants.defaults import default_randomize
@@ -71,10 +71,8 @@ class _Plan:
 
 def _plan(spec: Spec, graph: Graph) -> _Plan:
     r = default_randomize(spec)
-    ids = graph.givens
-    inputs = tuple(i for i in ids if i.startswith("x"))
-    weights = tuple(i for i in ids if i.startswith("w"))
-    biases = tuple(i for i in ids if i.startswith("b"))
+    inputs, targets = graph.ids_of(Role.INPUT), graph.ids_of(Role.TARGET)
+    weights, biases = graph.ids_of(Role.WEIGHT), graph.ids_of(Role.BIAS)
     assert r.inputs and r.targets and r.weights and r.biases and r.learning_rate
     layers: list[tuple[str, ...]] = []
     start = 0
@@ -84,10 +82,10 @@ def _plan(spec: Spec, graph: Graph) -> _Plan:
         start += count
     slots = (
         _Slot(inputs, r.inputs),
-        _Slot(tuple(target_ids(spec)), r.targets, distribution=spec.loss is Loss.CROSS_ENTROPY),
+        _Slot(targets, r.targets, distribution=spec.loss is Loss.CROSS_ENTROPY),
         *(_Slot(ids, r.weights, distinct=r.distinct_weights) for ids in layers),
         _Slot(biases, r.biases),
-        _Slot(("lr",), r.learning_rate),
+        _Slot((graph.node_of(Role.LEARNING_RATE).id,), r.learning_rate),
     )
     return _Plan(r, slots, tuple(layers))
 
@@ -141,15 +139,16 @@ def _failures(
     for node in graph.nodes:
         finite &= np.isfinite(exact[node.id])
     fails["finite (every value a finite number)"] = ~finite
-    zs = [node.id for node in graph.nodes if node.kind is Kind.FORWARD and node.id.startswith("z_")]
+    zs = graph.ids_of(Role.WEIGHTED_SUM)
     z = np.abs(np.stack([exact[i] for i in zs], axis=1))
     fails[f"max_abs_z (no saturated unit: |z| ≤ {r.max_abs_z:g})"] = np.asarray(
         ~(z <= r.max_abs_z).all(axis=1)
     )
-    fails[f"min_loss (loss ≥ {r.min_loss:g})"] = np.asarray(~(exact["loss"] >= r.min_loss))
+    loss = exact[graph.node_of(Role.LOSS).id]
+    fails[f"min_loss (loss ≥ {r.min_loss:g})"] = np.asarray(~(loss >= r.min_loss))
     floor = min_magnitude(spec)
     seen = np.ones(n, dtype=bool)
-    zero = always_zero(spec)
+    zero = always_zero(spec, graph)
     for qid in asked:
         node = graph[qid]
         if qid in zero:
@@ -171,19 +170,18 @@ def _failures(
     return fails
 
 
-def always_zero(spec: Spec) -> frozenset[str]:
+def always_zero(spec: Spec, graph: Graph) -> frozenset[str]:
     """Quantities that are 0 in every variant, so exempt from the visibility constraint.
 
     A softmax is unchanged by adding one number to all its inputs, so the gradient of a bias
     shared by a whole softmax layer is always 0 (and its update leaves it unchanged).
     """
     out: set[str] = set()
-    number = 0
-    for layer in spec.layers:
-        for _ in layer.biases():
-            number += 1
-            if layer.shared_bias and layer.activation is Activation.SOFTMAX:
-                out.update({f"dL_db{number}", f"b{number}_new"})
+    for bias in graph.with_role(Role.BIAS):
+        layer = spec.layers[bias.layer or 0]
+        if layer.shared_bias and layer.activation is Activation.SOFTMAX:
+            found = (graph.find(role, param=bias.id) for role in (Role.BIAS_GRADIENT, Role.UPDATE))
+            out.update(n.id for n in found if n is not None)
     return frozenset(out)
 
 
@@ -315,30 +313,7 @@ class VariantSet:
 
     def spec_for(self, i: int) -> Spec:
         """Variant ``i``'s own spec: the network with its numbers (and no ``randomize:`` section)."""
-        g = self.givens_for(i)
-        spec = self.spec
-        w = 0
-        b = 0
-        layers: list[Layer] = []
-        for layer in spec.layers:
-            rows = []
-            for row in layer.weights:
-                rows.append(tuple(g[f"w{w + j + 1}"] for j in range(len(row))))
-                w += len(row)
-            count = len(layer.biases())
-            biases = tuple(g[f"b{b + j + 1}"] for j in range(count))
-            b += count
-            bias: float | tuple[float, ...] = biases[0] if layer.shared_bias else biases
-            layers.append(layer.model_copy(update={"weights": tuple(rows), "bias": bias}))
-        return spec.model_copy(
-            update={
-                "inputs": tuple(g[f"x{k + 1}"] for k in range(len(spec.inputs))),
-                "targets": tuple(g[t] for t in target_ids(spec)),
-                "layers": tuple(layers),
-                "learning_rate": g["lr"],
-                "randomize": None,
-            }
-        )
+        return with_givens(self.spec, list(self.givens_for(i).values()))
 
     def class_keys(self, asked: Iterable[str] | None = None) -> ClassKeys:
         """The class's keys: the spec (without ``randomize:``), asked ids and every student's givens."""

@@ -1,22 +1,21 @@
 """Rosters of students, anonymous variant ids, and safe folder names for student ids.
 
-A roster is a CSV file with a student id column (header ``student_id``, ``student``, ``id`` or
-``email``, any case) and optionally a ``name`` column. A student id is only data: it becomes a
+A roster is a CSV file (read by :mod:`gradegen.tables`, as the submissions are) with a student id
+column (header ``student_id``, ``student``, ``id`` or ``email``, any case) and optionally a
+``name`` column. A student id is only data: it becomes a
 folder name through :func:`folder_names`, which never lets it escape the output folder.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from gradegen.core.spec import read_text
+from gradegen.core.reading import read_text
 from gradegen.errors import GradegenError
 from gradegen.names import folder_names
+from gradegen.tables import TableError, find_column, read_rows, sniff_delimiter
 
 ID_COLUMNS = ("student_id", "student", "id", "email")
 """Headers accepted for the id column, in order of preference (case-insensitive)."""
@@ -83,27 +82,22 @@ def read_roster(path: str | Path) -> Roster:
 
 
 def parse_roster(text: str, *, source: str = "roster") -> Roster:
-    """Parse roster CSV text; the first row is the header."""
-    lines = text.splitlines()
-    first = next((line for line in lines if line.strip()), "")
-    if not first:
-        raise RosterError(f"{source}: empty roster; expected a header row with a student id column")
-    delimiter = max(",;\t", key=first.count) if any(c in first for c in ",;\t") else ","
+    """Parse roster CSV text; the first row with text is the header."""
     try:
-        # strict: an unterminated quote is an error, not one id swallowing the rest of the file
-        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True))
-    except csv.Error as exc:
-        raise RosterError(f"{source}: invalid CSV: {exc}") from None
-    start = next(i for i, row in enumerate(rows) if any(cell.strip() for cell in row))
-    header = [_header(cell) for cell in rows[start]]
-    id_col = _find(header, ID_COLUMNS)
+        rows = read_rows(text, delimiter=sniff_delimiter(text))
+    except TableError as exc:
+        raise RosterError(f"{source}: {exc}") from None
+    start = next((i for i, row in enumerate(rows) if any(cell.strip() for cell in row)), None)
+    if start is None:
+        raise RosterError(f"{source}: empty roster; expected a header row with a student id column")
+    id_col = find_column(rows[start], ID_COLUMNS)
     if id_col is None:
         found = ", ".join(repr(c) for c in rows[start]) or "nothing"
         raise RosterError(
             f"{source}: no student id column; expected a header named one of "
             f"{', '.join(ID_COLUMNS)} (any case), got {found}"
         )
-    name_col = _find(header, NAME_COLUMNS)
+    name_col = find_column(rows[start], NAME_COLUMNS)
     students: list[Student] = []
     first_row: dict[str, int] = {}
     for i, row in enumerate(rows[start + 1 :], start=start + 2):
@@ -122,14 +116,3 @@ def parse_roster(text: str, *, source: str = "roster") -> Roster:
     if not students:
         raise RosterError(f"{source}: the roster has a header but no students")
     return Roster(tuple(students))
-
-
-def _header(cell: str) -> str:
-    return re.sub(r"[\s-]+", "_", cell.strip().lower())
-
-
-def _find(header: Sequence[str], wanted: Sequence[str]) -> int | None:
-    for name in wanted:
-        if name in header:
-            return header.index(name)
-    return None

@@ -1,0 +1,182 @@
+"""Reading CSV tables, for rosters and submissions alike: one reader, one set of header rules.
+
+What spreadsheets write is read as the :mod:`csv` module reads it: a UTF-8 byte order mark is
+dropped, ``\\r\\n`` and ``\\n`` both end a line, and a quoted cell may hold the delimiter, quotes
+(doubled) and line breaks. A quote left open is an error rather than one cell swallowing the rest
+of the file. Headers are matched by :func:`header_key` (case, surrounding spaces and inner spaces
+or dashes do not matter).
+
+:func:`read_columns` gives a table as columns. A large export without quotes in plain ASCII (the
+usual gradebook) is split on its bytes into numpy text columns, which the csv module plus numpy
+take about five times longer to build (see the README's Performance section); any other file goes
+through the csv module, and tests check that both give the same cells.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+from numpy.typing import NDArray
+
+from gradegen.errors import GradegenError
+
+DELIMITERS = ",;\t"
+"""What :func:`sniff_delimiter` chooses from (a roster may be comma, semicolon or tab separated)."""
+
+TEXT_CELL_CHARS = 40
+"""Longest cell kept in a numpy text column (an array is as wide as its longest cell); a table with
+longer cells has its columns as lists instead."""
+
+Column = NDArray[np.str_] | list[str]
+
+
+class TableError(GradegenError):
+    """A CSV file that the csv module cannot read (say, a quote left open)."""
+
+
+@dataclass(frozen=True)
+class Table:
+    """A CSV table as columns: the header's cells and one column of cells per header cell.
+
+    ``ragged`` lists the data rows (0 for the first after the header) whose number of cells differs
+    from the header's while holding some text; they are padded with empty cells or cut to fit.
+    """
+
+    header: list[str]
+    columns: list[Column]
+    ragged: list[int] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.columns[0]) if self.columns else 0
+
+
+def header_key(cell: str) -> str:
+    """How a header cell is matched: ``" Student-ID "`` → ``student_id``."""
+    return re.sub(r"[\s-]+", "_", cell.strip().lower())
+
+
+def find_column(header: Sequence[str], names: Sequence[str]) -> int | None:
+    """The first header cell matching one of ``names``, in the order of ``names`` (or None)."""
+    keys = [header_key(cell) for cell in header]
+    for name in names:
+        if name in keys:
+            return keys.index(name)
+    return None
+
+
+def sniff_delimiter(text: str, choices: str = DELIMITERS) -> str:
+    """The choice that occurs most often in the first line with text (a comma if none does)."""
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    return max(choices, key=first.count) if any(c in first for c in choices) else ","
+
+
+def read_rows(text: str, *, delimiter: str = ",") -> list[list[str]]:
+    """Every row of a CSV text, as the csv module reads it (blank lines are empty rows)."""
+    try:
+        return list(
+            csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""), delimiter=delimiter, strict=True)
+        )
+    except csv.Error as exc:
+        raise TableError(f"invalid CSV: {exc}") from None
+
+
+def read_columns(text: str) -> Table:
+    """A comma-separated table as columns (numpy text arrays when every cell is short, else lists).
+
+    The first row is the header; blank lines are kept as rows of empty cells.
+    """
+    text = text.removeprefix("\ufeff")
+    split = _split_fast(text)
+    if split is not None:
+        return Table(split[0], [*split[1]])
+    rows = read_rows(text)
+    if not rows:
+        return Table([], [])
+    header, body = rows[0], rows[1:]
+    width = len(header)
+    ragged = [i for i, row in enumerate(body) if len(row) != width and any(c.strip() for c in row)]
+    body = [row if len(row) == width else (row + [""] * width)[:width] for row in body]
+    if not body:
+        return Table(header, [np.array([], dtype="<U1") for _ in header], ragged)
+    if max(len(cell) for row in body for cell in row) > TEXT_CELL_CHARS:
+        return Table(header, [[row[j] for row in body] for j in range(width)], ragged)
+    grid = np.array(body)  # one conversion of the whole table: much quicker than one per column
+    return Table(header, [np.ascontiguousarray(grid[:, j]) for j in range(width)], ragged)
+
+
+def _split_fast(text: str) -> tuple[list[str], list[NDArray[np.str_]]] | None:
+    """The header and columns of an ASCII CSV without quotes whose lines all have the header's
+    number of cells, none longer than :data:`TEXT_CELL_CHARS`; None for any other file."""
+    if not text or '"' in text or not text.isascii():
+        return None
+    if "\r" in text:  # looked for first: a search for one character is much the quicker
+        text = text.replace("\r\n", "\n")
+        if "\r" in text:
+            return None
+    return _split_ascii(text.removesuffix("\n").encode("ascii"))
+
+
+def _split_ascii(data: bytes) -> tuple[list[str], list[NDArray[np.str_]]] | None:
+    """:func:`_split_fast` on the file's bytes: separators found by numpy, and each column gathered
+    from the buffer into a fixed-width array, without a Python string per cell."""
+    buffer = np.frombuffer(data, dtype=np.uint8)
+    is_end = buffer == ord(",")
+    is_end |= buffer == ord("\n")
+    ends = np.flatnonzero(is_end)
+    del is_end
+    newline = buffer[ends] == ord("\n")
+    width = int(np.argmax(newline)) + 1 if newline.any() else ends.size + 1
+    height = int(newline.sum()) + 1
+    # Every line has the header's number of cells: newlines exactly at every width-th separator.
+    if ends.size + 1 != height * width or not np.array_equal(
+        np.flatnonzero(newline), np.arange(width - 1, ends.size, width)
+    ):
+        return None
+    # Cell i spans bounds[i] + 1 … bounds[i + 1]: bounds are the separators, with −1 and the end.
+    bounds = np.empty(ends.size + 2, dtype=np.intp)
+    bounds[0], bounds[1:-1], bounds[-1] = -1, ends, buffer.size
+    del ends
+    starts = bounds[:-1] + 1
+    lengths = bounds[1:] - starts
+    del bounds
+    longest = max(int(lengths.max()), 1)
+    if longest > TEXT_CELL_CHARS:
+        return None
+    header = [
+        data[a : a + k].decode("ascii")
+        for a, k in zip(starts[:width].tolist(), lengths[:width].tolist(), strict=True)
+    ]
+    starts, lengths = starts[width:].reshape(-1, width), lengths[width:].reshape(-1, width)
+    padded = np.append(buffer, np.zeros(longest, dtype=np.uint8))  # room to read past the last cell
+    # A window starting at longest − k holds k ones, then zeros: the mask of a k-character cell.
+    mask = np.repeat(np.array([1, 0], dtype=np.uint8), longest)
+    # Each column as UCS-4 code points (numpy's text layout), as wide as its own longest cell.
+    codes = [np.zeros((height - 1, max(int(k), 1)), dtype=np.uint32) for k in lengths.max(axis=0, initial=0)]
+    step = max(_CHUNK_CELLS // width, 1)
+    for top in range(0, height - 1, step):
+        rows = slice(top, top + step)
+        # Whole lines at a time, in the buffer's order: a gather that reads memory in sequence.
+        cells = _windows(padded, starts[rows].ravel(), longest)
+        cells *= _windows(mask, longest - lengths[rows].ravel(), longest)
+        grid = cells.reshape(-1, width, longest)
+        for j, column in enumerate(codes):
+            column[rows] = grid[:, j, : column.shape[1]]
+    return header, [column.view(f"U{column.shape[1]}").reshape(-1) for column in codes]
+
+
+_CHUNK_CELLS = 1 << 18
+"""Cells gathered at a time by :func:`_split_ascii` (bounds its scratch memory)."""
+
+
+def _windows(buffer: NDArray[np.uint8], at: NDArray[np.intp], size: int) -> NDArray[np.uint8]:
+    """``buffer[a : a + size]`` for each ``a`` in ``at``, as the rows of a new array."""
+    # Each window viewed as one void item: a fancy index then copies whole windows, several times
+    # faster than one gather per character position.
+    every = sliding_window_view(buffer, size).view(f"V{size}")[:, 0]
+    return every[at].view(np.uint8).reshape(-1, size)
