@@ -19,7 +19,10 @@ from gradegen.core.key import make_key, resolve_ask
 from gradegen.core.network import build_graph
 from gradegen.core.rounding import shortest
 from gradegen.core.spec import Spec, parse_spec, preset
-from gradegen.documents.render import FILES, key_json, operand, render_documents, tex_equation
+from gradegen.documents.latex import tex_equation
+from gradegen.documents.numbers import operand
+from gradegen.documents.plain import key_json
+from gradegen.documents.render import FILES, render_documents
 from gradegen.escape import latex_escape, md_escape
 
 # --------------------------------------------------------------------------- an independent checker

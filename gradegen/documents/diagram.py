@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
 if TYPE_CHECKING:
+    from gradegen.documents.numbers import Numbers
     from gradegen.documents.plan import DocumentPlan
-    from gradegen.documents.render import Numbers
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,8 @@ from pathlib import Path
 from gradegen.core.key import resolve_ask
 from gradegen.core.network import build_graph
 from gradegen.core.spec import Spec
-from gradegen.documents.render import BLOCK, Renderer
+from gradegen.documents.compiled import BLOCK
+from gradegen.documents.render import Renderer
 from gradegen.errors import GradegenError
 from gradegen.files import forked, replace_dir, staging_dir, write_new, write_text_atomic
 from gradegen.progress import progress
