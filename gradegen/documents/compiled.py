@@ -1,120 +1,138 @@
-"""Compiled documents: a graph's documents rendered once with slots, then filled for each variant."""
+"""Compiled documents: the package's templates rendered once per graph, filled per variant.
+
+The formats render a page whose numbers, precisions and student are slot markers
+(:class:`~gradegen.documents.numbers.Slots`); each text is split at its markers once, and a
+variant's files are its slot texts joined between the pieces. This is valid only for the
+package's own templates, which print numbers and never compute with them: tests/test_compiled.py
+holds every file byte-identical to the reference renderer. User templates are always rendered
+with each variant's real numbers.
+
+Everything here is plain data (strings, lists, small numpy arrays), so a :class:`Block` of
+variants pickles cheaply to a worker process.
+"""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator, Sequence
-from pathlib import Path
-from typing import Any
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from itertools import islice
+from operator import itemgetter
 
 from gradegen.core.graph import Values
-from gradegen.core.spec import Spec
-from gradegen.documents.context import _body, _context, _static
-from gradegen.documents.diagram import svg
-from gradegen.documents.environment import _render, environment
-from gradegen.documents.numbers import Slots
-from gradegen.documents.plain import _answers
-from gradegen.documents.plan import DocumentPlan
-from gradegen.documents.slots import Columns, Template, slot
-from gradegen.escape import latex_escape, md_escape
-
-
-class _Compiled:
-    """One graph's documents rendered once with slots, then filled for each variant."""
-
-    def __init__(
-        self,
-        spec: Spec,
-        plan: DocumentPlan,
-        templates: Path | str | None,
-        exact_mode: bool,
-        asked: Sequence[str],
-        has_student: bool,
-    ) -> None:
-        self.exact_mode = exact_mode
-        env = environment(templates)
-        slots = Slots(plan.graph, exact_mode)
-        precision = {q: slot(f"p:{q}") for q in asked}
-        student = slot("student") if has_student else ""
-        texts: dict[str, str] = {}
-        for fmt in ("md", "tex"):
-            sections = _body(plan, _static(plan, fmt), slots)
-            context = _context(spec, plan, fmt, slots, sections, asked, precision, student, exact_mode)
-            for doc in ("solution", "worksheet"):
-                texts[f"{doc}.{fmt}"] = _render(env, f"{doc}.{fmt}", context)
-        texts["answers.yaml"] = _answers(spec, asked, precision, slot("student"))
-        texts["network.svg"] = svg(plan, Slots(plan.graph, exact_mode, "v"))  # type: ignore[arg-type]
-        self.templates = {name: Template(text) for name, text in texts.items()}
-        self._columns: tuple[Values, Values, Columns] | None = None
-        self._block: tuple[Columns, int, int, dict[str, list[bytes]]] | None = None
-        self._rows: dict[str, tuple[int, Iterator[tuple[bytes, ...]]]] = {}  # file → next index, parts
-
-    def columns(self, exact: Values, hand: Values) -> Columns:
-        """The slots' numbers for this batch (stacked on first use)."""
-        if self._columns is None or self._columns[0] is not exact or self._columns[1] is not hand:
-            keys = dict.fromkeys(k for t in self.templates.values() for k in t.keys)
-            self._columns = (exact, hand, Columns(keys, exact, hand, self.exact_mode))
-        return self._columns[2]
-
-    def render(
-        self,
-        exact: Values,
-        hand: Values,
-        index: int,
-        shown: str | None,
-        student: str | None,
-        files: Sequence[str],
-    ) -> dict[str, bytes]:
-        columns = self.columns(exact, hand)
-        block = self._block
-        if block is None or block[0] is not columns or not block[1] <= index < block[2]:
-            # numbers are formatted for a block of variants at once: a class run asks in order
-            lo = index - index % BLOCK
-            hi = min(lo + BLOCK, exact.batch)
-            block = self._block = (columns, lo, hi, columns.block(lo, hi))
-            self._rows = {}
-        lo, hi, texts = block[1], block[2], block[3]
-        student_text = {
-            "md": md_escape(shown).encode() if shown else b"",
-            "tex": latex_escape(shown).encode() if shown else b"",
-            "yaml": json.dumps(student or "", ensure_ascii=False).encode(),
-            "svg": b"",
-        }
-        out: dict[str, bytes] = {}
-        for name in files:
-            template = self.templates[name]
-            rows = self._rows.get(name)
-            if rows is None or rows[0] != index:  # a class run asks in order: this is the first
-                rows = (index, template.rows(texts, index - lo, hi - index))
-            self._rows[name] = (index + 1, rows[1])
-            out[name] = template.fill(rows[1], student_text[name.rsplit(".", 1)[1]])
-        return out
-
+from gradegen.documents.numbers import (
+    FORMS,
+    MARK,
+    Column,
+    asked_places,
+    column,
+    number_of,
+    precision_text,
+    printed,
+)
 
 BLOCK = 128
-"""Variants whose numbers are formatted together (in one bytes % a kind of number)."""
+"""Variants whose numbers are formatted together (one worker's task in a class run)."""
 
 
-_COMPILED: dict[tuple[Any, ...], tuple[DocumentPlan, _Compiled]] = {}
+class Template:
+    """A compiled text as UTF-8: the pieces between its slots, and each slot's key."""
+
+    __slots__ = ("_texts", "keys", "parts")
+
+    def __init__(self, text: str) -> None:
+        parts = text.split(MARK)  # text at even positions, a slot's key at each odd one
+        if len(parts) % 2 == 0:
+            raise ValueError("a slot marker without its pair")
+        self.keys = tuple(parts[1::2])
+        self.parts = [part.encode() for part in parts]
+        # the slots' texts in order, taken from a mapping in one call (one slot: a tuple of one)
+        self._texts = (
+            itemgetter(*self.keys)
+            if len(self.keys) > 1
+            else lambda texts: tuple(texts[key] for key in self.keys)
+        )
+
+    def fill(self, texts: Mapping[str, bytes]) -> bytes:
+        """The text with ``texts[key]`` in each slot."""
+        parts = self.parts.copy()
+        parts[1::2] = self._texts(texts)
+        return b"".join(parts)
 
 
-def _compiled(
-    spec: Spec,
-    plan: DocumentPlan,
-    templates: Path | str | None,
-    exact_mode: bool,
-    asked: tuple[str, ...],
-    has_student: bool,
-) -> _Compiled:
-    """The compiled documents for this graph, templates, mode and questions (built once)."""
-    folder = None if templates is None else str(Path(templates).resolve())
-    text = (spec.title, spec.course, spec.instructions, spec.decimals)  # the spec's, as printed
-    key: tuple[Any, ...] = (id(plan), folder, exact_mode, asked, has_student, *text)
-    hit = _COMPILED.get(key)
-    if hit is not None and hit[0] is plan:
-        return hit[1]
-    compiled = _Compiled(spec, plan, templates, exact_mode, asked, has_student)
-    if len(_COMPILED) >= 16:
-        _COMPILED.pop(next(iter(_COMPILED)))
-    _COMPILED[key] = (plan, compiled)  # holding the plan keeps its id from being reused
-    return compiled
+@dataclass(frozen=True)
+class Compiled:
+    """One graph's files (for one mode, set of questions and way of naming the student)."""
+
+    templates: dict[str, Template]  # file name → its compiled text
+
+    @classmethod
+    def of(cls, texts: Mapping[str, str]) -> Compiled:
+        return cls({name: Template(text) for name, text in texts.items()})
+
+    def slot_keys(self) -> dict[str, None]:
+        """Every slot key the files use (an ordered set)."""
+        return dict.fromkeys(key for template in self.templates.values() for key in template.keys)
+
+    def fill(self, texts: Mapping[str, bytes]) -> dict[str, bytes]:
+        """Each file with ``texts`` (slot key → UTF-8 text) in its slots."""
+        return {name: template.fill(texts) for name, template in self.templates.items()}
+
+
+@dataclass(frozen=True)
+class BlockNumbers:
+    """The numbers and precisions slots show, for a block of variants, before formatting."""
+
+    columns: dict[str, Column]  # number ("t:n" or "s:u") → its values and places
+    precisions: dict[str, list[int | None]]  # "p:q" → the places answers to q are asked to
+    count: int
+
+    @classmethod
+    def of(
+        cls, keys: Iterable[str], values: Values, hand: Values, exact_mode: bool, lo: int, hi: int
+    ) -> BlockNumbers:
+        """The block lo … hi − 1 of an evaluated batch (``values`` are the ones printed)."""
+        columns: dict[str, Column] = {}
+        precisions: dict[str, list[int | None]] = {}
+        for key in keys:
+            form, node = key.split(":", 1)
+            if form == "p":
+                precisions[key] = asked_places(hand, node, lo, hi, exact_mode)
+            elif form in FORMS and number_of(key) not in columns:
+                columns[number_of(key)] = column(values, number_of(key), lo, hi, exact_mode)
+        return cls(columns, precisions, hi - lo)
+
+    def texts(self, keys: Iterable[str]) -> list[dict[str, bytes]]:
+        """Each variant's UTF-8 text for every slot of ``keys`` (students' slots excepted)."""
+        texts = {number: printed(*values) for number, values in self.columns.items()}
+        slots: dict[str, list[str]] = {}
+        for key in keys:
+            form = key.split(":", 1)[0]
+            if form == "p":
+                slots[key] = [precision_text(p) for p in self.precisions[key]]
+            elif form == "t":  # as printed
+                slots[key] = texts[key]
+            elif form in FORMS:
+                shape = FORMS[form]
+                slots[key] = [shape(text) for text in texts[number_of(key)]]
+        if not slots:
+            return [{} for _ in range(self.count)]
+        # encoded all at once, far cheaper than a call per text (no text holds a NUL)
+        encoded = iter(MARK.join(text for column in slots.values() for text in column).encode().split(b"\0"))
+        columns = [list(islice(encoded, self.count)) for _ in slots]
+        return [dict(zip(slots, row, strict=True)) for row in zip(*columns, strict=True)]
+
+
+@dataclass(frozen=True)
+class Block:
+    """Variants of a class run ready to be filled in: plain data, so a worker process can take it."""
+
+    documents: dict[tuple[str, ...], Compiled]  # by the formats that name the student
+    numbers: BlockNumbers
+    students: tuple[tuple[tuple[str, ...], dict[str, str]], ...]  # each: its documents, student slots
+
+    def render(self) -> Iterator[dict[str, bytes]]:
+        """Each variant's files, in order."""
+        keys = dict.fromkeys(k for doc in self.documents.values() for k in doc.slot_keys())
+        for texts, (which, students) in zip(self.numbers.texts(keys), self.students, strict=True):
+            texts.update((key, text.encode()) for key, text in students.items())
+            yield self.documents[which].fill(texts)

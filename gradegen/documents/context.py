@@ -1,22 +1,80 @@
-"""The templates' context: the parts of a format's documents fixed per graph, and per variant."""
+"""Templated documents: the base of every Jinja format, and the context its templates get.
+
+A :class:`DocumentFormat` renders templates ``<document>.<suffix>.j2`` (the solution and the
+worksheet) from a context built here. The parts of that context fixed by the graph (phrases,
+section bodies laid out with slot markers for their numbers) are built once per graph and format;
+a page only puts its numbers in.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, ClassVar
+
+import jinja2
 
 from gradegen.core.spec import Spec
-from gradegen.documents.diagram import tikz
 from gradegen.documents.equations import equation, local_equation
-from gradegen.documents.latex import tex_equation
-from gradegen.documents.markdown import md_equation
 from gradegen.documents.numbers import Numbers, Slots
+from gradegen.documents.page import Page
 from gradegen.documents.plan import ChainEq, DocumentPlan, Known, LocalEq, NodeEq, Para, Prose
-from gradegen.escape import latex_escape, md_escape
+from gradegen.errors import GradegenError
 
 Ctx = SimpleNamespace  # template context records: attribute access is Jinja's fast path (dicts are not)
+
+
+class DocumentFormat:
+    """A format of Jinja documents: what a subclass says about its format, and the rendering.
+
+    A subclass names its ``suffix`` (the files are ``solution.<suffix>`` and ``worksheet.<suffix>``,
+    from templates ``<file>.j2``) and says how the format escapes text, writes an equation and
+    shows the diagram.
+    """
+
+    name = ""
+    suffix = ""
+    documents = ("solution", "worksheet")
+    compiles = True
+    secret = False
+    filters: ClassVar[Mapping[str, Callable[[str], str]]] = {}
+
+    @property
+    def files(self) -> tuple[str, ...]:
+        return tuple(f"{document}.{self.suffix}" for document in self.documents)
+
+    def escape(self, text: str) -> str:
+        """User text made literal in this format."""
+        raise NotImplementedError
+
+    def math(self, latex: str) -> str:
+        """Inline math."""
+        return f"${latex}$"
+
+    def equation(self, segments: Sequence[str], slots: Slots) -> str:
+        """A display equation from its segments (symbol = … = value), laid out with slots."""
+        raise NotImplementedError
+
+    def diagram(self, plan: DocumentPlan, numbers: Numbers | Slots) -> str:
+        """What the templates' ``diagram`` is: the picture, or where it is."""
+        raise NotImplementedError
+
+    def student(self, shown: str | None, student: str | None) -> str:
+        return self.escape(shown) if shown else ""
+
+    def render(self, page: Page) -> dict[str, str]:
+        static = _static(page.plan, self, page.exact_mode)
+        place = page.numbers.place
+        sections = [
+            Ctx(title=title, level=level, body=[place(item) for item in body])
+            for title, level, body in static.sections
+        ]
+        context = _context(
+            page.spec, page.plan, self, page.numbers, sections, page.asked, page.precision,
+            page.students[self.name], page.exact_mode,
+        )  # fmt: skip
+        return {name: _render(page.env, name, context) for name in self.files}
 
 
 def _spaced(escape: Callable[[str], str]) -> Callable[[str], str]:
@@ -31,48 +89,30 @@ def _spaced(escape: Callable[[str], str]) -> Callable[[str], str]:
     return inner
 
 
-_md_part = _spaced(md_escape)
-_tex_part = _spaced(latex_escape)
-
-
-_PROSE: dict[tuple[Prose, bool], str] = {}
-
-
-def _prose(prose: Prose, part: Callable[[str], str]) -> str:
-    """Prose rendered for one format; the same phrases recur in every variant, so cached."""
-    key = (prose, part is _md_part)
-    text = _PROSE.get(key)
-    if text is None:
-        text = "".join(part(p) if i % 2 == 0 else f"${p}$" for i, p in enumerate(prose.parts) if p)
-        if len(_PROSE) > 100_000:
-            _PROSE.clear()
-        _PROSE[key] = text
-    return text
-
-
 @dataclass(frozen=True)
 class Static:
     """The parts of one format's documents that are the same for every variant of a graph."""
 
-    fmt: str
     layers: tuple[str, ...]
     loss: str
     givens: tuple[tuple[str, str, str], ...]  # id, symbol, meaning (escaped)
-    titles: tuple[str, ...]  # section titles (escaped)
     meanings: dict[str, str]  # node id → escaped noun phrase ("the weighted sum into h1")
-    prose: dict[int, str]  # id(item) → rendered prose of a Para or Known
+    sections: tuple[tuple[str, int, tuple[str, ...]], ...]  # title, level, items (numbers as slots)
 
 
-_STATIC: dict[tuple[int, str], tuple[DocumentPlan, Static]] = {}
+_STATIC: dict[tuple[int, str, bool], tuple[DocumentPlan, Static]] = {}
 
 
-def _static(plan: DocumentPlan, fmt: str) -> Static:
-    key = (id(plan), fmt)
+def _static(plan: DocumentPlan, fmt: DocumentFormat, exact_mode: bool) -> Static:
+    key = (id(plan), fmt.name, exact_mode)
     hit = _STATIC.get(key)
     if hit is not None and hit[0] is plan:
         return hit[1]
-    part = _md_part if fmt == "md" else _tex_part
-    escape = md_escape if fmt == "md" else latex_escape
+    part = _spaced(fmt.escape)
+
+    def prose(text: Prose) -> str:
+        return "".join(part(p) if i % 2 == 0 else fmt.math(p) for i, p in enumerate(text.parts) if p)
+
     g = plan.graph
     layers = []
     for layer in plan.layers:
@@ -82,20 +122,30 @@ def _static(plan: DocumentPlan, fmt: str) -> Static:
         else:
             what = "Output layer" if layer.kind == "output" else f"Hidden layer {layer.index}"
             text = Prose.of(f"{what}: {units}, activation {layer.activation}, ", layer.definition or "", ".")
-        layers.append(_prose(text, part))
-    prose: dict[int, str] = {}
+        layers.append(prose(text))
+    slots = Slots(g, exact_mode)
+    sections = []
     for section in plan.sections:
+        body: list[str] = []
         for item in section.items:
-            if isinstance(item, Para | Known):
-                prose[id(item)] = _prose(item.text, part)
+            if isinstance(item, Para):
+                body.append(prose(item.text))
+            elif isinstance(item, Known):
+                body.append(
+                    prose(item.text)
+                    + " "
+                    + fmt.math(f"{g[item.node].symbol} = {slots.text(item.node)}")
+                    + "."
+                )
+            else:
+                body.append(fmt.equation(_segments(plan, slots, item), slots))
+        sections.append((fmt.escape(section.title), section.level, tuple(body)))
     static = Static(
-        fmt=fmt,
         layers=tuple(layers),
-        loss=_prose(Prose.of(f"Loss: {plan.loss_name}, ", plan.loss_definition, "."), part),
+        loss=prose(Prose.of(f"Loss: {plan.loss_name}, ", plan.loss_definition, ".")),
         givens=tuple((gid, g[gid].symbol, part(g[gid].meaning)) for gid in plan.givens),
-        titles=tuple(escape(section.title) for section in plan.sections),
         meanings={n.id: part(_noun(n.meaning)) for n in g.nodes},
-        prose=prose,
+        sections=tuple(sections),
     )
     if len(_STATIC) >= 32:
         _STATIC.pop(next(iter(_STATIC)))
@@ -116,26 +166,6 @@ def _segments(plan: DocumentPlan, slots: Slots, item: NodeEq | LocalEq | ChainEq
     return item.latex.split(" = ", 1)  # symbol, then the right-hand side (a long one is broken)
 
 
-def _body(plan: DocumentPlan, static: Static, slots: Slots) -> list[Ctx]:
-    """Each section's title, level and rendered items (numbers as slots), for one format."""
-    graph = plan.graph
-    sections = []
-    for section, title in zip(plan.sections, static.titles, strict=True):
-        body: list[str] = []
-        for item in section.items:
-            if isinstance(item, Para):
-                body.append(static.prose[id(item)])
-            elif isinstance(item, Known):
-                value = f" ${graph[item.node].symbol} = {slots.text(item.node)}$."
-                body.append(static.prose[id(item)] + value)
-            elif static.fmt == "md":
-                body.append(md_equation(_segments(plan, slots, item)))
-            else:
-                body.append(tex_equation(_segments(plan, slots, item), slots.visible, slots.row_visible))
-        sections.append(Ctx(title=title, level=section.level, body=body))
-    return sections
-
-
 def _rounding(decimals: int) -> str:
     return (
         f"Working by hand, every computed value is rounded to {decimals} decimal places "
@@ -147,7 +177,7 @@ def _rounding(decimals: int) -> str:
 def _context(
     spec: Spec,
     plan: DocumentPlan,
-    fmt: str,
+    fmt: DocumentFormat,
     numbers: Numbers | Slots,
     sections: list[Ctx],
     asked: Sequence[str],
@@ -156,8 +186,8 @@ def _context(
     exact_mode: bool,
 ) -> dict[str, Any]:
     """The templates' context for one format (``numbers`` real, or slots when compiling)."""
-    static = _static(plan, fmt)
-    escape = md_escape if fmt == "md" else latex_escape
+    static = _static(plan, fmt, exact_mode)
+    escape = fmt.escape
     graph = plan.graph
     return {
         "meta": Ctx(
@@ -176,6 +206,7 @@ def _context(
             ],
         ),
         "sections": sections,
+        "values": numbers.floats(),  # for user templates: every quantity as a number
         "table": [
             Ctx(
                 id=pid,
@@ -198,6 +229,17 @@ def _context(
         ],
         "mode": "exact" if exact_mode else "hand",
         "decimals": spec.decimals,
-        "diagram": "network.svg" if fmt == "md" else tikz(plan, numbers),  # type: ignore[arg-type]
+        "diagram": fmt.diagram(plan, numbers),
         "lr": numbers.text("lr"),
     }
+
+
+def _render(env: jinja2.Environment, name: str, context: Mapping[str, Any]) -> str:
+    template_name = f"{name}.j2"
+    try:
+        return env.get_template(template_name).render(context)
+    except jinja2.TemplateSyntaxError as exc:
+        where = exc.filename or exc.name or template_name
+        raise GradegenError(f"template {where}, line {exc.lineno}: {exc.message}") from None
+    except jinja2.TemplateError as exc:
+        raise GradegenError(f"template {template_name}: {exc.message or exc}") from None

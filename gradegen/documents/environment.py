@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import jinja2
 
+from gradegen.documents.formats import FORMATS
 from gradegen.errors import GradegenError
-from gradegen.escape import latex_escape, md_escape
 
 
 class _PackageLoader(jinja2.BaseLoader):
@@ -39,13 +38,13 @@ def _environment(templates: Path | None) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.ChoiceLoader(loaders),
         undefined=jinja2.StrictUndefined,
-        autoescape=False,  # LaTeX and Markdown, not HTML: strings are escaped explicitly below
+        autoescape=False,  # each format escapes its strings itself, and offers its filters
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["latex_escape"] = latex_escape
-    env.filters["md_escape"] = md_escape
+    for fmt in FORMATS:
+        env.filters.update(fmt.filters)
     return env
 
 
@@ -60,14 +59,3 @@ def environment(templates: Path | str | None = None) -> jinja2.Environment:
         env = _environment(None if templates is None else Path(templates))
         _ENVIRONMENTS[key] = env
     return env
-
-
-def _render(env: jinja2.Environment, name: str, context: Mapping[str, Any]) -> str:
-    template_name = f"{name}.j2"
-    try:
-        return env.get_template(template_name).render(context)
-    except jinja2.TemplateSyntaxError as exc:
-        where = exc.filename or exc.name or template_name
-        raise GradegenError(f"template {where}, line {exc.lineno}: {exc.message}") from None
-    except jinja2.TemplateError as exc:
-        raise GradegenError(f"template {template_name}: {exc.message or exc}") from None

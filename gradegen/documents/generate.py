@@ -146,7 +146,11 @@ def generate_class(
     with staged(target) as stage:
         if engine is None and _forkable(len(variants)):
             first = variants.ids[0]
-            _write_forked(stage, variants, lambda: renderer.prepare(first, names[first]), render, quiet)
+
+            def prepare() -> None:  # compile the documents once, for every worker to inherit
+                renderer(0, first, names[first])
+
+            _write_forked(stage, variants, prepare, render, quiet)
             return variants
         texs = _write_threaded(stage, variants, render, quiet, keep_tex=engine is not None)
         write_text_atomic(stage / "keys.json", keys_json(variants))

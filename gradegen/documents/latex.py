@@ -1,10 +1,52 @@
-"""LaTeX documents: display equations, long ones broken over lines."""
+"""LaTeX documents: display equations (long ones broken over lines) and the diagram in TikZ.
+
+They need only amsmath, amssymb, booktabs, longtable, geometry and tikz.
+"""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
+from typing import ClassVar
+
+from gradegen.documents.context import DocumentFormat
+from gradegen.documents.diagram import tikz
+from gradegen.documents.numbers import Numbers, Slots, fill
+from gradegen.documents.plan import DocumentPlan
+from gradegen.escape import latex_escape
+
+
+class Latex(DocumentFormat):
+    """solution.tex and worksheet.tex, from templates/*.tex.j2."""
+
+    name = "latex"
+    suffix = "tex"
+    filters: ClassVar[Mapping[str, Callable[[str], str]]] = {"latex_escape": latex_escape}
+
+    def escape(self, text: str) -> str:
+        return latex_escape(text)
+
+    def equation(self, segments: Sequence[str], slots: Slots) -> str:
+        """Broken where it is too wide with every number at its nominal width (the same lines
+        for every variant); a row of a broken sum counts each operand as a negative one (rows of
+        many terms are where the parentheses of negatives add up)."""
+
+        def visible(latex: str) -> int:
+            return _visible(fill(latex, slots.nominal))
+
+        def row_visible(latex: str) -> int:
+            return _visible(
+                fill(latex, lambda key: f"(-{slots.nominal(key)})" if key[0] in "os" else slots.nominal(key))
+            )
+
+        return tex_equation(segments, visible, row_visible)
+
+    def diagram(self, plan: DocumentPlan, numbers: Numbers | Slots) -> str:
+        return tikz(plan, numbers)  # type: ignore[arg-type]
+
+
+LATEX = Latex()
 
 _WIDTH = 64  # characters of (roughly) visible math per line before a LaTeX equation is broken
 

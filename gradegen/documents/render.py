@@ -1,35 +1,30 @@
 """Documents from an evaluated graph: the worked solution, the worksheet, the answer sheet and key.
 
-Jinja2 templates (``templates/``, shipped as ``gradegen.templates``) give each document its
-layout; equations are composed here from a :class:`~gradegen.documents.plan.DocumentPlan` built
-once per graph. The documents are rendered once per graph with slots for the numbers
-(:mod:`gradegen.documents.slots`) and filled per variant. Every user-provided string is escaped for
-its format.
+Each file comes from a format of :mod:`gradegen.documents.formats`, given a
+:class:`~gradegen.documents.page.Page`: one variant's numbers, precisions and student. There are
+two ways to fill a page. The reference (:func:`_reference`) renders every template with the
+variant's own numbers; user templates are always rendered so. The package's own templates are
+compiled once per graph with slot markers instead (:mod:`gradegen.documents.compiled`) and filled
+per variant, byte-identical to the reference and much faster.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
+
+import jinja2
 
 from gradegen.core.graph import Graph, Kind, Values
 from gradegen.core.key import make_key
 from gradegen.core.spec import Spec
-from gradegen.documents.compiled import _Compiled, _compiled
-from gradegen.documents.context import _body, _context, _static
-from gradegen.documents.diagram import svg
-from gradegen.documents.environment import _render, environment
-from gradegen.documents.numbers import Numbers, Slots, slot_value
-from gradegen.documents.plain import answers_yaml, key_json
+from gradegen.documents.compiled import Block, BlockNumbers, Compiled
+from gradegen.documents.environment import environment
+from gradegen.documents.formats import FILES, FORMATS
+from gradegen.documents.numbers import Numbers, Slots, asked_places, precision_text, slot
+from gradegen.documents.page import Format, Page
 from gradegen.documents.plan import DocumentPlan, build_plan
-from gradegen.documents.slots import fill, precision_text
-from gradegen.escape import latex_escape, md_escape
-
-DOCUMENTS = ("solution.md", "solution.tex", "worksheet.md", "worksheet.tex")
-"""The templated documents; each is rendered from ``<name>.j2``."""
-
-FILES = (*DOCUMENTS, "answers.yaml", "key.json", "network.svg")
-"""Every file :func:`render_documents` returns, in the order they are written."""
 
 # --------------------------------------------------------------------------- plans
 
@@ -80,7 +75,7 @@ def render_documents(
 
 class Renderer:
     """Renders any variant of an evaluated batch as :func:`render_documents` does, each file as
-    the UTF-8 bytes to write: a class run makes one and calls it for every student."""
+    the UTF-8 bytes to write; :meth:`block` prepares many for a worker process."""
 
     def __init__(
         self,
@@ -97,46 +92,86 @@ class Renderer:
     ) -> None:
         self.spec, self.graph, self.exact, self.hand = spec, graph, exact, hand
         self.plan = plan_for(spec, graph)
-        self.exact_mode, self.templates, self.compiled = exact_mode, templates, compiled
-        self.wanted = FILES if files is None else tuple(f for f in FILES if f in set(files))
-        self.documents = [f for f in self.wanted if f != "key.json"]
+        self.exact_mode = exact_mode
+        self.env = environment(templates)
+        wanted = set(FILES if files is None else files)
+        self.wanted = tuple(f for f in FILES if f in wanted)
+        formats = [fmt for fmt in FORMATS if wanted.intersection(fmt.files)]
+        # Compiling is valid for the package's templates only (tested byte-identical to the
+        # reference): user templates may compute with the numbers, so they get the real ones.
+        compiles = compiled and templates is None
+        self.compiled = tuple(fmt for fmt in formats if compiles and fmt.compiles)
+        self.reference = tuple(fmt for fmt in formats if fmt not in self.compiled)
         self.asked = (
             tuple(asked)
             if asked is not None
             else tuple(n.id for n in graph.nodes if n.kind is not Kind.GIVEN)
         )
 
+    @property
+    def compiles(self) -> bool:
+        """Whether every file is compiled: then :meth:`block` can hand variants to workers."""
+        return not self.reference
+
     def __call__(self, index: int, student: str | None = None, name: str | None = None) -> dict[str, bytes]:
-        shown = _shown(student, name)
         out: dict[str, bytes] = {}
-        if self.documents:
-            doc = self._compiled(shown)
-            if doc is not None:
-                out = doc.render(self.exact, self.hand, index, shown, student, self.documents)
-            else:
-                texts = _reference(
-                    self.spec, self.plan, self.exact, self.hand, index, self.asked, self.exact_mode,
-                    self.templates, shown, student,
-                )  # fmt: skip
-                out = {f: texts[f].encode() for f in self.documents}
-        if "key.json" in self.wanted:
-            key = make_key(self.spec, self.graph, self.exact, self.hand, self.asked, index)
-            out["key.json"] = key_json(key).encode()
+        if self.compiled:
+            out.update(next(self.block(index, [(student, name)]).render()))
+        if self.reference:
+            texts = _reference(
+                self.spec, self.plan, self.exact, self.hand, index, self.asked, self.exact_mode,
+                self.env, _shown(student, name), student, self.reference,
+            )  # fmt: skip
+            out.update((f, texts[f].encode()) for f in self.wanted if f in texts)
         return {f: out[f] for f in self.wanted}
 
-    def prepare(self, student: str | None = None, name: str | None = None) -> None:
-        """Compile the documents such a student gets and stack the batch's numbers for them,
-        without rendering any (forked workers then share all that)."""
-        doc = self._compiled(_shown(student, name)) if self.documents else None
-        if doc is not None:
-            doc.columns(self.exact, self.hand)
+    def block(self, lo: int, students: Sequence[tuple[str | None, str | None]]) -> Block:
+        """The compiled files of variants ``lo`` on, one per student (an (id, name) pair)."""
+        hi = lo + len(students)
+        if not 0 <= lo < hi <= self.exact.batch:
+            raise ValueError(f"variants {lo} to {hi - 1} of a batch of {self.exact.batch}")
+        rows = []
+        documents: dict[tuple[str, ...], Compiled] = {}
+        for student, name in students:
+            shown = _shown(student, name)
+            texts = {f"student:{fmt.name}": fmt.student(shown, student) for fmt in self.compiled}
+            named = tuple(fmt.name for fmt in self.compiled if texts[f"student:{fmt.name}"])
+            if named not in documents:
+                documents[named] = self._compile(named)
+            rows.append((named, texts))
+        keys = dict.fromkeys(k for doc in documents.values() for k in doc.slot_keys())
+        values = self.exact if self.exact_mode else self.hand
+        numbers = BlockNumbers.of(keys, values, self.hand, self.exact_mode, lo, hi)
+        return Block(documents, numbers, tuple(rows))
 
-    def _compiled(self, shown: str | None) -> _Compiled | None:
-        """The compiled documents for a student shown so, or None where the reference renders."""
-        # a name that escapes to nothing drops the "Student:" line: the reference decides that
-        if not self.compiled or (shown and not (md_escape(shown) and latex_escape(shown))):
-            return None
-        return _compiled(self.spec, self.plan, self.templates, self.exact_mode, self.asked, bool(shown))
+    def _compile(self, named: tuple[str, ...]) -> Compiled:
+        """The compiled files, for students whom the formats ``named`` name (cached per graph)."""
+        spec, plan = self.spec, self.plan
+        text = (spec.title, spec.course, spec.instructions, spec.decimals)  # the spec's, as printed
+        key: tuple[Any, ...] = (id(plan), self.exact_mode, self.asked, self.wanted, named, *text)
+        hit = _COMPILED.get(key)
+        if hit is not None and hit[0] is plan:
+            return hit[1]
+        page = Page(
+            spec=spec,
+            plan=plan,
+            asked=self.asked,
+            exact_mode=self.exact_mode,
+            env=self.env,
+            numbers=Slots(plan.graph, self.exact_mode),
+            diagram=Slots(plan.graph, self.exact_mode, "v"),
+            precision={q: slot(f"p:{q}") for q in self.asked},
+            students={fmt.name: slot(f"student:{fmt.name}") if fmt.name in named else "" for fmt in FORMATS},
+        )
+        texts = _render_page(page, self.compiled)
+        compiled = Compiled.of({f: texts[f] for f in self.wanted if f in texts})
+        if len(_COMPILED) >= 16:
+            _COMPILED.pop(next(iter(_COMPILED)))
+        _COMPILED[key] = (plan, compiled)  # holding the plan keeps its id from being reused
+        return compiled
+
+
+_COMPILED: dict[tuple[Any, ...], tuple[DocumentPlan, Compiled]] = {}
 
 
 def _shown(student: str | None, name: str | None) -> str | None:
@@ -152,32 +187,34 @@ def _reference(
     index: int,
     asked: Sequence[str],
     exact_mode: bool,
-    templates: Path | str | None,
+    env: jinja2.Environment,
     shown: str | None,
     student: str | None,
+    formats: Sequence[Format] = FORMATS,
 ) -> dict[str, str]:
-    """Every document of one variant, its templates rendered with its own numbers."""
-    env = environment(templates)
+    """Every file of one variant, its templates rendered with its own numbers."""
     numbers = Numbers(exact if exact_mode else hand, index, exact_mode)
-    slots = Slots(plan.graph, exact_mode)
-    places = hand.places or {}
-    precision = {
-        q: precision_text(None if exact_mode else int(places[q][index]) if q in places else 0) for q in asked
-    }
+    precision = {q: precision_text(asked_places(hand, q, index, index + 1, exact_mode)[0]) for q in asked}
+    page = Page(
+        spec=spec,
+        plan=plan,
+        asked=tuple(asked),
+        exact_mode=exact_mode,
+        env=env,
+        numbers=numbers,
+        diagram=numbers,
+        precision=precision,
+        students={fmt.name: fmt.student(shown, student) for fmt in formats},
+        key=lambda: make_key(spec, plan.graph, exact, hand, asked, index),
+    )
+    return _render_page(page, formats)
+
+
+def _render_page(page: Page, formats: Sequence[Format]) -> dict[str, str]:
     files: dict[str, str] = {}
-    for fmt in ("md", "tex"):
-        escape = md_escape if fmt == "md" else latex_escape
-        sections = _body(plan, _static(plan, fmt), slots)
-        for section in sections:  # equations are laid out once per graph, then given numbers
-            section.body = [fill(item, lambda key: slot_value(numbers, key)) for item in section.body]
-        context = _context(
-            spec, plan, fmt, numbers, sections, asked, precision, escape(shown) if shown else "", exact_mode
-        )
-        for doc in ("solution", "worksheet"):
-            files[f"{doc}.{fmt}"] = _render(env, f"{doc}.{fmt}", context)
-    files["answers.yaml"] = answers_yaml(spec, asked, precision, student)
-    files["network.svg"] = svg(plan, Numbers(hand, index, False))
+    for fmt in formats:
+        files.update(fmt.render(page))
     return files
 
 
-__all__ = ["DOCUMENTS", "FILES", "Renderer", "plan_for", "render_documents"]
+__all__ = ["FILES", "Renderer", "plan_for", "render_documents"]
