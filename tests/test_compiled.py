@@ -90,6 +90,25 @@ def test_template_fills_slots_and_keeps_literal_text() -> None:
     assert Template("none").fill({}) == b"none"
 
 
+def test_a_block_renders_the_same_after_pickling() -> None:
+    """A block of students (what a worker process is sent) pickles, and renders after the round
+    trip what rendering each student alone gives."""
+    import pickle
+
+    from gradegen.documents.generate import CLASS_FILES
+    from gradegen.documents.render import Renderer
+
+    variants = _class("deep_softmax", "loss,output_gradients")
+    args = (variants.spec, variants.graph, variants.exact, variants.hand, variants.asked)
+    renderer = Renderer(*args, files=CLASS_FILES)
+    students = [(student, NAMES[i]) for i, student in enumerate(variants.ids)]
+    block = pickle.loads(pickle.dumps(renderer.block(2, students[2:5])))
+    for i, files in enumerate(block.render(), start=2):
+        assert files == renderer(i, *students[i])
+    one = Template(f"x {slot('t:a')}")
+    assert pickle.loads(pickle.dumps(one)).fill({"t:a": b"1"}) == b"x 1"
+
+
 def test_a_student_whose_name_escapes_to_nothing_is_compiled_like_the_reference() -> None:
     """A student shown as blank space gets no "Student:" line in either way of rendering, while
     answers.yaml still carries the id."""

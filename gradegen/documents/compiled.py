@@ -45,17 +45,13 @@ class Template:
             raise ValueError("a slot marker without its pair")
         self.keys = tuple(parts[1::2])
         self.parts = [part.encode() for part in parts]
-        # the slots' texts in order, taken from a mapping in one call (one slot: a tuple of one)
-        self._texts = (
-            itemgetter(*self.keys)
-            if len(self.keys) > 1
-            else lambda texts: tuple(texts[key] for key in self.keys)
-        )
+        # the slots' texts in order, taken from a mapping in one call (an itemgetter pickles)
+        self._texts = itemgetter(*self.keys) if len(self.keys) > 1 else None
 
     def fill(self, texts: Mapping[str, bytes]) -> bytes:
         """The text with ``texts[key]`` in each slot."""
         parts = self.parts.copy()
-        parts[1::2] = self._texts(texts)
+        parts[1::2] = self._texts(texts) if self._texts else [texts[key] for key in self.keys]
         return b"".join(parts)
 
 
