@@ -165,6 +165,10 @@ class Numbers:
         """Every node's value as a float (what user templates compute with)."""
         return self.values.scalars(self.index)
 
+    def for_svg(self) -> Numbers:
+        """The numbers for the SVG diagram, which puts in real minus signs itself."""
+        return self
+
 
 class Slots:
     """Stands in for :class:`Numbers` when a text is laid out or compiled: markers, not numbers.
@@ -195,6 +199,10 @@ class Slots:
 
     def floats(self) -> Mapping[str, float]:
         return _NoFloats()
+
+    def for_svg(self) -> Slots:
+        """Markers for the SVG diagram: their texts come with real minus signs ("v" slots)."""
+        return Slots(self.graph, self.exact, "v")
 
     def nominal(self, key: str) -> str:
         """A stand-in text of slot ``key``'s nominal width."""

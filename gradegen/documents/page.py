@@ -24,7 +24,6 @@ class Page:
     exact_mode: bool
     env: jinja2.Environment
     numbers: Numbers | Slots  # the values, as printed
-    diagram: Numbers | Slots  # the givens, as the SVG diagram prints them
     precision: Mapping[str, str]  # asked id → "4 decimal places"
     students: Mapping[str, str]  # format name → the student as that format names them
     key: Callable[[], Key] | None = None  # the variant's key (none while compiling)

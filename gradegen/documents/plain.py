@@ -59,7 +59,7 @@ class Diagram(PlainFormat):
     files = ("network.svg",)
 
     def render(self, page: Page) -> dict[str, str]:
-        return {"network.svg": svg(page.plan, page.diagram)}  # type: ignore[arg-type]
+        return {"network.svg": svg(page.plan, page.numbers.for_svg())}  # type: ignore[arg-type]
 
 
 def key_json(key: Key) -> str:

@@ -159,7 +159,6 @@ class Renderer:
             exact_mode=self.exact_mode,
             env=self.env,
             numbers=Slots(plan.graph, self.exact_mode),
-            diagram=Slots(plan.graph, self.exact_mode, "v"),
             precision={q: slot(f"p:{q}") for q in self.asked},
             students={fmt.name: slot(f"student:{fmt.name}") if fmt.name in named else "" for fmt in FORMATS},
         )
@@ -202,7 +201,6 @@ def _reference(
         exact_mode=exact_mode,
         env=env,
         numbers=numbers,
-        diagram=numbers,
         precision=precision,
         students={fmt.name: fmt.student(shown, student) for fmt in formats},
         key=lambda: make_key(spec, plan.graph, exact, hand, asked, index),
