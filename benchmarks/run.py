@@ -31,7 +31,7 @@ from gradegen.core.spec import Spec, load_spec
 from gradegen.documents.compiled import BLOCK
 from gradegen.documents.generate import CLASS_FILES, generate_class
 from gradegen.documents.render import Renderer
-from gradegen.variants.draw import make_variants
+from gradegen.variants.draw import VariantSet, keys_json, make_variants
 from gradegen.variants.roster import Roster
 
 HERE = Path(__file__).resolve().parent
@@ -144,6 +144,78 @@ def bench_grade(spec: Spec, name: str, n: int, work: Path) -> dict[str, float]:
     return figures
 
 
+def class_answers_csv(variants: VariantSet, path: Path) -> None:
+    """A CSV with a row per student of a class, every asked id answered from that student's own
+    hand values: 70% right, 10% sign-flipped, 10% off by ten, 10% missing."""
+    rng = np.random.default_rng(2026)
+    columns = []
+    for qid in variants.asked:
+        value = variants.hand[qid]
+        draw = rng.random(len(variants))
+        value = np.where(draw < 0.1, -value, np.where(draw < 0.2, value * 10, value))
+        text = np.char.mod("%.10g", value).astype(object)
+        text[draw >= 0.9] = ""
+        columns.append(text)
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["student", *variants.asked])
+        writer.writerows(zip(variants.ids, *columns, strict=True))
+
+
+# Run in a child: where `gradegen grade` spends its time on a class's keys.json (wall seconds;
+# grade() rebuilds the values again, so the rebuild measured alone is taken off its figure).
+_PHASES = """
+import json, sys, tempfile, time
+from gradegen import grade, write_reports
+from gradegen.grading.keys import key_groups, load_answer_key
+from gradegen.grading.submissions import read_submissions
+keys_path, answers, out = sys.argv[1:4]
+t0 = time.perf_counter()
+keys = load_answer_key(keys_path)
+table = read_submissions([answers])
+t1 = time.perf_counter()
+key_groups(keys, table.students)
+t2 = time.perf_counter()
+results = grade(keys, table)
+t3 = time.perf_counter()
+write_reports(results, out, feedback="zip")
+t4 = time.perf_counter()
+rebuild = t2 - t1
+print(json.dumps({"read": t1 - t0, "rebuild": rebuild, "grade": t3 - t2 - rebuild, "write": t4 - t3}))
+"""
+
+
+def bench_class_grade(spec: Spec, n: int, work: Path) -> dict[str, float]:
+    """1. Grading n submissions against a keys.json of n per-student variants (every id asked,
+    follow-through and diagnosis on, --feedback zip), as the CLI runs it; and where the time goes."""
+    variants = make_variants(spec, Roster.anonymous(n).ids, seed="bench")
+    keys = work / "class-keys.json"
+    keys.write_text(keys_json(variants), "utf-8")
+    answers = work / "class-answers.csv"
+    class_answers_csv(variants, answers)
+    out = work / "class-grades"
+    command = [*GRADEGEN, "grade", str(keys), str(answers), "--out", str(out), "--feedback", "zip", "--quiet"]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wall, peak = run_command(command)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    script = [sys.executable, "-c", _PHASES, str(keys), str(answers), str(work / "class-grades-phases")]
+    phases = json.loads(
+        subprocess.run(script, cwd=SCRATCH, check=True, capture_output=True, text=True).stdout
+    )
+    return {
+        "students": n,
+        "items": n * len(variants.asked),
+        "keys_mb": keys.stat().st_size / 1e6,
+        "keys_bytes_per_student": keys.stat().st_size / n,
+        "seconds": wall,
+        "cpu_seconds": cpu,
+        "per_second": n / wall,
+        "peak_mb": peak,
+        **{f"seconds_{name}": value for name, value in phases.items()},
+    }
+
+
 def bench_batch(spec: Spec, n: int, loop_sample: int) -> dict[str, float]:
     """3. One batched evaluation of n variants against a per-variant Python loop over the graph."""
     graph = build_graph(spec)
@@ -234,6 +306,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--submissions", type=int, default=100_000)
     parser.add_argument("--batch", type=int, default=100_000)
     parser.add_argument(
+        "--class-size", type=int, default=100_000, help="per-student variants graded (figure 1)"
+    )
+    parser.add_argument(
         "--dir",
         type=Path,
         default=None,
@@ -241,7 +316,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     )
     args = parser.parse_args(argv)
     if args.quick:
-        args.variants = args.submissions = args.batch = 20
+        args.variants = args.submissions = args.batch = args.class_size = 20
     report: dict[str, Any] = {"machine": machine(), "networks": {}, "disk": {}}
     # Nothing is deleted until the end: on ext4 without a journal, creating files soon after
     # deleting many is slow (the allocator skips recently freed inodes), which would time the cleanup.
@@ -255,6 +330,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 "grade": bench_grade(spec, name, args.submissions, work),
                 "batch": bench_batch(spec, args.batch, loop_sample=2_000),
             }
+        report["class"] = bench_class_grade(networks()["handout"], args.class_size, work)
         report["disk"] = bench_disk(work, blocks=1 if args.quick else 20)
     report["startup"] = bench_startup(repeat=1 if args.quick else 5)
     print_table(report)
@@ -294,6 +370,16 @@ def print_table(report: dict[str, Any]) -> None:
     row("3. batched evaluation (s)", lambda n: f"{n['batch']['batched_seconds']:.3f}")
     row("   per-variant loop (s)", lambda n: f"{n['batch']['loop_seconds']:.1f}")
     row("   ratio", lambda n: f"{n['batch']['ratio']:,.0f}×")
+    c = report["class"]
+    rows.append(("1. grade a class's keys.json: students", f"{c['students']:,}", ""))
+    rows.append(
+        ("   keys.json (MB, bytes/student)", f"{c['keys_mb']:.1f}, {c['keys_bytes_per_student']:.0f}", "")
+    )
+    rows.append(("   --feedback zip: wall (s)", f"{c['seconds']:.2f}", ""))
+    rows.append(("   CPU (s), students/s", f"{c['cpu_seconds']:.2f}, {c['per_second']:,.0f}", ""))
+    rows.append(("   peak (MB)", f"{c['peak_mb']:,.0f}", ""))
+    split = ", ".join(f"{p} {c[f'seconds_{p}']:.2f}" for p in ("read", "rebuild", "grade", "write"))
+    rows.append(("   time split (s)", split, ""))
     start = report["startup"]
     rows.append(("4. gradegen --help (s)", f"{start['help_seconds']:.3f}", ""))
     rows.append(("   gradegen solve (s)", f"{start['solve_seconds']:.3f}", ""))

@@ -43,8 +43,12 @@ _EXPORTS = {
     "VariantSet": "gradegen.variants.draw",
     "make_variants": "gradegen.variants.draw",
     "keys_document": "gradegen.variants.draw",
-    "default_randomize": "gradegen.variants.draw",
-    "new_seed": "gradegen.variants.draw",
+    "keys_json": "gradegen.variants.draw",
+    "ClassKeys": "gradegen.core.classkeys",
+    "student_key": "gradegen.core.classkeys",
+    "load_keys": "gradegen.core.classkeys",
+    "default_randomize": "gradegen.variants.defaults",
+    "new_seed": "gradegen.variants.streams",
     "Roster": "gradegen.variants.roster",
     "RosterError": "gradegen.variants.roster",
     "Student": "gradegen.variants.roster",
@@ -75,7 +79,7 @@ _EXPORTS = {
     "is_close": "gradegen.grading.compare",
     "half_width": "gradegen.grading.compare",
     "Rule": "gradegen.grading.compare",
-    "KeySet": "gradegen.grading.keys",
+    "KeySet": "gradegen.core.classkeys",
     "Parsed": "gradegen.grading.parse",
     "Status": "gradegen.grading.parse",
     "Verdict": "gradegen.grading.results",
@@ -94,6 +98,7 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:
+    from gradegen.core.classkeys import ClassKeys, KeySet, load_keys, student_key
     from gradegen.core.graph import Graph, Group, Kind, Node, Values
     from gradegen.core.key import Key, load_key, make_key
     from gradegen.core.network import build_graph
@@ -119,7 +124,7 @@ if TYPE_CHECKING:
     from gradegen.grading.compare import Rule, half_width, is_close
     from gradegen.grading.diagnosis import EXPLANATIONS, Mistake, variant_graphs
     from gradegen.grading.grade import grade, grade_group
-    from gradegen.grading.keys import KeySet, key_from_spec, load_answer_key
+    from gradegen.grading.keys import key_from_spec, load_answer_key
     from gradegen.grading.parse import Parsed, Status, parse_answer, parse_column
     from gradegen.grading.results import GradingResults, ItemResult, StudentResult, Verdict
     from gradegen.grading.submissions import FileError, Submissions, read_submissions
@@ -127,7 +132,8 @@ if TYPE_CHECKING:
     from gradegen.presets import Preset
     from gradegen.progress import progress
     from gradegen.reports.write import write_reports
-    from gradegen.variants.draw import VariantSet, default_randomize, keys_document, make_variants, new_seed
+    from gradegen.variants.defaults import default_randomize
+    from gradegen.variants.draw import VariantSet, keys_document, keys_json, make_variants
     from gradegen.variants.roster import (
         Roster,
         RosterError,
@@ -136,6 +142,7 @@ if TYPE_CHECKING:
         parse_roster,
         read_roster,
     )
+    from gradegen.variants.streams import new_seed
 
 
 def __getattr__(name: str) -> Any:

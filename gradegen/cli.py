@@ -215,6 +215,30 @@ def generate(
 
 
 @app.command()
+def key(
+    keys: Annotated[
+        Path,
+        typer.Argument(help="A class's keys.json (from generate --roster/--variants).", show_default=False),
+    ],
+    student: Annotated[str, typer.Option("--student", help="The student id.", show_default=False)],
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help="Write the key to this file instead of printing it.")
+    ] = None,
+) -> None:
+    """Print one student's full key: their spec with their numbers, the asked IDs and every value,
+    exactly as a single key.json holds it."""
+    from gradegen.core.classkeys import student_key
+    from gradegen.files import write_text_atomic
+
+    with _user_errors():
+        text = student_key(keys, student).to_json()
+        if out_file is not None:
+            write_text_atomic(out_file, text)
+    if out_file is None:
+        sys.stdout.write(text)
+
+
+@app.command()
 def grade(
     key: Annotated[
         Path,

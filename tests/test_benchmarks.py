@@ -27,5 +27,8 @@ def test_benchmark_smoke_run() -> None:
         assert figures["grade"]["submissions"] == 20
         assert figures["grade"]["peak_mb_zip"] > 0 and figures["grade"]["per_second_files"] > 0
         assert figures["batch"]["ratio"] > 0
+    grading_a_class = report["class"]  # figure 1: a keys.json of per-student variants
+    assert grading_a_class["students"] == 20 and grading_a_class["peak_mb"] > 0
+    assert 0 < grading_a_class["keys_bytes_per_student"] < 1000 and grading_a_class["seconds_rebuild"] > 0
     assert 0 < report["startup"]["help_seconds"] < 60
     assert "1. generate" in result.stdout

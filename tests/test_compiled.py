@@ -1,8 +1,8 @@
-"""Compiled documents and the fast keys.json: each checked against the plain one-variant way."""
+"""Compiled documents, checked against the plain one-variant way.
+
+(keys.json no longer has a fast path of its own: its tests are in test_classkeys.py.)"""
 
 from __future__ import annotations
-
-import json
 
 import pytest
 from conftest import deep_softmax_data
@@ -13,7 +13,7 @@ from gradegen.documents.compiled import Template
 from gradegen.documents.formats import FILES
 from gradegen.documents.numbers import math_number, printed, slot
 from gradegen.documents.render import render_documents
-from gradegen.variants.draw import VariantSet, keys_document, keys_json, make_variants
+from gradegen.variants.draw import VariantSet, make_variants
 
 NAMES = ["Ann O'Neil", "50% #1 {x}_y", "Zoë", "v004", "*bold* $x$", "Bo"]
 
@@ -60,24 +60,6 @@ def test_files_selects_what_is_rendered() -> None:
     files = render_documents(*args, files=["network.svg", "solution.md"])
     assert tuple(files) == ("solution.md", "network.svg")
     assert tuple(render_documents(*args, files=["key.json"])) == ("key.json",)
-
-
-@pytest.mark.parametrize("name", ["handout", "mazur", "deep_softmax"])
-def test_fast_keys_json_equals_the_per_student_keys(name: str) -> None:
-    """keys.json written from the batch's columns is the JSON of each student's own key."""
-    variants = _class(name)
-    text = keys_json(variants)
-    assert text == json.dumps(keys_document(variants), indent=2, ensure_ascii=False) + "\n"
-    keys = json.loads(text)["keys"]
-    for i, student in enumerate(variants.ids):
-        assert json.dumps(keys[student]) == json.dumps(variants.key_for(i).to_dict())
-
-
-def test_fast_keys_json_with_some_questions() -> None:
-    """Asking a subset keeps the fast keys identical to the reference's."""
-    variants = _class("deep_softmax", "loss,dL_dw1")
-    expected = json.dumps(keys_document(variants, ["loss"]), indent=2, ensure_ascii=False) + "\n"
-    assert keys_json(variants, ["loss"]) == expected
 
 
 def test_template_fills_slots_and_keeps_literal_text() -> None:

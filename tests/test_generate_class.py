@@ -43,22 +43,25 @@ def class_of_200(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_two_hundred_students_get_folders_and_keys(class_of_200: Path) -> None:
-    """A 200-student roster gives 200 folders of documents and 200 keys."""
+    """A 200-student roster gives 200 folders of documents and 200 keys (keys.json version 2: a
+    row of givens per student, in roster order; the shape changed with issue 10)."""
     folders = sorted(p for p in class_of_200.iterdir() if p.is_dir())
     assert len(folders) == 200
     for folder in folders[:5]:
         assert sorted(p.name for p in folder.iterdir()) == sorted(CLASS_FILES)
     keys = json.loads((class_of_200 / "keys.json").read_text())
-    assert keys["seed"] == "week3"
-    assert list(keys["keys"]) == [f"s{k:03d}" for k in range(200)]
+    assert keys["seed"] == "week3" and keys["format"] == "gradegen-keys" and keys["version"] == 2
+    assert list(keys["students"]) == [f"s{k:03d}" for k in range(200)]
 
 
 def test_each_key_matches_its_students_own_numbers(class_of_200: Path) -> None:
-    """Every key's values are its own spec's, solved afresh; the answer sheet names the student."""
-    keys = json.loads((class_of_200 / "keys.json").read_text())["keys"]
+    """Every student's key (`gradegen key`, from the compact keys.json of issue 10) holds their own
+    spec's values, solved afresh; the answer sheet names the student."""
+    from gradegen.core.classkeys import student_key
+
     weights = set()
     for student in ("s000", "s101", "s199"):
-        key = keys[student]
+        key = student_key(class_of_200 / "keys.json", student).to_dict()
         spec = parse_spec(key["spec"])
         values = build_graph(spec).evaluate()
         for qid, entry in key["values"].items():
@@ -189,17 +192,19 @@ def _roster(ids: list[str]) -> Roster:
 
 
 def test_class_csv_is_graded_against_each_students_own_key(tmp_path: Path, handout: Spec) -> None:
-    """Each CSV row is graded with its own key; a student handing in a neighbour's answers scores low."""
+    """Each CSV row is graded with its own key; a student handing in a neighbour's answers scores low.
+    (Each student's spec is read with `student_key`: keys.json is version 2 since issue 10.)"""
+    from gradegen.core.classkeys import load_keys
     from gradegen.grading.grade import grade
 
     ids = [f"s{k:02d}" for k in range(12)]
     generate_class(handout, _roster(ids), tmp_path / "cls", seed="csv")
-    keys = json.loads((tmp_path / "cls" / "keys.json").read_text())["keys"]
-    asked = keys["s00"]["asked"]
+    keys = load_keys(tmp_path / "cls" / "keys.json")
+    asked = keys.asked
     rows = []
     for student in ids:
         source = "s05" if student == "s04" else student  # s04 copies s05
-        values = build_graph(parse_spec(keys[source]["spec"])).evaluate()
+        values = build_graph(keys.spec_for(source)).evaluate()
         rows.append([student, *(repr(float(values[q][0])) for q in asked)])
     path = tmp_path / "answers.csv"
     with path.open("w", newline="") as handle:
@@ -222,10 +227,11 @@ def test_user_templates_get_each_students_real_numbers(tmp_path: Path, handout: 
     (folder / "network.md.j2").write_text("LR2 {{ lr | float * 2 }}; W5 {{ values.w5 * 10 }}\n")
     ids = ["ann", "ben", "cat"]
     generate_class(handout, _roster(ids), tmp_path / "cls", seed="t", templates=folder)
-    keys = json.loads((tmp_path / "cls" / "keys.json").read_text())["keys"]
+    from gradegen.core.classkeys import student_key
+
     printed = set()
     for student in ids:
-        spec = keys[student]["spec"]
+        spec = student_key(tmp_path / "cls" / "keys.json", student).to_dict()["spec"]
         w5 = spec["layers"][1]["weights"][0][0]
         line = f"LR2 {spec['learning_rate'] * 2}; W5 {w5 * 10}\n"
         assert line in (tmp_path / "cls" / student / "worksheet.md").read_text(), student

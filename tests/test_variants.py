@@ -14,22 +14,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 
+from gradegen.core.classkeys import ClassKeys
 from gradegen.core.graph import Kind, Values
-from gradegen.core.key import Key
 from gradegen.core.network import build_graph
 from gradegen.core.spec import Draw, Loss, Spec, parse_spec
 from gradegen.errors import GradegenError, SpecError
 from gradegen.progress import progress
-from gradegen.variants.draw import (
-    VariantSet,
-    _indices,
-    default_randomize,
-    fingerprint,
-    keys_document,
-    make_variants,
-    student_keys,
-    uniforms,
-)
+from gradegen.variants.defaults import default_randomize
+from gradegen.variants.draw import VariantSet, keys_document, make_variants
+from gradegen.variants.streams import fingerprint, indices, student_keys, uniforms
 
 ROSTER = [f"student{k:03d}@uni.example" for k in range(200)]
 
@@ -251,7 +244,7 @@ def test_keys_are_keyed_by_seed() -> None:
 def test_distinct_indices(count: int, k: int, rows: int, seed: int) -> None:
     """Property: one layer's weights are drawn without repeats whenever there are enough values."""
     u = np.random.default_rng(seed).random((rows, k))
-    picks = _indices(u, count, distinct=True)
+    picks = indices(u, count, distinct=True)
     assert picks.shape == (rows, k) and picks.min() >= 0 and picks.max() < count
     if k <= count:
         assert all(len(set(row)) == k for row in picks.tolist())
@@ -260,7 +253,7 @@ def test_distinct_indices(count: int, k: int, rows: int, seed: int) -> None:
 def test_distinct_indices_are_uniform() -> None:
     """Every ordered pair of 2 out of 3 values is equally likely (no bias from avoiding repeats)."""
     u = np.random.default_rng(5).random((60_000, 2))
-    _, counts = np.unique(_indices(u, 3, distinct=True), axis=0, return_counts=True)
+    _, counts = np.unique(indices(u, 3, distinct=True), axis=0, return_counts=True)
     assert len(counts) == 6 and counts.min() > 0.95 * 10_000 and counts.max() < 1.05 * 10_000
 
 
@@ -404,20 +397,22 @@ def test_bad_student_lists(handout: Spec) -> None:
 
 
 def test_keys_document(handout: Spec) -> None:
-    """keys.json maps each student, in roster order, to that student's own key; the seed is a string."""
+    """keys.json (version 2 since issue 10) lists each student's givens in roster order, from which
+    their own key follows; the seed is a string."""
     ids = ["zed", "amy", "bo"]
     vs = make_variants(handout, ids, seed=99, asked="forward,loss,updates")
     doc = keys_document(vs)
-    assert doc["seed"] == "99" and list(doc["keys"]) == ids
-    text = json.dumps(doc, sort_keys=False)
-    back = json.loads(text)
+    assert doc["seed"] == "99" and list(doc["students"]) == ids
+    assert doc["asked"] == list(vs.asked) and doc["givens"] == list(vs.graph.givens)
+    back = ClassKeys.from_data(json.loads(json.dumps(doc)))
     for i, student in enumerate(ids):
-        key = Key.from_dict(back["keys"][student])
+        assert doc["students"][student] == list(vs.givens_for(i).values())
+        key = back.key_for(student)
         assert key.asked == vs.asked
         assert key.spec == vs.spec_for(i)
         assert key.values["loss"].exact == float(vs.exact["loss"][i])
     only_loss = keys_document(vs, asked=["loss"])
-    assert only_loss["keys"]["amy"]["asked"] == ["loss"]
+    assert only_loss["asked"] == ["loss"]
 
 
 # --------------------------------------------------------------------------- spec validation

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from gradegen.core.graph import Graph, Group, Kind, Values
+from gradegen.core.network import build_graph
 from gradegen.core.spec import Spec, Tolerance, parse_spec, read_text
 from gradegen.errors import GradegenError
 
@@ -89,6 +90,10 @@ class Key:
             "values": {qid: self.values[qid].to_dict() for qid in self.asked},
         }
 
+    def to_json(self) -> str:
+        """The ``key.json`` text (what ``generate`` writes)."""
+        return json.dumps(self.to_dict(), indent=2) + "\n"
+
     @classmethod
     def from_dict(cls, data: Any, *, source: str = "key") -> Key:
         if not isinstance(data, dict) or not {"spec", "asked", "values"} <= set(data):
@@ -131,6 +136,13 @@ def make_key(
         for qid in asked
     }
     return Key(spec, tuple(asked), answers)
+
+
+def solve_key(spec: Spec, asked: Iterable[str] | None = None) -> Key:
+    """The key of one spec solved alone (every quantity but the givens unless ``asked`` says)."""
+    graph = build_graph(spec)
+    questions = askable(graph) if asked is None else tuple(asked)
+    return make_key(spec, graph, graph.evaluate(), graph.evaluate(hand=True), questions)
 
 
 def load_key(path: Path) -> Key:

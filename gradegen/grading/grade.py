@@ -25,13 +25,12 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from gradegen.core.graph import Array, Kind
+from gradegen.core.graph import Array, Kind, Values
 from gradegen.core.key import Key
-from gradegen.core.network import build_graph
 from gradegen.errors import GradegenError
 from gradegen.grading.compare import Rule, _match
 from gradegen.grading.diagnosis import EXPLANATIONS, Mistake, in_space, references
-from gradegen.grading.keys import KeyLike, _resolve_key, _spec_values, _structure
+from gradegen.grading.keys import KeyColumns, KeyLike, _resolve_key, key_columns, key_groups
 from gradegen.grading.parse import parse_column
 from gradegen.grading.results import (
     DEFAULT_ECF_CREDIT,
@@ -67,62 +66,30 @@ def grade(
     resolved = _resolve_key(key)
     table = submissions if isinstance(submissions, Submissions) else read_submissions(submissions)
     errors = list(table.errors)
-
-    # Which key each submission is graded against, and the groups of keys sharing a structure.
     n = len(table)
-    if isinstance(resolved, Key):
-        key_of: list[Key | None] = [resolved] * n
-    else:
-        key_of = [resolved.keys.get(s) for s in table.students]
-        for i, k in enumerate(key_of):
-            if k is None:
-                errors.append(
-                    FileError(table.sources[i], f"no key for student {table.students[i]!r}; not graded")
-                )
-    members: list[list[int]] = []  # per group: submission rows
-    group_keys: list[list[Key]] = []  # per group: its distinct keys
-    row_key: list[list[int]] = []  # per group: each row's position in group_keys
-    if isinstance(resolved, Key):
-        if n:
-            members, group_keys, row_key = [list(range(n))], [[resolved]], [[0] * n]
-    else:
-        by_structure: dict[str, int] = {}
-        key_pos: dict[int, tuple[int, int]] = {}  # id(key) → (group, position)
-        for i, k in enumerate(key_of):
-            if k is None:
-                continue
-            if id(k) not in key_pos:
-                g = by_structure.setdefault(_structure(k), len(by_structure))
-                if g == len(members):
-                    members.append([])
-                    group_keys.append([])
-                    row_key.append([])
-                key_pos[id(k)] = (g, len(group_keys[g]))
-                group_keys[g].append(k)
-            g, pos = key_pos[id(k)]
-            members[g].append(i)
-            row_key[g].append(pos)
+    batches, missing = key_groups(resolved, table.students)
+    for i in missing:
+        errors.append(FileError(table.sources[i], f"no key for student {table.students[i]!r}; not graded"))
 
     groups: list[GroupResult] = []
     group_of = np.full(n, -1, dtype=np.intp)
     row_of = np.full(n, -1, dtype=np.intp)
     student_errors: dict[int, list[str]] = {}
-    for g, rows in enumerate(members):
-        keys = group_keys[g]
-        asked = set(keys[0].asked)
-        index = np.array(rows, dtype=np.intp)
+    for g, batch in enumerate(batches):
+        asked_ids = batch.keys.asked
+        asked = set(asked_ids)
+        index = batch.rows
+        rows = index.tolist()
         # Unknown ids: once per CSV file, else in the student's own errors.
         for qid, column in table.columns.items():
             if qid in asked:
                 continue
             hits = [i for i in rows if column[i] is not None and column[i] != ""]
+            hint = _hint(qid, asked_ids)
             for source in dict.fromkeys(table.sources[i] for i in hits if table.from_csv[i]):
-                record = FileError(
-                    source, f"unknown quantity id {qid!r}{_hint(qid, keys[0].asked)} (column ignored)"
-                )
+                record = FileError(source, f"unknown quantity id {qid!r}{hint} (column ignored)")
                 if record not in errors:
                     errors.append(record)
-            hint = _hint(qid, keys[0].asked)
             for i in hits:
                 if not table.from_csv[i]:
                     student_errors.setdefault(i, []).append(f"unknown quantity id {qid!r}{hint} (ignored)")
@@ -133,10 +100,9 @@ def grade(
                 if q in table.columns
                 else [None] * len(rows)
             )
-            for q in keys[0].asked
+            for q in asked_ids
         }
-        result = grade_group(keys, np.array(row_key[g], dtype=np.intp), cells, override, ecf_credit)
-        groups.append(result)
+        groups.append(grade_group(batch.keys, batch.key_index, cells, override, ecf_credit))
         group_of[index] = g
         row_of[index] = np.arange(len(rows))
 
@@ -166,7 +132,7 @@ def _hint(qid: str, ids: Sequence[str]) -> str:
 
 
 def grade_group(
-    keys: Sequence[Key],
+    keys: KeyColumns | Sequence[Key],
     key_index: NDArray[np.intp],
     cells: Mapping[str, Sequence[Any]],
     override: Rule | None = None,
@@ -174,28 +140,16 @@ def grade_group(
 ) -> GroupResult:
     """Grade rows against keys that share one structure; ``key_index[row]`` picks each row's key.
 
-    Everything is column-wise: each key is evaluated once (exactly, by hand and in every mistake
-    variant) over the batch of keys, and each quantity is compared for all rows at once.
+    ``keys`` are columns over the keys (:class:`KeyColumns`, evaluated exactly, by hand and in
+    every mistake variant once over the batch), or :class:`Key` objects of one structure; each
+    quantity is compared for all rows at once.
     """
-    first = keys[0]
-    graph = build_graph(first.spec)
-    if _spec_values(first.spec) != [graph.defaults[g] for g in graph.givens]:  # pragma: no cover
-        raise GradegenError("internal: the givens of a spec are not in graph order")
-    givens_k = {
-        gid: np.array(vals, dtype=np.float64)
-        for gid, vals in zip(
-            graph.givens, zip(*(_spec_values(k.spec) for k in keys), strict=True), strict=True
-        )
-    }
-    batch = len(keys)
-    exact = graph.evaluate(givens_k, batch=batch)
-    hand = graph.evaluate(givens_k, hand=True, batch=batch)
-    asked = first.asked
-    refs = references(graph, first.spec, exact, hand, asked)
+    columns_k = keys if isinstance(keys, KeyColumns) else key_columns(keys)
+    graph, exact, hand, asked = columns_k.graph, columns_k.exact, columns_k.hand, columns_k.asked
     kx = key_index
     n = len(kx)
 
-    rule = {q: override or Rule(first.values[q].tolerance) for q in asked}
+    rule = {q: override or Rule(columns_k.tolerance[q]) for q in asked}
     parsed = {q: parse_column(cells[q]) for q in asked}
 
     # The student's own answers over the key's values: the basis of follow-through. Only what the
@@ -210,6 +164,7 @@ def grade_group(
     recomputed = graph.recompute(overlay)
 
     correct_of: dict[str, NDArray[np.bool_]] = {}
+    undiagnosed: dict[str, tuple[NDArray[np.intp], Array, NDArray[np.int8]]] = {}
     columns: dict[str, _Column] = {}
     score = np.zeros(n)
     total = np.zeros(n)
@@ -221,8 +176,8 @@ def grade_group(
             values, status, raws = parsed[q]
             ok = status == 0
             r = rule[q]
-            e_key = np.array([k.values[q].exact for k in keys])
-            h_key = np.array([k.values[q].hand for k in keys])
+            e_key = columns_k.expected_exact[q]
+            h_key = columns_k.expected_hand[q]
             e_s = in_space(graph, q, e_key, exact.arrays)
             h_s = in_space(graph, q, h_key, exact.arrays)
             lo_s = np.minimum(e_s - r.half_width(e_s), h_s - r.half_width(h_s))
@@ -258,31 +213,18 @@ def grade_group(
                     )
                     ft = candidates & np.isfinite(rec_s) & _match(xs, rec_s, r)
 
-            # diagnosis of what is still wrong
+            # what is still wrong is diagnosed below, once every column's verdicts are known
             diagnosis = np.full(n, -1, dtype=np.int8)
             wrong_rows = np.flatnonzero(ok & ~correct & ~ft)
             if wrong_rows.size:
-                x_w = xs[wrong_rows]
-                k_w = kx[wrong_rows]
-                found = np.full(wrong_rows.size, -1, dtype=np.int8)
-                for code, ref, swapped in refs.get(q, []):
-                    open_ = found < 0
-                    if not open_.any():
-                        break
-                    usable = np.isfinite(ref) & (ref != 0)  # per key
-                    hit = open_ & usable[k_w] & _match(x_w, ref, r, k_w)
-                    for s in swapped:  # the mistake cannot be upstream where the student was right
-                        if s != q and s in correct_of:
-                            hit &= ~correct_of[s][wrong_rows]
-                    found[hit] = MISTAKES.index(code)
-                diagnosis[wrong_rows] = found
+                undiagnosed[q] = (wrong_rows, xs[wrong_rows], diagnosis)
 
             verdict = np.full(n, VERDICTS.index(Verdict.INCORRECT), dtype=np.int8)
             verdict[status == 1] = VERDICTS.index(Verdict.MISSING)
             verdict[status == 2] = VERDICTS.index(Verdict.UNPARSEABLE)
             verdict[ft] = VERDICTS.index(Verdict.FOLLOW_THROUGH)
             verdict[correct] = VERDICTS.index(Verdict.CORRECT)
-            pts_k = np.array([k.values[q].points for k in keys])
+            pts_k = columns_k.points[q]
             max_points = pts_k[kx]
             points = np.where(correct, max_points, np.where(ft, ecf_credit * max_points, 0.0))
             score += points
@@ -300,16 +242,69 @@ def grade_group(
                 max_points=float(pts_k[0]),
                 follow=follow,
             )
+    _diagnose(columns_k, kx, undiagnosed, correct_of, rule)
     return GroupResult(
         graph=graph,
         asked=tuple(asked),
-        keys=tuple(keys),
         key_index=kx,
         hand=hand,
         rule=rule,
         columns={q: columns[q] for q in asked},
         score=score,
         max=total,
+    )
+
+
+_DIAGNOSIS_KEYS = 8192
+"""Mistake references are worked out for this many keys at a time. There are some 1,500 reference
+columns on the handout network with everything asked: over a class of 100,000 per-student keys
+at once they would take 1.2 GB."""
+
+
+def _diagnose(
+    keys: KeyColumns,
+    kx: NDArray[np.intp],
+    wrong: Mapping[str, tuple[NDArray[np.intp], Array, NDArray[np.int8]]],
+    correct_of: Mapping[str, NDArray[np.bool_]],
+    rule: Mapping[str, Rule],
+) -> None:
+    """Fill each column's diagnosis codes for its wrong rows (given with their answers in
+    comparison space): the first mistake, in precedence order, whose value the answer matches."""
+    if not wrong:
+        return
+    batch = len(keys)
+    for start in range(0, batch, _DIAGNOSIS_KEYS):
+        part = slice(start, min(start + _DIAGNOSIS_KEYS, batch))
+        whole = part.stop - part.start == batch
+        refs = references(keys.graph, keys.spec, _part(keys.exact, part), _part(keys.hand, part), keys.asked)
+        for q, (rows, xs, diagnosis) in wrong.items():
+            k_w = kx[rows]
+            if not whole:
+                mine = (k_w >= part.start) & (k_w < part.stop)
+                rows, xs, k_w = rows[mine], xs[mine], k_w[mine]
+                if not rows.size:
+                    continue
+                k_w = k_w - part.start
+            found = np.full(rows.size, -1, dtype=np.int8)
+            with np.errstate(invalid="ignore", over="ignore"):
+                for code, ref, swapped in refs.get(q, []):
+                    open_ = found < 0
+                    if not open_.any():
+                        break
+                    usable = np.isfinite(ref) & (ref != 0)  # per key
+                    hit = open_ & usable[k_w] & _match(xs, ref, rule[q], k_w)
+                    for s in swapped:  # the mistake cannot be upstream where the student was right
+                        if s != q and s in correct_of:
+                            hit &= ~correct_of[s][rows]
+                    found[hit] = MISTAKES.index(code)
+            diagnosis[rows] = found
+
+
+def _part(values: Values, part: slice) -> Values:
+    """Some keys' values out of a batch (views, not copies)."""
+    places = None if values.places is None else {k: v[part] for k, v in values.places.items()}
+    return Values(
+        values.graph, {k: v[part] for k, v in values.arrays.items()}, places, part.stop - part.start
     )
 
 

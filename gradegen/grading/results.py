@@ -15,7 +15,6 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gradegen.core.graph import Array, Graph, Values
-from gradegen.core.key import Key
 from gradegen.grading.compare import Rule
 from gradegen.grading.diagnosis import Mistake
 from gradegen.grading.submissions import FileError
@@ -131,7 +130,6 @@ class GroupResult:
 
     graph: Graph
     asked: tuple[str, ...]
-    keys: tuple[Key, ...]
     key_index: NDArray[np.intp]  # row → key
     hand: Values  # over the keys
     rule: Mapping[str, Rule]

@@ -3,13 +3,12 @@
 How a variant is made:
 
 1. **Numbers.** Each group (inputs, targets, weights, biases, learning rate) is drawn as the spec's
-   ``randomize:`` section says, or by :func:`default_randomize` (the handout's style).
-2. **Randomness.** A student's numbers depend only on the spec's network, the assignment seed and
-   the student id: the id is hashed with HMAC-SHA256 under the seed (with a fingerprint of the
-   network and its ``randomize:`` section), and the digest keys a counter-based generator (the
-   SplitMix64 mixer over (key, draw, position)). Without the seed, one student's id says nothing
-   about another's numbers; adding students changes nobody else's; one student alone gets exactly
-   what the whole class run gives them.
+   ``randomize:`` section says, or by :func:`~gradegen.variants.defaults.default_randomize` (the
+   handout's style).
+2. **Randomness** (:mod:`gradegen.variants.streams`). A student's numbers depend only on the
+   spec's network, the assignment seed and the student id, through a counter-based stream keyed
+   by an HMAC of the id under the seed: adding students changes nobody else's numbers, and one
+   student alone gets exactly what the whole class run gives them.
 3. **Constraints.** All variants are evaluated in one batched pass of the graph and checked at once
    (no saturated unit, every asked gradient visible, no two weights of a layer equal, a loss not
    about zero); only the failing ones are drawn again (draw 2, 3, … of their own stream), up to
@@ -18,11 +17,7 @@ How a variant is made:
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
 import math
-import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,81 +25,17 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from gradegen.core.classkeys import ClassKeys
 from gradegen.core.graph import Array, Graph, Kind, Values
 from gradegen.core.key import Key, make_key, resolve_ask
 from gradegen.core.network import build_graph, target_ids
 from gradegen.core.spec import Activation, Draw, Layer, Loss, Randomize, Spec
-from gradegen.documents.slots import MARK, Template, format_each
-from gradegen.documents.slots import slot as mark
 from gradegen.errors import GradegenError, SpecError
 from gradegen.names import folder_names
-
-VERSION = b"gradegen-variants-1"
-"""Part of every hashed message: changing how numbers are drawn means changing this."""
-
-WIDE_FAN_IN = 4
-"""Layers fed by more units than this get symmetric default weights."""
-
-COSMETIC_FIELDS = ("title", "course", "instructions", "tolerance", "tolerances", "points")
-"""Spec fields left out of the fingerprint: fixing a typo in the title changes nobody's numbers."""
-
+from gradegen.variants.defaults import default_randomize
+from gradegen.variants.streams import distribution, indices, new_seed, student_keys, uniforms
 
 # --------------------------------------------------------------------------- what is drawn
-
-
-def default_randomize(spec: Spec) -> Randomize:
-    """The spec's ``randomize:`` section with every group not given filled in by the default.
-
-    Defaults, in the handout's style (2 decimal places):
-
-    * inputs uniform in [0.05, 0.95]; weights and biases in [0.10, 0.90]; each range becomes
-      symmetric ([−0.95, 0.95], [−0.90, 0.90]) when the spec itself has a negative number in that
-      group, and the weights' also when a layer is fed by more than 4 units (positive weights
-      would saturate its sums); weights get 3 places when a layer has more weights than the
-      range has 2-place numbers (they must differ); biases are kept when the spec's biases are
-      all 0 (a network without biases);
-    * targets: half_mse, sse and mse in [0.01, 0.99] ([−0.99, 0.99] if the spec has a negative
-      target); bce targets are kept (they are labels); cross_entropy targets are a random
-      distribution rounded to as many places as the spec's targets have (at most 2; one-hot
-      targets stay one-hot, with a random class);
-    * the learning rate is kept.
-    """
-    given = spec.randomize or Randomize()
-    weights = [w for layer in spec.layers for row in layer.weights for w in row]
-    biases = [b for layer in spec.layers for b in layer.biases()]
-
-    def span(values: Sequence[float], low: float, high: float, *, symmetric: bool = False) -> Draw:
-        return Draw(low=-high if symmetric or min(values) < 0 else low, high=high, decimals=2)
-
-    wide = max(len(layer.weights[0]) for layer in spec.layers) > WIDE_FAN_IN
-    weight_draw = span(weights, 0.10, 0.90, symmetric=wide)
-    biggest = max(layer.size * len(layer.weights[0]) for layer in spec.layers)
-    if biggest > round((weight_draw.high or 0) - (weight_draw.low or 0), 2) * 100 + 1:
-        weight_draw = weight_draw.model_copy(update={"decimals": 3})  # room for distinct weights
-
-    if spec.loss is Loss.CROSS_ENTROPY:
-        one_hot = all(t in (0.0, 1.0) for t in spec.targets)
-        places = 0 if one_hot else min(2, max(1, *(_places(t) for t in spec.targets)))
-        targets = Draw(decimals=places)
-    elif spec.loss is Loss.BCE:
-        targets = Draw(keep=True)
-    else:
-        targets = span(spec.targets, 0.01, 0.99)
-    defaults = {
-        "inputs": span(spec.inputs, 0.05, 0.95),
-        "targets": targets,
-        "weights": weight_draw,
-        "biases": Draw(keep=True) if not any(biases) else span(biases, 0.10, 0.90),
-        "learning_rate": Draw(keep=True),
-    }
-    return given.model_copy(
-        update={g: getattr(given, g) or defaults[g] for g in Randomize.GROUPS},
-    )
-
-
-def _places(x: float) -> int:
-    text = repr(float(x))
-    return 0 if "e" in text else len(text.split(".")[1].rstrip("0"))
 
 
 @dataclass(frozen=True)
@@ -161,64 +92,6 @@ def _plan(spec: Spec, graph: Graph) -> _Plan:
     return _Plan(r, slots, tuple(layers))
 
 
-# --------------------------------------------------------------------------- randomness
-
-
-def new_seed() -> str:
-    """A fresh random assignment seed (32 hex digits), for runs not given one."""
-    return secrets.token_hex(16)
-
-
-def fingerprint(spec: Spec) -> str:
-    """SHA-256 of the normalised spec without its cosmetic fields (title, tolerances, …)."""
-    data = {k: v for k, v in spec.to_data().items() if k not in COSMETIC_FIELDS}
-    text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def student_keys(seed: str, spec: Spec, ids: Sequence[str]) -> NDArray[np.uint64]:
-    """Two 64-bit words per student from HMAC-SHA256(seed, version ‖ fingerprint ‖ id)."""
-    key = seed.encode("utf-8", errors="surrogatepass")
-    prefix = VERSION + b"\x00" + fingerprint(spec).encode() + b"\x00"
-    base = hmac.new(key, prefix, hashlib.sha256)
-    digests = bytearray()
-    for student in ids:
-        h = base.copy()
-        h.update(student.encode("utf-8", errors="surrogatepass"))
-        digests += h.digest()[:16]
-    return np.frombuffer(bytes(digests), dtype="<u8").reshape(len(ids), 2).astype(np.uint64)
-
-
-_GAMMA = np.uint64(0x9E3779B97F4A7C15)
-_M1 = np.uint64(0xBF58476D1CE4E5B9)
-_M2 = np.uint64(0x94D049BB133111EB)
-
-
-def _mix(z: NDArray[np.uint64]) -> NDArray[np.uint64]:
-    """SplitMix64's finaliser: a bijective 64-bit mixer."""
-    z = (z ^ (z >> np.uint64(30))) * _M1
-    z = (z ^ (z >> np.uint64(27))) * _M2
-    return z ^ (z >> np.uint64(31))
-
-
-def uniforms(
-    keys: NDArray[np.uint64], draw: int, width: int, *, offset: NDArray[np.int64] | None = None
-) -> Array:
-    """``width`` uniforms in [0, 1) per student for draw number ``draw`` (0, 1, …): shape (n, width).
-
-    Uniform j of draw d for a student keyed (k1, k2) is
-    ``mix(mix(k1 + (d·width + j + 1)·γ) ^ k2) >> 11`` scaled by 2⁻⁵³: a counter-based generator,
-    so any student's draw is computed without the others'. ``offset`` (one per student) replaces
-    ``draw`` when students are at different draws.
-    """
-    d = np.full(len(keys), draw, dtype=np.uint64) if offset is None else offset.astype(np.uint64)
-    counter = d[:, None] * np.uint64(width) + np.arange(1, width + 1, dtype=np.uint64)[None, :]
-    with np.errstate(over="ignore"):
-        state = keys[:, :1] + counter * _GAMMA
-        bits = _mix(_mix(state) ^ keys[:, 1:])
-    return (bits >> np.uint64(11)).astype(np.float64) * (2.0**-53)
-
-
 def _draw(plan: _Plan, u: Array, defaults: Mapping[str, float]) -> dict[str, Array]:
     """The givens a row of uniforms gives, slot by slot."""
     out: dict[str, Array] = {}
@@ -233,66 +106,20 @@ def _draw(plan: _Plan, u: Array, defaults: Mapping[str, float]) -> dict[str, Arr
         block = u[:, col : col + slot.width]
         col += slot.width
         if slot.distribution:
-            values = _distribution(block, d.decimals or 0)
+            values = distribution(block, d.decimals or 0)
         elif d.choices is not None:
             choices = np.asarray(d.choices, dtype=np.float64)
-            values = choices[_indices(block, len(choices), slot.distinct)]
+            values = choices[indices(block, len(choices), slot.distinct)]
         else:
             assert d.low is not None and d.high is not None
             places = 2 if d.decimals is None else d.decimals
             scale = 10.0**places
             lo = math.ceil(d.low * scale - 1e-9)
             hi = math.floor(d.high * scale + 1e-9)
-            values = (lo + _indices(block, hi - lo + 1, slot.distinct)) / scale  # as if typed
+            values = (lo + indices(block, hi - lo + 1, slot.distinct)) / scale  # as if typed
         for j, gid in enumerate(slot.ids):
             out[gid] = np.ascontiguousarray(values[:, j])
     return out
-
-
-def _indices(u: Array, count: int, distinct: bool) -> NDArray[np.int64]:
-    """Indices into ``count`` values, one per uniform; all different along a row when ``distinct``.
-
-    Distinct indices are drawn one by one without replacement: uniform j picks the c-th of the
-    values still unused (c uniform below count − j), by stepping c past each earlier pick at or
-    below it, in ascending order. The earlier picks are kept sorted, column by column (every
-    row's m-th smallest), so each step is a few vector operations over all rows. With fewer
-    values than uniforms they repeat (and the distinct_weights constraint then reports it).
-    """
-    n, k = u.shape
-    if not distinct or k > count or k == 1:
-        return np.minimum((u * count).astype(np.int64), count - 1)
-    dtype = np.int16 if count < 2**15 - 1 else np.int64  # narrow columns: far less memory traffic
-    picks = np.empty((k, n), dtype=dtype)
-    floor = np.full(n, -1, dtype=dtype)
-    ceiling = np.full(n, count, dtype=dtype)
-    ordered: list[NDArray[Any]] = []  # ordered[m]: every row's m-th smallest pick so far
-    for j in range(k):
-        a = np.minimum(u[:, j] * (count - j), count - j - 1).astype(dtype)
-        for column in ordered:
-            np.add(a, a >= column, out=a)
-        picks[j] = a
-        # insert a: the m-th smallest of (picks ∪ {a}) is min(old m-th, max(old (m−1)-th, a))
-        below = [floor, *ordered]
-        above = [*ordered, ceiling]
-        ordered = [np.minimum(above[m], np.maximum(below[m], a)) for m in range(j + 1)]
-    return picks.T.astype(np.int64)
-
-
-def _distribution(u: Array, places: int) -> Array:
-    """Rows summing to exactly 1 at ``places`` decimals: a flat Dirichlet, largest-remainder rounded.
-
-    With 0 places this is a one-hot row with a uniformly random class.
-    """
-    e = -np.log1p(-u)
-    p = e / e.sum(axis=1, keepdims=True)
-    scale = 10**places
-    v = p * scale
-    counts = np.floor(v)
-    deficit = scale - counts.sum(axis=1, keepdims=True)
-    rank = np.argsort(np.argsort(-(v - counts), axis=1, kind="stable"), axis=1, kind="stable")
-    counts += rank < deficit
-    result: Array = counts / scale
-    return result
 
 
 # --------------------------------------------------------------------------- constraints
@@ -513,6 +340,18 @@ class VariantSet:
             }
         )
 
+    def class_keys(self, asked: Iterable[str] | None = None) -> ClassKeys:
+        """The class's keys: the spec (without ``randomize:``), asked ids and every student's givens."""
+        table = np.stack([self.givens[gid] for gid in self.graph.givens], axis=1)
+        return ClassKeys(
+            self.spec.model_copy(update={"randomize": None}),
+            self.asked if asked is None else tuple(asked),
+            self.graph.givens,
+            self.ids,
+            table,
+            self.seed,
+        )
+
     def key_for(self, i: int, asked: Iterable[str] | None = None) -> Key:
         """Variant ``i``'s answer key (the same shape as a single ``key.json``)."""
         return make_key(
@@ -587,81 +426,13 @@ def make_variants(
 
 
 def keys_document(variants: VariantSet, asked: Iterable[str] | None = None) -> dict[str, Any]:
-    """The class's ``keys.json``: ``{"seed": "…", "keys": {student id: key}}`` in roster order.
+    """The class's ``keys.json`` as plain data (:meth:`ClassKeys.to_data`), students in roster order.
 
     The seed is always a string (it is the HMAC key's text), so that keys.json round-trips it.
     """
-    wanted = None if asked is None else tuple(asked)
-    return {
-        "seed": variants.seed,
-        "keys": {s: variants.key_for(i, wanted).to_dict() for i, s in enumerate(variants.ids)},
-    }
+    return variants.class_keys(asked).to_data()
 
 
 def keys_json(variants: VariantSet, asked: Iterable[str] | None = None) -> str:
-    """``json.dumps(keys_document(variants, asked), indent=2, ensure_ascii=False) + "\\n"``, fast.
-
-    One student's key is written once with slots for its numbers (the same JSON layout for
-    every student), then filled from each quantity's column of the batch.
-    """
-    questions = variants.asked if asked is None else tuple(asked)
-    skeleton = variants.key_for(0, questions).to_dict()
-    _mark_spec(variants, skeleton["spec"])
-    for qid in questions:
-        entry = skeleton["values"][qid]
-        entry.update(exact=mark(f"e:{qid}"), hand=mark(f"h:{qid}"), places=mark(f"p:{qid}"))
-    document = {"seed": variants.seed, "keys": {mark("id"): skeleton}}
-    text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
-    # json writes the marker character as \u0000 inside a string: make each slot bare again
-    text = text.replace('"\\u0000', MARK).replace('\\u0000"', MARK)
-    end = len("\n  }\n}\n")
-    start = text.index(MARK + "id" + MARK)
-    template = Template(text[start:-end])
-    if text.count(MARK) != 2 * (len(template.keys)):  # a marker character in the user's text
-        return json.dumps(keys_document(variants, asked), indent=2, ensure_ascii=False) + "\n"
-    columns = _key_columns(variants, template.keys)
-    rows = template.rows(columns, 0, len(variants))
-    entries = b",\n    ".join([template.fill(rows) for _ in variants.ids])
-    return text[:start] + entries.decode() + text[-end:]
-
-
-def _mark_spec(variants: VariantSet, data: dict[str, Any]) -> None:
-    """Slots in a key's spec data where each given's number goes (as :meth:`spec_for` puts it)."""
-    spec = variants.spec
-    w = b = 0
-    for layer, layer_data in zip(spec.layers, data["layers"], strict=True):
-        rows = []
-        for row in layer.weights:
-            rows.append([mark(f"g:w{w + j + 1}") for j in range(len(row))])
-            w += len(row)
-        layer_data["weights"] = rows
-        count = len(layer.biases())
-        biases = [mark(f"g:b{b + j + 1}") for j in range(count)]
-        b += count
-        layer_data["bias"] = biases[0] if layer.shared_bias else biases
-    data["inputs"] = [mark(f"g:x{k + 1}") for k in range(len(spec.inputs))]
-    data["targets"] = [mark(f"g:{t}") for t in target_ids(spec)]
-    data["learning_rate"] = mark("g:lr")
-
-
-def _key_columns(variants: VariantSet, keys: Sequence[str]) -> dict[str, list[bytes]]:
-    """Each slot's JSON text (UTF-8) for every student: ids, givens, exact and hand values, places."""
-    hand_places = variants.hand.places or {}
-    ids = [json.dumps(s, ensure_ascii=False) for s in variants.ids]
-    columns: dict[str, list[bytes]] = {"id": [s.encode() for s in ids]}
-    for key in keys:
-        if key in columns:
-            continue
-        kind, node = key.split(":", 1)
-        if kind == "p":
-            places = hand_places[node].tolist() if node in hand_places else [0] * len(variants)
-            columns[key] = format_each(b"%d\x01" * len(places), places)
-            continue
-        source = variants.givens if kind == "g" else variants.exact if kind == "e" else variants.hand
-        array = source[node]
-        values = array.tolist()
-        if np.isfinite(array).all():  # json writes a finite float as its repr
-            columns[key] = format_each(b"%r\x01" * len(values), values)
-        else:
-            columns[key] = [json.dumps(x).encode() for x in values]
-    return columns
+    """The class's ``keys.json`` text: the shared spec and asked ids once, a line of givens per student."""
+    return variants.class_keys(asked).to_json()
