@@ -3,7 +3,6 @@ in one call, deterministic zips, and work in a second process while this one wri
 
 from __future__ import annotations
 
-import gc
 import os
 import shutil
 import struct
@@ -85,43 +84,6 @@ def staging_dir(target: Path) -> Path:
 def _cannot_write(path: Path, exc: OSError) -> GradegenError:
     """Name the path the user gave, not the temporary one beside it."""
     return GradegenError(f"{path}: cannot write here: {exc.strerror or exc}")
-
-
-@contextmanager
-def forked(task: Callable[[], None], what: str) -> Iterator[None]:
-    """Run ``task`` in a forked child while the block runs. Leaving the block waits for the child
-    and re-raises its error (as ``{what} failed: …``); when the block fails, the child is reaped
-    and its own error no longer matters."""
-    read_end, write_end = os.pipe()
-    gc.freeze()  # the child's collections then leave the parent's objects (and their pages) alone
-    pid = os.fork()
-    if pid == 0:  # the child: run, report any error through the pipe, and leave without cleanup
-        os.close(read_end)
-        code = 0
-        try:
-            task()
-        except BaseException as exc:  # everything must reach the parent
-            os.write(write_end, f"{type(exc).__name__}: {exc}".encode()[:4000])
-            code = 1
-        finally:
-            os._exit(code)
-    os.close(write_end)
-    gc.unfreeze()
-
-    def wait() -> None:
-        with os.fdopen(read_end, "rb") as pipe:
-            message = pipe.read().decode(errors="replace")
-        _, status = os.waitpid(pid, 0)
-        if status != 0:
-            raise GradegenError(f"{what} failed: {message or f'status {status}'}")
-
-    try:
-        yield
-    except BaseException:
-        with suppress(GradegenError):
-            wait()
-        raise
-    wait()
 
 
 _TASK: Callable[[], None] | None = None

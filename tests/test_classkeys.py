@@ -18,7 +18,7 @@ from gradegen.core.classkeys import ClassKeys, KeySet, load_keys, spec_givens, s
 from gradegen.core.key import Key
 from gradegen.core.spec import Spec, parse_spec, preset
 from gradegen.documents.generate import generate
-from gradegen.documents.render import key_json
+from gradegen.documents.plain import key_json
 from gradegen.errors import GradegenError
 from gradegen.grading.grade import grade
 from gradegen.grading.keys import class_columns, key_columns, key_from_spec, load_answer_key

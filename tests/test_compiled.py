@@ -7,9 +7,12 @@ from __future__ import annotations
 import pytest
 from conftest import deep_softmax_data
 
+from gradegen.core.rounding import format_number, round_to
 from gradegen.core.spec import Spec, parse_spec, preset
-from gradegen.documents.render import FILES, render_documents
-from gradegen.documents.slots import Template, slot
+from gradegen.documents.compiled import Template
+from gradegen.documents.formats import FILES
+from gradegen.documents.numbers import math_number, printed, slot
+from gradegen.documents.render import render_documents
 from gradegen.variants.draw import VariantSet, make_variants
 
 NAMES = ["Ann O'Neil", "50% #1 {x}_y", "Zoë", "v004", "*bold* $x$", "Bo"]
@@ -60,8 +63,55 @@ def test_files_selects_what_is_rendered() -> None:
 
 
 def test_template_fills_slots_and_keeps_literal_text() -> None:
-    """Slots take their values in order; %, braces and the student marker survive as text."""
-    template = Template(f"a {slot('t:x')} 50% {{b}} {slot('student')} {slot('o:y')}.")
-    assert template.keys == ("t:x", "o:y")
-    rows = template.rows({"t:x": [b"1"], "o:y": [b"(-2)"]}, 0, 1)
-    assert template.fill(rows, b"Ann") == b"a 1 50% {b} Ann (-2)."
+    """Slots take their texts by key, in order; %, braces and non-ASCII text survive as UTF-8."""
+    template = Template(f"a {slot('t:x')} 50% {{b}} {slot('student:latex')} {slot('o:y')} σ {slot('t:x')}.")
+    assert template.keys == ("t:x", "student:latex", "o:y", "t:x")
+    texts = {"t:x": b"1", "o:y": b"(-2)", "student:latex": "Zoë".encode()}
+    assert template.fill(texts) == "a 1 50% {b} Zoë (-2) σ 1.".encode()
+    assert Template(f"one {slot('t:x')}").fill({"t:x": b"7"}) == b"one 7"
+    assert Template("none").fill({}) == b"none"
+
+
+def test_a_block_renders_the_same_after_pickling() -> None:
+    """A block of students (what a worker process is sent) pickles, and renders after the round
+    trip what rendering each student alone gives."""
+    import pickle
+
+    from gradegen.documents.generate import CLASS_FILES
+    from gradegen.documents.render import Renderer
+
+    variants = _class("deep_softmax", "loss,output_gradients")
+    args = (variants.spec, variants.graph, variants.exact, variants.hand, variants.asked)
+    renderer = Renderer(*args, files=CLASS_FILES)
+    students = [(student, NAMES[i]) for i, student in enumerate(variants.ids)]
+    block = pickle.loads(pickle.dumps(renderer.block(2, students[2:5])))
+    for i, files in enumerate(block.render(), start=2):
+        assert files == renderer(i, *students[i])
+    one = Template(f"x {slot('t:a')}")
+    assert pickle.loads(pickle.dumps(one)).fill({"t:a": b"1"}) == b"x 1"
+
+
+def test_a_student_whose_name_escapes_to_nothing_is_compiled_like_the_reference() -> None:
+    """A student shown as blank space gets no "Student:" line in either way of rendering, while
+    answers.yaml still carries the id."""
+    variants = _class("handout")
+    args = (variants.spec, variants.graph, variants.exact, variants.hand, 0, variants.asked)
+    compiled = render_documents(*args, student="  ")
+    assert compiled == render_documents(*args, student="  ", compiled=False)
+    assert "Student:" not in compiled["solution.md"]
+    assert 'student: "  "' in compiled["answers.yaml"]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_printed_numbers_are_format_number_of_rounded_values(seed: int) -> None:
+    """The one number formatter prints a value rounded to its places as format_number does (with
+    an ASCII minus), negatives and zeros of either sign included; without places, as given."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    places = rng.integers(0, 11, 500)
+    xs = round_to(rng.normal(0, 10.0 ** -rng.integers(0, 6, 500)), places)
+    xs[:6] = [0.0, -0.0, 1e-300, -1e-300, 0.5, -0.5]
+    expected = [math_number(format_number(x, p)) for x, p in zip(xs.tolist(), places.tolist(), strict=True)]
+    assert printed(xs.tolist(), places.tolist()) == expected
+    assert printed([0.37, -0.25, 1e-7], None) == ["0.37", "-0.25", "0.0000001"]

@@ -11,7 +11,8 @@ from conftest import deep_softmax_data
 from gradegen.core.network import build_graph, unit_names
 from gradegen.core.spec import Spec, parse_spec, preset
 from gradegen.documents.diagram import label_position, layout, svg, tikz
-from gradegen.documents.render import Numbers, plan_for
+from gradegen.documents.numbers import Numbers
+from gradegen.documents.render import plan_for
 
 SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 

@@ -113,6 +113,21 @@ def test_user_template_overrides_by_file_name(tmp_path: Path) -> None:
     assert "CUSTOM HEADER" not in (out / "solution.tex").read_text()
 
 
+def test_user_templates_compute_with_the_real_numbers(tmp_path: Path) -> None:
+    """A user template gets real numbers: ``{{ lr | float * 2 }}`` is 2η, ``values`` holds every
+    quantity as a float (the hand value in hand mode), and texts read back as numbers."""
+    folder = tmp_path / "tpl"
+    folder.mkdir()
+    (folder / "network.md.j2").write_text(
+        "LR2 {{ lr | float * 2 }}; W5 {{ values.w5 * 10 }}; LOSS {{ '%.6f' | format(values['loss']) }};"
+        " X1 {{ network.givens[0].value | float + 1 }}\n"
+    )
+    out = generate(preset("handout"), tmp_path / "out", templates=folder)
+    # the handout: η = 0.0001, w5 = 0.40, x1 = 0.05 and, by hand, L = 0.2748
+    for name in ("worksheet.md", "solution.md"):
+        assert "LR2 0.0002; W5 4.0; LOSS 0.274800; X1 1.05\n" in (out / name).read_text(), name
+
+
 def test_template_syntax_error_names_the_template(tmp_path: Path) -> None:
     """A broken user template is a one-line error naming the template, exit code 2."""
     folder = tmp_path / "tpl"

@@ -7,7 +7,9 @@ import math
 import re
 import shutil
 import subprocess
+from collections.abc import Sequence
 from functools import cache
+from pathlib import Path
 
 import pytest
 import yaml
@@ -19,7 +21,10 @@ from gradegen.core.key import make_key, resolve_ask
 from gradegen.core.network import build_graph
 from gradegen.core.rounding import shortest
 from gradegen.core.spec import Spec, parse_spec, preset
-from gradegen.documents.render import FILES, key_json, operand, render_documents, tex_equation
+from gradegen.documents.latex import tex_equation
+from gradegen.documents.numbers import operand
+from gradegen.documents.plain import key_json
+from gradegen.documents.render import FILES, render_documents
 from gradegen.escape import latex_escape, md_escape
 
 # --------------------------------------------------------------------------- an independent checker
@@ -688,3 +693,61 @@ def test_random_networks_give_checkable_solutions(spec: Spec) -> None:
     for qid in resolve_ask(graph):
         forms = _forms(float(exact[qid][0]), hand.text(qid)) | _forms(float(hand[qid][0]), hand.text(qid))
         assert not {f.lstrip("-") for f in forms} & tokens, qid
+
+
+# --------------------------------------------------------------------------- formats
+
+
+def test_every_file_comes_from_one_registered_format() -> None:
+    """The registry names each file once; the key alone is kept out of students' folders."""
+    from gradegen.documents.formats import FORMATS, PUBLIC_FILES
+
+    files = [file for fmt in FORMATS for file in fmt.files]
+    assert sorted(files) == sorted(FILES) and len(set(files)) == len(files) == 7
+    assert sorted(set(FILES) - set(PUBLIC_FILES)) == ["key.json"]
+
+
+def test_a_new_document_format_is_one_class_and_its_templates(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A document format added to the registry is rendered with nothing else changed: its files
+    come from its own templates, given the same context, escaped and laid out its way."""
+    from gradegen.documents import render
+    from gradegen.documents.context import DocumentFormat
+    from gradegen.documents.numbers import Numbers, Slots
+    from gradegen.documents.plan import DocumentPlan
+
+    class Shouting(DocumentFormat):
+        name = "shouting"
+        suffix = "txt"
+
+        def escape(self, text: str) -> str:
+            return text.upper()
+
+        def equation(self, segments: Sequence[str], slots: Slots) -> str:
+            return " == ".join(segments)
+
+        def diagram(self, plan: DocumentPlan, numbers: Numbers | Slots) -> str:
+            return "(no picture)"
+
+    shouting = Shouting()
+    monkeypatch.setattr(render, "FORMATS", (*render.FORMATS, shouting))
+    monkeypatch.setattr(render, "FILES", (*render.FILES, *shouting.files))
+    folder = tmp_path / "tpl"
+    folder.mkdir()
+    for doc in ("solution", "worksheet"):
+        (folder / f"{doc}.txt.j2").write_text(
+            doc + ": {{ meta.title }} / {{ diagram }} / {{ sections[1].title }} / {{ sections[1].body[0] }}\n"
+        )
+    spec = preset("handout")
+    graph = build_graph(spec)
+    files = render_documents(spec, graph, graph.evaluate(), graph.evaluate(hand=True), 0, templates=folder)
+    equation = (
+        r"z_{h1} == x_{1} \cdot w_{1} + x_{2} \cdot w_{2} + b_{1}"
+        r" == 0.05 \times 0.15 + 0.1 \times 0.2 + 0.35 == 0.3775"
+    )
+    title = "HIDDEN LAYER 1: H1, H2 (SIGMOID)"
+    expected = f"solution: BACKPROPAGATION WORKED EXAMPLE / (no picture) / {title} / {equation}\n"
+    assert files["solution.txt"] == expected
+    assert files["worksheet.txt"].startswith("worksheet: BACKPROPAGATION")
+    assert "solution.md" in files and "key.json" in files  # the other formats are still there

@@ -14,8 +14,8 @@ from xml.sax.saxutils import escape
 from gradegen.core.graph import Role
 
 if TYPE_CHECKING:
+    from gradegen.documents.numbers import Numbers
     from gradegen.documents.plan import DocumentPlan
-    from gradegen.documents.render import Numbers
 
 
 @dataclass(frozen=True)

@@ -2,24 +2,26 @@
 
 from __future__ import annotations
 
-import gc
 import json
 import multiprocessing
 import os
 import re
 import shutil
+import signal
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from pathlib import Path
 
 from gradegen.core.key import resolve_ask
 from gradegen.core.network import build_graph
 from gradegen.core.spec import Spec
-from gradegen.documents.render import BLOCK, Renderer
+from gradegen.documents.compiled import BLOCK, Block
+from gradegen.documents.formats import PUBLIC_FILES
+from gradegen.documents.render import Renderer
 from gradegen.errors import GradegenError
-from gradegen.files import forked, replace_dir, staging_dir, write_new, write_text_atomic
+from gradegen.files import replace_dir, staging_dir, write_new, write_text_atomic
 from gradegen.progress import progress
 from gradegen.variants.draw import VariantSet, keys_json, make_variants
 from gradegen.variants.roster import Roster
@@ -94,7 +96,7 @@ def _write_files(folder: Path, files: Mapping[str, bytes]) -> None:
         write_new(base + name, data)
 
 
-CLASS_FILES = ("solution.md", "solution.tex", "worksheet.md", "worksheet.tex", "answers.yaml", "network.svg")
+CLASS_FILES = PUBLIC_FILES
 """What each student's folder holds; the keys stay together in keys.json, away from the handouts."""
 
 
@@ -127,27 +129,22 @@ def generate_class(
 
         engine = find_engine()
     names = dict(zip(roster.ids, roster.names, strict=True))
+    students = [(student, names[student]) for student in variants.ids]
     # the documents show no spec numbers (those are in keys.json): the base spec will do
     renderer = Renderer(
         variants.spec, variants.graph, variants.exact, variants.hand, variants.asked,
         exact_mode=exact, templates=templates, files=CLASS_FILES,
     )  # fmt: skip
-
-    def render(i: int) -> dict[str, bytes]:
-        student = variants.ids[i]
-        return renderer(i, student, names[student])
-
     if only is not None:
         for i, folder in enumerate(variants.folders):
             with staged(target / folder) as stage:
-                _write_files(stage, render(i))
+                _write_files(stage, renderer(i, *students[i]))
         return variants
     with staged(target) as stage:
-        if engine is None and _forkable(len(variants)):
-            first = variants.ids[0]
-            _write_forked(stage, variants, lambda: renderer.prepare(first, names[first]), render, quiet)
+        if engine is None and renderer.compiles and _forkable(len(variants)):
+            _write_in_workers(stage, variants, renderer, students, quiet)
             return variants
-        texs = _write_threaded(stage, variants, render, quiet, keep_tex=engine is not None)
+        texs = _write_in_turn(stage, variants, renderer, students, quiet, keep_tex=engine is not None)
         write_text_atomic(stage / "keys.json", keys_json(variants))
         if engine is not None:
             from gradegen.documents.pdf import compile_pdf
@@ -157,41 +154,11 @@ def generate_class(
     return variants
 
 
-Render = Callable[[int], dict[str, bytes]]
-
-_WRITERS = 2  # threads writing students' folders (more contend on the file system's journal)
-
-
-def _write_threaded(
-    stage: Path, variants: VariantSet, render: Render, quiet: bool, *, keep_tex: bool
-) -> dict[str, list[str]]:
-    """Render each student's folder in turn; threads write them (returns the .tex when kept)."""
-    texs: dict[str, list[str]] = {"worksheet": [], "solution": []}
-    with (
-        progress(len(variants.ids), "rendering documents", quiet=quiet) as bar,
-        ThreadPoolExecutor(max_workers=_WRITERS) as pool,
-    ):
-        # writing is mostly waiting on the file system, which other threads can do while the
-        # next student renders; the pool finishes every write before the stage is renamed
-        writes = []
-        for i, folder in enumerate(variants.folders):
-            files = render(i)
-            writes.append(pool.submit(_write_folder, stage / folder, files))
-            if keep_tex:
-                for name, kept in texs.items():
-                    kept.append(files[f"{name}.tex"].decode())
-            bar.advance()
-        for write in writes:
-            write.result()  # raises the first failed write, so the stage is discarded
-    return texs
-
+Students = Sequence[tuple[str, str | None]]  # each student's id and name, in roster order
 
 _PROCESSES = 2  # worker processes for a large class (this is a 2-core target)
 _FORK_ABOVE = 256  # students: a smaller class renders in turn in about the time forking takes
-# Students per task: one block of the renderer's (its numbers formatted once), and small enough
-# that both workers finish together.
-_CHUNK = BLOCK
-_JOB: Callable[[int, int], int] | None = None  # what a forked worker runs, inherited from the parent
+_CHUNK = BLOCK  # students per worker task: one block of numbers formatted together
 
 
 def _forkable(count: int) -> bool:
@@ -200,39 +167,71 @@ def _forkable(count: int) -> bool:
     return count > _FORK_ABOVE and cores > 1 and "fork" in multiprocessing.get_all_start_methods()
 
 
-def _write_forked(
-    stage: Path, variants: VariantSet, prepare: Callable[[], None], render: Render, quiet: bool
+def _chunks(count: int) -> list[tuple[int, int]]:
+    return [(lo, min(lo + _CHUNK, count)) for lo in range(0, count, _CHUNK)]
+
+
+def _rendered(renderer: Renderer, students: Students) -> Iterator[dict[str, bytes]]:
+    """Every student's files in roster order (compiled ones a block at a time)."""
+    if not renderer.compiles:
+        for i, student in enumerate(students):
+            yield renderer(i, *student)
+        return
+    for lo, hi in _chunks(len(students)):
+        yield from renderer.block(lo, students[lo:hi]).render()
+
+
+def _write_in_turn(
+    stage: Path, variants: VariantSet, renderer: Renderer, students: Students, quiet: bool, *, keep_tex: bool
+) -> dict[str, list[str]]:
+    """Render each student's folder in turn and write it (returns the .tex when kept)."""
+    texs: dict[str, list[str]] = {"worksheet": [], "solution": []}
+    with progress(len(students), "rendering documents", quiet=quiet) as bar:
+        for folder, files in zip(variants.folders, _rendered(renderer, students), strict=True):
+            _write_folder(stage / folder, files)
+            if keep_tex:
+                for name, kept in texs.items():
+                    kept.append(files[f"{name}.tex"].decode())
+            bar.advance()
+    return texs
+
+
+def _write_in_workers(
+    stage: Path, variants: VariantSet, renderer: Renderer, students: Students, quiet: bool
 ) -> None:
-    """A child writes keys.json while this process compiles the documents (``prepare``, on the
-    core that would otherwise wait); then workers forked from it render and write chunks of
-    students. Each student's files depend on their index alone."""
-    global _JOB
+    """Worker processes render and write blocks of students while this one writes keys.json.
 
-    def job(lo: int, hi: int) -> int:
-        for i in range(lo, hi):
-            _write_folder(stage / variants.folders[i], render(i))
-        return hi - lo
-
-    count = len(variants.ids)
-    try:
-        with forked(lambda: write_text_atomic(stage / "keys.json", keys_json(variants)), "writing keys.json"):
-            prepare()  # compiled here, once, for every worker to inherit
-            _JOB = job
-            # Rendering makes no reference cycles, so workers skip garbage collection: it would only
-            # re-scan what they inherited and each block's lists of texts, again and again.
-            with multiprocessing.get_context("fork").Pool(_PROCESSES, initializer=gc.disable) as pool:
-                chunks = [(lo, min(lo + _CHUNK, count)) for lo in range(0, count, _CHUNK)]
-                done = pool.imap_unordered(_run_job, chunks)
-                with progress(count, "rendering documents", quiet=quiet) as bar:
-                    for written in done:  # re-raises a worker's error, so the stage is discarded
-                        bar.advance(written)
-    finally:
-        _JOB = None
+    A task is a :class:`~gradegen.documents.compiled.Block`: plain data (the compiled files and
+    the block's numbers), so it pickles cheaply. Each student's files depend on their index alone.
+    """
+    context = multiprocessing.get_context("fork")  # workers start at once, importing nothing
+    with ProcessPoolExecutor(_PROCESSES, mp_context=context, initializer=_worker_started) as pool:
+        try:
+            tasks = []
+            for lo, hi in _chunks(len(students)):
+                block = renderer.block(lo, students[lo:hi])
+                tasks.append(pool.submit(_write_block, stage, variants.folders[lo:hi], block))
+            write_text_atomic(stage / "keys.json", keys_json(variants))
+            with progress(len(students), "rendering documents", quiet=quiet) as bar:
+                for task in as_completed(tasks):
+                    bar.advance(task.result())  # a worker's error is raised here
+        except BaseException:
+            # Ctrl-C or a failure: no new tasks, and the running ones finish before the stage is
+            # removed, so nothing is written into a folder that is gone
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
 
 
-def _run_job(bounds: tuple[int, int]) -> int:
-    assert _JOB is not None
-    return _JOB(*bounds)
+def _worker_started() -> None:
+    # Ctrl-C reaches the whole process group: the parent alone decides, and stops the workers.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _write_block(stage: Path, folders: Sequence[str], block: Block) -> int:
+    """Write a block of students' folders (in a worker); returns how many."""
+    for folder, files in zip(folders, block.render(), strict=True):
+        _write_folder(stage / folder, files)
+    return len(folders)
 
 
 def _write_folder(folder: Path, files: Mapping[str, bytes]) -> None:

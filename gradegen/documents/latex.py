@@ -1,0 +1,101 @@
+"""LaTeX documents: display equations (long ones broken over lines) and the diagram in TikZ.
+
+They need only amsmath, amssymb, booktabs, longtable, geometry and tikz.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from functools import lru_cache
+from typing import ClassVar
+
+from gradegen.documents.context import DocumentFormat
+from gradegen.documents.diagram import tikz
+from gradegen.documents.numbers import Numbers, Slots, fill
+from gradegen.documents.plan import DocumentPlan
+from gradegen.escape import latex_escape
+
+
+class Latex(DocumentFormat):
+    """solution.tex and worksheet.tex, from templates/*.tex.j2."""
+
+    name = "latex"
+    suffix = "tex"
+    filters: ClassVar[Mapping[str, Callable[[str], str]]] = {"latex_escape": latex_escape}
+
+    def escape(self, text: str) -> str:
+        return latex_escape(text)
+
+    def equation(self, segments: Sequence[str], slots: Slots) -> str:
+        """Broken where it is too wide with every number at its nominal width (the same lines
+        for every variant); a row of a broken sum counts each operand as a negative one (rows of
+        many terms are where the parentheses of negatives add up)."""
+
+        def visible(latex: str) -> int:
+            return _visible(fill(latex, slots.nominal))
+
+        def row_visible(latex: str) -> int:
+            return _visible(
+                fill(latex, lambda key: f"(-{slots.nominal(key)})" if key[0] in "os" else slots.nominal(key))
+            )
+
+        return tex_equation(segments, visible, row_visible)
+
+    def diagram(self, plan: DocumentPlan, numbers: Numbers | Slots) -> str:
+        return tikz(plan, numbers)  # type: ignore[arg-type]
+
+
+LATEX = Latex()
+
+_WIDTH = 64  # characters of (roughly) visible math per line before a LaTeX equation is broken
+
+
+@lru_cache(maxsize=16384)
+def _visible(latex: str) -> int:
+    return len(re.sub(r"\\(?:left|right|partial|frac|tfrac|hat|text|cdot|times)|[{}\\ ]", "", latex))
+
+
+def _split_sum(latex: str, visible: Callable[[str], int] = _visible) -> list[str]:
+    """Break a long expression at top-level + signs into pieces that fit a line."""
+    pieces: list[str] = []
+    depth = 0
+    start = 0
+    for i, ch in enumerate(latex):
+        if ch in "({[":
+            depth += 1
+        elif ch in ")}]":
+            depth -= 1
+        elif depth == 0 and latex.startswith(" + ", i) and i > start:
+            pieces.append(latex[start:i])
+            start = i + 3
+    pieces.append(latex[start:])
+    lines: list[str] = []
+    for piece in pieces:
+        if lines and visible(lines[-1]) + visible(piece) < _WIDTH:
+            lines[-1] += " + " + piece
+        else:
+            lines.append(piece)
+    return lines
+
+
+def tex_equation(
+    segments: Sequence[str],
+    visible: Callable[[str], int] = _visible,
+    row_visible: Callable[[str], int] | None = None,
+) -> str:
+    """A display equation; long ones become an ``align*`` with one step per row, long sums broken.
+
+    ``visible`` measures a line; ``row_visible`` (default the same) a row of a broken sum.
+    """
+    joined = " = ".join(segments)
+    if visible(joined) <= _WIDTH:
+        return rf"\[ {joined} \]"
+    row_visible = row_visible or visible
+    rows: list[str] = []
+    for k, segment in enumerate(segments[1:]):
+        lines = _split_sum(segment, row_visible) if row_visible(segment) > _WIDTH else [segment]
+        lead = f"{segments[0]} &= " if k == 0 else "&= "
+        rows.append(lead + lines[0])
+        rows.extend(rf"&\quad + {line}" for line in lines[1:])
+    return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}"
