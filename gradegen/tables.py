@@ -138,7 +138,11 @@ def _read_records(text: str, delimiter: str) -> _Records:
                 taken = reader.line_num
             break
         except csv.Error as exc:
-            bad.append(BadRow(at + taken + 1, _reason(exc)))
+            reason = _reason(exc)
+            if "field limit" in str(exc) and reader.line_num - taken > 1:
+                # A cell that grew that long over several lines is most likely a quote left open.
+                reason = f"a quote is left open (its cell runs past {csv.field_size_limit():,} characters)"
+            bad.append(BadRow(at + taken + 1, reason))
             at += taken + 1  # on at the line after the bad row's first
             if "end of data" in str(exc):
                 # A quote left open took every line to the end: reading the rest as one text again

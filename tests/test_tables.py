@@ -51,7 +51,11 @@ def test_rows_as_the_csv_module_reads_them() -> None:
         ('student,z\n"s1,0.5\ns2,0.6\ns3,0.7\n', [(2, "a quote is left open")], ["s2", "s3"]),
         ('student,z\ns1,"0.5"x\ns2,0.6\n', [(2, "text after a closing quote")], ["s2"]),
         # The open quote closes at s3's quote: that row goes, then s3's own quote is left open.
-        ('student,z\ns1,"0.5\ns2,0.6\ns3,"0.7\ns4,0.8\n', [(2, "text after"), (4, "left open")], ["s2", "s4"]),
+        (
+            'student,z\ns1,"0.5\ns2,0.6\ns3,"0.7\ns4,0.8\n',
+            [(2, "text after"), (4, "left open")],
+            ["s2", "s4"],
+        ),
         ('student,z\ns1,"a\nb",0.5\ns2,"0.5\ns3,0.6\n', [(4, "left open")], ["s1", "s3"]),
     ],
 )
