@@ -105,7 +105,13 @@ def _as_text(node: yaml.Node, keys: Collection[str]) -> None:
 
 
 def _load_yaml(text: str, source: str, as_text: Collection[str]) -> Any:
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)  # refuses control characters at once
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        raise SpecError(
+            f"invalid YAML at line {line}: a control character (#x{exc.character:02x})", source=source
+        ) from None
     try:
         node = loader.get_single_node()
         if node is None:
