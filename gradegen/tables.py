@@ -96,7 +96,11 @@ def find_column(header: Sequence[str], names: Sequence[str]) -> int | None:
 
 def sniff_delimiter(text: str, choices: str = DELIMITERS) -> str:
     """The choice that occurs most often in the first line with text (a comma if none does)."""
-    first = next((line for line in text.splitlines() if line.strip()), "")
+    first, start = "", 0
+    while start < len(text) and not first.strip():  # line by line: a whole export is not split
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end
+        first, start = text[start:end], end + 1
     return max(choices, key=first.count) if any(c in first for c in choices) else ","
 
 

@@ -446,3 +446,10 @@ def test_the_student_field_is_read_as_typed(tmp_path: Path, name: str, text: str
     or booleans)."""
     (tmp_path / name).write_text(text, "utf-8")
     assert read_submissions([tmp_path]).students == [student]
+
+
+def test_a_student_field_that_is_not_one_value_is_named(tmp_path: Path) -> None:
+    """`student: [a, b]` is that file's error, saying what the field holds."""
+    (tmp_path / "a.yaml").write_text("student: [a, b]\n", "utf-8")
+    table = read_submissions([tmp_path])
+    assert table.students == [] and "the student field is a list" in table.errors[0].message

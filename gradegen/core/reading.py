@@ -191,10 +191,15 @@ def parse_text(text: str, *, fmt: str = "yaml", source: str = "spec", as_text: C
     return _load_yaml(text, source, as_text)
 
 
+def _expected(what: str) -> str:
+    """The end of a message saying what kind of file was wanted: ``expected an answers file``."""
+    return f"expected {'an' if what[:1] in 'aeiou' else 'a'} {what} file"
+
+
 def read_bytes(path: Path, *, what: str = "spec", limit: int = MAX_FILE_BYTES) -> bytes:
     """A regular file's bytes, at most ``limit`` of them, or a one-line SpecError saying why not."""
     source = path_text(path)
-    article = "an" if what[:1] in "aeiou" else "a"
+    expected = _expected(what)
     try:
         # Non-blocking, so that opening a named pipe returns at once (and is then refused).
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
@@ -205,16 +210,18 @@ def read_bytes(path: Path, *, what: str = "spec", limit: int = MAX_FILE_BYTES) -
     with os.fdopen(fd, "rb") as handle:
         info = os.fstat(fd)
         if stat.S_ISDIR(info.st_mode):
-            raise SpecError(f"is a folder, expected {article} {what} file", source=source)
+            raise SpecError(f"is a folder, {expected}", source=source)
         if not stat.S_ISREG(info.st_mode):
-            raise SpecError(
-                f"not a regular file (a pipe or a device), expected {article} {what} file", source=source
-            )
+            raise SpecError(f"not a regular file (a pipe or a device), {expected}", source=source)
         too_large = SpecError(f"{what} file is larger than {limit:,} bytes", source=source)
         if info.st_size > limit:
             raise too_large
         try:
-            raw = handle.read(limit + 1)  # one byte more: a file that grew meanwhile is still refused
+            # Its size (a buffer of the limit's size is not allocated), then whatever the file
+            # gained meanwhile or holds beyond a size of 0 (/proc), still within the limit.
+            raw = handle.read(info.st_size + 1)
+            if len(raw) > info.st_size:
+                raw += handle.read(limit + 1 - len(raw))
         except OSError as exc:
             raise SpecError(f"cannot read: {exc.strerror}", source=source) from None
         if len(raw) > limit:
@@ -224,20 +231,20 @@ def read_bytes(path: Path, *, what: str = "spec", limit: int = MAX_FILE_BYTES) -
 
 def decode(raw: bytes, *, what: str = "spec", source: str = "spec") -> str:
     """Bytes as text: UTF-8, or UTF-8 or UTF-16 after a byte order mark (which is dropped)."""
-    article = "an" if what[:1] in "aeiou" else "a"
+    expected = _expected(what)
     encoding = "utf-8"
     for bom, name in _BOMS:
         if raw.startswith(bom):
             raw, encoding = raw[len(bom) :], name
             break
-    binary = SpecError(f"not a text file (binary content), expected {article} {what} file", source=source)
+    binary = SpecError(f"not a text file (binary content), {expected}", source=source)
     if encoding == "utf-8" and b"\x00" in raw:
         raise binary  # said first: a binary file is rarely valid UTF-8 either
     try:
         text = raw.decode(encoding)
     except UnicodeDecodeError:
         label = "UTF-8" if encoding == "utf-8" else "UTF-16"
-        raise SpecError(f"not a {label} text file, expected {article} {what} file", source=source) from None
+        raise SpecError(f"not a {label} text file, {expected}", source=source) from None
     if "\x00" in text:
         raise binary
     return text

@@ -254,7 +254,12 @@ def _read_answers_file(path: Path, table: Submissions, seen: dict[str, str]) -> 
         return
     student = _student_id(data.get("student"))
     if student is None:
-        table.errors.append(FileError(source, "no student field (expected `student: <id>`)"))
+        given = data.get("student")
+        if isinstance(given, list | dict):
+            message = f"the student field is a {type(given).__name__}, expected one id (`student: <id>`)"
+        else:
+            message = "no student field (expected `student: <id>`)"
+        table.errors.append(FileError(source, message))
         return
     if _duplicate(student, source, seen, table, ""):
         return
