@@ -50,8 +50,45 @@ def _yaml_or_json(data: Any, as_json: bool) -> str:
     return json.dumps(data, ensure_ascii=False, default=str)
 
 
+_YAML_PIECES = st.lists(
+    st.sampled_from(
+        [
+            "student: ",
+            "z_h1: ",
+            "&a ",
+            "*a",
+            "[",
+            "]",
+            "{",
+            "}",
+            ": ",
+            "\n",
+            "- ",
+            "!!int ",
+            "!!float ",
+            "!!binary ",
+            "!!timestamp ",
+            "2001-13-45",
+            "0o7",
+            ".inf",
+            "~",
+            "'",
+            '"',
+            "? ",
+            "99999999999999999999",
+            ",",
+            "---\n",
+            "\t",
+            "<<: *a\n",
+        ]
+    ),
+    max_size=30,
+).map("".join)
+"""Pieces of YAML (tags, anchors, aliases, merges, odd scalars) put together at random."""
+
 _ANSWER_FILES = st.one_of(
     st.binary(max_size=300),
+    _YAML_PIECES.map(str.encode),
     st.text(max_size=300).map(str.encode),
     st.tuples(st.dictionaries(_IDS, _VALUES, max_size=6), st.booleans()).map(
         lambda pair: _yaml_or_json(pair[0], pair[1]).encode("utf-8", "surrogatepass")

@@ -180,3 +180,21 @@ def test_an_anchored_value_read_as_text_stays_a_number_elsewhere() -> None:
     """Only the field read as text changes: the same anchored scalar elsewhere is still a number."""
     data = parse_text("z: &n 0123\nstudent: *n\n", as_text=("student",))
     assert data == {"z": 83, "student": "0123"}
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("a: !!int \n", "cannot read '' as int"),
+        ("a: !!float \n", "cannot read '' as float"),
+        ("a: !!float abc\n", "cannot read 'abc' as float"),
+        ("a: 2001-13-45\n", "cannot read '2001-13-45' as timestamp"),
+        ("a: !!timestamp x\n", "cannot read 'x' as timestamp"),
+        ("a: \x01\n", "line 1: a control character (#x01)"),
+    ],
+)
+def test_values_that_do_not_fit_their_yaml_tag_are_yaml_errors(text: str, message: str) -> None:
+    """A scalar its tag cannot read (or a control character) is one SpecError naming the place."""
+    with pytest.raises(SpecError, match="invalid YAML") as caught:
+        parse_text(text, source="a.yaml")
+    assert message in str(caught.value) and "\n" not in str(caught.value)

@@ -39,15 +39,29 @@ _Loader.add_implicit_resolver(
 )
 
 
-def _yaml_int(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
-    """An integer, or its text when it has more digits than Python converts (4,300 by default)."""
-    try:
-        return yaml.SafeLoader.construct_yaml_int(loader, node)  # type: ignore[arg-type]
-    except ValueError:
-        return loader.construct_scalar(node)  # type: ignore[arg-type]
+_DIGITS = re.compile(r"[-+]?[0-9_]+")
 
 
-_Loader.add_constructor("tag:yaml.org,2002:int", _yaml_int)
+def _scalar(kind: str) -> Any:
+    """The safe loader's constructor for a ``!!kind`` scalar, with a value that does not fit its
+    tag (``!!float abc``, ``!!int`` with nothing, 2001-13-45) as a YAML error naming its place."""
+    construct = yaml.SafeLoader.yaml_constructors[f"tag:yaml.org,2002:{kind}"]
+
+    def run(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
+        try:
+            return construct(loader, node)
+        except (ValueError, TypeError, IndexError, AttributeError, OverflowError):
+            if kind == "int" and _DIGITS.fullmatch(node.value):
+                return node.value  # more digits than Python converts (4,300): kept as text
+            raise yaml.constructor.ConstructorError(
+                None, None, f"cannot read {node.value[:40]!r} as {kind}", node.start_mark
+            ) from None
+
+    return run
+
+
+for _kind in ("int", "float", "timestamp", "binary"):
+    _Loader.add_constructor(f"tag:yaml.org,2002:{_kind}", _scalar(_kind))
 
 _STR_TAG = "tag:yaml.org,2002:str"
 
@@ -156,7 +170,12 @@ def _json_numbers(value: Any) -> Any:
 
 def _load_json(text: str, as_text: Collection[str]) -> Any:
     if not as_text:
-        return json.loads(text, parse_int=_json_int)
+        try:
+            return json.loads(text)
+        except ValueError as exc:  # an integer past Python's digit limit (JSONDecodeError is one too)
+            if isinstance(exc, json.JSONDecodeError):
+                raise
+            return json.loads(text, parse_int=_json_int)  # the slower hook only where needed
     data = json.loads(text, parse_int=_NumberText, parse_float=_NumberText)
     if not isinstance(data, dict):
         return _json_numbers(data)
