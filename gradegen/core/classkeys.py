@@ -85,6 +85,7 @@ class ClassKeys:
     students: tuple[str, ...]
     table: NDArray[np.float64]
     seed: str | None = None
+    source: str = "keys"  # where they were read from, for messages
     _positions: dict[str, int] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -115,7 +116,7 @@ class ClassKeys:
 
     def key_for(self, student: str) -> Key:
         """A student's full key, as a single ``key.json`` holds it (their spec solved alone)."""
-        return solve_key(self.spec_for(student), self.asked)
+        return solve_key(self.spec_for(student), self.asked, source=f"{self.source}: students.{student}")
 
     def _row(self, student: str) -> int:
         row = self.position(student)
@@ -178,7 +179,8 @@ class ClassKeys:
         table = _table(
             ids, rows, graph.givens, graph.givens.index(graph.node_of(Role.LEARNING_RATE).id), source
         )
-        return cls(spec.model_copy(update={"randomize": None}), asked, graph.givens, ids, table, seed)
+        spec = spec.model_copy(update={"randomize": None})
+        return cls(spec, asked, graph.givens, ids, table, seed, source)
 
 
 def _asked(asked: Any, allowed: Sequence[str], source: str) -> tuple[str, ...]:

@@ -162,10 +162,10 @@ def make_key(
     return Key(spec, tuple(asked), answers)
 
 
-def solve_key(spec: Spec, asked: Iterable[str] | None = None) -> Key:
+def solve_key(spec: Spec, asked: Iterable[str] | None = None, *, source: str = "spec") -> Key:
     """The key of one spec solved alone (every quantity but the givens unless ``asked`` says);
-    a spec whose step overflows is refused."""
-    graph, exact, hand = evaluate_spec(spec)
+    a spec whose step overflows is refused (a SpecError naming ``source``)."""
+    graph, exact, hand = evaluate_spec(spec, source=source)
     questions = askable(graph) if asked is None else tuple(asked)
     return make_key(spec, graph, exact, hand, questions)
 

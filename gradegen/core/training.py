@@ -6,7 +6,7 @@ Every value gradegen reports is finite: a spec whose step overflows float64 is r
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,19 +27,24 @@ def first_non_finite(values: Values) -> str | None:
     return None
 
 
-def check_finite(values: Values, *, source: str = "spec", step: int = 1) -> None:
-    """Refuse values holding inf or NaN (float64 overflowed), naming the first such quantity."""
+def check_finite(
+    values: Values, *, source: str = "spec", step: int = 1, variants: Sequence[str] | None = None
+) -> None:
+    """Refuse values holding inf or NaN (float64 overflowed), naming the first such quantity (and,
+    over a batch of ``variants``, the first variant where it is)."""
     qid = first_non_finite(values)
     if qid is None:
         return
     column = values[qid]
-    bad = float(column[~np.isfinite(column)][0])
+    at = int(np.flatnonzero(~np.isfinite(column))[0])
+    bad = float(column[at])
     node = values.graph[qid]
     how = " when worked by hand" if values.hand else ""
     when = f"step {step}: " if step > 1 else ""
+    who = f"students.{variants[at]}: " if variants is not None else ""
     what = "is not a number (NaN)" if bad != bad else f"overflows to {bad:+}"  # NaN is not itself
     raise SpecError(
-        f"{when}{qid} ({node.meaning}) {what}{how}: the spec's numbers are too large for float64",
+        f"{who}{when}{qid} ({node.meaning}) {what}{how}: the numbers are too large for float64",
         source=source,
     )
 
