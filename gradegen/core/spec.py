@@ -451,6 +451,9 @@ def describe_error(exc: ValidationError, model: type[BaseModel] | None = None) -
     if kind == "missing":
         return f"{where}: required field is missing"
     if kind in ("float_type", "float_parsing"):
+        value = error.get("input")
+        if isinstance(value, int) and not isinstance(value, bool):  # a whole number past float64
+            return f"{where}: expected a number float64 can hold (up to about 1.8e308), got {got}"
         return f"{where}: expected a number, got {got}"
     if kind == "finite_number":
         return f"{where}: expected a finite number, got {error.get('input')}"
