@@ -29,8 +29,8 @@ MAX_STEPS = 10_000
 """Training steps ``solve`` runs at most (the spec's ``steps`` and ``solve --steps``)."""
 
 MAX_POINTS = 1_000_000.0
-"""Points one item may carry: far beyond any marking scheme, and small enough that a class's
-totals (items × points × students) stay exact sums in float64."""
+"""Points one item may carry: far beyond any marking scheme, and small enough that no total or
+mean over a class (items × points × students) comes near float64's limit."""
 
 MAX_SIGFIGS = 17
 """A float64 holds 17 significant figures: a ``sigfig`` tolerance cannot ask for more."""
