@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from gradegen.core.spec import Activation, Loss, load_spec, parse_spec, preset, preset_text
 from gradegen.errors import SpecError
@@ -451,3 +453,34 @@ def test_unknown_key_in_a_per_item_tolerance_suggests_the_right_one() -> None:
     assert (
         "tolerances.dL_dw1.valeu: unknown key (did you mean 'value'?); expected one of mode, value" in message
     )
+
+
+_JSONISH = st.recursive(
+    st.none() | st.booleans() | st.floats() | st.integers() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=8,
+)
+_FIELDS = [
+    ("inputs",), ("targets",), ("learning_rate",), ("decimals",), ("steps",), ("points",), ("tolerance",),
+    ("tolerances",), ("loss",), ("title",), ("randomize",), ("layers", 0, "weights"), ("layers", 0, "bias"),
+    ("layers", 1, "weights", 0), ("layers", 1, "activation"), ("layers", 0, "slope"), ("tolerance", "value"),
+    ("weight_decay",), ("layers", 0, "weights", 0, 1),
+]  # fmt: skip
+
+
+@given(field=st.sampled_from(_FIELDS), value=_JSONISH | st.floats(min_value=1e150, max_value=1e308))
+def test_any_value_in_any_field_is_a_spec_or_one_line(field: tuple[Any, ...], value: Any) -> None:
+    """Whatever a spec field holds (random JSON-like structures, huge numbers), reading it gives a
+    spec whose step is finite, or one SpecError line naming the file: never another exception."""
+    from gradegen.core.training import evaluate_spec
+
+    data = handout_data()
+    target: Any = data
+    for part in field[:-1]:
+        target = target[part]
+    target[field[-1]] = value
+    try:
+        spec = parse_spec(data, source="net.yaml")
+        evaluate_spec(spec, source="net.yaml")
+    except SpecError as exc:
+        assert "\n" not in str(exc) and str(exc).startswith("net.yaml: ")
