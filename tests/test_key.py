@@ -158,3 +158,29 @@ def test_any_value_in_an_entry_is_accepted_or_one_line(field: str, value: Any) -
         answer = key.values["loss"]
         assert all(math.isfinite(x) for x in (answer.exact, answer.hand, answer.points))
         assert 0 <= answer.points <= 1e6 and 0 <= answer.places <= 15
+
+
+def test_an_empty_asked_list_is_refused(key_data: dict[str, Any]) -> None:
+    """A key asking nothing has nothing to grade: one line, not a crash later."""
+    data = copy.deepcopy(key_data)
+    data["asked"] = []
+    assert "key.json: asked: expected at least one quantity id" in _message(data)
+
+
+@pytest.mark.parametrize("qid", ["bogus", "x1", "dL_dw55"])
+def test_an_asked_id_outside_the_network_is_refused_when_grading(
+    key_data: dict[str, Any], tmp_path: Path, qid: str
+) -> None:
+    """An asked id that is no askable quantity of the key's network (unknown, or a given) is one
+    line naming the file when the key is graded (where its graph is built), not a KeyError."""
+    from gradegen.grading.grade import grade
+
+    data = copy.deepcopy(key_data)
+    data["asked"].append(qid)
+    data["values"][qid] = data["values"]["loss"]
+    path = tmp_path / "key.json"
+    path.write_text(json.dumps(data), "utf-8")
+    sheet = tmp_path / "ana.yaml"
+    sheet.write_text("student: ana\nloss: 1\n", "utf-8")
+    with pytest.raises(GradegenError, match=f"^{path}: asked: '{qid}' is not a quantity of this network"):
+        grade(path, [sheet])

@@ -12,7 +12,7 @@ from __future__ import annotations
 import difflib
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -91,6 +91,20 @@ class Key:
     spec: Spec
     asked: tuple[str, ...]
     values: Mapping[str, Answer]
+    source: str = field(default="key", compare=False)  # where it was read from, for messages
+
+    def check_asked(self, graph: Graph) -> None:
+        """Refuse asked ids that are not askable quantities of ``graph``, the key's network (a
+        hand-edited key.json; checked where grading builds the graph anyway)."""
+        allowed = askable(graph)
+        known = set(allowed)
+        for qid in self.asked:
+            if qid not in known:
+                close = difflib.get_close_matches(qid, allowed, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise GradegenError(
+                    f"{self.source}: asked: {quoted(qid)} is not a quantity of this network{hint}"
+                )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -113,6 +127,8 @@ class Key:
         values = data["values"]
         if not isinstance(asked, list) or not isinstance(values, dict):
             raise GradegenError(f"{source}: asked must be a list and values a mapping")
+        if not asked:
+            raise GradegenError(f"{source}: asked: expected at least one quantity id")
         answers: dict[str, Answer] = {}
         for qid in asked:
             if not isinstance(qid, str):
@@ -129,7 +145,7 @@ class Key:
             answers[qid] = Answer(
                 checked.exact, checked.hand, checked.places, checked.tolerance, checked.points
             )
-        return cls(spec, tuple(asked), answers)
+        return cls(spec, tuple(asked), answers, source)
 
 
 class _Entry(BaseModel):

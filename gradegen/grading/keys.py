@@ -121,6 +121,7 @@ def key_columns(keys: Sequence[Key]) -> KeyColumns:
     """Keys that share one structure (single keys, version-1 keys), with the values they store."""
     first = keys[0]
     graph = build_graph(first.spec)
+    first.check_asked(graph)  # the keys of a batch share their asked ids
     table = np.array([spec_givens(k.spec) for k in keys], dtype=np.float64).reshape(len(keys), -1)
     givens = {gid: np.ascontiguousarray(table[:, j]) for j, gid in enumerate(graph.givens)}
     exact, hand = _evaluate(graph, givens, len(keys))
