@@ -283,6 +283,7 @@ GOOD = [0.1] * 11 + [0.5]
         (_doc(version=3), "keys.json: version 3 of the gradegen-keys format is not one this gradegen reads"),
         (_doc(givens=["x1"]), "keys.json: givens: expected ['x1', 'x2', 'y'"),
         (_doc(asked=["loss", "dL_dw9"]), "keys.json: asked: 'dL_dw9' is not a quantity of this network"),
+        (_doc(asked=["loss", {"a": 1}]), "keys.json: asked: {'a': 1} is not a quantity of this network"),
         (_doc(students={}), "keys.json: students: expected a mapping of student ids to their givens"),
         (_doc(seed=5), "keys.json: seed: expected a string, got 5"),
     ],

@@ -188,7 +188,7 @@ def _asked(asked: Any, allowed: Sequence[str], source: str) -> tuple[str, ...]:
         raise GradegenError(f"{source}: asked: expected a list of quantity ids")
     known = set(allowed)
     for qid in asked:
-        if qid not in known:
+        if not isinstance(qid, str) or qid not in known:
             close = _close(str(qid), allowed)
             raise GradegenError(f"{source}: asked: {quoted(qid)} is not a quantity of this network{close}")
     if len(set(asked)) != len(asked):
