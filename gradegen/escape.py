@@ -125,6 +125,8 @@ _JSON_RE = re.compile("[" + "".join(re.escape(chr(c)) for c in _JSON_ESCAPES) + 
 def json_terminal_safe(text: str) -> str:
     """JSON text with what :func:`terminal_safe` escapes written as JSON ``\\u`` escapes: the same
     data, inert on a terminal (JSON already escapes the C0 controls)."""
+    if text.isascii():  # known without a scan: then only DEL can be there (a fast search)
+        return text.replace("\x7f", "\\u007f") if "\x7f" in text else text
     if _JSON_RE.search(text) is None:
         return text
     return text.translate(_JSON_ESCAPES)
