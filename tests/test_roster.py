@@ -10,7 +10,14 @@ from hypothesis import strategies as st
 
 from gradegen.errors import GradegenError
 from gradegen.names import MAX_FOLDER_BYTES, folder_names, safe_folder_name
-from gradegen.variants.roster import Roster, RosterError, anonymous_ids, parse_roster, read_roster
+from gradegen.variants.roster import (
+    MAX_STUDENTS,
+    Roster,
+    RosterError,
+    anonymous_ids,
+    parse_roster,
+    read_roster,
+)
 
 HOSTILE = [
     "../x",
@@ -206,3 +213,16 @@ def test_unterminated_quote_is_an_error() -> None:
     """A quote left open is reported, rather than one id swallowing the rest of the roster."""
     with pytest.raises(RosterError, match=r"roster.csv: invalid CSV"):
         parse_roster('student,name\n"ann,Ann\nben,Ben\n', source="roster.csv")
+
+
+@pytest.mark.parametrize("count", [MAX_STUDENTS + 1, 100_000_000, 10**30])
+def test_anonymous_variants_are_bounded_before_any_id_is_made(count: int) -> None:
+    """More than MAX_STUDENTS (200,000) anonymous variants is refused at once: 10^8 ids alone
+    would take gigabytes."""
+    import time
+
+    started = time.process_time()
+    with pytest.raises(GradegenError, match=r"--variants: at most 200,000 variants, got [\d,]+"):
+        anonymous_ids(count)
+    assert time.process_time() - started < 0.5
+    assert len(anonymous_ids(MAX_STUDENTS)) == MAX_STUDENTS == 200_000

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -79,17 +80,63 @@ def _load_yaml(text: str, source: str) -> Any:
         loader.dispose()
 
 
+class _Duplicate(dict[str, Any]):
+    """An object that repeated ``key`` (JSON keeps the last silently; gradegen refuses, as for YAML)."""
+
+    def __init__(self, pairs: list[tuple[str, Any]], key: str) -> None:
+        super().__init__(pairs)
+        self.key = key
+
+
+def _duplicate_at(data: Any, path: str = "") -> tuple[str, str] | None:
+    """The path of the first object (depth first) that repeated a key, and the key."""
+    if isinstance(data, _Duplicate):
+        return path, data.key
+    items = data.items() if isinstance(data, dict) else enumerate(data) if isinstance(data, list) else ()
+    for k, v in items:
+        found = _duplicate_at(v, f"{path}[{k}]" if isinstance(k, int) else f"{path}.{k}" if path else k)
+        if found is not None:
+            return found
+    return None
+
+
+def _load_json(text: str, source: str) -> Any:
+    repeated = False
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        nonlocal repeated
+        obj = dict(items)
+        if len(obj) == len(items):
+            return obj
+        repeated = True
+        seen: set[str] = set()
+        key = next(k for k, _ in items if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+        return _Duplicate(items, key)
+
+    try:
+        data = json.loads(text, object_pairs_hook=pairs)
+    except json.JSONDecodeError as exc:
+        raise SpecError(
+            f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}", source=source
+        ) from None
+    except RecursionError:
+        raise SpecError("invalid JSON: nested too deeply", source=source) from None
+    except ValueError:  # an integer of more digits than Python converts
+        limit = sys.get_int_max_str_digits()
+        raise SpecError(
+            f"invalid JSON: a whole number of more than {limit:,} digits", source=source
+        ) from None
+    if repeated:
+        path, key = _duplicate_at(data) or ("", "")
+        where = f"in {path}" if path else "at the top level"
+        raise SpecError(f"invalid JSON: duplicate key {key!r} {where}", source=source)
+    return data
+
+
 def parse_text(text: str, *, fmt: str = "yaml", source: str = "spec") -> Any:
     """Parse spec text in ``fmt`` (yaml, json or toml) into plain data."""
     if fmt == "json":
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise SpecError(
-                f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}", source=source
-            ) from None
-        except RecursionError:
-            raise SpecError("invalid JSON: nested too deeply", source=source) from None
+        return _load_json(text, source)
     if fmt == "toml":
         import tomllib  # only TOML files need it
 
