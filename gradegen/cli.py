@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from gradegen.errors import GradegenError
+from gradegen.escape import json_terminal_safe, terminal_safe
 from gradegen.presets import Preset
 from gradegen.reports.choices import FeedbackMode
 
@@ -61,12 +62,13 @@ def _user_errors() -> Iterator[None]:
     try:
         yield
     except GradegenError as exc:
-        err().print(f"error: {exc}", markup=False, soft_wrap=True)
+        # messages quote file names, ids and answers: made inert before they reach the terminal
+        err().print(terminal_safe(f"error: {exc}"), markup=False, soft_wrap=True)
         raise typer.Exit(2) from None
     except OSError as exc:
         # A folder we cannot create or a file we cannot write: the user's to fix, not a crash.
         where = f"{exc.filename}: " if exc.filename else ""
-        err().print(f"error: {where}{exc.strerror or exc}", markup=False, soft_wrap=True)
+        err().print(terminal_safe(f"error: {where}{exc.strerror or exc}"), markup=False, soft_wrap=True)
         raise typer.Exit(2) from None
 
 
@@ -84,7 +86,7 @@ def init(
         if path.exists() and not force:
             raise GradegenError(f"{path}: already exists; pass --force to overwrite it")
         write_text_atomic(path, preset_text(preset))
-    out().print(f"wrote {path} (the {preset} network)", markup=False)
+    out().print(terminal_safe(f"wrote {path} (the {preset} network)"), markup=False)
 
 
 @app.command()
@@ -92,7 +94,7 @@ def solve(
     spec: SpecArg = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     steps: Annotated[
-        int | None, typer.Option(min=1, help="Training steps (default: the spec's steps).")
+        int | None, typer.Option(help="Training steps, 1 to 10,000 (default: the spec's steps).")
     ] = None,
     exact: Annotated[bool, typer.Option("--exact", help="Full precision, not hand values.")] = False,
 ) -> None:
@@ -101,14 +103,14 @@ def solve(
     from gradegen.core.training import solve as solve_spec
 
     with _user_errors():
-        solution = solve_spec(load_spec(spec), steps)
+        solution = solve_spec(load_spec(spec), steps, source=str(spec or "spec"))
     if as_json:
-        sys.stdout.write(json.dumps(solution.to_dict(), indent=2) + "\n")
+        sys.stdout.write(json.dumps(solution.to_dict(), indent=2, allow_nan=False) + "\n")
         return
     # Plain aligned text rather than a rich table: importing and laying out rich took a sixth of
     # this command's time.
     table = _aligned([("ID", "symbol", "formula", "value"), *solution.rows(exact=exact)])
-    typer.echo(f"{solution.spec.title}\n\n{table}")
+    typer.echo(f"{terminal_safe(solution.spec.title)}\n\n{table}")
     if len(solution.history) > 1:
         losses = ", ".join(f"{loss:.6g}" for loss in solution.history)
         typer.echo(f"loss at each step: {losses}")
@@ -154,7 +156,7 @@ def generate(
     ] = None,
     variants: Annotated[
         int | None,
-        typer.Option(min=1, help="N anonymous variants v001, v002, …", rich_help_panel="Variants"),
+        typer.Option(help="N anonymous variants v001, v002, … (at most 200,000)", rich_help_panel="Variants"),
     ] = None,
     seed: Annotated[
         str | None,
@@ -192,7 +194,8 @@ def generate(
             target = generate_documents(loaded, out_dir, ask=ask, exact=exact, pdf=pdf, templates=templates)
             if not quiet:
                 names = sorted(p.name for p in target.iterdir())
-                out().print(f"wrote {target}: {', '.join(names)}", markup=False, soft_wrap=True)
+                text = f"wrote {target}: {', '.join(names)}"
+                out().print(terminal_safe(text), markup=False, soft_wrap=True)
             return
         students = read_roster(roster) if roster is not None else Roster.anonymous(variants or 0)
         made = generate_class(
@@ -202,7 +205,8 @@ def generate(
     if not quiet:
         where = out_dir if out_dir is not None else "output/"
         what = f"{len(made.ids)} student folder" + ("s" if len(made.ids) != 1 else "")
-        out().print(f"wrote {what} under {where} (seed {made.seed})", markup=False, soft_wrap=True)
+        text = f"wrote {what} under {where} (seed {made.seed})"
+        out().print(terminal_safe(text), markup=False, soft_wrap=True)
 
 
 @app.command()
@@ -286,7 +290,7 @@ def grade(
         except OSError as exc:
             raise GradegenError(f"--out: cannot write {out_dir}: {exc.strerror or exc}") from None
     if as_json:
-        sys.stdout.writelines(chunk.decode() for chunk in iter_results_json(results))
+        sys.stdout.writelines(json_terminal_safe(chunk.decode()) for chunk in iter_results_json(results))
         return
     if quiet:
         return
@@ -294,7 +298,7 @@ def grade(
     from rich.text import Text
 
     summary = results.summary()
-    title = Text(f"Graded {summary['students']} students → {out_dir}")  # a path is not markup
+    title = Text(terminal_safe(f"Graded {summary['students']} students → {out_dir}"))  # not markup
     table = Table(title=title, title_justify="left")
     for column in ("students", "mean %", "median %", "problems"):
         table.add_column(column, justify="right")
@@ -303,6 +307,6 @@ def grade(
     )
     out().print(table)
     for error in results.errors[:10]:
-        out().print(f"  {error.file}: {error.message}", markup=False)
+        out().print(terminal_safe(f"  {error.file}: {error.message}"), markup=False)
     if len(results.errors) > 10:
         out().print(f"  … and {len(results.errors) - 10} more (see summary.md)", markup=False)

@@ -13,3 +13,9 @@ class SpecError(GradegenError):
     def __init__(self, message: str, *, source: str | None = None) -> None:
         self.source = source
         super().__init__(f"{source}: {message}" if source else message)
+
+
+def quoted(value: object, limit: int = 40) -> str:
+    """A value as a message quotes it: its repr (one line), cut to ``limit`` characters."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

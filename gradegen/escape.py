@@ -1,4 +1,4 @@
-"""Making user text inert where it is printed: LaTeX, Markdown and spreadsheet cells."""
+"""Making user text inert where it is printed: LaTeX, Markdown, spreadsheet cells and terminals."""
 
 from __future__ import annotations
 
@@ -88,3 +88,45 @@ def spreadsheet_safe(cell: str) -> str:
     if cell.startswith(_FORMULA_START) and not _NUMBER.fullmatch(cell):
         return "'" + cell
     return cell
+
+
+# C0 controls, DEL and C1 controls (ESC starts terminal sequences; C1 CSI and OSC do on some
+# terminals), the Unicode line and paragraph separators, and the bidi controls that reorder what
+# a terminal shows (the "Trojan Source" characters).
+_TERMINAL_UNSAFE = [
+    *range(0x00, 0x20),
+    *range(0x7F, 0xA0),
+    0x061C,
+    0x200E,
+    0x200F,
+    0x2028,
+    0x2029,
+    *range(0x202A, 0x202F),
+    *range(0x2066, 0x206A),
+]
+_TERMINAL_ESCAPES = {c: f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}" for c in _TERMINAL_UNSAFE}
+_TERMINAL_RE = re.compile("[" + "".join(re.escape(chr(c)) for c in _TERMINAL_UNSAFE) + "]")
+
+
+def terminal_safe(text: object) -> str:
+    """``text`` made inert for a terminal: every control character (C0, DEL, C1), line separator
+    and bidi control shown as a visible escape (``\\x1b``, ``\\u202e``), so it is one line that
+    moves no cursor, sets no title and reorders nothing."""
+    value = str(text)
+    if _TERMINAL_RE.search(value) is None:  # the usual case: nothing to replace
+        return value
+    return value.translate(_TERMINAL_ESCAPES)
+
+
+_JSON_ESCAPES = {c: f"\\u{c:04x}" for c in _TERMINAL_UNSAFE if c >= 0x7F}  # JSON escapes C0 itself
+_JSON_RE = re.compile("[" + "".join(re.escape(chr(c)) for c in _JSON_ESCAPES) + "]")
+
+
+def json_terminal_safe(text: str) -> str:
+    """JSON text with what :func:`terminal_safe` escapes written as JSON ``\\u`` escapes: the same
+    data, inert on a terminal (JSON already escapes the C0 controls)."""
+    if text.isascii():  # known without a scan: then only DEL can be there (a fast search)
+        return text.replace("\x7f", "\\u007f") if "\x7f" in text else text
+    if _JSON_RE.search(text) is None:
+        return text
+    return text.translate(_JSON_ESCAPES)

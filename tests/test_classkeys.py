@@ -283,6 +283,7 @@ GOOD = [0.1] * 11 + [0.5]
         (_doc(version=3), "keys.json: version 3 of the gradegen-keys format is not one this gradegen reads"),
         (_doc(givens=["x1"]), "keys.json: givens: expected ['x1', 'x2', 'y'"),
         (_doc(asked=["loss", "dL_dw9"]), "keys.json: asked: 'dL_dw9' is not a quantity of this network"),
+        (_doc(asked=["loss", {"a": 1}]), "keys.json: asked: {'a': 1} is not a quantity of this network"),
         (_doc(students={}), "keys.json: students: expected a mapping of student ids to their givens"),
         (_doc(seed=5), "keys.json: seed: expected a string, got 5"),
     ],
@@ -376,3 +377,38 @@ def test_key_unknown_student_or_unusable_file_exits_2(class_dir: Path, tmp_path:
         assert len(lines) == 1 and message in lines[0] and lines[0].startswith("error: ")
     missing = runner.invoke(app, ["key", str(class_dir / "keys.json")])
     assert missing.exit_code == 2 and "--student" in missing.output
+
+
+def test_a_students_numbers_that_overflow_are_refused_naming_them(tmp_path: Path) -> None:
+    """A hand-edited row whose step overflows float64 (x1 = w1 = 1e200: z_h1 = 1e400) is refused
+    when grading and by `key`, naming the student and the first quantity that overflows."""
+    doc = _rows(bo=[1e200, *GOOD[1:3], 1e200, *GOOD[4:]])
+    assert doc["givens"][:4] == ["x1", "x2", "y", "w1"]
+    path = tmp_path / "keys.json"
+    path.write_text(json.dumps(doc), "utf-8")
+    sheet = tmp_path / "bo.yaml"
+    sheet.write_text("student: bo\nloss: 0.1\n", "utf-8")
+    expected = f"error: {path}: students.bo: z_h1 (weighted sum into h1) overflows to +inf"
+    for args in (
+        ["grade", str(path), str(sheet), "--out", str(tmp_path / "g")],
+        ["key", str(path), "--student", "bo"],
+    ):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 2, result.output
+        assert result.stderr.startswith(expected) and result.stderr.count("\n") == 1
+    assert not (tmp_path / "g").exists()
+    other = tmp_path / "v001.yaml"
+    other.write_text("student: v001\nloss: 0.1\n", "utf-8")
+    assert grade(path, [other]).summary()["students"] == 1  # bo's key is only built when bo is graded
+
+
+def test_a_version_1_entry_with_nan_points_is_named(tmp_path: Path) -> None:
+    """A version-1 keys.json whose key has `points: NaN` names the student and the field."""
+    from gradegen.core.classkeys import keys_from_data
+
+    key = key_from_spec(preset("handout")).to_dict()
+    key["values"]["loss"]["points"] = float("nan")
+    with pytest.raises(
+        GradegenError, match=r"^keys: keys\.ana: values\.loss\.points: expected a finite number"
+    ):
+        keys_from_data({"seed": "s", "keys": {"ana": key}})

@@ -276,3 +276,15 @@ def test_pdflatex_alone_compiles_a_tex_file(tmp_path: Path) -> None:
     tex.write_text("\\documentclass{article}\\begin{document}Hello.\\end{document}\n")
     data = compile_pdf(tex, tmp_path / "note.pdf", engine=Engine(None, pdflatex), timeout=60)
     assert data.startswith(b"%PDF-") and (tmp_path / "note.pdf").read_bytes() == data
+
+
+def test_a_spec_made_in_python_that_overflows_is_refused_and_nothing_written(tmp_path: Path) -> None:
+    """generate() checks the spec it is given (not only load_spec): a step that overflows is a
+    SpecError naming the quantity, and the target folder is not created; key.json never holds inf."""
+    from gradegen.errors import SpecError
+
+    spec = preset("handout")
+    layers = (spec.layers[0], spec.layers[1].model_copy(update={"weights": ((1.7e308, 1.7e308),)}))
+    with pytest.raises(SpecError, match=r"^spec: z_out \(weighted sum into out\) overflows to \+inf"):
+        generate(spec.model_copy(update={"layers": layers}), tmp_path / "out")
+    assert not (tmp_path / "out").exists()

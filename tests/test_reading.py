@@ -118,11 +118,20 @@ def test_non_utf8_file_names_become_printable_text() -> None:
 @pytest.mark.parametrize("fmt", ["yaml", "json"])
 @pytest.mark.parametrize("digits", [400, 5000])
 def test_very_long_integers_do_not_raise(fmt: str, digits: int) -> None:
-    """An integer of 400 digits reads as an int; one past Python's 4,300-digit limit as its text."""
+    """An integer of 400 digits reads as an int; one past Python's 4,300-digit limit as its text
+    in YAML and in a JSON document read with fields as text (an answers file), and in other JSON
+    (a spec, a key) as one line saying so."""
     literal = "9" * digits
-    text = f"a: {literal}\n" if fmt == "yaml" else f'{{"a": {literal}}}'
-    value = parse_text(text, fmt=fmt)["a"]
-    assert value == (int(literal) if digits <= 4300 else literal)
+    text = f"a: {literal}\n" if fmt == "yaml" else f'{{"a": {literal}, "b": [{literal}]}}'
+    expected = int(literal) if digits <= 4300 else literal
+    assert parse_text(text, fmt=fmt, as_text=("student",))["a"] == expected
+    if fmt == "json":
+        assert parse_text(text, fmt=fmt, as_text=("student",))["b"] == [expected]
+    if fmt == "json" and digits > 4300:
+        with pytest.raises(SpecError, match="a whole number of more than 4,300 digits"):
+            parse_text(text, fmt=fmt)
+    else:
+        assert parse_text(text, fmt=fmt)["a"] == expected
 
 
 @pytest.mark.parametrize("digits", [400, 5000])

@@ -10,7 +10,14 @@ from hypothesis import strategies as st
 
 from gradegen.errors import GradegenError
 from gradegen.names import MAX_FOLDER_BYTES, folder_names, safe_folder_name
-from gradegen.variants.roster import Roster, RosterError, anonymous_ids, parse_roster, read_roster
+from gradegen.variants.roster import (
+    MAX_STUDENTS,
+    Roster,
+    RosterError,
+    anonymous_ids,
+    parse_roster,
+    read_roster,
+)
 
 HOSTILE = [
     "../x",
@@ -232,3 +239,16 @@ def test_row_numbers_count_lines_of_the_file() -> None:
     """Rows are named by the line they start on, blank lines and multi-line names counted."""
     with pytest.raises(RosterError, match=r"row 6: duplicate student id 's1' \(first on row 3\)"):
         parse_roster('\nid,name\ns1,"Ann\nLee"\n\ns1,Bo\n')
+
+
+@pytest.mark.parametrize("count", [MAX_STUDENTS + 1, 100_000_000, 10**30])
+def test_anonymous_variants_are_bounded_before_any_id_is_made(count: int) -> None:
+    """More than MAX_STUDENTS (200,000) anonymous variants is refused at once: 10^8 ids alone
+    would take gigabytes."""
+    import time
+
+    started = time.process_time()
+    with pytest.raises(GradegenError, match=r"--variants: at most 200,000 variants, got [\d,]+"):
+        anonymous_ids(count)
+    assert time.process_time() - started < 0.5
+    assert len(anonymous_ids(MAX_STUDENTS)) == MAX_STUDENTS == 200_000

@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from gradegen.core.spec import Activation, Loss, load_spec, parse_spec, preset, preset_text
 from gradegen.errors import SpecError
@@ -312,3 +314,173 @@ def test_tolerance_ids_must_exist() -> None:
     spec = parse_spec(edited(lambda d: d.update(points={"dL_dw9": 2})))
     with pytest.raises(SpecError, match=r"points\.dL_dw9: unknown quantity id \(did you mean"):
         build_graph(spec)
+
+
+def _handout_json_with(member: str, where: str) -> str:
+    """The handout spec as JSON text, with ``member`` (``"key": value``) added again inside ``where``."""
+    text = json.dumps(handout_data())
+    if where == "top":
+        return text[:-1] + ", " + member + "}"
+    if where == "layer":  # inside layers[1], right after its opening brace
+        second = text.index('{"activation"', text.index('{"activation"') + 1)
+        return text[: second + 1] + member + ", " + text[second + 1 :]
+    return text.replace('"tolerance": {', '"tolerance": {' + member + ", ", 1)
+
+
+@pytest.mark.parametrize(
+    ("member", "where", "named"),
+    [
+        ('"learning_rate": 0.5', "top", "duplicate key 'learning_rate' at the top level"),
+        ('"bias": 0.9', "layer", "duplicate key 'bias' in layers[1]"),
+        ('"mode": "abs"', "tolerance", "duplicate key 'mode' in tolerance"),
+    ],
+)
+def test_duplicate_json_key_is_refused_with_where(write: Any, member: str, where: str, named: str) -> None:
+    """A key given twice in a JSON object is refused (as YAML and TOML do), naming the key and the
+    object that repeats it; JSON itself would keep the last value silently."""
+    text = _handout_json_with(member, where)
+    assert json.loads(text)  # plain JSON reads it without a word
+    assert named in _file_error(write("net.json", text))
+
+
+def test_duplicate_key_is_refused_in_every_format(write: Any) -> None:
+    """YAML, TOML and JSON all refuse a repeated key of the same spec."""
+    toml = "inputs = [0.1]\ninputs = [0.2]\n"
+    assert "invalid TOML" in _file_error(write("net.toml", toml))
+    assert "duplicate key 'inputs'" in _file_error(write("net.yaml", "inputs: [0.1]\ninputs: [0.2]\n"))
+    assert "duplicate key 'inputs'" in _file_error(write("net.json", '{"inputs": [0.1], "inputs": [0.2]}'))
+
+
+def test_json_integer_too_long_to_convert(write: Any) -> None:
+    """A JSON number of thousands of digits (beyond Python's int conversion limit) is one line."""
+    text = json.dumps(handout_data()).replace('"learning_rate": 0.0001', '"learning_rate": ' + "7" * 5000)
+    assert "a whole number of more than" in _file_error(write("net.json", text))
+
+
+def test_json_integer_too_large_for_a_float(write: Any) -> None:
+    """A 400-digit integer is valid JSON but no float64: the field says so, on one line."""
+    text = json.dumps(handout_data()).replace('"learning_rate": 0.0001', '"learning_rate": ' + "7" * 400)
+    assert "learning_rate: expected a number float64 can hold" in _file_error(write("net.json", text))
+
+
+@pytest.mark.parametrize(
+    ("points", "fragment"),
+    [
+        (float("nan"), "points.loss: expected a finite number"),
+        (float("inf"), "points.loss: expected a finite number"),
+        (-1.0, "points.loss: expected a number ≥ 0"),
+        (1e308, "points.loss: expected a number ≤ 1000000"),
+        (1_000_000.5, "points.loss: expected a number ≤ 1000000"),
+    ],
+)
+def test_points_are_finite_and_bounded(points: float, fragment: str) -> None:
+    """Per-item points are finite, not negative and at most MAX_POINTS (10^6)."""
+    assert fragment in _error(edited(lambda d: d.update(points={"loss": points})))
+
+
+def test_points_at_the_bound_are_accepted() -> None:
+    """Exactly MAX_POINTS, and 0, are allowed."""
+    spec = parse_spec(edited(lambda d: d.update(points={"loss": 1_000_000.0, "dL_dw1": 0.0})))
+    assert spec.points == {"loss": 1_000_000.0, "dL_dw1": 0.0}
+
+
+@pytest.mark.parametrize(
+    ("tolerance", "fragment"),
+    [
+        ({"mode": "rel", "value": -0.01}, "tolerance.value: expected a number > 0"),
+        ({"mode": "abs", "value": 0}, "tolerance.value: expected a number > 0"),
+        ({"mode": "rel", "value": float("nan")}, "tolerance.value: expected a finite number"),
+        ({"mode": "rel", "value": 1e300}, "tolerance.value: rel takes at most 1e+06"),
+        ({"mode": "abs", "value": 2e6}, "tolerance.value: abs takes at most 1e+06"),
+        ({"mode": "sigfig", "value": 2.5}, "tolerance.value: sigfig takes a whole number from 1 to 17"),
+        ({"mode": "sigfig", "value": 18}, "tolerance.value: sigfig takes a whole number from 1 to 17"),
+        ({"mode": "sigfig", "value": 1e308}, "tolerance.value: sigfig takes a whole number from 1 to 17"),
+        ({"mode": "decimals", "value": 21}, "tolerance.value: decimals takes a whole number from 1 to 20"),
+        ({"mode": "decimals", "value": 0.5}, "tolerance.value: decimals takes a whole number from 1 to 20"),
+    ],
+)
+def test_tolerances_are_bounded(tolerance: dict[str, Any], fragment: str) -> None:
+    """A tolerance that is not positive, not finite, wider than MAX_TOLERANCE, or a sigfig/decimals
+    count that is not a whole number a float64 can hold is one line naming tolerance.value."""
+    assert fragment in _error(edited(lambda d: d.update(tolerance=tolerance)))
+    per_item = _error(edited(lambda d: d.update(tolerances={"dL_dw1": tolerance})))
+    assert fragment.replace("tolerance.", "tolerances.dL_dw1.") in per_item
+
+
+@pytest.mark.parametrize(
+    "tolerance",
+    [{"mode": "sigfig", "value": 17}, {"mode": "decimals", "value": 20}, {"mode": "rel", "value": 1e6}],
+)
+def test_tolerances_at_their_bounds_are_accepted(tolerance: dict[str, Any]) -> None:
+    """The bounds themselves are valid tolerances."""
+    assert parse_spec(edited(lambda d: d.update(tolerance=tolerance))).tolerance.value == tolerance["value"]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda d: d.update(tolerance={"mode": "rel", "value": -1}),
+        lambda d: d.update(tolerance={"mode": "relative"}),
+        lambda d: d.update(tolerance={"mod": "rel"}),
+        lambda d: d.update(tolerances={"dL_dw1": {"mode": "abs", "valeu": 1}}),
+        lambda d: d.update(tolerances={"dL_dw1": 3}),
+        lambda d: d.update(tolerances=[1]),
+        lambda d: d.update(points={"loss": "two"}),
+        lambda d: d.update(points=[1]),
+        lambda d: d["layers"][0].update(bias={"x": 1}),
+        lambda d: d.update(randomize={"weights": {"low": "a"}}),
+        lambda d: d.update(randomize={"max_draws": 1e9}),
+        lambda d: d.update(steps=10**30),
+    ],
+)
+def test_every_validation_error_is_one_line_naming_its_field(
+    change: Callable[[dict[str, Any]], None],
+) -> None:
+    """Whatever is wrong, the message is one line that names a field, never pydantic's dump."""
+    message = _error(edited(change))
+    assert "pydantic" not in message and "http" not in message and "input_value" not in message
+    field = message.removeprefix("net.yaml: ").split(":")[0]
+    assert field.split(".")[0].split("[")[0] in handout_data() | {
+        "tolerances": 0,
+        "points": 0,
+        "randomize": 0,
+    }
+
+
+def test_unknown_key_in_a_per_item_tolerance_suggests_the_right_one() -> None:
+    """The did-you-mean hint works in a mapping of models too (tolerances.<id>)."""
+    message = _error(edited(lambda d: d.update(tolerances={"dL_dw1": {"mode": "abs", "valeu": 1}})))
+    assert (
+        "tolerances.dL_dw1.valeu: unknown key (did you mean 'value'?); expected one of mode, value" in message
+    )
+
+
+_JSONISH = st.recursive(
+    st.none() | st.booleans() | st.floats() | st.integers() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=8,
+)
+_FIELDS = [
+    ("inputs",), ("targets",), ("learning_rate",), ("decimals",), ("steps",), ("points",), ("tolerance",),
+    ("tolerances",), ("loss",), ("title",), ("randomize",), ("layers", 0, "weights"), ("layers", 0, "bias"),
+    ("layers", 1, "weights", 0), ("layers", 1, "activation"), ("layers", 0, "slope"), ("tolerance", "value"),
+    ("weight_decay",), ("layers", 0, "weights", 0, 1),
+]  # fmt: skip
+
+
+@given(field=st.sampled_from(_FIELDS), value=_JSONISH | st.floats(min_value=1e150, max_value=1e308))
+def test_any_value_in_any_field_is_a_spec_or_one_line(field: tuple[Any, ...], value: Any) -> None:
+    """Whatever a spec field holds (random JSON-like structures, huge numbers), reading it gives a
+    spec whose step is finite, or one SpecError line naming the file: never another exception."""
+    from gradegen.core.training import evaluate_spec
+
+    data = handout_data()
+    target: Any = data
+    for part in field[:-1]:
+        target = target[part]
+    target[field[-1]] = value
+    try:
+        spec = parse_spec(data, source="net.yaml")
+        evaluate_spec(spec, source="net.yaml")
+    except SpecError as exc:
+        assert "\n" not in str(exc) and str(exc).startswith("net.yaml: ")

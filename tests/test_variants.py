@@ -505,3 +505,12 @@ def test_progress_hidden_when_quick_or_quiet() -> None:
         bar.advance(3)
         assert not bar.shown
     assert "slow" in buffer.getvalue() and "quiet" not in buffer.getvalue()
+
+
+def test_a_class_over_the_student_bound_is_refused_before_drawing(handout: Spec) -> None:
+    """A roster of more than MAX_STUDENTS ids is refused before any number is drawn."""
+    from gradegen.variants.roster import MAX_STUDENTS
+
+    ids = [f"s{i}" for i in range(MAX_STUDENTS + 1)]
+    with pytest.raises(GradegenError, match=r"^200,001 students: one class run makes at most 200,000$"):
+        make_variants(handout, ids, seed="x")

@@ -29,7 +29,7 @@ from gradegen.core.key import Key, askable, solve_key
 from gradegen.core.network import build_graph
 from gradegen.core.reading import parse_text, read_text
 from gradegen.core.spec import Spec, parse_spec
-from gradegen.errors import GradegenError
+from gradegen.errors import GradegenError, quoted
 
 FORMAT = "gradegen-keys"
 VERSION = 2
@@ -85,6 +85,7 @@ class ClassKeys:
     students: tuple[str, ...]
     table: NDArray[np.float64]
     seed: str | None = None
+    source: str = "keys"  # where they were read from, for messages
     _positions: dict[str, int] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -115,7 +116,7 @@ class ClassKeys:
 
     def key_for(self, student: str) -> Key:
         """A student's full key, as a single ``key.json`` holds it (their spec solved alone)."""
-        return solve_key(self.spec_for(student), self.asked)
+        return solve_key(self.spec_for(student), self.asked, source=f"{self.source}: students.{student}")
 
     def _row(self, student: str) -> int:
         row = self.position(student)
@@ -140,8 +141,8 @@ class ClassKeys:
         """keys.json text: the shared part indented, then one line per student (numbers as repr)."""
         head = self.to_data()
         del head["students"]
-        text = json.dumps(head, indent=2, ensure_ascii=False)
-        encode = json.JSONEncoder(ensure_ascii=False).encode
+        text = json.dumps(head, indent=2, ensure_ascii=False, allow_nan=False)
+        encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
         lines = [
             f"    {encode(s)}: {encode(row)}"
             for s, row in zip(self.students, self.table.tolist(), strict=True)
@@ -154,7 +155,7 @@ class ClassKeys:
         version = data.get("version")
         if version != VERSION:
             raise GradegenError(
-                f"{source}: version {version!r} of the {FORMAT} format is not one this gradegen reads "
+                f"{source}: version {quoted(version)} of the {FORMAT} format is not one this gradegen reads "
                 f"(it reads {VERSION}, and the older {{seed, keys}} files)"
             )
         missing = [k for k in ("spec", "asked", "givens", "students") if k not in data]
@@ -164,12 +165,12 @@ class ClassKeys:
         graph = build_graph(spec)
         if data["givens"] != list(graph.givens):
             raise GradegenError(
-                f"{source}: givens: expected {list(graph.givens)} for this spec, got {data['givens']!r}"
+                f"{source}: givens: expected {list(graph.givens)} for this spec, got {quoted(data['givens'])}"
             )
         asked = _asked(data["asked"], askable(graph), source)
         seed = data.get("seed")
         if seed is not None and not isinstance(seed, str):
-            raise GradegenError(f"{source}: seed: expected a string, got {seed!r}")
+            raise GradegenError(f"{source}: seed: expected a string, got {quoted(seed)}")
         students = data["students"]
         if not isinstance(students, dict) or not students:
             raise GradegenError(f"{source}: students: expected a mapping of student ids to their givens")
@@ -178,7 +179,8 @@ class ClassKeys:
         table = _table(
             ids, rows, graph.givens, graph.givens.index(graph.node_of(Role.LEARNING_RATE).id), source
         )
-        return cls(spec.model_copy(update={"randomize": None}), asked, graph.givens, ids, table, seed)
+        spec = spec.model_copy(update={"randomize": None})
+        return cls(spec, asked, graph.givens, ids, table, seed, source)
 
 
 def _asked(asked: Any, allowed: Sequence[str], source: str) -> tuple[str, ...]:
@@ -186,9 +188,9 @@ def _asked(asked: Any, allowed: Sequence[str], source: str) -> tuple[str, ...]:
         raise GradegenError(f"{source}: asked: expected a list of quantity ids")
     known = set(allowed)
     for qid in asked:
-        if qid not in known:
+        if not isinstance(qid, str) or qid not in known:
             close = _close(str(qid), allowed)
-            raise GradegenError(f"{source}: asked: {qid!r} is not a quantity of this network{close}")
+            raise GradegenError(f"{source}: asked: {quoted(qid)} is not a quantity of this network{close}")
     if len(set(asked)) != len(asked):
         raise GradegenError(f"{source}: asked: an id is listed twice")
     return tuple(asked)
@@ -214,14 +216,14 @@ def _table(
     for student, row in zip(ids, rows, strict=True):
         where = f"{source}: students.{student}"
         if not isinstance(row, list) or len(row) != width:
-            got = f"{len(row)} numbers" if isinstance(row, list) else repr(row)[:40]
+            got = f"{len(row)} numbers" if isinstance(row, list) else quoted(row)
             raise GradegenError(f"{where}: expected {width} numbers ({', '.join(givens)}), got {got}")
         for gid, x in zip(givens, row, strict=True):
             if type(x) not in (float, int) or not _finite(x):
-                raise GradegenError(f"{where}: {gid}: expected a finite number, got {x!r}"[:200])
+                raise GradegenError(f"{where}: {gid}: expected a finite number, got {quoted(x)}")
         if row[rate] <= 0:
             raise GradegenError(
-                f"{where}: {givens[rate]}: the learning rate must be greater than 0, got {row[rate]!r}"
+                f"{where}: {givens[rate]}: the learning rate must be greater than 0, got {quoted(row[rate])}"
             )
     raise GradegenError(f"{source}: students: not a table of numbers")  # pragma: no cover
 
@@ -260,7 +262,7 @@ def keys_from_data(data: Any, *, source: str = "keys") -> ClassKeys | KeySet:
         raise GradegenError(f"{source}: not a class's keys (expected a mapping)")
     if "format" in data:
         if data["format"] != FORMAT:
-            raise GradegenError(f"{source}: format {data['format']!r} is not {FORMAT!r}")
+            raise GradegenError(f"{source}: format {quoted(data['format'])} is not {FORMAT!r}")
         return ClassKeys.from_data(data, source=source)
     if "keys" not in data:
         raise GradegenError(f"{source}: not a class's keys (expected format {FORMAT!r})")

@@ -12,15 +12,18 @@ from __future__ import annotations
 import difflib
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from gradegen.core.graph import Graph, Group, Kind, Values
-from gradegen.core.network import build_graph
-from gradegen.core.reading import read_text
-from gradegen.core.spec import Spec, Tolerance, parse_spec
-from gradegen.errors import GradegenError
+from gradegen.core.reading import parse_text, read_text
+from gradegen.core.rounding import MAX_PLACES
+from gradegen.core.spec import Number, Points, Spec, Tolerance, describe_error, parse_spec
+from gradegen.core.training import evaluate_spec
+from gradegen.errors import GradegenError, quoted
 
 GROUPS = tuple(g.value for g in Group if g is not Group.GIVENS)
 """Question groups ``--ask`` accepts, in the order a worksheet asks them."""
@@ -40,6 +43,11 @@ def resolve_ask(graph: Graph, ask: str | Iterable[str] | None = None) -> tuple[s
     if not items:
         raise GradegenError("--ask: expected group names or quantity ids, got nothing")
     allowed = set(askable(graph))
+    if len(items) > len(GROUPS) + len(allowed):
+        raise GradegenError(
+            f"--ask: {len(items):,} items, more than this network's {len(allowed):,} quantities "
+            f"and {len(GROUPS)} groups together"
+        )
     wanted: set[str] = set()
     for item in items:
         if item in GROUPS:
@@ -83,6 +91,20 @@ class Key:
     spec: Spec
     asked: tuple[str, ...]
     values: Mapping[str, Answer]
+    source: str = field(default="key", compare=False)  # where it was read from, for messages
+
+    def check_asked(self, graph: Graph) -> None:
+        """Refuse asked ids that are not askable quantities of ``graph``, the key's network (a
+        hand-edited key.json; checked where grading builds the graph anyway)."""
+        allowed = askable(graph)
+        known = set(allowed)
+        for qid in self.asked:
+            if qid not in known:
+                close = difflib.get_close_matches(qid, allowed, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise GradegenError(
+                    f"{self.source}: asked: {quoted(qid)} is not a quantity of this network{hint}"
+                )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -93,10 +115,11 @@ class Key:
 
     def to_json(self) -> str:
         """The ``key.json`` text (what ``generate`` writes)."""
-        return json.dumps(self.to_dict(), indent=2) + "\n"
+        return json.dumps(self.to_dict(), indent=2, allow_nan=False) + "\n"
 
     @classmethod
     def from_dict(cls, data: Any, *, source: str = "key") -> Key:
+        """Validate a key's data (a hand-edited key.json): every problem is one line naming the field."""
         if not isinstance(data, dict) or not {"spec", "asked", "values"} <= set(data):
             raise GradegenError(f"{source}: not a gradegen key (expected spec, asked and values)")
         spec = parse_spec(data["spec"], source=f"{source}: spec")
@@ -104,22 +127,38 @@ class Key:
         values = data["values"]
         if not isinstance(asked, list) or not isinstance(values, dict):
             raise GradegenError(f"{source}: asked must be a list and values a mapping")
+        if not asked:
+            raise GradegenError(f"{source}: asked: expected at least one quantity id")
         answers: dict[str, Answer] = {}
         for qid in asked:
+            if not isinstance(qid, str):
+                raise GradegenError(f"{source}: asked: expected quantity ids, got {quoted(qid)}")
+            if qid in answers:
+                raise GradegenError(f"{source}: asked: {qid!r} is listed twice")
             entry = values.get(qid)
             if not isinstance(entry, dict):
                 raise GradegenError(f"{source}: values.{qid}: missing or not a mapping")
             try:
-                answers[qid] = Answer(
-                    exact=float(entry["exact"]),
-                    hand=float(entry["hand"]),
-                    places=int(entry.get("places", spec.decimals)),
-                    tolerance=Tolerance.model_validate(entry.get("tolerance", {})),
-                    points=float(entry.get("points", 1.0)),
-                )
-            except (TypeError, KeyError, ValueError) as exc:
-                raise GradegenError(f"{source}: values.{qid}: malformed entry ({exc})") from None
-        return cls(spec, tuple(asked), answers)
+                checked = _Entry.model_validate({"places": spec.decimals, **entry})
+            except ValidationError as exc:
+                raise GradegenError(f"{source}: values.{qid}.{describe_error(exc, _Entry)}") from None
+            answers[qid] = Answer(
+                checked.exact, checked.hand, checked.places, checked.tolerance, checked.points
+            )
+        return cls(spec, tuple(asked), answers, source)
+
+
+class _Entry(BaseModel):
+    """What one of a key.json's values must hold: finite numbers, places a float64 has, points in
+    bounds (:data:`~gradegen.core.spec.MAX_POINTS`) and a valid tolerance."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    exact: Number
+    hand: Number
+    places: Annotated[int, Field(strict=True, ge=0, le=MAX_PLACES)]
+    tolerance: Tolerance = Tolerance()
+    points: Points = 1.0
 
 
 def make_key(
@@ -139,18 +178,15 @@ def make_key(
     return Key(spec, tuple(asked), answers)
 
 
-def solve_key(spec: Spec, asked: Iterable[str] | None = None) -> Key:
-    """The key of one spec solved alone (every quantity but the givens unless ``asked`` says)."""
-    graph = build_graph(spec)
+def solve_key(spec: Spec, asked: Iterable[str] | None = None, *, source: str = "spec") -> Key:
+    """The key of one spec solved alone (every quantity but the givens unless ``asked`` says);
+    a spec whose step overflows is refused (a SpecError naming ``source``)."""
+    graph, exact, hand = evaluate_spec(spec, source=source)
     questions = askable(graph) if asked is None else tuple(asked)
-    return make_key(spec, graph, graph.evaluate(), graph.evaluate(hand=True), questions)
+    return make_key(spec, graph, exact, hand, questions)
 
 
 def load_key(path: Path) -> Key:
     """Read a ``key.json`` file."""
-    text = read_text(path, what="key")
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise GradegenError(f"{path}: invalid JSON at line {exc.lineno}: {exc.msg}") from None
+    data = parse_text(read_text(path, what="key"), fmt="json", source=str(path))
     return Key.from_dict(data, source=str(path))

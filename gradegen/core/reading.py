@@ -5,7 +5,8 @@ Only regular files are read (a pipe or a device would hang or never end), and th
 checked before reading. Text is UTF-8 (with or without a byte order mark) or UTF-16 with one (what
 Excel saves as "Unicode text"). YAML is read with a safe loader only; a document that would expand
 past :data:`MAX_YAML_NODES` values (an alias bomb) or that holds itself (a recursive alias) is
-refused before it is built. An integer too long for Python to convert is kept as its text.
+refused before it is built. A YAML integer too long for Python to convert is kept as its text (a
+spec's field then names it; an answer is unparseable), as is a JSON one in a field read as text.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import json
 import os
 import re
 import stat
+import sys
 from collections.abc import Collection
 from pathlib import Path
 from typing import Any
@@ -168,15 +170,61 @@ def _json_numbers(value: Any) -> Any:
     return value
 
 
-def _load_json(text: str, as_text: Collection[str]) -> Any:
+class _Duplicate(dict[str, Any]):
+    """An object that repeated ``key`` (JSON keeps the last silently; gradegen refuses, as for YAML)."""
+
+    def __init__(self, pairs: list[tuple[str, Any]], key: str) -> None:
+        super().__init__(pairs)
+        self.key = key
+
+
+def _duplicate_at(data: Any, path: str = "") -> tuple[str, str] | None:
+    """The path of the first object (depth first) that repeated a key, and the key."""
+    if isinstance(data, _Duplicate):
+        return path, data.key
+    items = data.items() if isinstance(data, dict) else enumerate(data) if isinstance(data, list) else ()
+    for k, v in items:
+        found = _duplicate_at(v, f"{path}[{k}]" if isinstance(k, int) else f"{path}.{k}" if path else k)
+        if found is not None:
+            return found
+    return None
+
+
+def _load_json(text: str, source: str, as_text: Collection[str]) -> Any:
+    repeated = False
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        nonlocal repeated
+        obj = dict(items)
+        if len(obj) == len(items):
+            return obj
+        repeated = True
+        seen: set[str] = set()
+        key = next(k for k, _ in items if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+        return _Duplicate(items, key)
+
+    try:
+        if as_text:  # every number as its text, made a number again below but for those keys
+            data = json.loads(text, object_pairs_hook=pairs, parse_int=_NumberText, parse_float=_NumberText)
+        else:
+            data = json.loads(text, object_pairs_hook=pairs)
+    except json.JSONDecodeError as exc:
+        raise SpecError(
+            f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}", source=source
+        ) from None
+    except RecursionError:
+        raise SpecError("invalid JSON: nested too deeply", source=source) from None
+    except ValueError:  # an integer of more digits than Python converts
+        limit = sys.get_int_max_str_digits()
+        raise SpecError(
+            f"invalid JSON: a whole number of more than {limit:,} digits", source=source
+        ) from None
+    if repeated:
+        path, key = _duplicate_at(data) or ("", "")
+        where = f"in {path}" if path else "at the top level"
+        raise SpecError(f"invalid JSON: duplicate key {key!r} {where}", source=source)
     if not as_text:
-        try:
-            return json.loads(text)
-        except ValueError as exc:  # an integer past Python's digit limit (JSONDecodeError is one too)
-            if isinstance(exc, json.JSONDecodeError):
-                raise
-            return json.loads(text, parse_int=_json_int)  # the slower hook only where needed
-    data = json.loads(text, parse_int=_NumberText, parse_float=_NumberText)
+        return data
     if not isinstance(data, dict):
         return _json_numbers(data)
     return {
@@ -193,12 +241,8 @@ def parse_text(text: str, *, fmt: str = "yaml", source: str = "spec", as_text: C
     """
     if fmt == "json":
         try:
-            return _load_json(text, as_text)
-        except json.JSONDecodeError as exc:
-            raise SpecError(
-                f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}", source=source
-            ) from None
-        except RecursionError:
+            return _load_json(text, source, as_text)
+        except RecursionError:  # converting the numbers back, in a document nested very deeply
             raise SpecError("invalid JSON: nested too deeply", source=source) from None
     if fmt == "toml":
         import tomllib  # only TOML files need it

@@ -14,16 +14,32 @@ import re
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from gradegen.core.reading import format_of, parse_text, read_text
-from gradegen.errors import SpecError
+from gradegen.errors import SpecError, quoted
 from gradegen.presets import Preset
 
 MAX_PARAMETERS = 10_000
 """Default size limit: documents are for working by hand."""
+
+MAX_STEPS = 10_000
+"""Training steps ``solve`` runs at most (the spec's ``steps`` and ``solve --steps``)."""
+
+MAX_POINTS = 1_000_000.0
+"""Points one item may carry: far beyond any marking scheme, and small enough that no total or
+mean over a class (items × points × students) comes near float64's limit."""
+
+MAX_SIGFIGS = 17
+"""A float64 holds 17 significant figures: a ``sigfig`` tolerance cannot ask for more."""
+
+MAX_DECIMALS = 20
+"""The most decimal places a ``decimals`` tolerance may ask (hand values keep at most 15)."""
+
+MAX_TOLERANCE = 1_000_000.0
+"""The widest ``rel`` (a factor) or ``abs`` tolerance: beyond it every answer would pass."""
 
 DEFAULT_TITLE = "Backpropagation exercise"
 
@@ -55,6 +71,7 @@ class ToleranceMode(StrEnum):
 
 
 Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+Points = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0, le=MAX_POINTS)]
 
 
 class _Model(BaseModel):
@@ -66,6 +83,19 @@ class Tolerance(_Model):
 
     mode: ToleranceMode = ToleranceMode.REL
     value: Annotated[float, Field(strict=True, allow_inf_nan=False, gt=0)] = 0.01
+
+    @model_validator(mode="after")
+    def _bounded(self) -> Tolerance:
+        # A key is hand-editable: refuse a rule that would overflow or accept every answer.
+        if self.mode in (ToleranceMode.SIGFIG, ToleranceMode.DECIMALS):
+            top = MAX_SIGFIGS if self.mode is ToleranceMode.SIGFIG else MAX_DECIMALS
+            if self.value != int(self.value) or not 1 <= self.value <= top:
+                raise ValueError(
+                    f"value: {self.mode} takes a whole number from 1 to {top}, got {self.value:g}"
+                )
+        elif self.value > MAX_TOLERANCE:
+            raise ValueError(f"value: {self.mode} takes at most {MAX_TOLERANCE:g}, got {self.value:g}")
+        return self
 
 
 class Layer(_Model):
@@ -137,10 +167,10 @@ class Spec(_Model):
     update_biases: Annotated[bool, Field(strict=True)] = True
     weight_decay: Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0)] = 0.0
     decimals: Annotated[int, Field(strict=True, ge=0, le=10)] = 4
-    steps: Annotated[int, Field(strict=True, ge=1, le=10_000)] = 1
+    steps: Annotated[int, Field(strict=True, ge=1, le=MAX_STEPS)] = 1
     tolerance: Tolerance = Tolerance()
     tolerances: dict[str, Tolerance] = Field(default_factory=dict)  # per quantity id
-    points: dict[str, Annotated[float, Field(strict=True, ge=0)]] = Field(default_factory=dict)
+    points: dict[str, Points] = Field(default_factory=dict)
     randomize: Randomize | None = None  # per-student variants (see gradegen.variants.draw)
 
     @property
@@ -159,7 +189,7 @@ class Spec(_Model):
 
 
 def load_spec(source: str | Path | None = None, *, max_parameters: int = MAX_PARAMETERS) -> Spec:
-    """Read and validate a spec file; ``None`` gives the built-in handout network."""
+    """Read and validate a spec file (its step worked out finite); ``None`` gives the handout network."""
     if source is None:
         return preset("handout")
     path = Path(source)
@@ -167,7 +197,13 @@ def load_spec(source: str | Path | None = None, *, max_parameters: int = MAX_PAR
     data = parse_text(text, fmt=format_of(path), source=str(path))
     if isinstance(data, dict) and "title" not in data:
         data = {"title": path.stem, **data}
-    return parse_spec(data, source=str(path), max_parameters=max_parameters)
+    spec = parse_spec(data, source=str(path), max_parameters=max_parameters)
+    # A spec must also be solvable: one step evaluated, refused when float64 overflows (training
+    # imports this module, hence the late import).
+    from gradegen.core.training import evaluate_spec
+
+    evaluate_spec(spec, source=str(path))
+    return spec
 
 
 def preset_text(name: str | Preset) -> str:
@@ -200,7 +236,7 @@ def parse_spec(data: Any, *, source: str = "spec", max_parameters: int = MAX_PAR
     try:
         spec = Spec.model_validate(data)
     except ValidationError as exc:
-        raise SpecError(_describe(exc), source=source) from None
+        raise SpecError(describe_error(exc), source=source) from None
     check_network(spec, source=source, max_parameters=max_parameters)
     return spec
 
@@ -356,8 +392,7 @@ def _kind(value: Any) -> str:
         return "a mapping"
     if value is None:
         return "nothing"
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
+    return quoted(value)
 
 
 def _path(loc: tuple[int | str, ...]) -> str:
@@ -370,21 +405,30 @@ def _path(loc: tuple[int | str, ...]) -> str:
     return text
 
 
-def _model_at(loc: tuple[int | str, ...]) -> type[BaseModel]:
-    """The model whose unknown key is at ``loc`` (for the did-you-mean hint)."""
-    if len(loc) == 3 and loc[0] == "layers":
-        return Layer
-    if len(loc) == 2 and loc[0] == "randomize":
-        return Randomize
-    if len(loc) == 3 and loc[0] == "randomize":
-        return Draw
-    if len(loc) == 2 and loc[0] == "tolerance":
-        return Tolerance
-    return Spec
+def _model_at(root: type[BaseModel], loc: tuple[int | str, ...]) -> type[BaseModel]:
+    """The model whose unknown key is at ``loc`` (for the did-you-mean hint), found by walking the
+    field types from ``root``; a part that is no field is a mapping's key and is passed over."""
+    model = root
+    for part in loc[:-1]:
+        if isinstance(part, str) and part in model.model_fields:
+            model = _model_in(model.model_fields[part].annotation) or model
+    return model
 
 
-def _describe(exc: ValidationError) -> str:
-    """One line for the most specific of pydantic's errors."""
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The model a field's type holds (``Draw | None``, ``tuple[Layer, ...]``, ``dict[str, Tolerance]``)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def describe_error(exc: ValidationError, model: type[BaseModel] | None = None) -> str:
+    """One line for the most specific of pydantic's errors, naming the field (``model``: the one
+    validated, :class:`Spec` by default)."""
     errors = exc.errors()
     first = errors[0]
     # Union members (bias: number | list) add a tag such as 'float' to the location; report the
@@ -399,7 +443,7 @@ def _describe(exc: ValidationError) -> str:
     ctx = error.get("ctx", {})
     if kind == "extra_forbidden":
         key = str(loc[-1])
-        model = _model_at(loc)
+        model = _model_at(model or Spec, loc)
         close = difflib.get_close_matches(key, list(model.model_fields), n=1, cutoff=0.6)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         allowed = ", ".join(model.model_fields)
@@ -407,6 +451,9 @@ def _describe(exc: ValidationError) -> str:
     if kind == "missing":
         return f"{where}: required field is missing"
     if kind in ("float_type", "float_parsing"):
+        value = error.get("input")
+        if isinstance(value, int) and not isinstance(value, bool):  # a whole number past float64
+            return f"{where}: expected a number float64 can hold (up to about 1.8e308), got {got}"
         return f"{where}: expected a number, got {got}"
     if kind == "finite_number":
         return f"{where}: expected a finite number, got {error.get('input')}"
@@ -426,6 +473,11 @@ def _describe(exc: ValidationError) -> str:
         return f"{where}: expected a number {op} {bound}, got {got}"
     if kind == "model_type":
         return f"{where}: expected a mapping of fields, got {got}"
+    if kind in ("dict_type", "dict_parsing"):
+        return f"{where}: expected a mapping, got {got}"
+    if kind == "value_error":  # our validators' messages start with the field they are about
+        text = str(ctx.get("error", error["msg"]))
+        return f"{where}.{text}" if where else text
     return f"{where}: {error['msg']}"
 
 

@@ -15,8 +15,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from gradegen.core.key import resolve_ask
-from gradegen.core.network import build_graph
 from gradegen.core.spec import Spec
+from gradegen.core.training import evaluate_spec
 from gradegen.documents.compiled import BLOCK, Block
 from gradegen.documents.formats import PUBLIC_FILES
 from gradegen.documents.render import Renderer
@@ -56,10 +56,8 @@ def generate(
     Everything is built in a staging folder first; the target is replaced only when all succeeded.
     """
     target = Path(out_dir) if out_dir is not None else default_out(spec)
-    graph = build_graph(spec)
+    graph, exact_values, hand_values = evaluate_spec(spec)  # refused when a value overflows
     asked = resolve_ask(graph, ask)
-    exact_values = graph.evaluate()
-    hand_values = graph.evaluate(hand=True)
     files = Renderer(spec, graph, exact_values, hand_values, asked, exact_mode=exact, templates=templates)(0)
     engine = None
     if pdf:

@@ -29,6 +29,7 @@ from gradegen.core.key import Key, solve_key
 from gradegen.core.network import build_graph
 from gradegen.core.reading import format_of, parse_text, read_text
 from gradegen.core.spec import Spec, Tolerance, parse_spec
+from gradegen.core.training import check_finite
 
 __all__ = ["KeyColumns", "KeyGroup", "KeyLike", "KeySet", "key_from_spec", "key_groups", "load_answer_key"]
 
@@ -38,9 +39,9 @@ MAX_KEY_BYTES = MAX_KEYS_BYTES
 KeyLike = Key | KeySet | ClassKeys | Spec | str | Path
 
 
-def key_from_spec(spec: Spec) -> Key:
-    """A key asking every quantity but the givens."""
-    return solve_key(spec)
+def key_from_spec(spec: Spec, *, source: str = "spec") -> Key:
+    """A key asking every quantity but the givens (``source`` names the spec in errors)."""
+    return solve_key(spec, source=source)
 
 
 def load_answer_key(path: str | Path) -> Key | KeySet | ClassKeys:
@@ -54,7 +55,7 @@ def load_answer_key(path: str | Path) -> Key | KeySet | ClassKeys:
         return Key.from_dict(data, source=str(path))
     if isinstance(data, dict) and "title" not in data:
         data = {"title": path.stem, **data}
-    return key_from_spec(parse_spec(data, source=str(path)))
+    return key_from_spec(parse_spec(data, source=str(path)), source=str(path))
 
 
 def _resolve_key(key: KeyLike) -> Key | KeySet | ClassKeys:
@@ -99,6 +100,9 @@ def class_columns(keys: ClassKeys, rows: NDArray[np.intp] | None = None) -> KeyC
     givens = keys.columns(rows)
     n = len(keys) if rows is None else len(rows)
     exact, hand = _evaluate(graph, givens, n)
+    students = keys.students if rows is None else [keys.students[r] for r in rows]
+    for values in (exact, hand):  # a hand-edited student's numbers may overflow
+        check_finite(values, source=keys.source, variants=students)
     asked = keys.asked
     return KeyColumns(
         spec=spec,
@@ -117,6 +121,7 @@ def key_columns(keys: Sequence[Key]) -> KeyColumns:
     """Keys that share one structure (single keys, version-1 keys), with the values they store."""
     first = keys[0]
     graph = build_graph(first.spec)
+    first.check_asked(graph)  # the keys of a batch share their asked ids
     table = np.array([spec_givens(k.spec) for k in keys], dtype=np.float64).reshape(len(keys), -1)
     givens = {gid: np.ascontiguousarray(table[:, j]) for j, gid in enumerate(graph.givens)}
     exact, hand = _evaluate(graph, givens, len(keys))

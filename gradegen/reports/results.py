@@ -40,7 +40,7 @@ CONSTANTS = ("expected", "accepted", "max", "tolerance")
 _PER_KEY = ("expected", "accepted")
 """The constants that differ between per-student keys of one structure (the others are per structure)."""
 
-_dumps = functools.partial(json.dumps, ensure_ascii=False, separators=(",", ":"))
+_dumps = functools.partial(json.dumps, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 """Compact JSON, as results.json is written (spaces would add a tenth to 300 MB at 100,000 students)."""
 
 

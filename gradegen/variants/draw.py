@@ -33,6 +33,7 @@ from gradegen.core.spec import Activation, Draw, Loss, Randomize, Spec
 from gradegen.errors import GradegenError, SpecError
 from gradegen.names import folder_names
 from gradegen.variants.defaults import default_randomize
+from gradegen.variants.roster import MAX_STUDENTS
 from gradegen.variants.streams import distribution, indices, new_seed, student_keys, uniforms
 
 # --------------------------------------------------------------------------- what is drawn
@@ -356,6 +357,8 @@ def make_variants(
     their numbers are exactly those of the whole run.
     """
     ids = tuple(ids)
+    if len(ids) > MAX_STUDENTS:
+        raise GradegenError(f"{len(ids):,} students: one class run makes at most {MAX_STUDENTS:,}")
     if len(set(ids)) != len(ids):
         dup = next(s for k, s in enumerate(ids) if s in ids[:k])
         raise GradegenError(f"duplicate student id {dup!r}")

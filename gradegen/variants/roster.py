@@ -21,6 +21,11 @@ from gradegen.tables import ID_COLUMNS, NAME_COLUMNS, Column, TableError, find_c
 
 MAX_ROSTER_BYTES = 50_000_000
 
+MAX_STUDENTS = 200_000
+"""Students (or anonymous variants) one class run makes at most: twice the largest class the
+benchmarks grade (100,000), and what a batched evaluation of a 4-8-8-3 network holds in memory
+(every quantity, exact and by hand: 476 × 2 × 8 bytes a student, 1.5 GB at this bound)."""
+
 
 class RosterError(GradegenError):
     """A roster that cannot be read or has a bad row."""
@@ -67,6 +72,8 @@ def anonymous_ids(count: int) -> tuple[str, ...]:
     """Ids ``v001``, ``v002``, … zero-padded to at least 3 digits (more when ``count`` needs them)."""
     if count < 1:
         raise GradegenError(f"--variants: expected at least 1 variant, got {count}")
+    if count > MAX_STUDENTS:  # checked before any id is made: 10**8 ids alone would fill the memory
+        raise GradegenError(f"--variants: at most {MAX_STUDENTS:,} variants, got {count:,}"[:200])
     width = max(3, len(str(count)))
     return tuple(f"v{i:0{width}d}" for i in range(1, count + 1))
 
