@@ -1,10 +1,16 @@
 """Reading CSV tables, for rosters and submissions alike: one reader, one set of header rules.
 
-What spreadsheets write is read as the :mod:`csv` module reads it: a UTF-8 byte order mark is
-dropped, ``\\r\\n`` and ``\\n`` both end a line, and a quoted cell may hold the delimiter, quotes
-(doubled) and line breaks. A quote left open is an error rather than one cell swallowing the rest
-of the file. Headers are matched by :func:`header_key` (case, surrounding spaces and inner spaces
-or dashes do not matter).
+What spreadsheets write is read as the :mod:`csv` module reads it: ``\\r\\n`` and ``\\n`` both end
+a line, and a quoted cell may hold the delimiter, quotes (doubled) and line breaks. The delimiter is
+sniffed (comma, semicolon or tab: Excel writes semicolons where the decimal mark is a comma, and
+tabs as "Unicode text"); the encoding is read by :func:`gradegen.core.reading.decode`. The header is
+the first row with text, matched by :func:`header_key` (case, surrounding spaces and inner spaces or
+dashes do not matter); the student id column is the first of :data:`ID_COLUMNS` found.
+
+A row the csv module cannot read (a quote left open, text after a closing quote, a cell over the
+csv module's field limit) is set aside in :attr:`Table.bad`, naming its line, and reading goes on
+at the next line: one bad row costs that row only. After a quote left open to the end of the file,
+the rest is read a line at a time (a quoted cell there cannot span lines).
 
 :func:`read_columns` gives a table as columns. A large export without quotes in plain ASCII (the
 usual gradebook) is split on its bytes into numpy text columns, which the csv module plus numpy
@@ -27,7 +33,13 @@ from numpy.typing import NDArray
 from gradegen.errors import GradegenError
 
 DELIMITERS = ",;\t"
-"""What :func:`sniff_delimiter` chooses from (a roster may be comma, semicolon or tab separated)."""
+"""What :func:`sniff_delimiter` chooses from."""
+
+ID_COLUMNS = ("student_id", "student", "id", "email")
+"""Headers accepted for the student id column, in order of preference (matched by :func:`header_key`)."""
+
+NAME_COLUMNS = ("name", "student_name", "full_name")
+"""Headers accepted for the optional name column."""
 
 TEXT_CELL_CHARS = 40
 """Longest cell kept in a numpy text column (an array is as wide as its longest cell); a table with
@@ -37,20 +49,32 @@ Column = NDArray[np.str_] | list[str]
 
 
 class TableError(GradegenError):
-    """A CSV file that the csv module cannot read (say, a quote left open)."""
+    """A CSV file that cannot be read as a table (say, a header row the csv module cannot read)."""
+
+
+@dataclass(frozen=True)
+class BadRow:
+    """A row the csv module could not read: the line it starts on (1 for the first) and why."""
+
+    line: int
+    reason: str
 
 
 @dataclass(frozen=True)
 class Table:
     """A CSV table as columns: the header's cells and one column of cells per header cell.
 
-    ``ragged`` lists the data rows (0 for the first after the header) whose number of cells differs
-    from the header's while holding some text; they are padded with empty cells or cut to fit.
+    ``lines[i]`` is the line data row ``i`` starts on (as a spreadsheet numbers rows when no cell
+    spans lines); ``ragged`` lists the data rows whose number of cells differs from the header's
+    while holding some text (they are padded with empty cells or cut to fit); ``bad`` the rows
+    that could not be read at all, which are not in the columns.
     """
 
     header: list[str]
     columns: list[Column]
     ragged: list[int] = field(default_factory=list)
+    lines: Sequence[int] = ()
+    bad: list[BadRow] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.columns[0]) if self.columns else 0
@@ -72,45 +96,121 @@ def find_column(header: Sequence[str], names: Sequence[str]) -> int | None:
 
 def sniff_delimiter(text: str, choices: str = DELIMITERS) -> str:
     """The choice that occurs most often in the first line with text (a comma if none does)."""
-    first = next((line for line in text.splitlines() if line.strip()), "")
+    first, start = "", 0
+    while start < len(text) and not first.strip():  # line by line: a whole export is not split
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end
+        first, start = text[start:end], end + 1
     return max(choices, key=first.count) if any(c in first for c in choices) else ","
 
 
+_REASONS = (
+    ("end of data", "a quote is left open"),
+    ("expected after", "text after a closing quote"),
+    ("field limit", "a cell longer than {limit:,} characters"),
+)
+"""The csv module's messages (by a part of them), as a row's error says them."""
+
+
+def _reason(exc: csv.Error) -> str:
+    text = str(exc)
+    found = next((reason for part, reason in _REASONS if part in text), text)
+    return found.format(limit=csv.field_size_limit())
+
+
+@dataclass(frozen=True)
+class _Records:
+    rows: list[list[str]]
+    lines: list[int]
+    bad: list[BadRow]
+
+
+def _read_records(text: str, delimiter: str) -> _Records:
+    """Every row of a CSV text with the line it starts on, and the rows the csv module refused."""
+    lines = io.StringIO(text, newline="").readlines()  # splits where the csv module does
+    rows: list[list[str]] = []
+    starts: list[int] = []
+    bad: list[BadRow] = []
+    at = 0  # the next line to read
+    while at < len(lines):
+        reader = csv.reader(map(lines.__getitem__, range(at, len(lines))), delimiter=delimiter, strict=True)
+        taken = 0  # lines taken by the rows read so far
+        try:
+            for row in reader:
+                rows.append(row)
+                starts.append(at + taken + 1)
+                taken = reader.line_num
+            break
+        except csv.Error as exc:
+            reason = _reason(exc)
+            if "field limit" in str(exc) and reader.line_num - taken > 1:
+                # A cell that grew that long over several lines is most likely a quote left open.
+                reason = f"a quote is left open (its cell runs past {csv.field_size_limit():,} characters)"
+            bad.append(BadRow(at + taken + 1, reason))
+            at += taken + 1  # on at the line after the bad row's first
+            if "end of data" in str(exc):
+                # A quote left open took every line to the end: reading the rest as one text again
+                # would do so again for each such quote, so the rest is read a line at a time.
+                _read_lines(lines, at, delimiter, _Records(rows, starts, bad))
+                break
+    return _Records(rows, starts, bad)
+
+
+def _read_lines(lines: list[str], at: int, delimiter: str, into: _Records) -> None:
+    """Lines ``at`` onwards, each as one row (after a quote left open)."""
+    for i in range(at, len(lines)):
+        try:
+            row = next(csv.reader([lines[i]], delimiter=delimiter, strict=True), [])
+        except csv.Error as exc:
+            into.bad.append(BadRow(i + 1, _reason(exc)))
+            continue
+        into.rows.append(row)
+        into.lines.append(i + 1)
+
+
 def read_rows(text: str, *, delimiter: str = ",") -> list[list[str]]:
-    """Every row of a CSV text, as the csv module reads it (blank lines are empty rows)."""
-    try:
-        return list(
-            csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""), delimiter=delimiter, strict=True)
-        )
-    except csv.Error as exc:
-        raise TableError(f"invalid CSV: {exc}") from None
+    """Every row of a CSV text, as the csv module reads it (blank lines are empty rows); a row it
+    cannot read is a TableError naming its line."""
+    records = _read_records(text.removeprefix("\ufeff"), delimiter)
+    if records.bad:
+        first = records.bad[0]
+        raise TableError(f"invalid CSV at row {first.line}: {first.reason}")
+    return records.rows
 
 
-def read_columns(text: str) -> Table:
-    """A comma-separated table as columns (numpy text arrays when every cell is short, else lists).
+def read_columns(text: str, *, delimiter: str | None = None) -> Table:
+    """A table as columns (numpy text arrays when every cell is short, else lists).
 
-    The first row is the header; blank lines are kept as rows of empty cells.
+    The delimiter is sniffed unless given. The first row with text is the header; later blank
+    lines are kept as rows of empty cells. A bad row at or before the header is a TableError.
     """
     text = text.removeprefix("\ufeff")
-    split = _split_fast(text)
-    if split is not None:
-        return Table(split[0], [*split[1]])
-    rows = read_rows(text)
-    if not rows:
+    delimiter = delimiter or sniff_delimiter(text)
+    split = _split_fast(text, delimiter)
+    if split is not None and any(cell.strip() for cell in split[0]):  # else: the header is further down
+        return Table(split[0], [*split[1]], lines=range(2, len(split[1][0]) + 2))
+    records = _read_records(text, delimiter)
+    start = next((i for i, row in enumerate(records.rows) if any(c.strip() for c in row)), None)
+    header_line = records.lines[start] if start is not None else None
+    early = [b for b in records.bad if header_line is None or b.line < header_line]
+    if early:
+        raise TableError(f"invalid CSV at row {early[0].line} (no header before it): {early[0].reason}")
+    if start is None:
         return Table([], [])
-    header, body = rows[0], rows[1:]
+    header, body = records.rows[start], records.rows[start + 1 :]
+    lines = records.lines[start + 1 :]
     width = len(header)
     ragged = [i for i, row in enumerate(body) if len(row) != width and any(c.strip() for c in row)]
     body = [row if len(row) == width else (row + [""] * width)[:width] for row in body]
     if not body:
-        return Table(header, [np.array([], dtype="<U1") for _ in header], ragged)
+        return Table(header, [np.array([], dtype="<U1") for _ in header], ragged, lines, records.bad)
     if max(len(cell) for row in body for cell in row) > TEXT_CELL_CHARS:
-        return Table(header, [[row[j] for row in body] for j in range(width)], ragged)
+        return Table(header, [[row[j] for row in body] for j in range(width)], ragged, lines, records.bad)
     grid = np.array(body)  # one conversion of the whole table: much quicker than one per column
-    return Table(header, [np.ascontiguousarray(grid[:, j]) for j in range(width)], ragged)
+    return Table(header, [np.ascontiguousarray(grid[:, j]) for j in range(width)], ragged, lines, records.bad)
 
 
-def _split_fast(text: str) -> tuple[list[str], list[NDArray[np.str_]]] | None:
+def _split_fast(text: str, delimiter: str = ",") -> tuple[list[str], list[NDArray[np.str_]]] | None:
     """The header and columns of an ASCII CSV without quotes whose lines all have the header's
     number of cells, none longer than :data:`TEXT_CELL_CHARS`; None for any other file."""
     if not text or '"' in text or not text.isascii():
@@ -119,14 +219,14 @@ def _split_fast(text: str) -> tuple[list[str], list[NDArray[np.str_]]] | None:
         text = text.replace("\r\n", "\n")
         if "\r" in text:
             return None
-    return _split_ascii(text.removesuffix("\n").encode("ascii"))
+    return _split_ascii(text.removesuffix("\n").encode("ascii"), ord(delimiter))
 
 
-def _split_ascii(data: bytes) -> tuple[list[str], list[NDArray[np.str_]]] | None:
+def _split_ascii(data: bytes, delimiter: int) -> tuple[list[str], list[NDArray[np.str_]]] | None:
     """:func:`_split_fast` on the file's bytes: separators found by numpy, and each column gathered
     from the buffer into a fixed-width array, without a Python string per cell."""
     buffer = np.frombuffer(data, dtype=np.uint8)
-    is_end = buffer == ord(",")
+    is_end = buffer == delimiter
     is_end |= buffer == ord("\n")
     ends = np.flatnonzero(is_end)
     del is_end

@@ -215,6 +215,32 @@ def test_unterminated_quote_is_an_error() -> None:
         parse_roster('student,name\n"ann,Ann\nben,Ben\n', source="roster.csv")
 
 
+@pytest.mark.parametrize("delimiter", [",", ";", "\t"])
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-16-be"])
+def test_rosters_as_spreadsheets_save_them(tmp_path: Path, delimiter: str, encoding: str) -> None:
+    """A roster in UTF-16 (Excel's "Unicode text", LE or BE with a BOM) or UTF-8, separated by
+    commas, semicolons or tabs, reads the same (names with accents and CJK included)."""
+    text = f"Student ID{delimiter}Name\r\ns1{delimiter}José Ñúñez\r\ns2{delimiter}王小明\r\n"
+    bom = {"utf-16-le": "\ufeff", "utf-16-be": "\ufeff"}.get(encoding, "")
+    path = tmp_path / "roster.txt"
+    path.write_bytes((bom + text).encode(encoding))
+    roster = read_roster(path)
+    assert roster.ids == ("s1", "s2")
+    assert roster.names == ("José Ñúñez", "王小明")
+
+
+def test_a_bad_roster_row_is_named() -> None:
+    """A roster row the csv module cannot read is refused naming its row, as an empty id is."""
+    with pytest.raises(RosterError, match=r"^roster.csv: invalid CSV at row 3: text after a closing quote$"):
+        parse_roster('id,name\ns1,Ann\ns2,"Ben"x\ns3,Cy\n', source="roster.csv")
+
+
+def test_row_numbers_count_lines_of_the_file() -> None:
+    """Rows are named by the line they start on, blank lines and multi-line names counted."""
+    with pytest.raises(RosterError, match=r"row 6: duplicate student id 's1' \(first on row 3\)"):
+        parse_roster('\nid,name\ns1,"Ann\nLee"\n\ns1,Bo\n')
+
+
 @pytest.mark.parametrize("count", [MAX_STUDENTS + 1, 100_000_000, 10**30])
 def test_anonymous_variants_are_bounded_before_any_id_is_made(count: int) -> None:
     """More than MAX_STUDENTS (200,000) anonymous variants is refused at once: 10^8 ids alone

@@ -45,11 +45,53 @@ def test_rows_as_the_csv_module_reads_them() -> None:
     assert read_rows(text, delimiter=";") == [["id", "name"], [], ["1", "a;b"]]
 
 
-@pytest.mark.parametrize("text", ['student,z\n"s1,0.5\ns2,0.6\n', 'student,z\ns1,"0.5"x\n'])
-def test_broken_quotes_are_an_error(text: str) -> None:
-    """A quote left open (or text after a closing quote) is an error, not a cell eating the file."""
-    with pytest.raises(TableError, match="invalid CSV"):
-        read_columns(text)
+@pytest.mark.parametrize(
+    ("text", "bad", "students"),
+    [
+        ('student,z\n"s1,0.5\ns2,0.6\ns3,0.7\n', [(2, "a quote is left open")], ["s2", "s3"]),
+        ('student,z\ns1,"0.5"x\ns2,0.6\n', [(2, "text after a closing quote")], ["s2"]),
+        # The open quote closes at s3's quote: that row goes, then s3's own quote is left open.
+        (
+            'student,z\ns1,"0.5\ns2,0.6\ns3,"0.7\ns4,0.8\n',
+            [(2, "text after"), (4, "left open")],
+            ["s2", "s4"],
+        ),
+        ('student,z\ns1,"a\nb",0.5\ns2,"0.5\ns3,0.6\n', [(4, "left open")], ["s1", "s3"]),
+    ],
+)
+def test_a_bad_row_costs_that_row_only(text: str, bad: list[tuple[int, str]], students: list[str]) -> None:
+    """A quote left open (or text after a closing quote) sets that row aside, naming its line, and
+    every other row is read; a quoted cell spanning lines before it is still one cell.
+    (Changed shape: this was a TableError for the whole file.)"""
+    table = read_columns(text)
+    assert [(b.line, reason in b.reason) for b, (_, reason) in zip(table.bad, bad, strict=True)] == [
+        (line, True) for line, _ in bad
+    ]
+    assert [str(s) for s in table.columns[0]] == students
+
+
+def test_a_huge_cell_costs_its_row_only() -> None:
+    """A cell over the csv module's field limit (131,072 characters) is its row's error, not the file's."""
+    huge = "9" * 200_000
+    table = read_columns(f'student,z\ns1,0.5\ns2,"{huge}"\ns3,{huge}\ns4,0.7\n')
+    assert [str(s) for s in table.columns[0]] == ["s1", "s4"]
+    assert [(b.line, b.reason) for b in table.bad] == [(3, "a cell longer than 131,072 characters")] * 1 + [
+        (4, "a cell longer than 131,072 characters")
+    ]
+    assert list(table.lines) == [2, 5]
+
+
+def test_a_bad_header_is_an_error() -> None:
+    """A header row that cannot be read leaves no table: that is the file's error."""
+    with pytest.raises(TableError, match="invalid CSV at row 1"):
+        read_columns('"student,z\ns1,0.5\n')
+
+
+def test_many_open_quotes_read_in_linear_time() -> None:
+    """Every row with a quote left open costs its row only, without reading the rest again per row."""
+    text = "student,z\n" + "".join(f's{i},"0.{i}\n' for i in range(20_000))
+    table = read_columns(text)
+    assert len(table.bad) == 20_000 and len(table) == 0
 
 
 def test_ragged_rows_are_padded_and_reported() -> None:

@@ -34,7 +34,9 @@ class Parsed:
     raw: str | None
 
 
-_DASHES = str.maketrans({"−": "-", "–": "-", "‒": "-", "—": "-", "﹣": "-", "－": "-"})
+_DASHES = str.maketrans(dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2212\ufe63\uff0d", "-"))
+"""Hyphens, dashes and minus signs read as a minus: U+2010 hyphen, U+2011 non-breaking hyphen,
+figure dash, en and em dash, minus sign, small and full-width hyphen-minus."""
 _NUM = r"(?:\d+(?:\.\d*)?|\.\d+)"
 _FLOAT = rf"[+-]?{_NUM}(?:[eE][+-]?\d+)?"
 _TIMES = r"(?:[x×X*·⋅∙]|\\times|\\cdot)"
@@ -83,19 +85,39 @@ def parse_answer(cell: Any) -> Parsed:
     if isinstance(cell, bool):
         return Parsed(Status.UNPARSEABLE, None, str(cell).lower())
     if isinstance(cell, int | float):
-        raw = repr(cell) if isinstance(cell, float) else str(cell)
-        number = float(cell)
+        raw = repr(cell) if isinstance(cell, float) else _integer_text(cell)
+        try:
+            number = float(cell)
+        except OverflowError:  # an integer beyond float64: no answer to anything
+            return Parsed(Status.UNPARSEABLE, None, raw)
         if not math.isfinite(number):
             return Parsed(Status.UNPARSEABLE, None, raw)
         return Parsed(Status.OK, number, raw)
     if not isinstance(cell, str):
-        return Parsed(Status.UNPARSEABLE, None, json.dumps(cell, default=str, ensure_ascii=False))
+        return Parsed(Status.UNPARSEABLE, None, _structure_text(cell))
     if not cell.strip():
         return Parsed(Status.MISSING, None, None)
     value = _number(cell)
     if value is None:
         return Parsed(Status.UNPARSEABLE, None, cell)
     return Parsed(Status.OK, value, cell)
+
+
+def _integer_text(number: int) -> str:
+    """An integer's digits, or a note of its size when Python will not convert that many digits."""
+    try:
+        return str(number)
+    except ValueError:
+        return f"<an integer of about {int(number.bit_length() * math.log10(2)):,} digits>"
+
+
+def _structure_text(cell: object) -> str:
+    """A list or mapping answer as JSON text (kept raw), or a note when it cannot be written so
+    (a value holding itself, an integer of thousands of digits, nesting too deep)."""
+    try:
+        return json.dumps(cell, default=str, ensure_ascii=False)
+    except (ValueError, TypeError, RecursionError):
+        return f"<a {type(cell).__name__} that cannot be written as text>"
 
 
 _STATUS_CODE = {Status.OK: 0, Status.MISSING: 1, Status.UNPARSEABLE: 2}

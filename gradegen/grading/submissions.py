@@ -10,13 +10,21 @@ answers.yaml::
     z_h1: 0.3775
     dL_dw5: "8.22 × 10^-2"
 
-A CSV file has a ``student`` column and one column per quantity id (a ``name`` column is ignored),
-read by :func:`gradegen.tables.read_columns` (quotes, a byte order mark and ``\r\n`` as
-spreadsheets write them).
+A CSV file has a student id column (the roster's: ``student_id``, ``student``, ``id`` or ``email``)
+and one column per quantity id (a ``name`` column is ignored), read by
+:func:`gradegen.tables.read_columns` as spreadsheets write them (comma, semicolon or tab separated,
+UTF-8 or UTF-16, quotes, ``\r\n``); a row that cannot be read is that row's error. A ``.tsv`` file
+is a table too, and so is a ``.txt`` file named on the command line (Excel's "Unicode text"); in a
+folder ``.txt`` files are left alone (notes, not answers).
+
+Inside a folder no symbolic link is followed (each is reported), and a subfolder that cannot be
+listed is reported; a path named by the user is read wherever it leads. A file name that is not
+UTF-8 is carried with its odd bytes escaped (``\\xNN``), so it can go into results.json.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,12 +32,15 @@ from typing import Any
 
 import numpy as np
 
-from gradegen.core.reading import parse_text, read_text
+from gradegen.core.reading import parse_text, path_text, read_text
 from gradegen.errors import GradegenError, SpecError
-from gradegen.tables import find_column, header_key, read_columns
+from gradegen.tables import ID_COLUMNS, NAME_COLUMNS, find_column, header_key, read_columns
 
-SUFFIXES = (".yaml", ".yml", ".json", ".csv")
-"""File types read from folders (and accepted on the command line)."""
+SUFFIXES = (".yaml", ".yml", ".json", ".csv", ".tsv")
+"""File types read from folders."""
+
+TABLE_SUFFIXES = (".csv", ".tsv", ".txt")
+"""Files read as tables (any other file is an answers file, YAML or JSON)."""
 
 MAX_ANSWERS_BYTES = 1_000_000
 """An answers.yaml/json file larger than this is refused (a sheet is a few kilobytes)."""
@@ -38,7 +49,10 @@ MAX_CSV_BYTES = 500_000_000
 """A CSV export may be large (a whole course), but not unbounded."""
 
 META = ("student", "name")
-"""Fields of an answers file (and CSV columns) that are not answers."""
+"""Fields of an answers file that are not answers."""
+
+TABLE_META = frozenset((*ID_COLUMNS, *NAME_COLUMNS))
+"""CSV columns that are not answers (as :func:`gradegen.tables.header_key` gives them)."""
 
 
 @dataclass(frozen=True)
@@ -130,11 +144,9 @@ def _message(exc: GradegenError) -> str:
 
 
 def _student_id(value: Any) -> str | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int | float | str):
-        text = str(value).strip()
-        return text or None
+    """The student field as text (read as written, see :func:`_read_answers_file`), or None."""
+    if isinstance(value, str):
+        return value.strip() or None
     return None
 
 
@@ -147,17 +159,53 @@ def expand(paths: Iterable[str | Path]) -> tuple[list[Path], list[FileError]]:
         if path.is_dir():
             found = [
                 p
-                for p in path.rglob("*")
-                if p.is_file()
-                and p.suffix.lower() in SUFFIXES
+                for p in _walk(path, errors)
+                if p.suffix.lower() in SUFFIXES
                 and not any(part.startswith(".") for part in p.relative_to(path).parts)
             ]
             files.extend(sorted(found, key=lambda p: p.relative_to(path).as_posix()))
-        elif path.is_file():
+        elif path.exists() or path.is_symlink():  # a pipe or a dangling link: reading says why not
             files.append(path)
         else:
-            errors.append(FileError(str(path), "no such file or folder"))
+            errors.append(FileError(path_text(path), "no such file or folder"))
     return files, errors
+
+
+def _walk(folder: Path, errors: list[FileError]) -> list[Path]:
+    """Every file under ``folder`` that is not a link and not hidden; a link with an answers
+    file's name or leading to a folder, and a subfolder that cannot be listed, are reported."""
+    files: list[Path] = []
+    found: list[FileError] = []
+    pending = [folder]
+    while pending:
+        here = pending.pop()
+        try:
+            with os.scandir(here) as entries:
+                listed = list(entries)
+        except OSError as exc:
+            found.append(
+                FileError(
+                    path_text(here), f"cannot read this folder ({exc.strerror}); its files are not graded"
+                )
+            )
+            continue
+        for entry in listed:
+            path = Path(entry.path)
+            if entry.name.startswith("."):
+                continue
+            if entry.is_symlink():
+                if path.suffix.lower() in SUFFIXES or path.is_dir():
+                    found.append(
+                        FileError(
+                            path_text(path), "a symbolic link inside a folder is not followed; not graded"
+                        )
+                    )
+            elif entry.is_dir(follow_symlinks=False):
+                pending.append(path)
+            else:
+                files.append(path)
+    errors.extend(sorted(found, key=lambda e: e.file))  # the order of a listing is the file system's
+    return files
 
 
 def read_submissions(paths: Iterable[str | Path]) -> Submissions:
@@ -166,7 +214,7 @@ def read_submissions(paths: Iterable[str | Path]) -> Submissions:
     table = Submissions(errors=errors)
     seen: dict[str, str] = {}
     for path in files:
-        if path.suffix.lower() == ".csv":
+        if path.suffix.lower() in TABLE_SUFFIXES:
             _read_csv(path, table, seen)
         else:
             _read_answers_file(path, table, seen)
@@ -189,11 +237,12 @@ def _duplicate(student: str, source: str, seen: dict[str, str], table: Submissio
 
 
 def _read_answers_file(path: Path, table: Submissions, seen: dict[str, str]) -> None:
-    source = str(path)
+    source = path_text(path)
     try:
         text = read_text(path, what="answers", limit=MAX_ANSWERS_BYTES)
         fmt = "json" if path.suffix.lower() == ".json" else "yaml"
-        data = parse_text(text, fmt=fmt, source=source)
+        # The student field as typed: ``0123`` is not 83, ``12:30`` not 750, ``no`` not False.
+        data = parse_text(text, fmt=fmt, source=source, as_text=("student",))
     except GradegenError as exc:
         table.errors.append(FileError(source, _message(exc)))
         return
@@ -205,7 +254,12 @@ def _read_answers_file(path: Path, table: Submissions, seen: dict[str, str]) -> 
         return
     student = _student_id(data.get("student"))
     if student is None:
-        table.errors.append(FileError(source, "no student field (expected `student: <id>`)"))
+        given = data.get("student")
+        if isinstance(given, list | dict):
+            message = f"the student field is a {type(given).__name__}, expected one id (`student: <id>`)"
+        else:
+            message = "no student field (expected `student: <id>`)"
+        table.errors.append(FileError(source, message))
         return
     if _duplicate(student, source, seen, table, ""):
         return
@@ -220,7 +274,7 @@ def _read_answers_file(path: Path, table: Submissions, seen: dict[str, str]) -> 
 
 
 def _read_csv(path: Path, table: Submissions, seen: dict[str, str]) -> None:
-    source = str(path)
+    source = path_text(path)
     try:
         csv_table = read_columns(read_text(path, what="CSV", limit=MAX_CSV_BYTES))
     except GradegenError as exc:
@@ -229,8 +283,13 @@ def _read_csv(path: Path, table: Submissions, seen: dict[str, str]) -> None:
     if not csv_table.header:
         table.errors.append(FileError(source, "empty CSV file (expected a header with a student column)"))
         return
+    lines = csv_table.lines
+    for bad in csv_table.bad:  # one error per row: each is (at most) one student not graded
+        table.errors.append(
+            FileError(source, f"row {bad.line}: invalid CSV, {bad.reason}; this row is not graded")
+        )
     if csv_table.ragged:
-        ragged = csv_table.ragged
+        ragged = [lines[i] for i in csv_table.ragged]
         table.errors.append(
             FileError(
                 source,
@@ -240,9 +299,13 @@ def _read_csv(path: Path, table: Submissions, seen: dict[str, str]) -> None:
         )
     header = [h.strip() for h in csv_table.header]
     cols = csv_table.columns
-    at = find_column(header, ("student",))
+    at = find_column(header, ID_COLUMNS)
     if at is None:
-        table.errors.append(FileError(source, "no student column in the CSV header"))
+        table.errors.append(
+            FileError(
+                source, f"no student column in the CSV header (expected one of {', '.join(ID_COLUMNS)})"
+            )
+        )
         return
     student_column = cols[at]
     if isinstance(student_column, np.ndarray):
@@ -256,10 +319,12 @@ def _read_csv(path: Path, table: Submissions, seen: dict[str, str]) -> None:
         keep = []
         for i, name in enumerate(names):
             if name:
-                if not _duplicate(name, source, seen, table, f"row {i + 2}: "):
+                if not _duplicate(name, source, seen, table, f"row {lines[i]}: "):
                     keep.append(i)
             elif any(col[i].strip() for col in cols):  # a blank line is skipped silently
-                table.errors.append(FileError(source, f"row {i + 2}: no student id; this row is not graded"))
+                table.errors.append(
+                    FileError(source, f"row {lines[i]}: no student id; this row is not graded")
+                )
     dupes = sorted({h for h in header if h and header.count(h) > 1})
     if dupes:
         table.errors.append(FileError(source, f"duplicate columns {dupes}; the first is used"))
@@ -267,7 +332,7 @@ def _read_csv(path: Path, table: Submissions, seen: dict[str, str]) -> None:
     columns: dict[str, Any] = {}  # id → list, or numpy text array
     rows_kept = np.array(keep, dtype=np.intp)
     for j, name in enumerate(header):
-        if header_key(name) in META or not name or name in columns:
+        if header_key(name) in TABLE_META or not name or name in columns:
             continue
         column = cols[j]
         if isinstance(column, np.ndarray):
@@ -278,6 +343,6 @@ def _read_csv(path: Path, table: Submissions, seen: dict[str, str]) -> None:
         table.add_table(names if everyone else [names[i] for i in keep], source, columns)
 
 
-def _rows(indices: list[int]) -> str:
-    shown = ", ".join(str(i + 2) for i in indices[:5])
-    return shown + (f" and {len(indices) - 5} more" if len(indices) > 5 else "")
+def _rows(lines: list[int]) -> str:
+    shown = ", ".join(map(str, lines[:5]))
+    return shown + (f" and {len(lines) - 5} more" if len(lines) > 5 else "")

@@ -1,8 +1,8 @@
 """Rosters of students, anonymous variant ids, and safe folder names for student ids.
 
-A roster is a CSV file (read by :mod:`gradegen.tables`, as the submissions are) with a student id
-column (header ``student_id``, ``student``, ``id`` or ``email``, any case) and optionally a
-``name`` column. A student id is only data: it becomes a
+A roster is a CSV file (read by :mod:`gradegen.tables`, as the submissions are: comma, semicolon
+or tab separated, UTF-8 or UTF-16) with a student id column (header ``student_id``, ``student``,
+``id`` or ``email``, any case) and optionally a ``name`` column. A student id is only data: it becomes a
 folder name through :func:`folder_names`, which never lets it escape the output folder.
 """
 
@@ -12,16 +12,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from gradegen.core.reading import read_text
+import numpy as np
+
+from gradegen.core.reading import path_text, read_text
 from gradegen.errors import GradegenError
 from gradegen.names import folder_names
-from gradegen.tables import TableError, find_column, read_rows, sniff_delimiter
-
-ID_COLUMNS = ("student_id", "student", "id", "email")
-"""Headers accepted for the id column, in order of preference (case-insensitive)."""
-
-NAME_COLUMNS = ("name", "student_name", "full_name")
-"""Headers accepted for the optional name column."""
+from gradegen.tables import ID_COLUMNS, NAME_COLUMNS, Column, TableError, find_column, read_columns
 
 MAX_ROSTER_BYTES = 50_000_000
 
@@ -83,43 +79,51 @@ def anonymous_ids(count: int) -> tuple[str, ...]:
 
 
 def read_roster(path: str | Path) -> Roster:
-    """Read a roster CSV file (comma, semicolon or tab separated; UTF-8, with or without BOM)."""
+    """Read a roster CSV file (comma, semicolon or tab separated; UTF-8 or UTF-16, with or without BOM)."""
     path = Path(path)
-    return parse_roster(read_text(path, what="roster", limit=MAX_ROSTER_BYTES), source=str(path))
+    return parse_roster(read_text(path, what="roster", limit=MAX_ROSTER_BYTES), source=path_text(path))
 
 
 def parse_roster(text: str, *, source: str = "roster") -> Roster:
-    """Parse roster CSV text; the first row with text is the header."""
+    """Parse roster CSV text; the first row with text is the header, and a bad row is an error."""
     try:
-        rows = read_rows(text, delimiter=sniff_delimiter(text))
+        table = read_columns(text)
     except TableError as exc:
         raise RosterError(f"{source}: {exc}") from None
-    start = next((i for i, row in enumerate(rows) if any(cell.strip() for cell in row)), None)
-    if start is None:
+    if table.bad:  # a roster is the instructor's own file: a row that cannot be read is refused
+        raise RosterError(f"{source}: invalid CSV at row {table.bad[0].line}: {table.bad[0].reason}")
+    if not table.header:
         raise RosterError(f"{source}: empty roster; expected a header row with a student id column")
-    id_col = find_column(rows[start], ID_COLUMNS)
+    id_col = find_column(table.header, ID_COLUMNS)
     if id_col is None:
-        found = ", ".join(repr(c) for c in rows[start]) or "nothing"
+        found = ", ".join(repr(c) for c in table.header) or "nothing"
         raise RosterError(
             f"{source}: no student id column; expected a header named one of "
             f"{', '.join(ID_COLUMNS)} (any case), got {found}"
         )
-    name_col = find_column(rows[start], NAME_COLUMNS)
+    name_col = find_column(table.header, NAME_COLUMNS)
+    ids = _cells(table.columns[id_col])
+    names = _cells(table.columns[name_col]) if name_col is not None else [""] * len(ids)
+    blank = [not any(str(column[i]).strip() for column in table.columns) for i in range(len(ids))]
     students: list[Student] = []
     first_row: dict[str, int] = {}
-    for i, row in enumerate(rows[start + 1 :], start=start + 2):
-        if not any(cell.strip() for cell in row):
+    for i, (student, name, line) in enumerate(zip(ids, names, table.lines, strict=True)):
+        if blank[i]:
             continue  # blank lines are not students
-        student = row[id_col].strip() if id_col < len(row) else ""
         if not student:
-            raise RosterError(f"{source}: row {i}: empty student id")
+            raise RosterError(f"{source}: row {line}: empty student id")
         if student in first_row:
             raise RosterError(
-                f"{source}: row {i}: duplicate student id {student!r} (first on row {first_row[student]})"
+                f"{source}: row {line}: duplicate student id {student!r} (first on row {first_row[student]})"
             )
-        first_row[student] = i
-        name = row[name_col].strip() if name_col is not None and name_col < len(row) else ""
+        first_row[student] = line
         students.append(Student(student, name or None))
     if not students:
         raise RosterError(f"{source}: the roster has a header but no students")
     return Roster(tuple(students))
+
+
+def _cells(column: Column) -> list[str]:
+    """A column's cells as stripped text (a numpy text column becomes a list)."""
+    cells: list[str] = column.tolist() if isinstance(column, np.ndarray) else list(column)
+    return [cell.strip() for cell in cells]
