@@ -50,6 +50,16 @@ SpecArg = Annotated[
 ]
 
 
+ForceOpt = Annotated[
+    bool,
+    typer.Option(
+        "--force",
+        help="Write into a folder gradegen did not make (or one of another kind); only gradegen's "
+        "own files in it are replaced, nothing else is touched.",
+    ),
+]
+
+
 def main() -> None:
     """Entry point of the console script."""
     app()
@@ -57,9 +67,13 @@ def main() -> None:
 
 @contextmanager
 def _user_errors() -> Iterator[None]:
-    """Turn a GradegenError (or an OSError on the user's paths) into one line on stderr and exit 2."""
+    """Turn a GradegenError (or an OSError on the user's paths) into one line on stderr and exit 2,
+    and Ctrl-C into one line and exit 130 (every write is staged: an interrupted one leaves nothing)."""
     try:
         yield
+    except KeyboardInterrupt:
+        err().print("interrupted; nothing was written", markup=False)
+        raise typer.Exit(130) from None
     except GradegenError as exc:
         err().print(f"error: {exc}", markup=False, soft_wrap=True)
         raise typer.Exit(2) from None
@@ -171,6 +185,7 @@ def generate(
         ),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar or summary.")] = False,
+    force: ForceOpt = False,
 ) -> None:
     """Write the worked solution, worksheet, answer sheet, key and diagram for a spec.
 
@@ -180,6 +195,7 @@ def generate(
     from gradegen.core.spec import load_spec
     from gradegen.documents.generate import generate as generate_documents
     from gradegen.documents.generate import generate_class
+    from gradegen.outputs import written_names
     from gradegen.variants.roster import Roster, read_roster
 
     with _user_errors():
@@ -189,15 +205,17 @@ def generate(
             raise GradegenError("--seed and --only go with --roster or --variants")
         loaded = load_spec(spec)
         if roster is None and variants is None:
-            target = generate_documents(loaded, out_dir, ask=ask, exact=exact, pdf=pdf, templates=templates)
+            target = generate_documents(
+                loaded, out_dir, ask=ask, exact=exact, pdf=pdf, templates=templates, force=force
+            )
             if not quiet:
-                names = sorted(p.name for p in target.iterdir())
+                names = written_names(target)
                 out().print(f"wrote {target}: {', '.join(names)}", markup=False, soft_wrap=True)
             return
         students = read_roster(roster) if roster is not None else Roster.anonymous(variants or 0)
         made = generate_class(
             loaded, students, out_dir, seed=seed, only=None if only is None else [only], ask=ask,
-            exact=exact, pdf=pdf, templates=templates, quiet=quiet,
+            exact=exact, pdf=pdf, templates=templates, quiet=quiet, force=force,
         )  # fmt: skip
     if not quiet:
         where = out_dir if out_dir is not None else "output/"
@@ -273,6 +291,7 @@ def grade(
         ),
     ] = FeedbackMode.FILES,
     quiet: Annotated[bool, typer.Option("--quiet", help="No summary on stdout.")] = False,
+    force: ForceOpt = False,
 ) -> None:
     """Grade students' answers: tolerances, follow-through credit, mistake diagnosis, feedback, gradebook."""
     from gradegen.grading.grade import grade as grade_answers
@@ -282,7 +301,7 @@ def grade(
     with _user_errors():
         results = grade_answers(key, submissions, rtol=rtol, atol=atol, ecf_credit=ecf_credit)
         try:
-            write_reports(results, out_dir, feedback=feedback)
+            write_reports(results, out_dir, feedback=feedback, force=force)
         except OSError as exc:
             raise GradegenError(f"--out: cannot write {out_dir}: {exc.strerror or exc}") from None
     if as_json:

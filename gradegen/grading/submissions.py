@@ -17,6 +17,7 @@ spreadsheets write them).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,7 @@ import numpy as np
 
 from gradegen.core.reading import parse_text, read_text
 from gradegen.errors import GradegenError, SpecError
+from gradegen.outputs import is_gradegen_file, is_output_folder
 from gradegen.tables import find_column, header_key, read_columns
 
 SUFFIXES = (".yaml", ".yml", ".json", ".csv")
@@ -139,21 +141,39 @@ def _student_id(value: Any) -> str | None:
 
 
 def expand(paths: Iterable[str | Path]) -> tuple[list[Path], list[FileError]]:
-    """Files to read: each path, or a folder's answer files (recursive, sorted, hidden ones skipped)."""
+    """Files to read: each path, or a folder's answer files (recursive, sorted, hidden ones skipped).
+
+    gradegen's own output is never read as answers: inside a folder, output folders (those with
+    a manifest, or gradegen's results or keys) and gradegen's results, keys and gradebooks are
+    passed over; named on the command line, they are reported."""
     files: list[Path] = []
     errors: list[FileError] = []
     for item in paths:
         path = Path(item)
         if path.is_dir():
-            found = [
-                p
-                for p in path.rglob("*")
-                if p.is_file()
-                and p.suffix.lower() in SUFFIXES
-                and not any(part.startswith(".") for part in p.relative_to(path).parts)
-            ]
+            if is_output_folder(path):
+                errors.append(FileError(str(path), "a folder gradegen wrote, not answers; not read"))
+                continue
+            found: list[Path] = []
+            for folder, subfolders, names in os.walk(path):
+                here = Path(folder)
+                # pruned in place, so that os.walk does not descend into them
+                subfolders[:] = [
+                    name for name in subfolders if name[0] != "." and not is_output_folder(here / name)
+                ]
+                found.extend(
+                    here / name
+                    for name in names
+                    if not name.startswith(".")
+                    and Path(name).suffix.lower() in SUFFIXES
+                    and (here / name).is_file()
+                    and not is_gradegen_file(here / name)
+                )
             files.extend(sorted(found, key=lambda p: p.relative_to(path).as_posix()))
         elif path.is_file():
+            if is_gradegen_file(path):
+                errors.append(FileError(str(path), "a file gradegen wrote, not answers; not read"))
+                continue
             files.append(path)
         else:
             errors.append(FileError(str(path), "no such file or folder"))
