@@ -60,20 +60,27 @@ ForceOpt = Annotated[
 ]
 
 
+INTERRUPTED = 130
+"""The exit code after Ctrl-C (128 + SIGINT, as shells report it); typer exits with it on a
+KeyboardInterrupt wherever it comes."""
+
+
 def main() -> None:
     """Entry point of the console script."""
-    app()
+    try:
+        app()
+    except SystemExit as exc:
+        if exc.code == INTERRUPTED:
+            # every write is staged and the staging removed on the way out: nothing was written
+            err().print("interrupted; nothing was written", markup=False)
+        raise
 
 
 @contextmanager
 def _user_errors() -> Iterator[None]:
-    """Turn a GradegenError (or an OSError on the user's paths) into one line on stderr and exit 2,
-    and Ctrl-C into one line and exit 130 (every write is staged: an interrupted one leaves nothing)."""
+    """Turn a GradegenError (or an OSError on the user's paths) into one line on stderr and exit 2."""
     try:
         yield
-    except KeyboardInterrupt:
-        err().print("interrupted; nothing was written", markup=False)
-        raise typer.Exit(130) from None
     except GradegenError as exc:
         err().print(f"error: {exc}", markup=False, soft_wrap=True)
         raise typer.Exit(2) from None

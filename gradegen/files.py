@@ -9,6 +9,7 @@ import signal
 import struct
 import tempfile
 import threading
+import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
@@ -91,12 +92,23 @@ def held_interrupts() -> Iterator[None]:
         signal.signal(signal.SIGINT, previous if previous is not None else signal.SIG_DFL)
 
 
-def _worker_started(initializer: Callable[..., None] | None, initargs: tuple[object, ...]) -> None:
+def _worker_started(
+    parent: int, initializer: Callable[..., None] | None, initargs: tuple[object, ...]
+) -> None:
     # Ctrl-C reaches the whole process group: the parent alone decides, and stops the workers.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
     if initializer is not None:
         initializer(*initargs)
+
+
+def _exit_with(parent: int) -> None:
+    """End this worker soon after its parent is killed: an orphan would wait for tasks forever,
+    holding its memory and the lock on the parent's staging folder (which then never looks stale)."""
+    while os.getppid() == parent:
+        time.sleep(0.25)
+    os._exit(1)
 
 
 @contextmanager
@@ -110,7 +122,7 @@ def worker_pool(
 
     fork = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(
-        processes, mp_context=fork, initializer=_worker_started, initargs=(initializer, initargs)
+        processes, mp_context=fork, initializer=_worker_started, initargs=(os.getpid(), initializer, initargs)
     ) as pool:
         blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         try:
