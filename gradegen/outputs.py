@@ -18,7 +18,7 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -118,13 +118,19 @@ def is_gradegen_file(path: Path) -> bool:
     return any(signature in head for signature in signatures)
 
 
-def is_output_folder(folder: Path) -> bool:
+_OLD_GRADES = ("results.json", "gradebook.csv")
+
+
+def is_output_folder(folder: Path, names: Collection[str] | None = None) -> bool:
     """Whether gradegen wrote ``folder``: it has the manifest, or it is a grades folder from before
     the manifest (gradegen's results.json and gradebook.csv). A key or keys file alone does not
-    make one: instructors keep those beside the answers."""
+    make one: instructors keep those beside the answers. ``names``, the folder's entries when
+    the caller has listed them, spares a look at the disk for every other folder."""
+    if names is not None and MANIFEST not in names and not all(name in names for name in _OLD_GRADES):
+        return False
     if (folder / MANIFEST).is_file():
         return True
-    return all(is_gradegen_file(folder / name) for name in ("results.json", "gradebook.csv"))
+    return all(is_gradegen_file(folder / name) for name in _OLD_GRADES)
 
 
 # Staging folders: ``.<target>.gradegen-XXXXXXXX.tmp`` beside the target, ``.gradegen-XXXXXXXX.tmp``

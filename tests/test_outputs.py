@@ -565,3 +565,11 @@ def test_whatever_is_in_the_folder_only_gradegens_files_change(
     if force:
         theirs = {k: v for k, v in theirs.items() if not (k.endswith("/f.txt") and k[:-6] in names)}
     assert after == theirs
+
+
+@pytest.mark.parametrize("command", ["generate", "grade"])
+def test_help_offers_force(command: str) -> None:
+    """`generate --help` and `grade --help` offer --force and say what it keeps."""
+    result = runner.invoke(app, [command, "--help"])
+    assert result.exit_code == 0
+    assert "--force" in result.output and "nothing else is touched" in " ".join(result.output.split())

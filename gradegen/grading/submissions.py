@@ -143,9 +143,8 @@ def _student_id(value: Any) -> str | None:
 def expand(paths: Iterable[str | Path]) -> tuple[list[Path], list[FileError]]:
     """Files to read: each path, or a folder's answer files (recursive, sorted, hidden ones skipped).
 
-    gradegen's own output is never read as answers: inside a folder, output folders (those with
-    a manifest, or gradegen's results or keys) and gradegen's results, keys and gradebooks are
-    passed over; named on the command line, they are reported."""
+    gradegen's own output is never read as answers: inside a folder, its output folders and its
+    results, keys and gradebooks are passed over; named on the command line, they are reported."""
     files: list[Path] = []
     errors: list[FileError] = []
     for item in paths:
@@ -157,10 +156,10 @@ def expand(paths: Iterable[str | Path]) -> tuple[list[Path], list[FileError]]:
             found: list[Path] = []
             for folder, subfolders, names in os.walk(path):
                 here = Path(folder)
-                # pruned in place, so that os.walk does not descend into them
-                subfolders[:] = [
-                    name for name in subfolders if name[0] != "." and not is_output_folder(here / name)
-                ]
+                if here != path and is_output_folder(here, {*subfolders, *names}):
+                    subfolders.clear()  # os.walk goes into what this list holds when it returns
+                    continue
+                subfolders[:] = [name for name in subfolders if not name.startswith(".")]
                 found.extend(
                     here / name
                     for name in names
