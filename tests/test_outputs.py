@@ -502,10 +502,14 @@ def test_ctrl_c_during_a_large_grade_is_one_line_and_leaves_nothing(tmp_path: Pa
     """Ctrl-C while the second process writes a large class's feedback prints one line, exits 130
     and leaves nothing beside the inputs."""
     generate(preset("handout"), tmp_path / "doc")
-    rows = ["student,z_h1,dL_dw5", *(f"s{i},0.3775,-0.0822" for i in range(25_000))]
+    rows = ["student,z_h1,dL_dw5", *(f"s{i},0.3775,-0.0822" for i in range(20_000))]
     (tmp_path / "big.csv").write_text("\n".join(rows) + "\n", "utf-8")
     before = sorted(p.name for p in tmp_path.iterdir())
-    run = _interrupt(["grade", "doc/key.json", "big.csv", "--out", "g"], tmp_path, _staged(tmp_path, "g"))
+    run = _interrupt(
+        ["grade", "doc/key.json", "big.csv", "--out", "g", "--feedback", "zip"],
+        tmp_path,
+        _staged(tmp_path, "g"),
+    )
     assert (run.returncode, run.stderr.strip()) == (130, "interrupted; nothing was written")
     assert sorted(p.name for p in tmp_path.iterdir()) == before
 
