@@ -194,11 +194,12 @@ def _within(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents
 
 
-def _cwd() -> Path:
+def _user_is_inside(folder: Path) -> bool:
+    """Whether the current folder is ``folder`` or inside it."""
     try:
-        return Path.cwd().resolve()
+        return _within(Path.cwd().resolve(), folder)
     except OSError:  # the current folder was removed: it is inside nothing
-        return Path("/nonexistent/gradegen")
+        return False
 
 
 @dataclass
@@ -283,7 +284,7 @@ class Output:
         beside, inside = _places(self.target)
         here = self.target.is_dir()
         # The user's current folder (or one it is in) and a mount point cannot be swapped whole.
-        in_place = here and (_within(_cwd(), self.target) or os.path.ismount(self.target))
+        in_place = here and (_user_is_inside(self.target) or os.path.ismount(self.target))
         places = [inside] if in_place else [beside, inside] if here else [beside]
         for parent, prefix in places:
             try:
@@ -300,11 +301,17 @@ class Output:
         raise AssertionError("no place to stage")  # pragma: no cover - places is never empty
 
     def _error(self, exc: OSError, build: Path | None) -> GradegenError:
-        """An OSError as one line naming the user's path, not the staging folder's."""
+        """An OSError as one line naming the user's path (the file in the output folder, when the
+        error names one), never the staging folder's."""
         where = self.shown
-        name = exc.filename if isinstance(exc.filename, str) else None
-        if build is not None and name is not None and _within(Path(name), build):
-            where = self.shown / Path(name).relative_to(build)
+        if isinstance(exc.filename, str):
+            path = Path(exc.filename)
+            if build is not None and _within(path, build):
+                where = self.shown / path.relative_to(build)
+            elif path != self.target and _within(path, self.target):
+                inner = path.relative_to(self.target)
+                if not _is_staging(inner.parts[0], _places(self.target)[1][1]):
+                    where = self.shown / inner
         return cannot_write(where, exc)
 
     def _commit(self, stage: Path, build: Path) -> None:
