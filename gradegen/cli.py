@@ -151,7 +151,11 @@ def generate(
     spec: SpecArg = None,
     out_dir: Annotated[
         Path | None,
-        typer.Option("--out", help="Folder to write into. Default: output/<slug of the spec's title>."),
+        typer.Option(
+            "--out",
+            help="Folder to write into: new, empty or an earlier one of gradegen's (see --force). "
+            "Default: output/<slug of the spec's title>.",
+        ),
     ] = None,
     ask: Annotated[
         str | None,
@@ -270,7 +274,12 @@ def grade(
             show_default=False,
         ),
     ],
-    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the reports.")] = Path("output/grades"),
+    out_dir: Annotated[
+        Path,
+        typer.Option(
+            "--out", help="Folder for the reports: new, empty or an earlier grades folder (see --force)."
+        ),
+    ] = Path("output/grades"),
     as_json: Annotated[bool, typer.Option("--json", help="Also print results.json on stdout.")] = False,
     rtol: Annotated[
         float | None,
