@@ -51,9 +51,30 @@ SpecArg = Annotated[
 ]
 
 
+ForceOpt = Annotated[
+    bool,
+    typer.Option(
+        "--force",
+        help="Write into a folder gradegen did not make (or one of another kind); only gradegen's "
+        "own files in it are replaced, nothing else is touched.",
+    ),
+]
+
+
+INTERRUPTED = 130
+"""The exit code after Ctrl-C (128 + SIGINT, as shells report it); typer exits with it on a
+KeyboardInterrupt wherever it comes."""
+
+
 def main() -> None:
     """Entry point of the console script."""
-    app()
+    try:
+        app()
+    except SystemExit as exc:
+        if exc.code == INTERRUPTED:
+            # every write is staged and the staging removed on the way out: nothing was written
+            err().print("interrupted; nothing was written", markup=False)
+        raise
 
 
 @contextmanager
@@ -132,7 +153,11 @@ def generate(
     spec: SpecArg = None,
     out_dir: Annotated[
         Path | None,
-        typer.Option("--out", help="Folder to write into. Default: output/<slug of the spec's title>."),
+        typer.Option(
+            "--out",
+            help="Folder to write into: new, empty or an earlier one of gradegen's (see --force). "
+            "Default: output/<slug of the spec's title>.",
+        ),
     ] = None,
     ask: Annotated[
         str | None,
@@ -173,6 +198,7 @@ def generate(
         ),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar or summary.")] = False,
+    force: ForceOpt = False,
 ) -> None:
     """Write the worked solution, worksheet, answer sheet, key and diagram for a spec.
 
@@ -182,6 +208,7 @@ def generate(
     from gradegen.core.spec import load_spec
     from gradegen.documents.generate import generate as generate_documents
     from gradegen.documents.generate import generate_class
+    from gradegen.outputs import written_names
     from gradegen.variants.roster import Roster, read_roster
 
     with _user_errors():
@@ -191,16 +218,18 @@ def generate(
             raise GradegenError("--seed and --only go with --roster or --variants")
         loaded = load_spec(spec)
         if roster is None and variants is None:
-            target = generate_documents(loaded, out_dir, ask=ask, exact=exact, pdf=pdf, templates=templates)
+            target = generate_documents(
+                loaded, out_dir, ask=ask, exact=exact, pdf=pdf, templates=templates, force=force
+            )
             if not quiet:
-                names = sorted(p.name for p in target.iterdir())
+                names = written_names(target)
                 text = f"wrote {target}: {', '.join(names)}"
                 out().print(terminal_safe(text), markup=False, soft_wrap=True)
             return
         students = read_roster(roster) if roster is not None else Roster.anonymous(variants or 0)
         made = generate_class(
             loaded, students, out_dir, seed=seed, only=None if only is None else [only], ask=ask,
-            exact=exact, pdf=pdf, templates=templates, quiet=quiet,
+            exact=exact, pdf=pdf, templates=templates, quiet=quiet, force=force,
         )  # fmt: skip
     if not quiet:
         where = out_dir if out_dir is not None else "output/"
@@ -249,7 +278,12 @@ def grade(
             show_default=False,
         ),
     ],
-    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the reports.")] = Path("output/grades"),
+    out_dir: Annotated[
+        Path,
+        typer.Option(
+            "--out", help="Folder for the reports: new, empty or an earlier grades folder (see --force)."
+        ),
+    ] = Path("output/grades"),
     as_json: Annotated[bool, typer.Option("--json", help="Also print results.json on stdout.")] = False,
     rtol: Annotated[
         float | None,
@@ -277,6 +311,7 @@ def grade(
         ),
     ] = FeedbackMode.FILES,
     quiet: Annotated[bool, typer.Option("--quiet", help="No summary on stdout.")] = False,
+    force: ForceOpt = False,
 ) -> None:
     """Grade students' answers: tolerances, follow-through credit, mistake diagnosis, feedback, gradebook."""
     from gradegen.grading.grade import grade as grade_answers
@@ -286,7 +321,7 @@ def grade(
     with _user_errors():
         results = grade_answers(key, submissions, rtol=rtol, atol=atol, ecf_credit=ecf_credit)
         try:
-            write_reports(results, out_dir, feedback=feedback)
+            write_reports(results, out_dir, feedback=feedback, force=force)
         except OSError as exc:
             raise GradegenError(f"--out: cannot write {out_dir}: {exc.strerror or exc}") from None
     if as_json:

@@ -1,18 +1,25 @@
 """Writing files: all or nothing (to a temporary sibling first, then renamed into place), new files
-in one call, deterministic zips, and work in a second process while this one writes."""
+in one call, deterministic zips, and work in forked processes (that leave Ctrl-C to this one)."""
 
 from __future__ import annotations
 
+import errno
 import os
-import shutil
+import signal
 import struct
 import tempfile
+import threading
+import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gradegen.errors import GradegenError
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future, ProcessPoolExecutor
 
 
 def _file_mode() -> int:
@@ -45,45 +52,84 @@ def write_text_atomic(path: Path, text: str) -> None:
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically; an error names ``path``, never the temporary file."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        if path.is_dir():
+            raise IsADirectoryError(errno.EISDIR, "is a folder", str(path))
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as exc:
-        raise _cannot_write(path, exc) from None
+        raise cannot_write(path, exc) from None
     try:
         os.fchmod(fd, _FILE_MODE)  # mkstemp makes files private; ours are shared like any other
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise cannot_write(path, exc) from None
         raise
 
 
-def replace_dir(target: Path, build: Path) -> None:
-    """Move a finished folder ``build`` to ``target``, replacing what was there."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    old = None
-    if target.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
-        os.replace(target, old / target.name)
-    os.replace(build, target)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-
-
-def staging_dir(target: Path) -> Path:
-    """A fresh temporary folder beside ``target``, on the same file system so renames are atomic."""
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        return Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
-    except OSError as exc:
-        raise _cannot_write(target, exc) from None
-
-
-def _cannot_write(path: Path, exc: OSError) -> GradegenError:
+def cannot_write(path: Path, exc: OSError) -> GradegenError:
     """Name the path the user gave, not the temporary one beside it."""
     return GradegenError(f"{path}: cannot write here: {exc.strerror or exc}")
+
+
+@contextmanager
+def held_interrupts() -> Iterator[None]:
+    """Ctrl-C is ignored while the block runs: for the last renames of a write (stopping half
+    way would leave a mix) and for cleaning up after a failure (stopping would leave leftovers).
+    Only the main thread receives signals, so elsewhere this does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous if previous is not None else signal.SIG_DFL)
+
+
+def _worker_started(
+    parent: int, initializer: Callable[..., None] | None, initargs: tuple[object, ...]
+) -> None:
+    # Ctrl-C reaches the whole process group: the parent alone decides, and stops the workers.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
+    if initializer is not None:
+        initializer(*initargs)
+
+
+def _exit_with(parent: int) -> None:
+    """End this worker soon after its parent is killed: an orphan would wait for tasks forever,
+    holding its memory and the lock on the parent's staging folder (which then never looks stale)."""
+    while os.getppid() == parent:
+        time.sleep(0.25)
+    os._exit(1)
+
+
+@contextmanager
+def worker_pool(
+    processes: int, initializer: Callable[..., None] | None = None, initargs: tuple[object, ...] = ()
+) -> Iterator[ProcessPoolExecutor]:
+    """A pool of forked workers, all started, that ignore Ctrl-C (the parent handles it and stops
+    them). SIGINT is blocked while they are forked, so none can die of one before it ignores it."""
+    import multiprocessing  # here: 25 ms to import, and most commands never need it
+    from concurrent.futures import ProcessPoolExecutor
+
+    fork = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(
+        processes, mp_context=fork, initializer=_worker_started, initargs=(os.getpid(), initializer, initargs)
+    ) as pool:
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            pool.submit(int).result()  # a fork pool starts every worker on its first task
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+        yield pool
 
 
 _TASK: Callable[[], None] | None = None
@@ -107,23 +153,29 @@ def in_second_process(task: Callable[[], None], what: str) -> Iterator[None]:
     it and raises its error, if any (a worker that dies as ``{what} failed: …``). When the block
     fails, the worker is still waited for (a running task cannot be cancelled) and the block's
     error is raised."""
-    import multiprocessing  # here: 25 ms to import, and most commands never need it
-    from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
-    fork = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(1, mp_context=fork, initializer=_take_task, initargs=(task,)) as pool:
+    with worker_pool(1, _take_task, (task,)) as pool:
         done = pool.submit(_run_task)
         try:
             yield
         except BaseException:
-            with suppress(BaseException):
-                done.result()
+            _finish(done)
             raise
         try:
             done.result()
         except BrokenProcessPool:
             raise GradegenError(f"{what} failed: its process ended without finishing") from None
+        except KeyboardInterrupt:
+            _finish(done)
+            raise
+
+
+def _finish(done: Future[None]) -> None:
+    """Wait for a task that cannot be cancelled, so that it writes nothing after its caller has
+    cleaned up; Ctrl-C does not cut the wait short, and the task's own error is not the news."""
+    with held_interrupts(), suppress(BaseException):
+        done.result()
 
 
 _DOS_DATE = (1 << 5) | 1  # 1980-01-01, 00:00: a fixed timestamp, so the same members give the same zip

@@ -48,9 +48,10 @@ def pdf_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 def test_generate_writes_every_file(tmp_path: Path) -> None:
-    """generate writes the solution, worksheet, answer sheet, key and diagram, nothing else."""
+    """generate writes the solution, worksheet, answer sheet, key and diagram, nothing else (but,
+    since issue 13, the manifest .gradegen.json that lists them)."""
     out = generate(preset("handout"), tmp_path / "out")
-    assert sorted(p.name for p in out.iterdir()) == sorted(FILES)
+    assert sorted(p.name for p in out.iterdir()) == sorted([*FILES, ".gradegen.json"])
     assert "![Network diagram" in (out / "solution.md").read_text()
     assert r"\begin{tikzpicture}" in (out / "solution.tex").read_text()
 

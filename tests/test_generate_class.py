@@ -14,6 +14,7 @@ from gradegen.cli import app
 from gradegen.core.network import build_graph
 from gradegen.core.spec import Spec, parse_spec
 from gradegen.documents.generate import CLASS_FILES, combine_tex, generate_class
+from gradegen.errors import GradegenError
 from gradegen.variants.roster import Roster, Student
 
 runner = CliRunner()
@@ -142,11 +143,11 @@ def test_hostile_ids_stay_inside_the_output_folder(tmp_path: Path) -> None:
 
 
 def test_anonymous_variants(tmp_path: Path) -> None:
-    """--variants N makes v001 … vN."""
+    """--variants N makes v001 … vN (and, since issue 13, the manifest listing them)."""
     out = tmp_path / "out"
     result = runner.invoke(app, ["generate", "--variants", "3", "--seed", "k", "--out", str(out), "--quiet"])
     assert result.exit_code == 0
-    assert sorted(p.name for p in out.iterdir()) == ["keys.json", "v001", "v002", "v003"]
+    assert sorted(p.name for p in out.iterdir()) == [".gradegen.json", "keys.json", "v001", "v002", "v003"]
 
 
 @pytest.mark.parametrize(
@@ -256,7 +257,7 @@ def test_worker_processes_write_the_same_class(
     monkeypatch.setattr(documents, "_CHUNK", 7)  # uneven chunks over two workers
     generate_class(handout, roster, tmp_path / "forked", seed="w")
     assert _tree(tmp_path / "forked") == _tree(tmp_path / "serial")
-    assert len(_tree(tmp_path / "serial")) == 40 * len(CLASS_FILES) + 1
+    assert len(_tree(tmp_path / "serial")) == 40 * len(CLASS_FILES) + 2  # keys.json, .gradegen.json
 
 
 def test_a_keys_writer_failure_leaves_nothing_behind(
@@ -264,7 +265,8 @@ def test_a_keys_writer_failure_leaves_nothing_behind(
 ) -> None:
     """If writing keys.json fails while the workers write folders, the error reaches the caller
     and no output folder appears. (Changed by issue 10: keys.json is written by the parent, so
-    the caller gets its own error, not a child's report of it.)"""
+    the caller gets its own error, not a child's report of it; by issue 13: as one line naming
+    the user's output folder, not the staging folder.)"""
     import gradegen.documents.generate as documents
 
     def broken(variants: object) -> str:
@@ -273,7 +275,7 @@ def test_a_keys_writer_failure_leaves_nothing_behind(
     monkeypatch.setattr(documents, "_forkable", lambda count: True)
     monkeypatch.setattr(documents, "_CHUNK", 7)
     monkeypatch.setattr(documents, "keys_json", broken)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(GradegenError, match=r"out: cannot write here: disk full"):
         generate_class(handout, Roster.anonymous(20), tmp_path / "out", seed="w")
     assert list(tmp_path.iterdir()) == []
 
@@ -310,7 +312,8 @@ def test_ctrl_c_while_workers_write_leaves_nothing_behind(
 def test_a_worker_failure_leaves_nothing_behind(
     tmp_path: Path, handout: Spec, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """If a worker fails, the error reaches the caller and no output folder appears."""
+    """If a worker fails, the error reaches the caller (since issue 13 as one line naming the
+    user's output folder) and no output folder appears."""
     import gradegen.documents.generate as documents
 
     def broken(folder: Path, files: object) -> None:
@@ -319,7 +322,7 @@ def test_a_worker_failure_leaves_nothing_behind(
     monkeypatch.setattr(documents, "_forkable", lambda count: True)
     monkeypatch.setattr(documents, "_CHUNK", 7)
     monkeypatch.setattr(documents, "_write_folder", broken)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(GradegenError, match=r"out: cannot write here: disk full"):
         generate_class(handout, Roster.anonymous(20), tmp_path / "out", seed="w")
     assert not (tmp_path / "out").exists()
     assert list(tmp_path.iterdir()) == []

@@ -30,14 +30,21 @@ def test_help() -> None:
 
 
 def test_grade_with_a_spec(tmp_path: Path) -> None:
-    """A spec as KEY asks every quantity; reports are written and a summary printed."""
+    """A spec as KEY asks every quantity; reports are written (with the manifest, since issue 13)
+    and a summary printed."""
     spec = tmp_path / "net.yaml"
     spec.write_text(Path(HANDOUT).read_text("utf-8"), "utf-8")
     out = tmp_path / "grades"
     result = runner.invoke(app, ["grade", str(spec), str(_sheet(tmp_path)), "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert "mean" in result.output
-    assert {p.name for p in out.iterdir()} == {"results.json", "gradebook.csv", "summary.md", "feedback"}
+    assert {p.name for p in out.iterdir()} == {
+        "results.json",
+        "gradebook.csv",
+        "summary.md",
+        "feedback",
+        ".gradegen.json",
+    }
 
 
 def test_grade_with_key_json_prints_json(tmp_path: Path, handout: Spec) -> None:
@@ -142,7 +149,8 @@ def test_bad_option_exits_2(tmp_path: Path) -> None:
 
 
 def test_feedback_zip_and_none(tmp_path: Path) -> None:
-    """--feedback zip writes feedback.zip instead of the folder; none writes no feedback; others fail."""
+    """--feedback zip writes feedback.zip instead of the folder; none writes no feedback; others fail.
+    (Since issue 13 each folder also holds the manifest.)"""
     import zipfile
 
     sheet = str(_sheet(tmp_path))
@@ -153,11 +161,13 @@ def test_feedback_zip_and_none(tmp_path: Path) -> None:
         "gradebook.csv",
         "summary.md",
         "feedback.zip",
+        ".gradegen.json",
     }
     with zipfile.ZipFile(tmp_path / "z" / "feedback.zip") as archive:
         assert archive.namelist() == ["feedback/ana.md"]
     result = runner.invoke(app, ["grade", HANDOUT, sheet, "--out", str(tmp_path / "n"), "--feedback", "none"])
     assert result.exit_code == 0, result.output
-    assert {p.name for p in (tmp_path / "n").iterdir()} == {"results.json", "gradebook.csv", "summary.md"}
+    names = {p.name for p in (tmp_path / "n").iterdir()}
+    assert names == {"results.json", "gradebook.csv", "summary.md", ".gradegen.json"}
     result = runner.invoke(app, ["grade", HANDOUT, sheet, "--out", str(tmp_path / "t"), "--feedback", "tar"])
     assert result.exit_code == 2

@@ -11,7 +11,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "gradegen"
 
 # core → variants → (documents | grading) → reports → cli: a phase imports only earlier ones.
 RANK = {"core": 0, "variants": 1, "documents": 2, "grading": 2, "reports": 3}
-SHARED = {"errors", "escape", "files", "progress", "names", "tables", "presets"}
+SHARED = {"errors", "escape", "files", "outputs", "progress", "names", "tables", "presets"}
 
 
 def _modules() -> list[Path]:

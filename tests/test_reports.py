@@ -107,7 +107,8 @@ def test_safe_filenames_are_unique_and_inside(handout: Spec) -> None:
 
 
 def test_hostile_ids_stay_inside_the_output_folder(tmp_path: Path, handout: Spec) -> None:
-    """Every feedback file is written inside feedback/, whatever the student ids are."""
+    """Every feedback file is written inside feedback/, whatever the student ids are (beside the
+    reports, only the manifest, since issue 13)."""
     out = tmp_path / "deep" / "out"
     results = _results(handout, {s: {"z_h1": 0.3775} for s in HOSTILE if s})
     write_reports(results, out)
@@ -116,6 +117,7 @@ def test_hostile_ids_stay_inside_the_output_folder(tmp_path: Path, handout: Spec
     for path in files:
         assert path.resolve().parent == (out / "feedback").resolve()
     assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file() and "feedback" not in p.parts) == [
+        ".gradegen.json",
         "gradebook.csv",
         "results.json",
         "summary.md",
@@ -123,15 +125,17 @@ def test_hostile_ids_stay_inside_the_output_folder(tmp_path: Path, handout: Spec
 
 
 def test_grading_twice_gives_identical_bytes(tmp_path: Path, handout: Spec) -> None:
-    """Grading the same input again writes byte-identical files (and replaces the old folder)."""
+    """Grading the same input again writes byte-identical files (and replaces the old reports).
+    Changed by issue 13: a file the instructor put into the folder stays; gradegen's are replaced."""
     students = {"ana": {"dL_dw5": "-0.0822"}, "bo": {"a_h1": 0.7, "z_out": 1.1486}}
     write_reports(_results(handout, students), tmp_path / "a")
-    write_reports(_results(handout, students), tmp_path / "b")
-    (tmp_path / "b" / "stale.txt").write_text("old", "utf-8")
+    write_reports(_results(handout, {"cy": {"a_h1": 0.7}}), tmp_path / "b")
+    (tmp_path / "b" / "notes.txt").write_text("mine", "utf-8")
     write_reports(_results(handout, students), tmp_path / "b")
     a = {p.relative_to(tmp_path / "a"): p.read_bytes() for p in (tmp_path / "a").rglob("*") if p.is_file()}
     b = {p.relative_to(tmp_path / "b"): p.read_bytes() for p in (tmp_path / "b").rglob("*") if p.is_file()}
-    assert a == b
+    assert b.pop(Path("notes.txt")) == b"mine"
+    assert a == b  # cy's feedback, gradegen's own, is gone
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging left behind
 
 

@@ -14,6 +14,7 @@ import pytest
 from gradegen.core.key import askable
 from gradegen.core.network import build_graph
 from gradegen.core.spec import Spec, preset
+from gradegen.errors import GradegenError
 from gradegen.grading.grade import grade
 from gradegen.grading.keys import KeySet, key_from_spec
 from gradegen.grading.results import GradingResults
@@ -174,9 +175,11 @@ def test_zip_writer_gives_zipfiles_bytes(tmp_path: Path, count: int) -> None:
 
 
 def test_no_feedback(tmp_path: Path, mixed: GradingResults) -> None:
-    """feedback="none" writes the other reports only; an unknown mode is refused."""
+    """feedback="none" writes the other reports only (and the manifest, since issue 13); an
+    unknown mode is refused."""
     write_reports(mixed, tmp_path / "out", feedback="none")
-    assert {p.name for p in (tmp_path / "out").iterdir()} == {"results.json", "gradebook.csv", "summary.md"}
+    names = {p.name for p in (tmp_path / "out").iterdir()}
+    assert names == {"results.json", "gradebook.csv", "summary.md", ".gradegen.json"}
     with pytest.raises(Exception, match="--feedback"):
         write_reports(mixed, tmp_path / "bad", feedback="tar")
 
@@ -186,8 +189,8 @@ def test_writer_failure_is_reported(
     tmp_path: Path, mixed: GradingResults, monkeypatch: pytest.MonkeyPatch, parallel: bool
 ) -> None:
     """An error while writing the feedback, in this process or the second one, reaches the caller
-    as it was raised (changed: the second process's error used to be wrapped in a GradegenError),
-    and nothing is left behind."""
+    as one line naming the output folder (changed by issue 13: it named no path, or the staging
+    folder's), and nothing is left behind."""
 
     def broken(*_: object) -> None:
         raise OSError("disk full")
@@ -195,7 +198,7 @@ def test_writer_failure_is_reported(
     if parallel:
         monkeypatch.setattr("gradegen.reports.write.PARALLEL_FROM", 1)
     monkeypatch.setattr("gradegen.reports.formats.write_stored_zip", broken)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(GradegenError, match=r"out: cannot write here: disk full"):
         write_reports(mixed, tmp_path / "out", feedback="zip")
     assert not list(tmp_path.iterdir())
 

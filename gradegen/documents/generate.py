@@ -6,22 +6,21 @@ import json
 import multiprocessing
 import os
 import re
-import shutil
-import signal
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from contextlib import contextmanager
+from concurrent.futures import as_completed
 from pathlib import Path
 
 from gradegen.core.key import resolve_ask
 from gradegen.core.spec import Spec
 from gradegen.core.training import evaluate_spec
 from gradegen.documents.compiled import BLOCK, Block
-from gradegen.documents.formats import PUBLIC_FILES
+from gradegen.documents.formats import FILES, PUBLIC_FILES
 from gradegen.documents.render import Renderer
 from gradegen.errors import GradegenError
-from gradegen.files import replace_dir, staging_dir, write_new, write_text_atomic
+from gradegen.files import held_interrupts, worker_pool, write_new, write_text_atomic
+from gradegen.names import RESERVED_FILES
+from gradegen.outputs import Layout, Output
 from gradegen.progress import progress
 from gradegen.variants.draw import VariantSet, keys_json, make_variants
 from gradegen.variants.roster import Roster
@@ -42,6 +41,13 @@ def default_out(spec: Spec) -> Path:
     return OUTPUT / slug(spec.title)
 
 
+PDFS = ("solution", "worksheet")
+"""The documents ``--pdf`` compiles."""
+
+DOCUMENTS = Layout("documents", "key.json", frozenset([*FILES, *(f"{name}.pdf" for name in PDFS)]))
+"""What ``generate`` writes (a folder of these from before the manifest is recognised by key.json)."""
+
+
 def generate(
     spec: Spec,
     out_dir: Path | str | None = None,
@@ -50,12 +56,16 @@ def generate(
     exact: bool = False,
     pdf: bool = False,
     templates: Path | str | None = None,
+    force: bool = False,
 ) -> Path:
     """Write the solution, worksheet, answer sheet, key and diagram (and PDFs) into ``out_dir``.
 
-    Everything is built in a staging folder first; the target is replaced only when all succeeded.
+    Everything is built in a staging folder first; gradegen's files in the target are replaced
+    only when all succeeded. The target must be new, empty or an earlier documents folder, unless
+    ``force`` (see :class:`~gradegen.outputs.Output`).
     """
     target = Path(out_dir) if out_dir is not None else default_out(spec)
+    output = Output(target, DOCUMENTS, force=force)  # before any work: a refusal costs nothing
     graph, exact_values, hand_values = evaluate_spec(spec)  # refused when a value overflows
     asked = resolve_ask(graph, ask)
     files = Renderer(spec, graph, exact_values, hand_values, asked, exact_mode=exact, templates=templates)(0)
@@ -64,28 +74,15 @@ def generate(
         from gradegen.documents.pdf import find_engine
 
         engine = find_engine()  # fail before writing anything when there is no TeX
-    with staged(target) as stage:
+    with output.written() as stage:
         _write_files(stage, files)
         if engine is not None:
             from gradegen.documents.pdf import compile_pdf
 
-            for name in ("solution", "worksheet"):
+            for name in PDFS:
                 tex = files[f"{name}.tex"].decode()
                 compile_pdf(tex, stage / f"{name}.pdf", engine=engine, name=name)
     return target
-
-
-@contextmanager
-def staged(target: Path) -> Iterator[Path]:
-    """A staging folder that replaces ``target`` when the block succeeds, and vanishes if not."""
-    stage = staging_dir(target)
-    try:
-        stage.chmod(0o755)  # mkdtemp makes it private; the documents are meant to be shared
-        yield stage
-        replace_dir(target, stage)
-    except BaseException:
-        shutil.rmtree(stage, ignore_errors=True)
-        raise
 
 
 def _write_files(folder: Path, files: Mapping[str, bytes]) -> None:
@@ -96,6 +93,9 @@ def _write_files(folder: Path, files: Mapping[str, bytes]) -> None:
 
 CLASS_FILES = PUBLIC_FILES
 """What each student's folder holds; the keys stay together in keys.json, away from the handouts."""
+
+CLASS = Layout("class", "keys.json", RESERVED_FILES, lambda folder, name: name in CLASS_FILES)
+"""What a class run writes: keys.json and the PDFs beside one folder of CLASS_FILES per student."""
 
 
 def generate_class(
@@ -110,14 +110,17 @@ def generate_class(
     pdf: bool = False,
     templates: Path | str | None = None,
     quiet: bool = True,
+    force: bool = False,
 ) -> VariantSet:
     """One folder per student with their own numbers, plus ``keys.json`` (and combined PDFs).
 
     All variants are drawn and solved in one batched pass. With ``only``, just those students'
     folders are rewritten (identical to the full run's), using the seed of ``DIR/keys.json`` when
-    no ``seed`` is given; nothing else in DIR changes.
+    no ``seed`` is given; nothing else in DIR changes. The target must be new, empty or an
+    earlier class folder, unless ``force`` (see :class:`~gradegen.outputs.Output`).
     """
     target = Path(out_dir) if out_dir is not None else default_out(spec)
+    output = Output(target, CLASS, force=force, partial=only is not None)
     if only is not None and seed is None:
         seed = _recorded_seed(target)
     variants = make_variants(spec, roster.ids, seed=seed, asked=ask, only=only)
@@ -134,11 +137,11 @@ def generate_class(
         exact_mode=exact, templates=templates, files=CLASS_FILES,
     )  # fmt: skip
     if only is not None:
-        for i, folder in enumerate(variants.folders):
-            with staged(target / folder) as stage:
-                _write_files(stage, renderer(i, *students[i]))
+        with output.written() as stage:
+            for i, folder in enumerate(variants.folders):
+                _write_folder(stage / folder, renderer(i, *students[i]))
         return variants
-    with staged(target) as stage:
+    with output.written() as stage:
         if engine is None and renderer.compiles and _forkable(len(variants)):
             _write_in_workers(stage, variants, renderer, students, quiet)
             return variants
@@ -202,8 +205,7 @@ def _write_in_workers(
     A task is a :class:`~gradegen.documents.compiled.Block`: plain data (the compiled files and
     the block's numbers), so it pickles cheaply. Each student's files depend on their index alone.
     """
-    context = multiprocessing.get_context("fork")  # workers start at once, importing nothing
-    with ProcessPoolExecutor(_PROCESSES, mp_context=context, initializer=_worker_started) as pool:
+    with worker_pool(_PROCESSES) as pool:  # forked: they start at once, importing nothing
         try:
             tasks = []
             for lo, hi in _chunks(len(students)):
@@ -216,13 +218,9 @@ def _write_in_workers(
         except BaseException:
             # Ctrl-C or a failure: no new tasks, and the running ones finish before the stage is
             # removed, so nothing is written into a folder that is gone
-            pool.shutdown(wait=True, cancel_futures=True)
+            with held_interrupts():
+                pool.shutdown(wait=True, cancel_futures=True)
             raise
-
-
-def _worker_started() -> None:
-    # Ctrl-C reaches the whole process group: the parent alone decides, and stops the workers.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _write_block(stage: Path, folders: Sequence[str], block: Block) -> int:

@@ -34,6 +34,7 @@ import numpy as np
 
 from gradegen.core.reading import parse_text, path_text, read_text
 from gradegen.errors import GradegenError, SpecError
+from gradegen.outputs import is_gradegen_file, is_output_folder
 from gradegen.tables import ID_COLUMNS, NAME_COLUMNS, find_column, header_key, read_columns
 
 SUFFIXES = (".yaml", ".yml", ".json", ".csv", ".tsv")
@@ -151,19 +152,28 @@ def _student_id(value: Any) -> str | None:
 
 
 def expand(paths: Iterable[str | Path]) -> tuple[list[Path], list[FileError]]:
-    """Files to read: each path, or a folder's answer files (recursive, sorted, hidden ones skipped)."""
+    """Files to read: each path, or a folder's answer files (recursive, sorted, hidden ones skipped).
+
+    gradegen's own output is never read as answers: inside a folder, its output folders and its
+    results, keys and gradebooks are passed over; named on the command line, they are reported."""
     files: list[Path] = []
     errors: list[FileError] = []
     for item in paths:
         path = Path(item)
         if path.is_dir():
+            if is_output_folder(path):
+                errors.append(FileError(path_text(path), "a folder gradegen wrote, not answers; not read"))
+                continue
             found = [
                 p
                 for p in _walk(path, errors)
                 if p.suffix.lower() in SUFFIXES
                 and not any(part.startswith(".") for part in p.relative_to(path).parts)
+                and not is_gradegen_file(p)
             ]
             files.extend(sorted(found, key=lambda p: p.relative_to(path).as_posix()))
+        elif is_gradegen_file(path):
+            errors.append(FileError(path_text(path), "a file gradegen wrote, not answers; not read"))
         elif path.exists() or path.is_symlink():  # a pipe or a dangling link: reading says why not
             files.append(path)
         else:
@@ -189,6 +199,8 @@ def _walk(folder: Path, errors: list[FileError]) -> list[Path]:
                 )
             )
             continue
+        if here != folder and is_output_folder(here, {entry.name for entry in listed}):
+            continue  # gradegen's own output inside the submissions (say output/grades/)
         for entry in listed:
             path = Path(entry.path)
             if entry.name.startswith("."):

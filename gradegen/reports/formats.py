@@ -63,6 +63,7 @@ def check(choices: Choices) -> None:
 
 FEEDBACK_FOLDER = "feedback"
 FEEDBACK_ZIP = "feedback.zip"
+SUMMARY = "summary.md"
 
 
 def feedback_names(results: GradingResults, suffix: str = ".md") -> list[str]:
@@ -90,7 +91,7 @@ def write_gradebook(results: GradingResults, folder: Path, choices: Choices) -> 
 
 
 def write_summary(results: GradingResults, folder: Path, choices: Choices) -> None:
-    write_new(folder / "summary.md", summary_markdown(results).encode("utf-8"))
+    write_new(folder / SUMMARY, summary_markdown(results).encode("utf-8"))
 
 
 @dataclass(frozen=True)

@@ -7,14 +7,24 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 from pathlib import Path
 
 from gradegen.errors import GradegenError
-from gradegen.files import in_second_process, replace_dir, staging_dir
+from gradegen.files import in_second_process
 from gradegen.grading.results import GradingResults
+from gradegen.outputs import Layout, Output
 from gradegen.reports.choices import Choices, FeedbackMode
-from gradegen.reports.formats import FEEDBACK_FORMATS, REPORTS, Report, check
+from gradegen.reports.formats import (
+    FEEDBACK_FOLDER,
+    FEEDBACK_FORMATS,
+    FEEDBACK_ZIP,
+    GRADEBOOKS,
+    REPORTS,
+    SUMMARY,
+    Report,
+    check,
+)
+from gradegen.reports.results import FILE as RESULTS_FILE
 
 DEFAULT_OUT = Path("output/grades")
 
@@ -23,19 +33,15 @@ PARALLEL_FROM = 20_000
 while this one writes the others (two cores; below this the fork costs more than it saves)."""
 
 
-def _check_target(target: Path) -> None:
-    """The output folder is replaced as a whole: refuse anything but a new or empty folder or an
-    earlier grades folder (one with results.json), so that ``--out .`` cannot delete a course."""
-    if not target.exists():
-        return
-    if not target.is_dir():
-        raise GradegenError(f"--out: {target} exists and is not a folder")
-    if (target / "results.json").is_file() or not any(target.iterdir()):
-        return
-    raise GradegenError(
-        f"--out: {target} is a folder with other files in it (it has no results.json, so it is not "
-        "an earlier grades folder); choose a new or empty folder"
-    )
+GRADES = Layout(
+    "grades",
+    RESULTS_FILE,
+    frozenset({RESULTS_FILE, SUMMARY, FEEDBACK_ZIP, *(kind.file for kind in GRADEBOOKS.values())}),
+    lambda folder, name: (
+        folder == FEEDBACK_FOLDER and any(name.endswith(form.suffix) for form in FEEDBACK_FORMATS.values())
+    ),
+)
+"""What a grading run writes (a folder of these from before the manifest is recognised by results.json)."""
 
 
 def _choices(feedback: FeedbackMode | str, feedback_format: str, gradebook: str) -> Choices:
@@ -56,31 +62,28 @@ def write_reports(
     feedback: FeedbackMode | str = FeedbackMode.FILES,
     feedback_format: str = "md",
     gradebook: str = "plain",
+    force: bool = False,
 ) -> Path:
     """Write every report to ``out_dir`` atomically (staged beside it, then renamed into place).
 
     ``feedback`` is ``files`` (``feedback/<student>.md``), ``zip`` (the same files in ``feedback.zip``)
-    or ``none``; ``feedback_format`` and ``gradebook`` name a registered format and kind."""
+    or ``none``; ``feedback_format`` and ``gradebook`` name a registered format and kind. The
+    folder must be new, empty or an earlier grades folder, unless ``force`` (then only gradegen's
+    files in it are replaced: see :class:`~gradegen.outputs.Output`)."""
     choices = _choices(feedback, feedback_format, gradebook)
     target = Path(out_dir)
-    _check_target(target)
+    output = Output(target, GRADES, force=force)
     reports = [r for r in REPORTS if r.wanted(choices)]
     later = [r for r in reports if r.large] if len(results) >= PARALLEL_FROM and hasattr(os, "fork") else []
-    build = staging_dir(target)
-    build.chmod(0o755)  # mkdtemp makes it private; the reports are for the course staff
-
-    def write(some: list[Report]) -> None:
-        for report in some:
-            report.write(results, build, choices)
-
     what = "writing " + ", ".join(r.name for r in later)
-    try:
+    with output.written() as build:
+
+        def write(some: list[Report]) -> None:
+            for report in some:
+                report.write(results, build, choices)
+
         with in_second_process(lambda: write(later), what) if later else contextlib.nullcontext():
             write([r for r in reports if r not in later])
-        replace_dir(target, build)
-    except BaseException:
-        shutil.rmtree(build, ignore_errors=True)
-        raise
     return target
 
 
