@@ -27,6 +27,9 @@ _LATEX_SPECIAL = {
     "…": r"\ldots{}",
     "∂": r"\ensuremath{\partial}",
     "²": r"\ensuremath{^2}",
+    # LuaTeX takes U+FFFD in its input for a broken UTF-8 sequence and stops: typed as a code
+    # (in a group, so the number ends before the next space), "?" under pdflatex.
+    "\ufffd": r'{\ifdefined\directlua\char"FFFD\else?\fi}',
 }
 # Letters that are symbols when they stand alone (σ(z), η = 0.5) and text inside a word
 # (Σωκράτης, Ελένη, the Welsh tŷ), which the Unicode fonts print.
@@ -41,9 +44,11 @@ _LATEX_RE = re.compile(
     "|".join(re.escape(k) for k in _LATEX_SPECIAL)
     + rf"|(?<![^\W\d_])[{''.join(_LATEX_SYMBOL_LETTERS)}](?![^\W\d_])"
 )
-# Control characters TeX refuses ("invalid character") and lone surrogates (undecodable file
-# names) cannot be printed: each becomes a visible U+FFFD, as a glyph no font has does.
-_UNPRINTABLE = re.compile(r"[\x00-\x08\x0e-\x1b\x7f-\x9f\ud800-\udfff]")
+# Unprintable text becomes a visible U+FFFD, as a glyph no font has does: control characters
+# (TeX refuses them), lone surrogates (undecodable file names), and the private characters of
+# planes 15 and 16 (luaotfload numbers the glyphs a font leaves unnamed there, so they would
+# print some accent or ligature).
+_UNPRINTABLE = re.compile(r"[\x00-\x08\x0e-\x1b\x7f-\x9f\ud800-\udfff\U000f0000-\U0010ffff]")
 
 
 def latex_escape(text: object) -> str:

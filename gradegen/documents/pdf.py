@@ -21,7 +21,7 @@ from gradegen.errors import GradegenError
 
 PACKAGES = (
     "texlive-luatex texlive-latex-base texlive-latex-recommended texlive-pictures latexmk "
-    "fonts-cmu fonts-dejavu-core fonts-droid-fallback fonts-symbola"
+    "fonts-cmu fonts-dejavu-core fonts-wqy-microhei fonts-symbola"
 )
 """Debian's packages for --pdf: LuaLaTeX with fontspec and TikZ, and the fonts of other scripts."""
 
@@ -134,9 +134,9 @@ def compile_pdf(
                     f"{name}.tex: LaTeX failed: {_first_error(folder / f'{name}.log', output, returncode)}"
                 )
         pdf = folder / f"{name}.pdf"
-        if not pdf.is_file():
+        data = pdf.read_bytes() if pdf.is_file() else b""
+        if not data:  # LuaTeX leaves an empty file for a document without pages
             raise GradegenError(f"{name}.tex: LaTeX produced no PDF")
-        data = pdf.read_bytes()
     if out is not None:
         from gradegen.files import write_bytes_atomic
 
