@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import time
 import unicodedata
 import uuid
 from pathlib import Path
@@ -17,7 +18,7 @@ from typer.testing import CliRunner
 from gradegen.cli import app
 from gradegen.core.network import build_graph
 from gradegen.core.spec import parse_spec, preset
-from gradegen.documents.pdf import INSTALL_HINT, Engine, compile_pdf, find_engine
+from gradegen.documents.pdf import INSTALL_HINT, PACKAGES, Engine, compile_pdf, find_engine
 from gradegen.documents.render import render_documents
 from gradegen.errors import GradegenError
 from gradegen.escape import latex_escape
@@ -185,6 +186,12 @@ def test_missing_engine_hint_names_lualatex_and_the_fonts(
         assert package in result.stderr
 
 
+def test_ci_installs_what_the_hint_names() -> None:
+    """.ci/run installs every package the install hint names (the PDF tests need them all)."""
+    ci = (Path(__file__).parents[1] / ".ci" / "run").read_text(encoding="utf-8").split()
+    assert [package for package in PACKAGES.split() if package not in ci] == []
+
+
 def test_lua_cannot_run_commands(tmp_path: Path) -> None:
     """Without shell escape LuaTeX's os.execute and io.popen run nothing."""
     marker = tmp_path / "ran"
@@ -199,20 +206,30 @@ def test_lua_cannot_run_commands(tmp_path: Path) -> None:
 
 
 def test_a_timeout_stops_latexmk_and_lualatex(tmp_path: Path) -> None:
-    """A document that loops forever is stopped at the timeout, latexmk's lualatex with it."""
+    """A document that loops forever is stopped at the timeout, latexmk's lualatex with it (a
+    killed process may take a moment to go: it is looked for during five seconds)."""
     name = f"loop-{uuid.uuid4().hex[:8]}"
     source = "\\documentclass{article}\\def\\a{\\a}\\begin{document}\\a\\end{document}\n"
     with pytest.raises(GradegenError, match="longer than 2 s"):
         compile_pdf(source, name=name, timeout=2)
-    running = [p for p in Path("/proc").glob("[0-9]*") if name.encode() in _cmdline(p)]
-    assert running == []
+    deadline = time.monotonic() + 5
+    while _running(name) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _running(name) == []
 
 
-def _cmdline(process: Path) -> bytes:
-    try:
-        return (process / "cmdline").read_bytes()
-    except OSError:
-        return b""
+def _running(name: str) -> list[str]:
+    """The live (not zombie) processes whose command line holds ``name``."""
+    found = []
+    for process in Path("/proc").glob("[0-9]*"):
+        try:
+            if name.encode() in (process / "cmdline").read_bytes():
+                state = (process / "stat").read_text().rsplit(")", 1)[1].split()[0]
+                if state != "Z":
+                    found.append(process.name)
+        except OSError:
+            continue  # it ended while we looked
+    return found
 
 
 def test_pdflatex_engine_under_latexmk_uses_pdf_mode() -> None:
