@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 
 _LATEX_SPECIAL = {
@@ -19,32 +20,54 @@ _LATEX_SPECIAL = {
     "<": r"\textless{}",
     ">": r"\textgreater{}",
     "|": r"\textbar{}",
-    # Unicode that pdflatex's default setup cannot print, as our own phrases and users use it.
+    # Symbols our own phrases and users write, set as math (pdflatex prints them too).
     "−": r"\ensuremath{-}",
     "×": r"\ensuremath{\times}",
     "·": r"\ensuremath{\cdot}",
     "…": r"\ldots{}",
+    "∂": r"\ensuremath{\partial}",
+    "²": r"\ensuremath{^2}",
+    # LuaTeX takes U+FFFD in its input for a broken UTF-8 sequence and stops: typed as a code
+    # (in a group, so the number ends before the next space), "?" under pdflatex.
+    "\ufffd": r'{\ifdefined\directlua\char"FFFD\else?\fi}',
+}
+# Letters that are symbols when they stand alone (σ(z), η = 0.5) and text inside a word
+# (Σωκράτης, Ελένη, the Welsh tŷ), which the Unicode fonts print.
+_LATEX_SYMBOL_LETTERS = {
     "ŷ": r"\ensuremath{\hat{y}}",
     "σ": r"\ensuremath{\sigma}",
     "η": r"\ensuremath{\eta}",
     "λ": r"\ensuremath{\lambda}",
     "Σ": r"\ensuremath{\Sigma}",
-    "∂": r"\ensuremath{\partial}",
-    "²": r"\ensuremath{^2}",
 }
-_LATEX_RE = re.compile("|".join(re.escape(k) for k in _LATEX_SPECIAL))
+_LATEX_RE = re.compile(
+    "|".join(re.escape(k) for k in _LATEX_SPECIAL)
+    + rf"|(?<![^\W\d_])[{''.join(_LATEX_SYMBOL_LETTERS)}](?![^\W\d_])"
+)
+# Unprintable text becomes a visible U+FFFD, as a glyph no font has does: control characters
+# (TeX refuses them), lone surrogates (undecodable file names), and the private characters of
+# planes 15 and 16 (luaotfload numbers the glyphs a font leaves unnamed there, so they would
+# print some accent or ligature).
+_UNPRINTABLE = re.compile(r"[\x00-\x08\x0e-\x1b\x7f-\x9f\ud800-\udfff\U000f0000-\U0010ffff]")
 
 
 def latex_escape(text: object) -> str:
-    """``text`` as literal LaTeX text: specials escaped, blank lines kept as paragraphs."""
+    """``text`` as literal LaTeX text: NFC, specials escaped, blank lines kept as paragraphs."""
     return _latex_escape(str(text))
 
 
 @lru_cache(maxsize=8192)  # the same titles and phrases recur in every variant
 def _latex_escape(text: str) -> str:
-    value = _LATEX_RE.sub(lambda m: _LATEX_SPECIAL[m.group()], str(text))
+    # NFC: a name typed on a Mac (José as e + combining accent) prints as one accented letter
+    text = _UNPRINTABLE.sub("\ufffd", unicodedata.normalize("NFC", text))
+    value = _LATEX_RE.sub(_latex_special, text)
     paragraphs = [" ".join(p.split()) for p in re.split(r"\n\s*\n", value.strip())]
     return "\n\n".join(p for p in paragraphs if p)
+
+
+def _latex_special(match: re.Match[str]) -> str:
+    char = match.group()
+    return _LATEX_SPECIAL.get(char) or _LATEX_SYMBOL_LETTERS[char]
 
 
 # Markdown specials: a backslash escape is valid for any ASCII punctuation in CommonMark and pandoc.
