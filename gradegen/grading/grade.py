@@ -285,19 +285,55 @@ def _diagnose(
                 if not rows.size:
                     continue
                 k_w = k_w - part.start
-            found = np.full(rows.size, -1, dtype=np.int8)
-            with np.errstate(invalid="ignore", over="ignore"):
-                for code, ref, swapped in refs.get(q, []):
-                    open_ = found < 0
-                    if not open_.any():
-                        break
-                    usable = np.isfinite(ref) & (ref != 0)  # per key
-                    hit = open_ & usable[k_w] & _match(xs, ref, rule[q], k_w)
-                    for s in swapped:  # the mistake cannot be upstream where the student was right
-                        if s != q and s in correct_of:
-                            hit &= ~correct_of[s][rows]
-                    found[hit] = MISTAKES.index(code)
-            diagnosis[rows] = found
+            diagnosis[rows] = _first_matches(q, refs.get(q, []), rows, xs, k_w, correct_of, rule[q])
+
+
+_REFERENCES_AT_ONCE = 8
+"""Mistake references tried together, as one 2-D comparison, before the rows they explain drop out."""
+
+
+def _first_matches(
+    q: str,
+    refs: Sequence[tuple[Mistake, Array, tuple[str, ...]]],
+    rows: NDArray[np.intp],
+    xs: Array,
+    k_w: NDArray[np.intp],
+    correct_of: Mapping[str, NDArray[np.bool_]],
+    rule: Rule,
+) -> NDArray[np.int8]:
+    """Each wrong row's diagnosis code: the first reference (in precedence order) that is usable
+    for its key (finite, not 0) and that its answer ``xs`` matches under ``rule``, unless the
+    mistake swapped a quantity the student answered right (other than ``q``); −1 for none.
+
+    The references are compared a few at a time over the rows still unexplained, each as a
+    column per key picked for the rows (``k_w``): the same comparisons as one reference at a time."""
+    found = np.full(rows.size, -1, dtype=np.int8)
+    left = np.arange(rows.size)  # rows still unexplained
+    blocked: dict[tuple[str, ...], NDArray[np.bool_]] = {}  # by swapped ids: rows answering one right
+    with np.errstate(invalid="ignore", over="ignore"):
+        for at in range(0, len(refs), _REFERENCES_AT_ONCE):
+            if not left.size:
+                break
+            some = refs[at : at + _REFERENCES_AT_ONCE]
+            keys = k_w[left]
+            per_key = some[0][1].size < keys.size  # fewer keys than rows: work per key, then pick
+            ref = np.stack([r if per_key else r[keys] for _, r, _ in some])  # (references, keys or rows)
+            usable = np.isfinite(ref) & (ref != 0)
+            width = rule.half_width(ref)
+            if per_key and ref.shape[1] > 1:  # (one key: its column is every row's)
+                ref, usable, width = ref[:, keys], usable[:, keys], width[:, keys]
+            hit = usable & (np.abs(xs[left] - ref) <= width)
+            for i, (_, _, swapped) in enumerate(some):
+                upstream = tuple(s for s in swapped if s != q and s in correct_of)
+                if upstream:
+                    if upstream not in blocked:
+                        blocked[upstream] = np.logical_or.reduce([correct_of[s][rows] for s in upstream])
+                    hit[i] &= ~blocked[upstream][left]
+            explained = hit.any(axis=0)
+            codes = np.array([MISTAKES.index(code) for code, _, _ in some], dtype=np.int8)
+            found[left[explained]] = codes[hit.argmax(axis=0)[explained]]
+            left = left[~explained]
+    return found
 
 
 def _part(values: Values, part: slice) -> Values:
