@@ -420,7 +420,8 @@ def _mistaken_answers(variants: VariantSet, path: Path) -> Path:
             pick = rng.random()
             if pick < 0.6 and refs.get(q):
                 step = refs[q][rng.integers(len(refs[q]))][1][k]
-                value[i] = keys.exact[node.param][k] - step if node.kind is Kind.UPDATE and node.param else step
+                update = node.kind is Kind.UPDATE and node.param
+                value[i] = keys.exact[node.param][k] - step if update else step
             elif pick < 0.75:
                 value[i] *= 1 + rng.uniform(-0.5, 0.5)
         columns.append(np.char.mod("%.17g", value))

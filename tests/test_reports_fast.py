@@ -4,6 +4,7 @@ and the parallel writer."""
 from __future__ import annotations
 
 import json
+import math
 import random
 import zipfile
 from pathlib import Path
@@ -14,13 +15,14 @@ import pytest
 from gradegen.core.classkeys import ClassKeys
 from gradegen.core.key import askable
 from gradegen.core.network import build_graph
+from gradegen.core.rounding import format_number, format_numbers
 from gradegen.core.spec import Spec, Tolerance, preset
 from gradegen.grading.grade import grade
 from gradegen.grading.keys import KeySet, key_from_spec
 from gradegen.grading.results import GradingResults
 from gradegen.grading.submissions import Submissions
 from gradegen.reports.choices import FeedbackMode
-from gradegen.reports.feedback import feedback_markdown, iter_feedback
+from gradegen.reports.feedback import _fmts, _intervals, feedback_markdown, iter_feedback, shown, shown_many
 from gradegen.reports.formats import feedback_names
 from gradegen.reports.results import _json_float_texts, iter_results_json, results_data, results_json
 from gradegen.reports.write import write_reports
@@ -311,6 +313,13 @@ def test_per_student_results_json_equals_reference(per_student: GradingResults) 
     assert json.loads(text) == results_data(per_student)
 
 
+def test_per_student_feedback_equals_reference(per_student: GradingResults) -> None:
+    """With a key per student each wrong item's block is written from its column's numbers at once
+    (hand values, exact values, intervals, the working's parents): the bytes of feedback_markdown."""
+    reference = [feedback_markdown(per_student, i).encode("utf-8") for i in range(len(per_student))]
+    assert list(iter_feedback(per_student)) == reference
+
+
 def test_one_group_of_per_student_keys(handout: Spec) -> None:
     """A version-2 class (one group, a key per student, rebuilt from givens) with CSV answers: both
     fast paths give the references' bytes."""
@@ -322,6 +331,9 @@ def test_one_group_of_per_student_keys(handout: Spec) -> None:
     results = grade(ClassKeys.from_data(keys_document(variants)), table)
     assert len(results.groups) == 1
     assert b"".join(iter_results_json(results)).decode("utf-8") == results_json(results)
+    assert list(iter_feedback(results)) == [
+        feedback_markdown(results, i).encode("utf-8") for i in range(len(results))
+    ]
 
 
 def test_json_floats_are_reprs() -> None:
@@ -340,3 +352,81 @@ def test_json_floats_are_reprs() -> None:
     )
     assert _json_float_texts(x) == [repr(v) if np.isfinite(v) else "null" for v in x.tolist()]
     assert _json_float_texts(np.array([])) == []
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "0.0822",
+        "-0.0822",
+        "+0.5",
+        ".5",
+        "5.",
+        "1.",
+        "12.5e-3",
+        "1e5",
+        "-1e-05",
+        "12e.5",
+        "1.2.3",
+        "--1",
+        "e",
+        ".",
+        "-",
+        "0",
+        "1" * 80,
+        "1" * 81,
+        "",
+        None,
+        " 0.5",
+        "0.5 ",
+        "1,5",
+        "½",
+        "x",
+        "1. 2",
+        "2\n\n3",
+        "`1`",
+        "*",
+        "10^-2",
+    ],
+)
+def test_shown_many_is_shown(raw: str | None) -> None:
+    """A column of answers escaped at once reads as each escaped alone (the reference md_inline)."""
+    assert shown_many([raw, "0.1", raw]) == [shown(raw), shown("0.1"), shown(raw)]
+
+
+def test_intervals_and_numbers_at_once() -> None:
+    """Intervals' ends, exact values and hand values written many at once are the texts each
+    alone gets (the plain loop for intervals: 6 to 15 significant figures until the ends differ)."""
+
+    def plain_interval(lo: float, hi: float) -> str:
+        for digits in range(6, 16):
+            a, b = f"{lo:.{digits}g}", f"{hi:.{digits}g}"
+            if a != b:
+                break
+        return f"[{a}, {b}]".replace("-", "−")
+
+    rng = np.random.default_rng(8)
+    e = rng.uniform(-1, 1, 3000) * 10.0 ** rng.integers(-8, 4, 3000)
+    lo = np.concatenate([e * 0.99, e, e, [np.nan, 1.0, -np.inf]])
+    hi = np.concatenate([e * 1.01, e, np.nextafter(e, np.inf), [1.0, np.nan, 0.0]])
+    a, b = _intervals(lo.tolist(), hi.tolist())
+    assert [f"[{x}, {y}]" for x, y in zip(a, b, strict=True)] == [
+        plain_interval(x, y) for x, y in zip(lo.tolist(), hi.tolist(), strict=True)
+    ]
+    values = [*e.tolist(), math.nan, math.inf, -0.0]
+    assert _fmts(values, 10) == [f"{x:.10g}".replace("-", "−") if math.isfinite(x) else "—" for x in values]
+    places = rng.integers(0, 16, len(values)).tolist()
+    assert format_numbers(values, places) == [
+        format_number(x, p) for x, p in zip(values, places, strict=True)
+    ]
+
+
+def test_hand_texts_are_values_text(per_student: GradingResults) -> None:
+    """A group's hand values as written for many keys at once are Values.text's, node by node."""
+    from gradegen.reports.feedback import _HandTexts
+
+    for group in per_student.groups:
+        texts = _HandTexts(group.hand)
+        keys = np.arange(group.hand.batch)[::-1].copy()
+        for node in group.graph.ids:
+            assert texts.of(node, keys) == [group.hand.text(node, k) for k in keys.tolist()]

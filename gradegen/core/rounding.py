@@ -10,6 +10,8 @@ The rule (documented in the README):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
@@ -77,6 +79,22 @@ def format_number(x: float, places: int) -> str:
         body = text[1:]
         return body if float(body) == 0 else "−" + body
     return text
+
+
+_FIXED = [f".{places}f" for places in range(MAX_PLACES + 1)]
+
+
+def format_numbers(xs: Sequence[float], places: Sequence[int]) -> list[str]:
+    """:func:`format_number` of many numbers, each with its places (a hand-worked column's texts)."""
+    fixed = _FIXED
+    texts = [
+        format(x, fixed[p] if 0 <= p <= MAX_PLACES else f".{p}f") for x, p in zip(xs, places, strict=True)
+    ]
+    for i, text in enumerate(texts):
+        if text.startswith("-"):
+            body = text[1:]
+            texts[i] = body if float(body) == 0 else "−" + body
+    return texts
 
 
 def shortest(x: float) -> str:

@@ -4,24 +4,28 @@ working, and any problem with the submission.
 Every piece of text is written by one function here (the heading, the score line, a follow-through
 line, a wrong item's block, the problems), used by both ways of making pages: :func:`feedback_markdown`
 builds one student's page from their records (the reference), :func:`iter_feedback` a whole class's
-pages column by column, each piece built once per distinct key, item and answer (the same bytes).
+pages column by column (the same bytes). The pieces that depend on a key (the expected value, the
+accepted interval, the working) are written for many keys at once from each column's numbers as
+written, so that a class on per-student keys, where nearly every wrong item is its own, costs a few
+passes per column rather than a call per item.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 
-from gradegen.core.graph import Kind
+from gradegen.core.graph import Kind, Values
+from gradegen.core.rounding import format_numbers
 from gradegen.escape import md_inline, md_plain
-from gradegen.grading.compare import Rule
 from gradegen.grading.diagnosis import EXPLANATIONS, Mistake
-from gradegen.grading.results import MISTAKES, VERDICTS, GradingResults, GroupResult, Verdict
-from gradegen.reports.columns import distinct_items
+from gradegen.grading.results import MISTAKES, VERDICTS, GradingResults, GroupResult, ItemResult, Verdict
+from gradegen.reports.columns import Item, distinct_items
 from gradegen.reports.gradebook import number_text, percent
 
 # --- the wording: one function or constant per piece of text -------------------------------------
@@ -64,79 +68,152 @@ def shown(raw: str | None) -> str:
     return md_inline(_short(raw or ""))
 
 
+_PLAIN_NUMBER = re.compile(r"[0-9.eE+-]{1,80}")
+_LEADING_DIGITS = re.compile(r"[0-9]+\.")
+
+
+def shown_many(raws: Sequence[str | None]) -> list[str]:
+    """:func:`shown` of many answers. A plain number (digits, a point, an exponent and signs, at
+    most 80 characters: what a spreadsheet's cells hold) is escaped directly as :func:`md_inline`
+    escapes it: each sign gets a backslash, and so does a point after leading digits (``1.`` would
+    start a list); any other text goes through :func:`shown`. (md_inline costs some 5 µs a text.)"""
+    out = []
+    for raw in raws:
+        if not raw:
+            out.append("")
+        elif _PLAIN_NUMBER.fullmatch(raw):
+            text = raw.replace("-", "\\-").replace("+", "\\+") if "-" in raw or "+" in raw else raw
+            lead = _LEADING_DIGITS.match(raw)  # no sign before: the text is unchanged up to the point
+            if lead:
+                text = text[: lead.end() - 1] + "\\" + text[lead.end() - 1 :]
+            out.append(text)
+        else:
+            out.append(shown(raw))
+    return out
+
+
+def _fmts(xs: Sequence[float], digits: int = 6) -> list[str]:
+    """Numbers for a sentence: ``digits`` significant figures, a real minus sign, — for none."""
+    spec = f".{digits}g"
+    texts = [format(x, spec) if math.isfinite(x) else "—" for x in xs]
+    return "\n".join(texts).replace("-", "−").split("\n") if texts else []
+
+
 def _fmt(x: float | None, digits: int = 6) -> str:
-    if x is None or not math.isfinite(x):
-        return "—"
-    return f"{x:.{digits}g}".replace("-", "−")
+    return "—" if x is None else _fmts([x], digits)[0]
 
 
-def _interval(lo: float, hi: float) -> str:
-    """[lo, hi] with just enough significant figures to tell the ends apart."""
-    for digits in range(6, 16):
-        a, b = f"{lo:.{digits}g}", f"{hi:.{digits}g}"
-        if a != b:
+def _intervals(lo: Sequence[float], hi: Sequence[float]) -> tuple[list[str], list[str]]:
+    """Intervals' ends with just enough significant figures (6 to 15) to tell them apart."""
+    if not lo:
+        return [], []
+    a, b = [format(x, ".6g") for x in lo], [format(x, ".6g") for x in hi]
+    left = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x == y]
+    for digits in range(7, 16):
+        if not left:
             break
-    return f"[{a}, {b}]".replace("-", "−")
+        spec = f".{digits}g"
+        for i in left:
+            a[i], b[i] = format(lo[i], spec), format(hi[i], spec)
+        left = [i for i in left if a[i] == b[i]]
+    ends = "\n".join(a + b).replace("-", "−").split("\n")
+    return ends[: len(a)], ends[len(a) :]
+
+
+def follow_lines(
+    q: str,
+    label: str,
+    answers: Sequence[str],
+    key_values: Sequence[str],
+    follows: Sequence[float],
+    shares: Sequence[float],
+) -> list[str]:
+    """Follow-through items: each answer (as shown) is not the key's but follows from the
+    student's own (``follows``: what those give, NaN for nothing)."""
+    return [
+        f"- `{q}` ({label}): your {a} is not the key's {v}, but it follows correctly "
+        f"from your own earlier answers (they give {f}); credited {share:.0%} of its points.\n"
+        for a, v, f, share in zip(answers, key_values, _fmts(follows), shares, strict=True)
+    ]
 
 
 def follow_line(
     q: str, label: str, raw: str | None, key_value: str, follow: float | None, share: float
 ) -> str:
     """A follow-through item: the answer is not the key's but follows from the student's own."""
-    return (
-        f"- `{q}` ({label}): your {shown(raw)} is not the key's {key_value}, but it follows correctly "
-        f"from your own earlier answers (they give {_fmt(follow)}); credited {share:.0%} of its points.\n"
-    )
+    value = math.nan if follow is None else follow
+    return follow_lines(q, label, [shown(raw)], [key_value], [value], [share])[0]
 
 
-@dataclass(frozen=True)
-class KeyText:
-    """What a wrong item's block says about the key: the same for every student of one key."""
-
-    value: str  # the key's hand value, as written
-    heading: str
-    expected: str
-    working: tuple[str, ...]
+_ANSWERS = {
+    Verdict.MISSING: ("- Your answer: missing.", ""),
+    Verdict.UNPARSEABLE: ("- Your answer ", " could not be read as a number."),
+}
+_ANSWERED = ("- Your answer: ", ".")
 
 
-def key_text(
-    group: GroupResult, k: int, q: str, exact: float, accepted: tuple[float, float], rule: Rule
-) -> KeyText:
-    """Item ``q`` of key ``k`` of a group: its heading, expected value and interval, and working."""
-    graph, hand = group.graph, group.hand
-    node = graph[q]
-    step = "the step w − w_new " if node.kind is Kind.UPDATE else ""
-    value = hand.text(q, k)
-    expected = (
-        f"- Expected {value} (exactly {_fmt(exact, 10)}); accepted {_interval(*accepted)} "
-        f"({step}{rule.describe()})."
-    )
-    working: tuple[str, ...] = ()
-    if node.formula is not None:
-        symbolic = node.formula.render([graph[p].label for p in node.parents], latex=False)
-        numbers = node.formula.render([hand.text(p, k) for p in node.parents], latex=False, numbers=True)
-        working = (f"- Working: {node.label} = {symbolic} = {numbers} = {value}",)
-    return KeyText(value, f"### `{q}`: {node.label}, {node.meaning}", expected, working)
-
-
-def answer_line(verdict: Verdict, raw: str | None) -> str:
-    if verdict is Verdict.MISSING:
-        return "- Your answer: missing."
-    if verdict is Verdict.UNPARSEABLE:
-        return f"- Your answer {shown(raw)} could not be read as a number."
-    return f"- Your answer: {shown(raw)}."
+def answer_form(verdict: Verdict) -> tuple[str, str]:
+    """A wrong item's answer line around the student's answer as shown ("" when missing)."""
+    return _ANSWERS.get(verdict, _ANSWERED)
 
 
 def mistake_line(mistake: Mistake) -> str:
     return f"- Likely mistake (`{mistake.value}`): {EXPLANATIONS[mistake]}"
 
 
-def review_item(key: KeyText, verdict: Verdict, raw: str | None, mistake: Mistake | None) -> str:
-    """A wrong item's block: heading, the student's answer, the key, the likely mistake, the working."""
-    lines = [key.heading, "", answer_line(verdict, raw), key.expected]
-    if mistake is not None:
-        lines.append(mistake_line(mistake))
-    return "\n".join([*lines, *key.working]) + "\n\n"
+@dataclass(frozen=True)
+class ReviewTemplate:
+    """A wrong item's block (heading, the student's answer, the key, the likely mistake, the
+    working) with its variable parts as ``%s`` slots, in this order: the answer line's start, the
+    answer as shown and its end (:func:`answer_form`); the key's hand value as written, its exact
+    value and the accepted interval's ends (:func:`_fmt`, :func:`_intervals`); the likely-mistake
+    line after a newline, or ""; then, with a working line, the hand values of ``parents`` (in the
+    order the working shows them) and the value again. Every block ends in a blank line."""
+
+    text: str
+    parents: tuple[str, ...]
+    working: bool
+
+
+def review_template(group: GroupResult, q: str) -> ReviewTemplate:
+    """Item ``q``'s block as a template: the same for every key of the group."""
+    graph = group.graph
+    node = graph[q]
+
+    def literal(text: str) -> str:
+        return text.replace("%", "%%")
+
+    step = "the step w − w_new " if node.kind is Kind.UPDATE else ""
+    text = (
+        literal(f"### `{q}`: {node.label}, {node.meaning}")
+        + "\n\n%s%s%s\n- Expected %s (exactly %s); accepted [%s, %s] ("
+        + literal(f"{step}{group.rule[q].describe()}")
+        + ").%s"
+    )
+    if node.formula is None:
+        return ReviewTemplate(text + "\n\n", (), False)
+    symbolic = node.formula.render([graph[p].label for p in node.parents], latex=False)
+    marks = node.formula.render([f"\x00{i}\x00" for i in range(len(node.parents))], latex=False, numbers=True)
+    pieces = marks.split("\x00")  # text, a parent's index, text, …
+    numbers = "%s".join(literal(piece) for piece in pieces[::2])
+    parents = tuple(node.parents[int(i)] for i in pieces[1::2])
+    working = literal(f"\n- Working: {node.label} = {symbolic} = ") + numbers + " = %s"
+    return ReviewTemplate(text + working + "\n\n", parents, True)
+
+
+def review_item(group: GroupResult, k: int, q: str, item: ItemResult) -> str:
+    """A wrong item's block, from its record and its key (``k``) in the group."""
+    template = review_template(group, q)
+    hand = group.hand
+    value = hand.text(q, k)
+    before, after = answer_form(item.verdict)
+    answer = "" if item.verdict is Verdict.MISSING else shown(item.raw)
+    mistake = "" if item.diagnosis is None else "\n" + mistake_line(item.diagnosis)
+    (lo,), (hi,) = _intervals([item.accepted[0]], [item.accepted[1]])
+    parts = [before, answer, after, value, _fmt(item.exact, 10), lo, hi, mistake]
+    if template.working:
+        parts += [*(hand.text(p, k) for p in template.parents), value]
+    return template.text % tuple(parts)
 
 
 def problems_block(problems: Sequence[str]) -> str:
@@ -161,10 +238,6 @@ def feedback_markdown(results: GradingResults, index: int) -> str:
     follow = [q for q, item in items.items() if item.verdict is Verdict.FOLLOW_THROUGH]
     wrong = [q for q, item in items.items() if item.verdict not in (Verdict.CORRECT, Verdict.FOLLOW_THROUGH)]
 
-    def key(q: str) -> KeyText:
-        item = items[q]
-        return key_text(group, k, q, item.exact, item.accepted, item.rule or group.rule[q])
-
     parts = [heading(record.student), score_line(record.score, record.max)]
     if right:
         parts += [section(RIGHT), TICK_SEPARATOR.join(map(tick, right)) + TICKS_END]
@@ -173,11 +246,12 @@ def feedback_markdown(results: GradingResults, index: int) -> str:
         for q in follow:
             item = items[q]
             share = item.points / item.max_points if item.max_points else 0.0
-            parts.append(follow_line(q, group.graph[q].label, item.raw, key(q).value, item.follow, share))
+            value = group.hand.text(q, k)
+            parts.append(follow_line(q, group.graph[q].label, item.raw, value, item.follow, share))
         parts.append(FOLLOW_END)
     if wrong:
         parts.append(section(REVIEW))
-        parts += [review_item(key(q), items[q].verdict, items[q].raw, items[q].diagnosis) for q in wrong]
+        parts += [review_item(group, k, q, items[q]) for q in wrong]
     if record.errors:
         parts.append(problems_block(record.errors))
     return finish("".join(parts))
@@ -194,35 +268,133 @@ _CHUNK = 4096
 _CORRECT = VERDICTS.index(Verdict.CORRECT)
 _FOLLOW = VERDICTS.index(Verdict.FOLLOW_THROUGH)
 _MISSING = VERDICTS.index(Verdict.MISSING)
+_BEFORE = [answer_form(v)[0].encode() for v in VERDICTS]
+_AFTER = [answer_form(v)[1].encode() for v in VERDICTS]
+"""A wrong item's answer line before and after the answer as shown, by verdict code (UTF-8)."""
+_MISTAKE_PARTS = {-1: b"", **{MISTAKES.index(m): ("\n" + mistake_line(m)).encode() for m in MISTAKES}}
+"""A wrong item's likely-mistake line after its newline, by diagnosis code (none: empty; UTF-8)."""
+
+
+def _encoded(texts: list[str]) -> list[bytes]:
+    """Texts as UTF-8, encoded together (one pass) unless one holds the separator."""
+    joined = "\x00".join(texts)
+    if joined.count("\x00") != max(len(texts) - 1, 0):
+        return [t.encode() for t in texts]
+    return joined.encode().split(b"\x00") if texts else []
+
+
+class _HandTexts:
+    """A group's hand values as written (:meth:`Values.text`) for many keys at once: each node's
+    distinct (value, places) written once, when the node is first asked for."""
+
+    def __init__(self, hand: Values) -> None:
+        self.hand = hand
+        self.tables: dict[str, tuple[NDArray[np.object_], NDArray[np.intp]]] = {}
+
+    def _table(self, node_id: str) -> tuple[NDArray[np.object_], NDArray[np.intp]]:
+        """The node's distinct texts, and each key's text among them."""
+        table = self.tables.get(node_id)
+        if table is None:
+            hand = self.hand
+            values = np.ascontiguousarray(hand[node_id])
+            places = hand.places.get(node_id) if hand.places is not None else None
+            # Runs of equal bits and places in sorted order (a value recurring with other places
+            # between may get a run of its own: the same text written twice, no harm).
+            order = np.argsort(values.view(np.int64))
+            bits = values.view(np.int64)[order]
+            start = np.ones(values.size, dtype=bool)
+            start[1:] = bits[1:] != bits[:-1]
+            if places is not None:
+                ranked = places[order]
+                start[1:] |= ranked[1:] != ranked[:-1]
+            inverse = np.empty(values.size, dtype=np.intp)
+            inverse[order] = np.cumsum(start) - 1
+            first = order[start]
+            if places is not None:  # as Values.text writes them
+                texts = format_numbers(values[first].tolist(), places[first].tolist())
+            else:
+                texts = [hand.text(node_id, k) for k in first.tolist()]
+            table = self.tables[node_id] = (np.array(texts, dtype=object), inverse)
+        return table
+
+    def of(self, node_id: str, keys: NDArray[np.intp]) -> list[str]:
+        texts, inverse = self._table(node_id)
+        out: list[str] = texts[inverse[keys]].tolist()
+        return out
+
+    def one(self, node_id: str, key: int) -> str:
+        texts, inverse = self._table(node_id)
+        text: str = texts[inverse[key]]
+        return text
 
 
 class _Pages:
-    """A class's feedback pages as UTF-8, in order, assembled from cached pieces."""
+    """A class's feedback pages as UTF-8, in order, assembled from pieces.
+
+    Where several students share a key, pieces are kept for reuse across chunks of students (the
+    same wrong answer recurs); with a key per student nearly every wrong item is its own, and each
+    column's are written at once from its numbers (:class:`_HandTexts`, :func:`_fmts`, …)."""
 
     def __init__(self, results: GradingResults) -> None:
         self.results = results
-        self.keys: dict[tuple[int, int, int], KeyText] = {}
+        self.hands = [_HandTexts(group.hand) for group in results.groups]
+        self.reuse = [np.unique(group.key_index).size * 2 <= group.key_index.size for group in results.groups]
+        self.templates: dict[tuple[int, int], ReviewTemplate] = {}
         self.items: dict[tuple[int, int, int, int, int, str | None], bytes] = {}  # answers repeat
         self.follows: dict[tuple[int, int, int, str | None, float, float], bytes] = {}
         self.scores: dict[tuple[float, float], bytes] = {}
 
-    def _key(self, g: int, k: int, j: int) -> KeyText:
-        text = self.keys.get((g, k, j))
-        if text is None:
-            group = self.results.groups[g]
-            q = group.asked[j]
-            c = group.columns[q]
-            accepted = (float(c.lo_k[k]), float(c.hi_k[k]))
-            text = self.keys[(g, k, j)] = key_text(group, k, q, float(c.exact_k[k]), accepted, group.rule[q])
-        return text
+    def _blocks(
+        self,
+        g: int,
+        j: int,
+        raws: Sequence[str | None],
+        keys: NDArray[np.intp],
+        verdicts: Sequence[int],
+        codes: Sequence[int],
+    ) -> list[bytes]:
+        """Wrong items' blocks of column ``j`` (each its answer, key, verdict and diagnosis code):
+        each column of numbers written at once, then one template per item."""
+        group = self.results.groups[g]
+        q = group.asked[j]
+        c = group.columns[q]
+        template = self.templates.get((g, j))
+        if template is None:
+            template = self.templates[(g, j)] = review_template(group, q)
+        hand = self.hands[g]
+        values = _encoded(hand.of(q, keys))
+        lo, hi = _intervals(c.lo_k[keys].tolist(), c.hi_k[keys].tolist())
+        columns = [
+            [_BEFORE[v] for v in verdicts],
+            _encoded(shown_many(raws)),
+            [_AFTER[v] for v in verdicts],
+            values,
+            _encoded(_fmts(c.exact_k[keys].tolist(), 10)),
+            _encoded(lo),
+            _encoded(hi),
+            [_MISTAKE_PARTS[d] for d in codes],
+        ]
+        if template.working:
+            columns += [*(_encoded(hand.of(p, keys)) for p in template.parents), values]
+        text = template.text.encode()  # bytes % bytes: no text of a block is encoded on its own
+        return [text % parts for parts in zip(*columns, strict=True)]
 
-    def _item(self, g: int, k: int, j: int, d: int, v: int, raw: str | None) -> bytes:
-        data = self.items.get((g, k, j, d, v, raw))
-        if data is None:
-            data = review_item(self._key(g, k, j), VERDICTS[v], raw, MISTAKES[d] if d >= 0 else None).encode()
-            if len(self.items) < _ITEMS_CACHED:
-                self.items[(g, k, j, d, v, raw)] = data
-        return data
+    def _items(self, g: int, j: int, distinct: Sequence[Item]) -> list[bytes]:
+        """The blocks of a column's distinct wrong items (answer, key, verdict, diagnosis), in
+        order, each kept for reuse by later chunks of students."""
+        cached = self.items
+        asked = [(t if v != _MISSING else None, k, v, d) for t, _, k, v, d in distinct]
+        found = [cached.get((g, k, j, d, v, raw)) for raw, k, v, d in asked]
+        todo = [i for i, data in enumerate(found) if data is None]
+        if todo:
+            raws, keys, verdicts, codes = zip(*(asked[i] for i in todo), strict=True)
+            blocks = self._blocks(g, j, raws, np.array(keys, dtype=np.intp), verdicts, codes)
+            for i, data in zip(todo, blocks, strict=True):
+                found[i] = data
+                if len(cached) < _ITEMS_CACHED:
+                    raw, k, v, d = asked[i]
+                    cached[(g, k, j, d, v, raw)] = data
+        return found  # type: ignore[return-value]
 
     def _follow(self, g: int, k: int, j: int, raw: str | None, follow: float, share: float) -> bytes:
         data = self.follows.get((g, k, j, raw, follow, share))
@@ -230,7 +402,8 @@ class _Pages:
             group = self.results.groups[g]
             q = group.asked[j]
             value = follow if math.isfinite(follow) else None
-            data = follow_line(q, group.graph[q].label, raw, self._key(g, k, j).value, value, share).encode()
+            key_value = self.hands[g].one(q, k)
+            data = follow_line(q, group.graph[q].label, raw, key_value, value, share).encode()
             if len(self.follows) < _ITEMS_CACHED:
                 self.follows[(g, k, j, raw, follow, share)] = data
         return data
@@ -300,20 +473,43 @@ class _Pages:
             pieces[mine, column[mine, j]] = (TICK_SEPARATOR + tick(q)).encode()
             first = mine[first_right[mine] == j]
             pieces[first, column[first, j]] = tick(q).encode()
-            for r in np.flatnonzero(sections[:, j] == 1).tolist():
-                row = int(rows[r])
-                share = float(c.points[row]) / c.max_points if c.max_points else 0.0
-                pieces[r, column[r, j]] = self._follow(
-                    g, int(keys[key_of[r]]), j, c.raw[row] or None, float(c.follow[row]), share
-                )
+            follows = np.flatnonzero(sections[:, j] == 1)
+            if follows.size:
+                them = rows[follows]
+                points, values = c.points[them].tolist(), c.follow[them].tolist()
+                shares = [point / c.max_points if c.max_points else 0.0 for point in points]
+                raws = [raw or None for raw in c.raws(them).tolist()]
+                if self.reuse[g]:
+                    lines = [
+                        self._follow(g, k, j, raw, value, share)
+                        for k, raw, value, share in zip(
+                            keys[key_of[follows]].tolist(), raws, values, shares, strict=True
+                        )
+                    ]
+                else:  # a key per student: each line its own
+                    key_values = self.hands[g].of(q, group.key_index[them])
+                    answers = shown_many(raws)
+                    lines = _encoded(
+                        follow_lines(q, group.graph[q].label, answers, key_values, values, shares)
+                    )
+                pieces[follows, column[follows, j]] = np.array(lines, dtype=object)
             picked = np.flatnonzero(sections[:, j] == 2)
-            if picked.size:
+            if not picked.size:
+                continue
+            if self.reuse[g]:
                 distinct, item_of = distinct_items(c, rows[picked], keys, key_of[picked])
-                table = np.array(
-                    [self._item(g, k, j, d, v, None if v == _MISSING else t) for t, _, k, v, d in distinct],
-                    dtype=object,
-                )
+                table = np.array(self._items(g, j, distinct), dtype=object)
                 pieces[picked, column[picked, j]] = table[item_of]
+            else:  # a key per student: nearly every item is its own
+                them = rows[picked]
+                verdict = c.verdict[them]
+                cells = c.raws(them).astype(object)
+                cells[verdict == _MISSING] = None
+                raws = cells.tolist()
+                blocks = self._blocks(
+                    g, j, raws, group.key_index[them], verdict.tolist(), c.diagnosis[them].tolist()
+                )
+                pieces[picked, column[picked, j]] = np.array(blocks, dtype=object)
         problems = results.student_errors
         for r, index in enumerate(students.tolist()):
             if index in problems:
