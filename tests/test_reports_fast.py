@@ -354,44 +354,21 @@ def test_json_floats_are_reprs() -> None:
     assert _json_float_texts(np.array([])) == []
 
 
-@pytest.mark.parametrize(
-    "raw",
-    [
-        "0.0822",
-        "-0.0822",
-        "+0.5",
-        ".5",
-        "5.",
-        "1.",
-        "12.5e-3",
-        "1e5",
-        "-1e-05",
-        "12e.5",
-        "1.2.3",
-        "--1",
-        "e",
-        ".",
-        "-",
-        "0",
-        "1" * 80,
-        "1" * 81,
-        "",
-        None,
-        " 0.5",
-        "0.5 ",
-        "1,5",
-        "½",
-        "x",
-        "1. 2",
-        "2\n\n3",
-        "`1`",
-        "*",
-        "10^-2",
-    ],
-)
+_RAWS = [
+    "0.0822", "-0.0822", "+0.5", ".5", "5.", "1.", "12.5e-3", "1e5", "-1e-05", "12e.5", "1.2.3", "--1",
+    "e", ".", "-", "0", "1" * 80, "1" * 81, "", None, " 0.5", "0.5 ", "1,5", "½", "x", "1. 2", "2\n\n3",
+    "`1`", "*", "10^-2", "1\n2", "١.٥",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("raw", _RAWS)
 def test_shown_many_is_shown(raw: str | None) -> None:
-    """A column of answers escaped at once reads as each escaped alone (the reference md_inline)."""
+    """A column of answers escaped at once reads as each escaped alone (the reference md_inline),
+    among plain numbers (escaped together) or not."""
     assert shown_many([raw, "0.1", raw]) == [shown(raw), shown("0.1"), shown(raw)]
+    plain = [r for r in _RAWS if r is None or (len(r) <= 80 and set(r) <= set("0123456789.eE+-"))]
+    assert shown_many([*plain, raw]) == [shown(r) for r in [*plain, raw]]
+    assert shown_many([]) == []
 
 
 def test_intervals_and_numbers_at_once() -> None:
