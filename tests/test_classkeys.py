@@ -198,13 +198,16 @@ def test_a_class_is_graded_in_one_batch() -> None:
 def test_diagnosis_in_blocks_of_keys_equals_all_at_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Working out mistake references a few keys at a time (as a large class is) diagnoses exactly
+    """Working out mistake references a few keys at a time (as a large class is), half of the
+    blocks in a second process (changed: as a class of 24,576 keys or more is), diagnoses exactly
     what one pass over all keys does."""
     variants = _class(n=40)
     answers = _answers_csv(variants, tmp_path / "answers.csv")
     keys = ClassKeys.from_data(keys_document(variants))
     whole = grade(keys, [answers]).to_dict()
     monkeypatch.setattr(grading, "_DIAGNOSIS_KEYS", 7)
+    assert grade(keys, [answers]).to_dict() == whole
+    monkeypatch.setattr(grading, "_PARALLEL_FROM", 1)  # half of the blocks in a second process
     assert grade(keys, [answers]).to_dict() == whole
     diagnoses = {i["diagnosis"] for s in whole["students"] for i in s["items"].values()}
     assert {"sign_error", "decimal_slip"} <= diagnoses

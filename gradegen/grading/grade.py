@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import difflib
 import math
+import mmap
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -28,6 +30,7 @@ from numpy.typing import NDArray
 from gradegen.core.graph import Array, Kind, Values
 from gradegen.core.key import Key
 from gradegen.errors import GradegenError
+from gradegen.files import in_second_process
 from gradegen.grading.compare import Rule, _match
 from gradegen.grading.diagnosis import EXPLANATIONS, Mistake, in_space, references
 from gradegen.grading.keys import KeyColumns, KeyLike, _resolve_key, key_columns, key_groups
@@ -261,6 +264,12 @@ columns on the handout network with everything asked: over a class of 100,000 pe
 at once they would take 1.2 GB."""
 
 
+_PARALLEL_FROM = 3 * _DIAGNOSIS_KEYS
+"""From this many keys (per-student keys of a large class) a second process works out the
+mistake references of half of them while this one does the other half (two cores); below, the
+fork costs more than it saves, and one key (however many students) never needs it."""
+
+
 def _diagnose(
     keys: KeyColumns,
     kx: NDArray[np.intp],
@@ -273,19 +282,51 @@ def _diagnose(
     if not wrong:
         return
     batch = len(keys)
-    for start in range(0, batch, _DIAGNOSIS_KEYS):
-        part = slice(start, min(start + _DIAGNOSIS_KEYS, batch))
-        whole = part.stop - part.start == batch
-        refs = references(keys.graph, keys.spec, _part(keys.exact, part), _part(keys.hand, part), keys.asked)
-        for q, (rows, xs, diagnosis) in wrong.items():
-            k_w = kx[rows]
-            if not whole:
-                mine = (k_w >= part.start) & (k_w < part.stop)
-                rows, xs, k_w = rows[mine], xs[mine], k_w[mine]
-                if not rows.size:
-                    continue
-                k_w = k_w - part.start
-            diagnosis[rows] = _first_matches(q, refs.get(q, []), rows, xs, k_w, correct_of, rule[q])
+    parts = [slice(start, min(start + _DIAGNOSIS_KEYS, batch)) for start in range(0, batch, _DIAGNOSIS_KEYS)]
+    if batch < _PARALLEL_FROM or len(parts) < 2 or not hasattr(os, "fork"):
+        for part in parts:
+            _diagnose_part(keys, kx, part, wrong, correct_of, rule)
+        return
+    # The second process writes its codes where this one reads them after it ends: into memory
+    # both share (mapped before the fork), a column of codes per asked quantity.
+    split = parts[len(parts) // 2].start
+    n = kx.size
+    shared = mmap.mmap(-1, n * len(wrong))
+    codes = np.frombuffer(shared, dtype=np.int8).reshape(len(wrong), n)
+    theirs = {q: (rows, xs, codes[i]) for i, (q, (rows, xs, _)) in enumerate(wrong.items())}
+
+    def second_half() -> None:
+        for part in parts[len(parts) // 2 :]:
+            _diagnose_part(keys, kx, part, theirs, correct_of, rule)
+
+    with in_second_process(second_half, "diagnosing mistakes"):
+        for part in parts[: len(parts) // 2]:
+            _diagnose_part(keys, kx, part, wrong, correct_of, rule)
+    for q, (rows, _, diagnosis) in wrong.items():
+        later = rows[kx[rows] >= split]
+        diagnosis[later] = theirs[q][2][later]
+
+
+def _diagnose_part(
+    keys: KeyColumns,
+    kx: NDArray[np.intp],
+    part: slice,
+    wrong: Mapping[str, tuple[NDArray[np.intp], Array, NDArray[np.int8]]],
+    correct_of: Mapping[str, NDArray[np.bool_]],
+    rule: Mapping[str, Rule],
+) -> None:
+    """The diagnosis codes of the wrong rows whose keys are in ``part``."""
+    whole = part.stop - part.start == len(keys)
+    refs = references(keys.graph, keys.spec, _part(keys.exact, part), _part(keys.hand, part), keys.asked)
+    for q, (rows, xs, diagnosis) in wrong.items():
+        k_w = kx[rows]
+        if not whole:
+            mine = (k_w >= part.start) & (k_w < part.stop)
+            rows, xs, k_w = rows[mine], xs[mine], k_w[mine]
+            if not rows.size:
+                continue
+            k_w = k_w - part.start
+        diagnosis[rows] = _first_matches(q, refs.get(q, []), rows, xs, k_w, correct_of, rule[q])
 
 
 _REFERENCES_AT_ONCE = 8
