@@ -186,11 +186,11 @@ def _json_float_texts(values: NDArray[np.float64]) -> list[str]:
 
 
 def _orjson_odd(v: NDArray[np.float64]) -> NDArray[np.bool_]:
-    """Where orjson's text of a float is not repr's (and NaN, ±inf: ``null`` either way)."""
+    """Where orjson's text of a float is not repr's (NaN and ±inf are ``null`` in both)."""
     a = np.abs(v)
     low, high = _ORJSON_AS_REPR
     with np.errstate(invalid="ignore"):
-        odd: NDArray[np.bool_] = ~((a >= low) & (a < high)) & (v != 0)
+        odd: NDArray[np.bool_] = ((a < low) | (a >= high)) & (v != 0) & (a < np.inf)
     return odd
 
 
