@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 import gradegen.grading.grade as grading
 from gradegen.cli import app
 from gradegen.core.classkeys import ClassKeys, KeySet, load_keys, spec_givens, student_key, with_givens
+from gradegen.core.graph import Kind
 from gradegen.core.key import Key
 from gradegen.core.spec import Spec, parse_spec, preset
 from gradegen.documents.generate import generate
@@ -197,13 +198,16 @@ def test_a_class_is_graded_in_one_batch() -> None:
 def test_diagnosis_in_blocks_of_keys_equals_all_at_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Working out mistake references a few keys at a time (as a large class is) diagnoses exactly
+    """Working out mistake references a few keys at a time (as a large class is), half of the
+    blocks in a second process (changed: as a class of 24,576 keys or more is), diagnoses exactly
     what one pass over all keys does."""
     variants = _class(n=40)
     answers = _answers_csv(variants, tmp_path / "answers.csv")
     keys = ClassKeys.from_data(keys_document(variants))
     whole = grade(keys, [answers]).to_dict()
     monkeypatch.setattr(grading, "_DIAGNOSIS_KEYS", 7)
+    assert grade(keys, [answers]).to_dict() == whole
+    monkeypatch.setattr(grading, "_PARALLEL_FROM", 1)  # half of the blocks in a second process
     assert grade(keys, [answers]).to_dict() == whole
     diagnoses = {i["diagnosis"] for s in whole["students"] for i in s["items"].values()}
     assert {"sign_error", "decimal_slip"} <= diagnoses
@@ -412,3 +416,79 @@ def test_a_version_1_entry_with_nan_points_is_named(tmp_path: Path) -> None:
         GradegenError, match=r"^keys: keys\.ana: values\.loss\.points: expected a finite number"
     ):
         keys_from_data({"seed": "s", "keys": {"ana": key}})
+
+
+def _plain_first_matches(
+    q: str,
+    refs: list[tuple[Any, np.ndarray, tuple[str, ...]]],
+    rows: np.ndarray,
+    xs: np.ndarray,
+    k_w: np.ndarray,
+    correct_of: dict[str, np.ndarray],
+    rule: Any,
+) -> np.ndarray:
+    """The first matching mistake one reference at a time, as grading first did (the reference)."""
+    found = np.full(rows.size, -1, dtype=np.int8)
+    with np.errstate(invalid="ignore", over="ignore"):
+        for code, ref, swapped in refs:
+            open_ = found < 0
+            usable = np.isfinite(ref) & (ref != 0)
+            hit = open_ & usable[k_w] & (np.abs(xs - ref[k_w]) <= rule.half_width(ref)[k_w])
+            for s in swapped:
+                if s != q and s in correct_of:
+                    hit &= ~correct_of[s][rows]
+            found[hit] = grading.MISTAKES.index(code)
+    return found
+
+
+def _mistaken_answers(variants: VariantSet, path: Path) -> Path:
+    """Each student's answers drawn from their own mistake references (so that every kind of
+    mistake, precedence and upstream rule is exercised), from the key, or from noise."""
+    from gradegen.grading.diagnosis import references
+
+    (batch,), _ = grading.key_groups(ClassKeys.from_data(keys_document(variants)), list(variants.ids))
+    keys = batch.keys
+    refs = references(keys.graph, keys.spec, keys.exact, keys.hand, keys.asked)
+    rng = np.random.default_rng(3)
+    n = len(variants)
+    columns = []
+    for q in variants.asked:
+        node = keys.graph[q]
+        value = keys.hand[q][batch.key_index].copy()
+        for i, k in enumerate(batch.key_index.tolist()):
+            pick = rng.random()
+            if pick < 0.6 and refs.get(q):
+                step = refs[q][rng.integers(len(refs[q]))][1][k]
+                update = node.kind is Kind.UPDATE and node.param
+                value[i] = keys.exact[node.param][k] - step if update else step
+            elif pick < 0.75:
+                value[i] *= 1 + rng.uniform(-0.5, 0.5)
+        columns.append(np.char.mod("%.17g", value))
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["student", *variants.asked])
+        writer.writerows(zip(np.asarray(variants.ids)[batch.rows], *columns, strict=True))
+    assert n == len(batch.rows)
+    return path
+
+
+@pytest.mark.parametrize("network", ["handout", "mazur", "deep_softmax"])
+def test_references_compared_a_few_at_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, network: str
+) -> None:
+    """Comparing several mistake references at once over the rows still unexplained (per key, or
+    per row with a key each) diagnoses exactly what one reference at a time over every wrong row
+    does, for per-student keys and for one key shared by every student (changed: faster)."""
+    variants = _class(network, n=60)
+    answers = _mistaken_answers(variants, tmp_path / "answers.csv")
+    keys = ClassKeys.from_data(keys_document(variants))
+    spec = _spec(network)
+    fast = []
+    for at_once in (1, 3, grading._REFERENCES_AT_ONCE, 1000):  # 1000: all a quantity's references
+        monkeypatch.setattr(grading, "_REFERENCES_AT_ONCE", at_once)
+        fast.append([grade(keys, [answers]).to_dict(), grade(spec, [answers]).to_dict()])
+    monkeypatch.setattr(grading, "_first_matches", _plain_first_matches)
+    assert [[grade(keys, [answers]).to_dict(), grade(spec, [answers]).to_dict()]] * 4 == fast
+    fast = fast[0]
+    found = {i["diagnosis"] for s in fast[0]["students"] for i in s["items"].values()}
+    assert len(found) >= 8

@@ -4,6 +4,7 @@ and the parallel writer."""
 from __future__ import annotations
 
 import json
+import math
 import random
 import zipfile
 from pathlib import Path
@@ -11,19 +12,23 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from gradegen.core.classkeys import ClassKeys
 from gradegen.core.key import askable
 from gradegen.core.network import build_graph
-from gradegen.core.spec import Spec, preset
+from gradegen.core.rounding import format_number, format_numbers
+from gradegen.core.spec import Spec, Tolerance, preset
 from gradegen.errors import GradegenError
 from gradegen.grading.grade import grade
 from gradegen.grading.keys import KeySet, key_from_spec
 from gradegen.grading.results import GradingResults
 from gradegen.grading.submissions import Submissions
 from gradegen.reports.choices import FeedbackMode
-from gradegen.reports.feedback import feedback_markdown, iter_feedback
+from gradegen.reports.feedback import _fmts, _intervals, feedback_markdown, shown, shown_many
+from gradegen.reports.feedback_pages import iter_feedback
 from gradegen.reports.formats import feedback_names
-from gradegen.reports.results import iter_results_json, results_data, results_json
+from gradegen.reports.results import _json_float_texts, iter_results_json, results_data, results_json
 from gradegen.reports.write import write_reports
+from gradegen.variants.draw import VariantSet, keys_document, make_variants
 
 ODD_IDS = ["ana *bold*", "-minus", "=sum", "a/b", "CON", "tab\tid", "zoë", 'quote"d', "back\\slash"]
 
@@ -225,3 +230,184 @@ def test_plain_ids_take_the_fast_path(handout: Spec) -> None:
     assert list(iter_feedback(results)) == [
         feedback_markdown(results, i).encode("utf-8") for i in range(len(results))
     ]
+
+
+# --- per-student keys: every wrong item its own, written column by column ---------------------------
+
+
+def _own_answers(variants: VariantSet, i: int, rng: random.Random) -> dict[str, object]:
+    """Student i's answers from their own values: right (several forms), sign-flipped, ×10, tiny,
+    huge, blank, unreadable (quotes, backslashes, non-ASCII), "1." style; sometimes a wrong a_h1
+    carried into z_out (follow-through)."""
+    out: dict[str, object] = {}
+    for q in variants.asked:
+        x = float(variants.hand[q][i])
+        pick = rng.random()
+        if pick < 0.35:
+            out[q] = rng.choice([f"{x:.4g}", repr(x), x, f"{x:.3e}".replace("e", " × 10^"), f"{x:.10g}"])
+        elif pick < 0.5:
+            out[q] = rng.choice([f"{-x:.5g}", f"{-x:.10g}", f"+{x:.10g}"])
+        elif pick < 0.62:
+            out[q] = rng.choice([f"{10 * x:.5g}", f"{x / 100:.5g}", f"{x:.0f}.", "1.", "12e.5"])
+        elif pick < 0.67:
+            out[q] = rng.choice(["1e-07", "-3.5e-05", "0.00001", "1e+20", "-0", "0"])
+        elif pick < 0.75:
+            out[q] = ""
+        elif pick < 0.82:
+            out[q] = rng.choice(['say "0.5"', "a\\b", "zoë ½", "`x`", "1/0", "[1, 2]", "x" * 100, " 1 2 "])
+        elif pick < 0.9:
+            out[q] = round(x * (1 + rng.uniform(-0.3, 0.3)), 4)
+    if rng.random() < 0.3:  # a wrong a_h1 carried forward: z_out follows from it
+        spec = variants.spec_for(i)
+        w5, w6 = spec.layers[1].weights[0]
+        out["a_h1"] = 0.7
+        out["z_out"] = w5 * 0.7 + w6 * float(variants.hand["a_h2"][i]) + float(variants.hand["b2"][i])
+    return out
+
+
+def _per_student(handout: Spec, n: int = 240) -> GradingResults:
+    """A class on per-student keys: half with the handout's rules, half with their own tolerance
+    and points for some items (so that those constants, too, are per student), odd ids, problems."""
+    other = handout.model_copy(
+        update={"tolerances": {"z_h1": Tolerance(mode="abs", value=0.01)}, "points": {"loss": 2.0}}
+    )
+    ids = [ODD_IDS[i] if i < len(ODD_IDS) else f"p{i:04d}" for i in range(n)]
+    half = n // 2
+    first, second = (
+        make_variants(handout, ids[:half], seed="fast"),
+        make_variants(other, ids[half:], seed="f"),
+    )
+    rng = random.Random(12)
+    table = Submissions()
+    keys = {}
+    for variants in (first, second):
+        for i, student in enumerate(variants.ids):
+            answers = _own_answers(variants, i, rng)
+            if i % 13 == 5:
+                answers["no_such_id"] = "1"  # reported in the student's own errors
+            table.add_record(student, f"{student}.yaml", answers, [])
+            keys[student] = variants.key_for(i)
+    return grade(KeySet(keys), table)
+
+
+@pytest.fixture(scope="module")
+def per_student() -> GradingResults:
+    return _per_student(preset("handout"))
+
+
+def test_per_student_data_covers_every_case(per_student: GradingResults) -> None:
+    """The class really has a key per student, every verdict, many diagnoses, two structures and
+    per-student constants beyond the expected value and interval."""
+    data = results_data(per_student)
+    verdicts = {item["verdict"] for s in data["students"] for item in s["items"].values()}
+    assert verdicts == {"correct", "follow_through", "incorrect", "missing", "unparseable"}
+    assert len({item["diagnosis"] for s in data["students"] for item in s["items"].values()}) >= 4
+    assert len(per_student.groups) == 2 and per_student.student_errors
+    assert all(np.unique(g.key_index).size == g.key_index.size for g in per_student.groups)
+    own = {name for s in data["students"] for item in s["items"].values() for name in item}
+    assert {"expected", "accepted", "max", "tolerance"} <= own
+
+
+def test_per_student_results_json_equals_reference(per_student: GradingResults) -> None:
+    """With a key per student each item is written out row by row, each column's floats in one
+    orjson pass: the bytes of the reference built from the records, in any chunk size."""
+    text = results_json(per_student)
+    for chunk in (None, 1, 7, 5000):
+        assert b"".join(iter_results_json(per_student, chunk)).decode("utf-8") == text
+    assert json.loads(text) == results_data(per_student)
+
+
+def test_per_student_feedback_equals_reference(per_student: GradingResults) -> None:
+    """With a key per student each wrong item's block is written from its column's numbers at once
+    (hand values, exact values, intervals, the working's parents): the bytes of feedback_markdown."""
+    reference = [feedback_markdown(per_student, i).encode("utf-8") for i in range(len(per_student))]
+    assert list(iter_feedback(per_student)) == reference
+
+
+def test_one_group_of_per_student_keys(handout: Spec) -> None:
+    """A version-2 class (one group, a key per student, rebuilt from givens) with CSV answers: both
+    fast paths give the references' bytes."""
+    variants = make_variants(handout, [f"v{i}" for i in range(150)], seed="one")
+    rng = random.Random(4)
+    table = Submissions()
+    for i, student in enumerate(variants.ids):
+        table.add_record(student, f"{student}.yaml", _own_answers(variants, i, rng), [])
+    results = grade(ClassKeys.from_data(keys_document(variants)), table)
+    assert len(results.groups) == 1
+    assert b"".join(iter_results_json(results)).decode("utf-8") == results_json(results)
+    assert list(iter_feedback(results)) == [
+        feedback_markdown(results, i).encode("utf-8") for i in range(len(results))
+    ]
+
+
+def test_json_floats_are_reprs() -> None:
+    """Floats written by orjson a column at once are repr's texts (null where not finite), across
+    magnitudes where orjson's own form differs (below 1e-4, from 1e16), zeros and random bits."""
+    rng = np.random.default_rng(5)
+    bits = rng.integers(0, 2**63, 200_000, dtype=np.int64) * rng.choice([1, -1], 200_000)
+    x = np.concatenate(
+        [
+            bits.view(np.float64),
+            rng.uniform(-1, 1, 100_000) * 10.0 ** rng.integers(-12, 20, 100_000),
+            np.round(rng.uniform(-1, 1, 50_000), 4),
+            10.0 ** np.arange(-20, 21),
+            [0.0, -0.0, np.nan, np.inf, -np.inf, 1e-4, 1e16, np.nextafter(1e-4, 0), np.nextafter(1e16, 0)],
+        ]
+    )
+    assert _json_float_texts(x) == [repr(v) if np.isfinite(v) else "null" for v in x.tolist()]
+    assert _json_float_texts(np.array([])) == []
+
+
+_RAWS = [
+    "0.0822", "-0.0822", "+0.5", ".5", "5.", "1.", "12.5e-3", "1e5", "-1e-05", "12e.5", "1.2.3", "--1",
+    "e", ".", "-", "0", "1" * 80, "1" * 81, "", None, " 0.5", "0.5 ", "1,5", "½", "x", "1. 2", "2\n\n3",
+    "`1`", "*", "10^-2", "1\n2", "١.٥",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("raw", _RAWS)
+def test_shown_many_is_shown(raw: str | None) -> None:
+    """A column of answers escaped at once reads as each escaped alone (the reference md_inline),
+    among plain numbers (escaped together) or not."""
+    assert shown_many([raw, "0.1", raw]) == [shown(raw), shown("0.1"), shown(raw)]
+    plain = [r for r in _RAWS if r is None or (len(r) <= 80 and set(r) <= set("0123456789.eE+-"))]
+    assert shown_many([*plain, raw]) == [shown(r) for r in [*plain, raw]]
+    assert shown_many([]) == []
+
+
+def test_intervals_and_numbers_at_once() -> None:
+    """Intervals' ends, exact values and hand values written many at once are the texts each
+    alone gets (the plain loop for intervals: 6 to 15 significant figures until the ends differ)."""
+
+    def plain_interval(lo: float, hi: float) -> str:
+        for digits in range(6, 16):
+            a, b = f"{lo:.{digits}g}", f"{hi:.{digits}g}"
+            if a != b:
+                break
+        return f"[{a}, {b}]".replace("-", "−")
+
+    rng = np.random.default_rng(8)
+    e = rng.uniform(-1, 1, 3000) * 10.0 ** rng.integers(-8, 4, 3000)
+    lo = np.concatenate([e * 0.99, e, e, [np.nan, 1.0, -np.inf]])
+    hi = np.concatenate([e * 1.01, e, np.nextafter(e, np.inf), [1.0, np.nan, 0.0]])
+    a, b = _intervals(lo.tolist(), hi.tolist())
+    assert [f"[{x}, {y}]" for x, y in zip(a, b, strict=True)] == [
+        plain_interval(x, y) for x, y in zip(lo.tolist(), hi.tolist(), strict=True)
+    ]
+    values = [*e.tolist(), math.nan, math.inf, -0.0]
+    assert _fmts(values, 10) == [f"{x:.10g}".replace("-", "−") if math.isfinite(x) else "—" for x in values]
+    places = rng.integers(0, 16, len(values)).tolist()
+    assert format_numbers(values, places) == [
+        format_number(x, p) for x, p in zip(values, places, strict=True)
+    ]
+
+
+def test_hand_texts_are_values_text(per_student: GradingResults) -> None:
+    """A group's hand values as written for many keys at once are Values.text's, node by node."""
+    from gradegen.reports.feedback_pages import _HandTexts
+
+    for group in per_student.groups:
+        texts = _HandTexts(group.hand)
+        keys = np.arange(group.hand.batch)[::-1].copy()
+        for node in group.graph.ids:
+            assert texts.of(node, keys) == [group.hand.text(node, k) for k in keys.tolist()]

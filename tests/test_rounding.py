@@ -67,3 +67,58 @@ def test_places_for_small_numbers() -> None:
 def test_shortest_prints_givens_as_written() -> None:
     """Givens print in their shortest form, with a real minus sign and no exponent."""
     assert [shortest(v) for v in (0.05, 0.1, 2.0, -0.3, 1e-05)] == ["0.05", "0.1", "2", "−0.3", "0.00001"]
+
+
+def _plain_places_for(x: np.ndarray, decimals: int) -> np.ndarray:
+    """places_for as first written (the reference for the faster one)."""
+    a = np.abs(np.asarray(x, dtype=np.float64))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        magnitude = np.floor(np.log10(np.where(a > 0, a, 1.0)))
+    needed = np.where(a > 0, 2 - magnitude, 0)
+    needed = np.where(np.isfinite(needed), needed, 0)
+    return np.clip(np.maximum(needed, decimals), 0, 15).astype(np.int64)
+
+
+def _plain_round_to(x: np.ndarray, places: np.ndarray) -> np.ndarray:
+    """round_to as first written, with np.power (the reference for the table of powers)."""
+    v = np.asarray(x, dtype=np.float64)
+    scale = np.power(10.0, np.asarray(places, dtype=np.float64))
+    scaled = np.abs(v) * scale
+    rounded = np.floor(scaled * (1.0 + 16 * float(np.finfo(np.float64).eps)) + 0.5)
+    out = np.copysign(rounded / scale, v)
+    with np.errstate(invalid="ignore"):
+        return np.where(np.isfinite(scaled), out, v)
+
+
+def test_rounding_has_the_plain_formulas_bits() -> None:
+    """places_for and round_to (powers of ten looked up, fewer passes) give the bits of the plain
+    formulas: on powers of ten and their neighbours, halves, zeros, subnormals, non-finite values,
+    and places given as integers, floats or out of the table's range (changed: faster)."""
+    rng = np.random.default_rng(11)
+    powers = 10.0 ** np.arange(-12, 13)
+    special = [0.0, -0.0, np.nan, np.inf, -np.inf, 5e-324, 1e300, -1e300, 0.12345, 0.06925, 2.5]
+    x = np.concatenate(
+        [
+            powers,
+            np.nextafter(powers, 0),
+            np.nextafter(powers, np.inf),
+            -powers,
+            special,
+            rng.normal(0, 1, 20_000) * 10.0 ** rng.integers(-10, 6, 20_000),
+            np.round(rng.uniform(-1, 1, 5_000), 4) / 2,
+        ]
+    )
+    for decimals in (-1, 0, 2, 4, 10):
+        assert np.array_equal(places_for(x, decimals), _plain_places_for(x, decimals))
+    with np.errstate(invalid="ignore", over="ignore"):
+        for places in (
+            places_for(x, 4),
+            rng.integers(0, 16, x.size),
+            rng.integers(-3, 20, x.size),
+            rng.integers(0, 16, x.size).astype(np.float64),
+            np.int64(3),
+            7,
+        ):
+            got, want = round_to(x, places), _plain_round_to(x, places)
+            assert got.view(np.int64).tolist() == want.view(np.int64).tolist()
+    assert round_to(np.array([], dtype=np.float64), np.array([], dtype=np.int64)).size == 0

@@ -10,6 +10,8 @@ The rule (documented in the README):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
@@ -30,17 +32,27 @@ Floats = NDArray[np.float64]
 def places_for(x: ArrayLike, decimals: int) -> NDArray[np.int64]:
     """Decimal places for ``x``: ``decimals``, or more to keep three significant figures."""
     a = np.abs(np.asarray(x, dtype=np.float64))
+    # a > 0 and finite; zero, NaN and ±inf need no extra places
+    sized = (a > 0) & (a < np.inf)
     with np.errstate(divide="ignore", invalid="ignore"):
-        magnitude = np.floor(np.log10(np.where(a > 0, a, 1.0)))
-    needed = np.where(a > 0, SIGNIFICANT - 1 - magnitude, 0)
-    needed = np.where(np.isfinite(needed), needed, 0)
-    return np.clip(np.maximum(needed, decimals), 0, MAX_PLACES).astype(np.int64)
+        magnitude = np.floor(np.log10(np.where(sized, a, 1.0)))
+    needed = np.where(sized, SIGNIFICANT - 1 - magnitude, 0.0)
+    return np.minimum(np.maximum(needed, max(decimals, 0)), MAX_PLACES).astype(np.int64)
+
+
+_POWERS = np.array([10.0**k for k in range(MAX_PLACES + 1)])
+"""10⁰ … 10¹⁵, each exactly a float64 (as np.power gives them): looked up rather than computed,
+which makes hand evaluation, most of whose time is rounding, about a quarter faster."""
 
 
 def round_to(x: ArrayLike, places: ArrayLike) -> Floats:
     """Round half away from zero to ``places`` decimals (element-wise)."""
     v = np.asarray(x, dtype=np.float64)
-    scale = np.power(10.0, np.asarray(places, dtype=np.float64))
+    p = np.asarray(places)
+    if p.dtype.kind in "iu" and p.size and p.min() >= 0 and p.max() <= MAX_PLACES:
+        scale = _POWERS[p]
+    else:
+        scale = np.power(10.0, p.astype(np.float64))
     scaled = np.abs(v) * scale
     rounded = np.floor(scaled * (1.0 + _NUDGE) + 0.5)
     out: Floats = np.copysign(rounded / scale, v)
@@ -67,6 +79,22 @@ def format_number(x: float, places: int) -> str:
         body = text[1:]
         return body if float(body) == 0 else "−" + body
     return text
+
+
+_FIXED = [f".{places}f" for places in range(MAX_PLACES + 1)]
+
+
+def format_numbers(xs: Sequence[float], places: Sequence[int]) -> list[str]:
+    """:func:`format_number` of many numbers, each with its places (a hand-worked column's texts)."""
+    fixed = _FIXED
+    texts = [
+        format(x, fixed[p] if 0 <= p <= MAX_PLACES else f".{p}f") for x, p in zip(xs, places, strict=True)
+    ]
+    for i, text in enumerate(texts):
+        if text.startswith("-"):
+            body = text[1:]
+            texts[i] = body if float(body) == 0 else "−" + body
+    return texts
 
 
 def shortest(x: float) -> str:

@@ -233,6 +233,7 @@ def rounded_evaluation(graph: Graph, givens: Mapping[str, Array], mode: str, dig
     rounded: dict[str, Array] = {}
     raw: dict[str, Array] = {}
     n = max(np.size(v) for v in givens.values())
+    used = {p for node in graph.nodes for p in node.parents}  # a value no node reads is not rounded
     with np.errstate(all="ignore"):
         for node in graph.nodes:
             if node.kind is Kind.GIVEN:
@@ -240,8 +241,9 @@ def rounded_evaluation(graph: Graph, givens: Mapping[str, Array], mode: str, dig
                 continue
             value = np.broadcast_to(node.compute([rounded[p] for p in node.parents]), (n,)).astype(np.float64)
             raw[node.id] = value
-            places = places_for(value, 0) - (3 - digits) if mode == "sigfig" else np.full(value.shape, digits)
-            rounded[node.id] = round_to(value, np.maximum(places, 0))
+            if node.id in used:
+                places = places_for(value, 0) - (3 - digits) if mode == "sigfig" else digits
+                rounded[node.id] = round_to(value, np.maximum(places, 0))
     return raw
 
 

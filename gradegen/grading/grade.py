@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import difflib
 import math
+import mmap
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -28,6 +30,7 @@ from numpy.typing import NDArray
 from gradegen.core.graph import Array, Kind, Values
 from gradegen.core.key import Key
 from gradegen.errors import GradegenError
+from gradegen.files import in_second_process
 from gradegen.grading.compare import Rule, _match
 from gradegen.grading.diagnosis import EXPLANATIONS, Mistake, in_space, references
 from gradegen.grading.keys import KeyColumns, KeyLike, _resolve_key, key_columns, key_groups
@@ -261,6 +264,12 @@ columns on the handout network with everything asked: over a class of 100,000 pe
 at once they would take 1.2 GB."""
 
 
+_PARALLEL_FROM = 3 * _DIAGNOSIS_KEYS
+"""From this many keys (per-student keys of a large class) a second process works out the
+mistake references of half of them while this one does the other half (two cores); below, the
+fork costs more than it saves, and one key (however many students) never needs it."""
+
+
 def _diagnose(
     keys: KeyColumns,
     kx: NDArray[np.intp],
@@ -273,31 +282,99 @@ def _diagnose(
     if not wrong:
         return
     batch = len(keys)
-    for start in range(0, batch, _DIAGNOSIS_KEYS):
-        part = slice(start, min(start + _DIAGNOSIS_KEYS, batch))
-        whole = part.stop - part.start == batch
-        refs = references(keys.graph, keys.spec, _part(keys.exact, part), _part(keys.hand, part), keys.asked)
-        for q, (rows, xs, diagnosis) in wrong.items():
-            k_w = kx[rows]
-            if not whole:
-                mine = (k_w >= part.start) & (k_w < part.stop)
-                rows, xs, k_w = rows[mine], xs[mine], k_w[mine]
-                if not rows.size:
-                    continue
-                k_w = k_w - part.start
-            found = np.full(rows.size, -1, dtype=np.int8)
-            with np.errstate(invalid="ignore", over="ignore"):
-                for code, ref, swapped in refs.get(q, []):
-                    open_ = found < 0
-                    if not open_.any():
-                        break
-                    usable = np.isfinite(ref) & (ref != 0)  # per key
-                    hit = open_ & usable[k_w] & _match(xs, ref, rule[q], k_w)
-                    for s in swapped:  # the mistake cannot be upstream where the student was right
-                        if s != q and s in correct_of:
-                            hit &= ~correct_of[s][rows]
-                    found[hit] = MISTAKES.index(code)
-            diagnosis[rows] = found
+    parts = [slice(start, min(start + _DIAGNOSIS_KEYS, batch)) for start in range(0, batch, _DIAGNOSIS_KEYS)]
+    if batch < _PARALLEL_FROM or len(parts) < 2 or not hasattr(os, "fork"):
+        for part in parts:
+            _diagnose_part(keys, kx, part, wrong, correct_of, rule)
+        return
+    # The second process writes its codes where this one reads them after it ends: into memory
+    # both share (mapped before the fork), a column of codes per asked quantity.
+    split = parts[len(parts) // 2].start
+    n = kx.size
+    shared = mmap.mmap(-1, n * len(wrong))
+    codes = np.frombuffer(shared, dtype=np.int8).reshape(len(wrong), n)
+    theirs = {q: (rows, xs, codes[i]) for i, (q, (rows, xs, _)) in enumerate(wrong.items())}
+
+    def second_half() -> None:
+        for part in parts[len(parts) // 2 :]:
+            _diagnose_part(keys, kx, part, theirs, correct_of, rule)
+
+    with in_second_process(second_half, "diagnosing mistakes"):
+        for part in parts[: len(parts) // 2]:
+            _diagnose_part(keys, kx, part, wrong, correct_of, rule)
+    for q, (rows, _, diagnosis) in wrong.items():
+        later = rows[kx[rows] >= split]
+        diagnosis[later] = theirs[q][2][later]
+
+
+def _diagnose_part(
+    keys: KeyColumns,
+    kx: NDArray[np.intp],
+    part: slice,
+    wrong: Mapping[str, tuple[NDArray[np.intp], Array, NDArray[np.int8]]],
+    correct_of: Mapping[str, NDArray[np.bool_]],
+    rule: Mapping[str, Rule],
+) -> None:
+    """The diagnosis codes of the wrong rows whose keys are in ``part``."""
+    whole = part.stop - part.start == len(keys)
+    refs = references(keys.graph, keys.spec, _part(keys.exact, part), _part(keys.hand, part), keys.asked)
+    for q, (rows, xs, diagnosis) in wrong.items():
+        k_w = kx[rows]
+        if not whole:
+            mine = (k_w >= part.start) & (k_w < part.stop)
+            rows, xs, k_w = rows[mine], xs[mine], k_w[mine]
+            if not rows.size:
+                continue
+            k_w = k_w - part.start
+        diagnosis[rows] = _first_matches(q, refs.get(q, []), rows, xs, k_w, correct_of, rule[q])
+
+
+_REFERENCES_AT_ONCE = 8
+"""Mistake references tried together, as one 2-D comparison, before the rows they explain drop out."""
+
+
+def _first_matches(
+    q: str,
+    refs: Sequence[tuple[Mistake, Array, tuple[str, ...]]],
+    rows: NDArray[np.intp],
+    xs: Array,
+    k_w: NDArray[np.intp],
+    correct_of: Mapping[str, NDArray[np.bool_]],
+    rule: Rule,
+) -> NDArray[np.int8]:
+    """Each wrong row's diagnosis code: the first reference (in precedence order) that is usable
+    for its key (finite, not 0) and that its answer ``xs`` matches under ``rule``, unless the
+    mistake swapped a quantity the student answered right (other than ``q``); −1 for none.
+
+    The references are compared a few at a time over the rows still unexplained, each as a
+    column per key picked for the rows (``k_w``): the same comparisons as one reference at a time."""
+    found = np.full(rows.size, -1, dtype=np.int8)
+    left = np.arange(rows.size)  # rows still unexplained
+    blocked: dict[tuple[str, ...], NDArray[np.bool_]] = {}  # by swapped ids: rows answering one right
+    with np.errstate(invalid="ignore", over="ignore"):
+        for at in range(0, len(refs), _REFERENCES_AT_ONCE):
+            if not left.size:
+                break
+            some = refs[at : at + _REFERENCES_AT_ONCE]
+            keys = k_w[left]
+            per_key = some[0][1].size < keys.size  # fewer keys than rows: work per key, then pick
+            ref = np.stack([r if per_key else r[keys] for _, r, _ in some])  # (references, keys or rows)
+            usable = np.isfinite(ref) & (ref != 0)
+            width = rule.half_width(ref)
+            if per_key and ref.shape[1] > 1:  # (one key: its column is every row's)
+                ref, usable, width = ref[:, keys], usable[:, keys], width[:, keys]
+            hit = usable & (np.abs(xs[left] - ref) <= width)
+            for i, (_, _, swapped) in enumerate(some):
+                upstream = tuple(s for s in swapped if s != q and s in correct_of)
+                if upstream:
+                    if upstream not in blocked:
+                        blocked[upstream] = np.logical_or.reduce([correct_of[s][rows] for s in upstream])
+                    hit[i] &= ~blocked[upstream][left]
+            explained = hit.any(axis=0)
+            codes = np.array([MISTAKES.index(code) for code, _, _ in some], dtype=np.int8)
+            found[left[explained]] = codes[hit.argmax(axis=0)[explained]]
+            left = left[~explained]
+    return found
 
 
 def _part(values: Values, part: slice) -> Values:

@@ -18,7 +18,8 @@ from gradegen.files import write_new, write_stored_zip
 from gradegen.grading.results import GradingResults
 from gradegen.names import folder_names
 from gradegen.reports.choices import Choices, FeedbackMode
-from gradegen.reports.feedback import feedback_markdown, iter_feedback
+from gradegen.reports.feedback import feedback_markdown
+from gradegen.reports.feedback_pages import iter_feedback
 from gradegen.reports.gradebook import gradebook_csv
 from gradegen.reports.results import write_results
 from gradegen.reports.summary import summary_markdown
