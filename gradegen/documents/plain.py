@@ -64,7 +64,7 @@ class Diagram(PlainFormat):
 
 def key_json(key: Key) -> str:
     """key.json's text: the key as JSON, indented, with a final newline."""
-    return json.dumps(key.to_dict(), indent=2, allow_nan=False) + "\n"
+    return key.to_json()
 
 
 def answers_yaml(spec: Spec, asked: Sequence[str], precision: Mapping[str, str], student: str | None) -> str:
