@@ -310,6 +310,15 @@ def bench_startup(repeat: int) -> dict[str, float]:
     return {"help_seconds": best["help"], "solve_seconds": best["solve"]}
 
 
+def bench_host(repeat: int) -> dict[str, float]:
+    """How fast this host is today, to compare runs across hosts: a fixed pure-Python loop, and the
+    start-up floor `gradegen solve` cannot go below (Python importing the libraries it needs)."""
+    loop = timed(lambda: sum(range(10**6)), repeat=5)
+    floor = [sys.executable, "-c", "import typer, pydantic, numpy, yaml"]
+    imports = min(run_command(floor)[0] for _ in range(repeat))
+    return {"python_loop_ms": loop * 1e3, "imports_seconds": imports}
+
+
 def machine() -> dict[str, Any]:
     return {
         "python": platform.python_version(),
@@ -356,6 +365,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         report["class"] = bench_class_grade(networks()["handout"], args.class_size, work)
         report["disk"] = bench_disk(work, blocks=1 if args.quick else 20)
     report["startup"] = bench_startup(repeat=1 if args.quick else 5)
+    report["host"] = bench_host(repeat=1 if args.quick else 5)
     print_table(report)
     print(json.dumps(report, sort_keys=True))
     return report
@@ -410,6 +420,9 @@ def print_table(report: dict[str, Any]) -> None:
     start = report["startup"]
     rows.append(("4. gradegen --help (s)", f"{start['help_seconds']:.3f}", ""))
     rows.append(("   gradegen solve (s)", f"{start['solve_seconds']:.3f}", ""))
+    host = report["host"]
+    rows.append(("   import typer, pydantic, numpy, yaml (s)", f"{host['imports_seconds']:.3f}", ""))
+    rows.append(("host: sum(range(10**6)) (ms)", f"{host['python_loop_ms']:.1f}", ""))
     rows.append(("output folder: writes MB/s", f"{report['disk']['mb_per_second']:,.0f}", ""))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:

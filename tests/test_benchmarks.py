@@ -31,4 +31,5 @@ def test_benchmark_smoke_run() -> None:
     assert grading_a_class["students"] == 20 and grading_a_class["peak_mb"] > 0
     assert 0 < grading_a_class["keys_bytes_per_student"] < 1000 and grading_a_class["seconds_rebuild"] > 0
     assert 0 < report["startup"]["help_seconds"] < 60
+    assert report["host"]["python_loop_ms"] > 0 and report["host"]["imports_seconds"] > 0
     assert "1. generate" in result.stdout
