@@ -16,6 +16,7 @@ from gradegen.grading.results import GradingResults
 from gradegen.grading.submissions import FileError, Submissions
 from gradegen.reports.formats import feedback_names
 from gradegen.reports.gradebook import gradebook_csv
+from gradegen.reports.sheet import Sheet
 from gradegen.reports.results import iter_results_json, results_data
 from gradegen.reports.write import write_reports
 
@@ -233,8 +234,8 @@ def test_a_registered_gradebook_kind_and_feedback_format(
 
     results = _results(handout, {"ana": {"z_h1": 0.3775}, "bo": {}})
 
-    def scores(r: GradingResults) -> str:
-        return "".join(f"{s} {x:g}\n" for s, x in zip(r.ids, r.scores, strict=True))
+    def scores(r: GradingResults, sheet: Sheet) -> str:
+        return "".join(f"{s} {x:g} {sheet.assignment}\n" for s, x in zip(r.ids, r.scores, strict=True))
 
     def page(r: GradingResults, i: int) -> str:
         return f"{r.ids[i]}\n"
@@ -244,11 +245,11 @@ def test_a_registered_gradebook_kind_and_feedback_format(
     monkeypatch.setitem(formats.GRADEBOOKS, "scores", kind)
     monkeypatch.setitem(formats.FEEDBACK_FORMATS, "txt", plain)
     out = write_reports(results, tmp_path / "out", gradebook="scores", feedback_format="txt")
-    assert (out / "scores.txt").read_text("utf-8") == "ana 1\nbo 0\n"
+    assert (out / "scores.txt").read_text("utf-8") == f"ana 1 {handout.title}\nbo 0 {handout.title}\n"
     assert sorted(p.name for p in (out / "feedback").iterdir()) == ["ana.txt", "bo.txt"]
     assert (out / "feedback" / "bo.txt").read_text("utf-8") == "bo\n"
     assert not (out / "gradebook.csv").exists()
-    with pytest.raises(GradegenError, match="--gradebook: expected one of plain, scores, got 'lms'"):
+    with pytest.raises(GradegenError, match="--gradebook: expected one of plain, canvas, .*, scores, got 'lms'"):
         write_reports(results, tmp_path / "bad", gradebook="lms")
     with pytest.raises(GradegenError, match="--feedback-format"):
         write_reports(results, tmp_path / "bad", feedback_format="html")
