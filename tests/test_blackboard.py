@@ -11,13 +11,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from lms_class import FIXTURES, PARTLY_SCORE, RIGHT_SCORE, UNKNOWN, graded_class, number, read_csv
+
 from gradegen.core.spec import preset
 from gradegen.grading.grade import grade
 from gradegen.grading.submissions import Submissions
 from gradegen.reports.write import write_gradebook
 from gradegen.variants.exports import Lms
 from gradegen.variants.roster import parse_roster, read_roster
-from lms_class import FIXTURES, PARTLY_SCORE, RIGHT_SCORE, UNKNOWN, graded_class, number, read_csv
 
 ROSTER = "gc_NN101_fullgc_2026-12-01-10-00-00.xls"
 COLUMN_ID = re.compile(r"\|\s*(\d+)\s*\Z")

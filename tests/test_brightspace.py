@@ -12,13 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from lms_class import FIXTURES, PARTLY_SCORE, RIGHT_SCORE, UNKNOWN, graded_class, number, read_csv
+
 from gradegen.core.spec import preset
 from gradegen.grading.grade import grade
 from gradegen.grading.submissions import Submissions
 from gradegen.reports.write import write_gradebook
 from gradegen.variants.exports import Lms
 from gradegen.variants.roster import parse_roster, read_roster
-from lms_class import FIXTURES, PARTLY_SCORE, RIGHT_SCORE, UNKNOWN, graded_class, number, read_csv
 
 ID_FIELDS = ("OrgDefinedId", "Username")
 
@@ -81,7 +82,8 @@ def test_the_brightspace_gradebook_imports_by_brightspace_rules(tmp_path: Path) 
     path = tmp_path / "d2l.csv"
     write_gradebook(graded.results, "brightspace", path, assignment="Backprop homework")
     text = path.read_text("utf-8")
-    assert text.splitlines()[0] == "OrgDefinedId,Username,Backprop homework Points Grade,End-of-Line Indicator"
+    header = "OrgDefinedId,Username,Backprop homework Points Grade,End-of-Line Indicator"
+    assert text.splitlines()[0] == header
     assert text.splitlines()[1].startswith("#0020067930,#ada.lovelace,")
     imported = brightspace_import(text, COURSE)
     assert imported == {

@@ -13,11 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
-from gradegen.errors import GradegenError
-from gradegen.reports.write import write_gradebook
-from gradegen.variants.exports import Lms
-from gradegen.variants.roster import parse_roster, read_roster
 from lms_class import (
     FIXTURES,
     PARTLY_SCORE,
@@ -28,6 +23,11 @@ from lms_class import (
     number,
     read_csv,
 )
+
+from gradegen.errors import GradegenError
+from gradegen.reports.write import write_gradebook
+from gradegen.variants.exports import Lms
+from gradegen.variants.roster import parse_roster, read_roster
 
 NON_ASSIGNMENT = re.compile(
     "Current Score|Current Points|Current Grade|Final Score|Final Points|Final Grade|"
@@ -55,7 +55,7 @@ class CanvasImport:
     grades: dict[str, list[str]]
 
 
-class InvalidHeaderRow(Exception):
+class InvalidHeaderRowError(Exception):
     pass
 
 
@@ -64,14 +64,14 @@ def canvas_import(text: str, course: list[CanvasStudent]) -> CanvasImport:
     rows = read_csv(text)
     header = rows[0]
     if not (len(header) > 3 and "Student" in header[0] and "ID" in header[1]):
-        raise InvalidHeaderRow(header)
+        raise InvalidHeaderRowError(header)
     columns, sis_user, sis_login = 3, None, None
     if re.search(r"SIS\s+Login\s+ID", header[2]):
         sis_login, columns = 2, columns + 1
     elif re.search(r"SIS\s+User\s+ID", header[2]) and re.search(r"SIS\s+Login\s+ID", header[3]):
         sis_user, sis_login, columns = 2, 3, columns + 2
     if "Section" not in header[columns - 1]:
-        raise InvalidHeaderRow(header)
+        raise InvalidHeaderRowError(header)
     kept = [j for j in range(columns, len(header)) if not NON_ASSIGNMENT.search(header[j])]
     assignments = []
     for j in kept:
@@ -150,7 +150,8 @@ def test_the_canvas_column_is_the_title_or_the_given_id(tmp_path: Path) -> None:
     write_gradebook(graded.results, "canvas", tmp_path / "a.csv")
     imported = canvas_import((tmp_path / "a.csv").read_text("utf-8"), COURSE)
     assert imported.assignments == [("Backpropagation worked example", None)]
-    write_gradebook(graded.results, "canvas", tmp_path / "b.csv", canvas_assignment_id="777", missing_as_zero=True)
+    b = tmp_path / "b.csv"
+    write_gradebook(graded.results, "canvas", b, canvas_assignment_id="777", missing_as_zero=True)
     imported = canvas_import((tmp_path / "b.csv").read_text("utf-8"), COURSE)
     assert imported.assignments == [("Backpropagation worked example", "777")]
     assert [number(imported.grades[m][0]) for m in graded.missing] == [0.0, 0.0]

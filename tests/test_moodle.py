@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from lms_class import FIXTURES, PARTLY_SCORE, RIGHT_SCORE, UNKNOWN, graded_class, read_csv
 
 from gradegen.core.spec import preset
 from gradegen.grading.grade import grade
@@ -20,7 +21,6 @@ from gradegen.grading.submissions import Submissions
 from gradegen.reports.write import write_gradebook
 from gradegen.variants.exports import Lms
 from gradegen.variants.roster import parse_roster, read_roster
-from lms_class import FIXTURES, PARTLY_SCORE, RIGHT_SCORE, UNKNOWN, graded_class, read_csv
 
 MAP_TO = {"Email address": "email", "ID number": "idnumber"}
 """The columns the map-from list offers, as Moodle's user fields."""
@@ -32,7 +32,7 @@ class MoodleUser:
     idnumber: str
 
 
-class UserNotFound(Exception):
+class UserNotFoundError(Exception):
     """Moodle's usermappingerrorusernotfound: the whole import is abandoned."""
 
 
@@ -50,7 +50,8 @@ def moodle_import(
     rows = read_csv(text)
     header = [h.strip() for h in rows[0]]
     field = MAP_TO[map_from]
-    at, grade_at, feedback_at = header.index(map_from), header.index(grade_column), header.index(feedback_column)
+    at, grade_at = header.index(map_from), header.index(grade_column)
+    feedback_at = header.index(feedback_column)
     imported: dict[str, tuple[float | None, str]] = {}
     for row in rows[1:]:
         if len(row) <= 1:
@@ -58,7 +59,7 @@ def moodle_import(
         value = row[at].strip()
         user = next((u for u in course if getattr(u, field) == value), None)
         if user is None:
-            raise UserNotFound(value)
+            raise UserNotFoundError(value)
         imported[value] = (unformat_float(row[grade_at].strip()), row[feedback_at].strip())
     return imported
 
@@ -112,7 +113,7 @@ def test_the_moodle_gradebook_imports_by_moodle_rules(tmp_path: Path) -> None:
 def test_an_unknown_user_would_stop_moodle_so_none_is_written(tmp_path: Path) -> None:
     """The checker refuses a file naming a user Moodle lacks (as Moodle does); the gradebook of a
     plain roster of ID numbers maps from the ID number column instead."""
-    with pytest.raises(UserNotFound):
+    with pytest.raises(UserNotFoundError):
         moodle_import(
             "Email address,A,Feedback: A\nnobody@x,1,\n", COURSE, map_from="Email address",
             grade_column="A", feedback_column="Feedback: A",
@@ -122,9 +123,10 @@ def test_an_unknown_user_would_stop_moodle_so_none_is_written(tmp_path: Path) ->
     table.add_record("N3", "grace.yaml", {"z_h1": "0.3775", "dL_dw5": "-0.0822"}, [])
     results = grade(preset("handout"), table, roster=roster)
     write_gradebook(results, "moodle", tmp_path / "m.csv", missing_as_zero=True)
+    item = "Backpropagation worked example"
     imported = moodle_import(
         (tmp_path / "m.csv").read_text("utf-8"), COURSE, map_from="ID number",
-        grade_column="Backpropagation worked example", feedback_column="Feedback: Backpropagation worked example",
+        grade_column=item, feedback_column=f"Feedback: {item}",
     )  # fmt: skip
     assert imported["N1"] == (0.0, "")
     grace_grade, grace_feedback = imported["N3"]

@@ -16,8 +16,8 @@ from gradegen.grading.results import GradingResults
 from gradegen.grading.submissions import FileError, Submissions
 from gradegen.reports.formats import feedback_names
 from gradegen.reports.gradebook import gradebook_csv
-from gradegen.reports.sheet import Sheet
 from gradegen.reports.results import iter_results_json, results_data
+from gradegen.reports.sheet import Sheet
 from gradegen.reports.write import write_reports
 
 
@@ -249,7 +249,8 @@ def test_a_registered_gradebook_kind_and_feedback_format(
     assert sorted(p.name for p in (out / "feedback").iterdir()) == ["ana.txt", "bo.txt"]
     assert (out / "feedback" / "bo.txt").read_text("utf-8") == "bo\n"
     assert not (out / "gradebook.csv").exists()
-    with pytest.raises(GradegenError, match="--gradebook: expected one of plain, canvas, .*, scores, got 'lms'"):
+    refused = r"--gradebook: expected one of plain, canvas, .*, scores, got 'lms'"
+    with pytest.raises(GradegenError, match=refused):
         write_reports(results, tmp_path / "bad", gradebook="lms")
     with pytest.raises(GradegenError, match="--feedback-format"):
         write_reports(results, tmp_path / "bad", feedback_format="html")
