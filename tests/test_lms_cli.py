@@ -8,13 +8,13 @@ import io
 import shutil
 from pathlib import Path
 
+from lms_class import FIXTURES, read_csv
 from typer.testing import CliRunner
 
 from gradegen.cli import app
 from gradegen.core.classkeys import student_key
 from gradegen.core.spec import preset
 from gradegen.grading.keys import key_from_spec
-from lms_class import FIXTURES, read_csv
 
 runner = CliRunner()
 
@@ -37,7 +37,9 @@ def _answers_csv(keys: Path, right: str, partly: str, unknown: str) -> str:
     writer = csv.writer(buffer)
     writer.writerow(["student", *asked])
     writer.writerow([right, *(repr(right_key.values[q].hand) for q in asked)])
-    writer.writerow([partly, *(repr(partly_key.values[q].hand) if i < ANSWERED else "" for i, q in enumerate(asked))])
+    writer.writerow(
+        [partly, *(repr(partly_key.values[q].hand) if i < ANSWERED else "" for i, q in enumerate(asked))]
+    )
     writer.writerow([unknown, *["0.5"] * len(asked)])
     return buffer.getvalue()
 
@@ -49,7 +51,9 @@ def test_canvas_export_to_generate_to_grade_to_a_canvas_import(tmp_path: Path) -
     the class is reported, not dropped silently."""
     roster = tmp_path / "Grades-NN101.csv"
     shutil.copy(FIXTURES / "canvas" / "roster.csv", roster)
-    made = runner.invoke(app, ["generate", "--roster", str(roster), "--out", str(tmp_path / "class"), "--quiet"])
+    made = runner.invoke(
+        app, ["generate", "--roster", str(roster), "--out", str(tmp_path / "class"), "--quiet"]
+    )
     assert made.exit_code == 0, made.output
     keys = tmp_path / "class" / "keys.json"
     assert keys.is_file()
@@ -57,7 +61,9 @@ def test_canvas_export_to_generate_to_grade_to_a_canvas_import(tmp_path: Path) -
     answers.write_text(_answers_csv(keys, "1001", "1002", "4242"), "utf-8")
     out = tmp_path / "grades"
     args = ["grade", str(keys), str(answers), "--roster", str(roster), "--out", str(out)]
-    result = runner.invoke(app, [*args, "--gradebook", "canvas", "--gradebook", "plain", "--assignment", "Backprop homework"])
+    result = runner.invoke(
+        app, [*args, "--gradebook", "canvas", "--gradebook", "plain", "--assignment", "Backprop homework"]
+    )
     assert result.exit_code == 0, result.output
     said = " ".join(result.output.split())  # as one line, whatever the terminal's width
     assert "2 students of the roster without a submission: an empty grade" in said
@@ -65,7 +71,12 @@ def test_canvas_export_to_generate_to_grade_to_a_canvas_import(tmp_path: Path) -
     rows = read_csv((out / "gradebook-canvas.csv").read_text("utf-8"))
     assert rows[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "Backprop homework (48213)"]
     assert rows[1] == ["    Points Possible", "", "", "", "", "32"]
-    assert [(row[1], row[5]) for row in rows[2:]] == [("1001", "32"), ("1002", str(ANSWERED)), ("1003", ""), ("1099", "")]
+    assert [(row[1], row[5]) for row in rows[2:]] == [
+        ("1001", "32"),
+        ("1002", str(ANSWERED)),
+        ("1003", ""),
+        ("1099", ""),
+    ]
     plain = read_csv((out / "gradebook.csv").read_text("utf-8"))
     assert [row[:2] for row in plain[1:]] == [["1001", "32"], ["1002", "5"], ["1003", ""], ["1099", ""]]
 
@@ -77,11 +88,9 @@ def test_grade_writes_each_lms_gradebook_and_reports_students_not_in_the_roster(
     answers = tmp_path / "answers.csv"
     answers.write_text("student,z_h1\nada@uni.example,0.3775\nmallory@evil.example,0.3775\n", "utf-8")
     out = tmp_path / "g"
-    result = runner.invoke(
-        app,
-        ["grade", _key(tmp_path), str(answers), "--roster", str(roster), "--out", str(out), "--missing-as-zero",
-         *[x for kind in ("moodle", "canvas", "brightspace", "blackboard") for x in ("--gradebook", kind)]],
-    )  # fmt: skip
+    kinds = [x for kind in ("moodle", "canvas", "brightspace", "blackboard") for x in ("--gradebook", kind)]
+    args = ["grade", _key(tmp_path), str(answers), "--roster", str(roster), "--out", str(out)]
+    result = runner.invoke(app, [*args, "--missing-as-zero", *kinds])
     assert result.exit_code == 0, result.output
     assert "'mallory@evil.example' is not in the roster" in " ".join(result.output.split())
     names = sorted(p.name for p in out.iterdir() if p.name.startswith("gradebook"))
@@ -103,8 +112,14 @@ def test_grade_refuses_bad_gradebook_options_in_one_line(tmp_path: Path) -> None
     answers.write_text("student,z_h1\nana,0.3775\n", "utf-8")
     out, key = tmp_path / "g", _key(tmp_path)
     for extra, message in (
-        (["--gradebook", "sakai"], "--gradebook: expected one of plain, canvas, moodle, brightspace, blackboard"),
-        (["--gradebook", "canvas", "--canvas-assignment-id", "x1"], "--canvas-assignment-id: expected the digits"),
+        (
+            ["--gradebook", "sakai"],
+            "--gradebook: expected one of plain, canvas, moodle, brightspace, blackboard",
+        ),
+        (
+            ["--gradebook", "canvas", "--canvas-assignment-id", "x1"],
+            "--canvas-assignment-id: expected the digits",
+        ),
         (["--missing-as-zero"], "--missing-as-zero goes with --roster"),
     ):
         result = runner.invoke(app, ["grade", key, str(answers), "--out", str(out), *extra])
@@ -123,6 +138,8 @@ def test_generate_reads_each_lms_roster(tmp_path: Path) -> None:
         ("blackboard", "gc_NN101_fullgc_2026-12-01-10-00-00.xls", ["alovelace", "aturing", "ghopper"]),
     ):
         out = tmp_path / lms
-        result = runner.invoke(app, ["generate", "--roster", str(FIXTURES / lms / name), "--out", str(out), "--quiet"])
+        result = runner.invoke(
+            app, ["generate", "--roster", str(FIXTURES / lms / name), "--out", str(out), "--quiet"]
+        )
         assert result.exit_code == 0, result.output
         assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ids, lms
