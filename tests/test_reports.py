@@ -265,3 +265,30 @@ def test_student_feedback_is_the_written_page(tmp_path: Path, handout: Spec) -> 
     out = write_reports(results, tmp_path / "out")
     for student in ("ana", "bo"):
         assert student_feedback(results, student) == (out / "feedback" / f"{student}.md").read_text("utf-8")
+
+
+def test_write_gradebook_keeps_an_existing_file_without_force(tmp_path: Path, handout: Spec) -> None:
+    """write_gradebook writes one gradebook to a path and replaces an existing file only with
+    force; the plain gradebook lists every graded student, then the roster's students without a
+    submission with empty cells (0 with missing_as_zero)."""
+    from gradegen.errors import GradegenError
+    from gradegen.reports.write import write_gradebook
+    from gradegen.variants.roster import parse_roster
+
+    results = _results(handout, {"ana": {"z_h1": 0.3775}, "zed": {}})
+    roster = parse_roster("id\nana\nbo\n")
+    path = tmp_path / "grades.csv"
+    path.write_text("mine\n", "utf-8")
+    with pytest.raises(GradegenError, match="already exists"):
+        write_gradebook(results, "plain", path, roster=roster)
+    assert path.read_text("utf-8") == "mine\n"
+    sheet = write_gradebook(results, "plain", path, roster=roster, force=True)
+    assert path.read_text("utf-8").splitlines() == [
+        "student,score,max,percent",
+        "ana,1,32,3.1",
+        "zed,0,32,0.0",
+        "bo,,,",
+    ]
+    assert (sheet.missing, sheet.unknown) == (("bo",), ("zed",))
+    write_gradebook(results, "plain", path, roster=roster, missing_as_zero=True, force=True)
+    assert path.read_text("utf-8").splitlines()[-1] == "bo,0,,"

@@ -23,12 +23,7 @@ _COLUMN = re.compile(r"\A(.*?)\s*\[Total Pts:[^\]]*\]\s*\|\s*\d+\s*\Z", re.DOTAL
 
 def assignment_column(sheet: Sheet) -> str:
     """The roster's Grade Center column of the assignment's name, else the name alone."""
-    if sheet.key(Lms.BLACKBOARD) and sheet.roster is not None:
-        for column in sheet.roster.columns:
-            found = _COLUMN.match(column)
-            if found and found.group(1).strip() == sheet.assignment:
-                return column
-    return sheet.assignment
+    return sheet.export_column(Lms.BLACKBOARD, _COLUMN)
 
 
 def blackboard_csv(results: GradingResults, sheet: Sheet) -> str:

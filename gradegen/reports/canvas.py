@@ -40,12 +40,7 @@ def assignment_column(sheet: Sheet) -> str:
     given = sheet.options.canvas_assignment_id
     if given is not None:
         return f"{sheet.assignment} ({canvas_id(given)})"
-    if sheet.key(Lms.CANVAS) and sheet.roster is not None:
-        for column in sheet.roster.columns:
-            found = _TITLE_AND_ID.match(column)
-            if found and found.group(1).strip() == sheet.assignment:
-                return column
-    return sheet.assignment
+    return sheet.export_column(Lms.CANVAS, _TITLE_AND_ID)
 
 
 def canvas_csv(results: GradingResults, sheet: Sheet) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -67,6 +68,16 @@ class Sheet:
         """The roster's id header when it is this LMS's export, else ""."""
         roster = self.roster
         return roster.key if roster is not None and roster.lms == lms else ""
+
+    def export_column(self, lms: str, header: re.Pattern[str]) -> str:
+        """The header of the roster's column for this assignment when the roster is this LMS's
+        export (``header``'s first group is a column's name), else the assignment's name."""
+        if self.key(lms) and self.roster is not None:
+            for column in self.roster.columns:
+                found = header.match(column)
+                if found and found.group(1).strip() == self.assignment:
+                    return column
+        return self.assignment
 
 
 def make_sheet(results: GradingResults, options: GradebookOptions) -> Sheet:
