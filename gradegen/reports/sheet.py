@@ -15,6 +15,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from gradegen.escape import spreadsheet_safe
 from gradegen.grading.results import GradingResults, Verdict
@@ -36,18 +37,36 @@ class Row:
 
 @dataclass(frozen=True)
 class Sheet:
-    """A class's gradebook rows and what the LMS files say around them."""
+    """A class's gradebook rows and what the LMS files say around them; the rows are laid out
+    when first asked for (the plain gradebook of a class without a roster never needs them)."""
 
-    rows: tuple[Row, ...]
-    unknown: tuple[str, ...]  # graded, not in the roster: no LMS row
+    ids: tuple[str, ...]  # the graded students, in the results' order
     assignment: str
     points: float | None  # None when nobody was graded
     roster: Roster | None
     options: GradebookOptions
 
-    @property
+    @cached_property
+    def rows(self) -> tuple[Row, ...]:
+        """Roster order with each student's place in the results, or the results' order."""
+        if self.roster is None:
+            return tuple(Row(Student(student), i) for i, student in enumerate(self.ids))
+        where = {student: i for i, student in enumerate(self.ids)}
+        return tuple(Row(student, where.get(student.id)) for student in self.roster)
+
+    @cached_property
+    def unknown(self) -> tuple[str, ...]:
+        """The graded students not in the roster: no LMS row."""
+        if self.roster is None:
+            return ()
+        enrolled = set(self.roster.ids)
+        return tuple(student for student in self.ids if student not in enrolled)
+
+    @cached_property
     def missing(self) -> tuple[str, ...]:
         """The roster's students without a submission."""
+        if self.roster is None:
+            return ()
         return tuple(row.student.id for row in self.rows if row.index is None)
 
     @property
@@ -81,19 +100,11 @@ class Sheet:
 
 
 def make_sheet(results: GradingResults, options: GradebookOptions) -> Sheet:
-    """The rows of ``results`` against the options' roster (else the results' own): roster order,
-    or the results' order when there is none."""
+    """The sheet of ``results`` against the options' roster (else the results' own)."""
     roster = options.roster if options.roster is not None else results.roster
     assignment = options.assignment.strip() or results.title.strip() or DEFAULT_ASSIGNMENT
     points = float(results.maxima.max()) if len(results) else None
-    if roster is None:
-        rows = tuple(Row(Student(student), i) for i, student in enumerate(results.ids))
-        return Sheet(rows, (), assignment, points, None, options)
-    where = {student: i for i, student in enumerate(results.ids)}
-    rows = tuple(Row(student, where.get(student.id)) for student in roster)
-    enrolled = set(roster.ids)
-    unknown = tuple(student for student in results.ids if student not in enrolled)
-    return Sheet(rows, unknown, assignment, points, roster, options)
+    return Sheet(results.ids, assignment, points, roster, options)
 
 
 def csv_text(rows: Iterable[Sequence[str]], *, quote_all: bool = False) -> str:
