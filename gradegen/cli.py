@@ -275,7 +275,8 @@ def grade(
     submissions: Annotated[
         list[Path],
         typer.Argument(
-            help="answers.yaml/.json files, folders of them, CSV files (student column + one per ID).",
+            help="answers.yaml/.json files, folders of them, CSV/xlsx/ods tables (student column + one "
+            "per ID).",
             show_default=False,
         ),
     ],
@@ -314,6 +315,7 @@ def grade(
     gradebook: Annotated[
         list[str] | None,
         typer.Option(
+            metavar="<plain|canvas|moodle|brightspace|blackboard>",
             help="Gradebook to write: plain (gradebook.csv), canvas, moodle, brightspace or blackboard "
             "(the file that LMS's grade import takes). Repeat for several. Default: plain.",
             rich_help_panel="Gradebook",
