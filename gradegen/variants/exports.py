@@ -3,8 +3,8 @@ their headers.
 
 Each export's own student identifier becomes the id used for variants, keys and grading, and the
 cells the LMS's grade import matches students by are kept for the gradebook written back
-(:mod:`gradegen.reports.lms`). The rules, from each LMS's documentation and source (cited in the
-README's "Using gradegen with your LMS"):
+(:mod:`gradegen.reports.canvas` and its siblings). The rules, from each LMS's documentation and
+source (cited in the README's "Using gradegen with your LMS"):
 
 * **Canvas** gradebook export: ``Student, ID, SIS User ID, SIS Login ID, Section, <assignments…>``
   and a "Points Possible" row. The id is ``ID``, Canvas's own user id, which its importer matches
