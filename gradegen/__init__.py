@@ -94,6 +94,10 @@ _EXPORTS = {
     "FileError": "gradegen.grading.submissions",
     "read_submissions": "gradegen.grading.submissions",
     "write_reports": "gradegen.reports.write",
+    "write_gradebook": "gradegen.reports.write",
+    "Sheet": "gradegen.reports.sheet",
+    "Lms": "gradegen.variants.exports",
+    "roster_of": "gradegen.variants.roster",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -132,9 +136,11 @@ if TYPE_CHECKING:
     from gradegen.names import folder_names, safe_folder_name
     from gradegen.presets import Preset
     from gradegen.progress import progress
-    from gradegen.reports.write import write_reports
+    from gradegen.reports.sheet import Sheet
+    from gradegen.reports.write import write_gradebook, write_reports
     from gradegen.variants.defaults import default_randomize
     from gradegen.variants.draw import VariantSet, keys_document, keys_json, make_variants
+    from gradegen.variants.exports import Lms
     from gradegen.variants.roster import (
         Roster,
         RosterError,
@@ -142,6 +148,7 @@ if TYPE_CHECKING:
         anonymous_ids,
         parse_roster,
         read_roster,
+        roster_of,
     )
     from gradegen.variants.streams import new_seed
 

@@ -175,7 +175,8 @@ def generate(
     roster: Annotated[
         Path | None,
         typer.Option(
-            help="CSV of students (an id column, optionally name): one variant each.",
+            help="The class list: an LMS export (Canvas, Moodle, Brightspace, Blackboard) or a CSV/xlsx/ods "
+            "with an id column (optionally name): one variant each.",
             rich_help_panel="Variants",
         ),
     ] = None,
@@ -274,7 +275,8 @@ def grade(
     submissions: Annotated[
         list[Path],
         typer.Argument(
-            help="answers.yaml/.json files, folders of them, CSV files (student column + one per ID).",
+            help="answers.yaml/.json files, folders of them, CSV/xlsx/ods tables (student column + one "
+            "per ID).",
             show_default=False,
         ),
     ],
@@ -310,18 +312,69 @@ def grade(
             "class), or none."
         ),
     ] = FeedbackMode.FILES,
+    gradebook: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="<plain|canvas|moodle|brightspace|blackboard>",
+            help="Gradebook to write: plain (gradebook.csv), canvas, moodle, brightspace or blackboard "
+            "(the file that LMS's grade import takes). Repeat for several. Default: plain.",
+            rich_help_panel="Gradebook",
+        ),
+    ] = None,
+    roster: Annotated[
+        Path | None,
+        typer.Option(
+            help="The class list (an LMS export or a CSV/xlsx/ods with an id column): gradebook rows in "
+            "its order, empty grades for its students without a submission; submissions by students "
+            "not in it are reported.",
+            rich_help_panel="Gradebook",
+        ),
+    ] = None,
+    assignment: Annotated[
+        str | None,
+        typer.Option(
+            help="The grade column's name in the LMS gradebooks. Default: the spec's title.",
+            rich_help_panel="Gradebook",
+        ),
+    ] = None,
+    canvas_assignment_id: Annotated[
+        str | None,
+        typer.Option(
+            help="The Canvas assignment's id (the digits ending its address): its column is updated "
+            "rather than one matched or made by title.",
+            rich_help_panel="Gradebook",
+        ),
+    ] = None,
+    missing_as_zero: Annotated[
+        bool,
+        typer.Option(
+            "--missing-as-zero",
+            help="A roster's student without a submission gets 0, not an empty grade.",
+            rich_help_panel="Gradebook",
+        ),
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", help="No summary on stdout.")] = False,
     force: ForceOpt = False,
 ) -> None:
-    """Grade students' answers: tolerances, follow-through credit, mistake diagnosis, feedback, gradebook."""
+    """Grade students' answers: tolerances, follow-through credit, mistake diagnosis, feedback, gradebooks."""
     from gradegen.grading.grade import grade as grade_answers
     from gradegen.reports.results import iter_results_json
     from gradegen.reports.write import write_reports
+    from gradegen.variants.roster import read_roster
 
     with _user_errors():
-        results = grade_answers(key, submissions, rtol=rtol, atol=atol, ecf_credit=ecf_credit)
+        if missing_as_zero and roster is None:
+            raise GradegenError("--missing-as-zero goes with --roster (who is missing is the roster's)")
+        students = read_roster(roster) if roster is not None else None
+        results = grade_answers(
+            key, submissions, rtol=rtol, atol=atol, ecf_credit=ecf_credit, roster=students
+        )
         try:
-            write_reports(results, out_dir, feedback=feedback, force=force)
+            write_reports(
+                results, out_dir, feedback=feedback, gradebook=gradebook or ["plain"],
+                assignment=assignment or "", canvas_assignment_id=canvas_assignment_id,
+                missing_as_zero=missing_as_zero, force=force,
+            )  # fmt: skip
         except OSError as exc:
             raise GradegenError(f"--out: cannot write {out_dir}: {exc.strerror or exc}") from None
     if as_json:
@@ -341,6 +394,12 @@ def grade(
         str(summary["students"]), f"{summary['mean']:.1f}", f"{summary['median']:.1f}", str(summary["errors"])
     )
     out().print(table)
+    if results.roster is not None:
+        missing = len(set(results.roster.ids) - set(results.ids))
+        if missing:
+            given = "0" if missing_as_zero else "an empty grade"
+            who = f"{missing} student{'s' if missing != 1 else ''} of the roster"
+            out().print(f"  {who} without a submission: {given}", markup=False)
     for error in results.errors[:10]:
         out().print(terminal_safe(f"  {error.file}: {error.message}"), markup=False)
     if len(results.errors) > 10:

@@ -101,6 +101,10 @@ _SIGNATURES: dict[str, tuple[bytes, ...]] = {
     "keys.json": (b'"gradegen-keys"', b'"keys":'),
     "key.json": (b'{\n  "spec": {',),
     "gradebook.csv": (b"student,score,max,percent",),
+    "gradebook-canvas.csv": (b"Student,ID,SIS User ID,SIS Login ID,Section,",),
+    "gradebook-moodle.csv": (b"Email address,", b"ID number,"),
+    "gradebook-brightspace.csv": (b"OrgDefinedId,",),
+    "gradebook-blackboard.csv": (b'"Username",',),
 }
 """How the first bytes of the files gradegen writes under these names look (in every version)."""
 

@@ -16,20 +16,28 @@ the rest is read a line at a time (a quoted cell there cannot span lines).
 usual gradebook) is split on its bytes into numpy text columns, which the csv module plus numpy
 take about five times longer to build (see the README's Performance section); any other file goes
 through the csv module, and tests check that both give the same cells.
+
+:func:`read_table` reads a file named by the user: a workbook (``.xlsx``, ``.xlsm``, ``.xls``,
+``.ods``) through python-calamine, its first sheet's cells as the text a spreadsheet shows for
+them, and anything else as CSV text. Both give the same :class:`Table`.
 """
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import NDArray
+from python_calamine import CalamineError, CalamineWorkbook
 
+from gradegen.core.reading import decode, path_text, read_bytes, read_text
 from gradegen.errors import GradegenError
 
 DELIMITERS = ",;\t"
@@ -44,6 +52,9 @@ NAME_COLUMNS = ("name", "student_name", "full_name")
 TEXT_CELL_CHARS = 40
 """Longest cell kept in a numpy text column (an array is as wide as its longest cell); a table with
 longer cells has its columns as lists instead."""
+
+SHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
+"""Files read as workbooks (their first sheet) rather than as CSV text."""
 
 Column = NDArray[np.str_] | list[str]
 
@@ -197,17 +208,62 @@ def read_columns(text: str, *, delimiter: str | None = None) -> Table:
         raise TableError(f"invalid CSV at row {early[0].line} (no header before it): {early[0].reason}")
     if start is None:
         return Table([], [])
-    header, body = records.rows[start], records.rows[start + 1 :]
-    lines = records.lines[start + 1 :]
+    return _table(records.rows[start], records.rows[start + 1 :], records.lines[start + 1 :], records.bad)
+
+
+def _table(header: list[str], body: list[list[str]], lines: Sequence[int], bad: list[BadRow]) -> Table:
+    """A header and the rows under it as columns, each row padded or cut to the header's width."""
     width = len(header)
     ragged = [i for i, row in enumerate(body) if len(row) != width and any(c.strip() for c in row)]
     body = [row if len(row) == width else (row + [""] * width)[:width] for row in body]
     if not body:
-        return Table(header, [np.array([], dtype="<U1") for _ in header], ragged, lines, records.bad)
+        return Table(header, [np.array([], dtype="<U1") for _ in header], ragged, lines, bad)
     if max(len(cell) for row in body for cell in row) > TEXT_CELL_CHARS:
-        return Table(header, [[row[j] for row in body] for j in range(width)], ragged, lines, records.bad)
+        return Table(header, [[row[j] for row in body] for j in range(width)], ragged, lines, bad)
     grid = np.array(body)  # one conversion of the whole table: much quicker than one per column
-    return Table(header, [np.ascontiguousarray(grid[:, j]) for j in range(width)], ragged, lines, records.bad)
+    return Table(header, [np.ascontiguousarray(grid[:, j]) for j in range(width)], ragged, lines, bad)
+
+
+_OLE2 = b"\xd0\xcf\x11\xe0"
+"""How a real (binary) .xls file begins."""
+
+
+def read_table(path: Path, *, what: str, limit: int) -> Table:
+    """A table file as columns: a workbook's first sheet, or CSV text (any other suffix, and an
+    ``.xls`` that is text: Blackboard's Grade Center download is UTF-16 tab-separated text so named)."""
+    if path.suffix.lower() in SHEET_SUFFIXES:
+        data = read_bytes(path, what=what, limit=limit)
+        if path.suffix.lower() != ".xls" or data.startswith(_OLE2):
+            return read_sheet(data)
+        return read_columns(decode(data, what=what, source=path_text(path)))
+    return read_columns(read_text(path, what=what, limit=limit))
+
+
+def read_sheet(data: bytes) -> Table:
+    """The first sheet of a workbook (xlsx, xls or ods) as a table, read by python-calamine; the
+    first row with text is the header and rows are numbered as the spreadsheet numbers them."""
+    try:
+        sheets = CalamineWorkbook.from_filelike(io.BytesIO(data))
+        grid = sheets.get_sheet_by_index(0).to_python(skip_empty_area=False) if sheets.sheet_names else []
+    except (CalamineError, ValueError, IndexError) as exc:
+        raise TableError(f"not a workbook that can be read ({exc})") from None
+    rows = [[cell_text(cell) for cell in row] for row in grid]
+    start = next((i for i, row in enumerate(rows) if any(c.strip() for c in row)), None)
+    if start is None:
+        return Table([], [])
+    return _table(rows[start], rows[start + 1 :], range(start + 2, len(rows) + 1), [])
+
+
+def cell_text(value: object) -> str:
+    """A workbook cell as the text a spreadsheet shows for it: whole numbers without ``.0``,
+    others in their shortest exact form (``0.0822``), dates in ISO form, booleans as TRUE/FALSE."""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    return "" if value is None else str(value)
 
 
 def _split_fast(text: str, delimiter: str = ",") -> tuple[list[str], list[NDArray[np.str_]]] | None:

@@ -17,6 +17,7 @@ from gradegen.grading.submissions import FileError, Submissions
 from gradegen.reports.formats import feedback_names
 from gradegen.reports.gradebook import gradebook_csv
 from gradegen.reports.results import iter_results_json, results_data
+from gradegen.reports.sheet import Sheet
 from gradegen.reports.write import write_reports
 
 
@@ -233,8 +234,8 @@ def test_a_registered_gradebook_kind_and_feedback_format(
 
     results = _results(handout, {"ana": {"z_h1": 0.3775}, "bo": {}})
 
-    def scores(r: GradingResults) -> str:
-        return "".join(f"{s} {x:g}\n" for s, x in zip(r.ids, r.scores, strict=True))
+    def scores(r: GradingResults, sheet: Sheet) -> str:
+        return "".join(f"{s} {x:g} {sheet.assignment}\n" for s, x in zip(r.ids, r.scores, strict=True))
 
     def page(r: GradingResults, i: int) -> str:
         return f"{r.ids[i]}\n"
@@ -244,11 +245,12 @@ def test_a_registered_gradebook_kind_and_feedback_format(
     monkeypatch.setitem(formats.GRADEBOOKS, "scores", kind)
     monkeypatch.setitem(formats.FEEDBACK_FORMATS, "txt", plain)
     out = write_reports(results, tmp_path / "out", gradebook="scores", feedback_format="txt")
-    assert (out / "scores.txt").read_text("utf-8") == "ana 1\nbo 0\n"
+    assert (out / "scores.txt").read_text("utf-8") == f"ana 1 {handout.title}\nbo 0 {handout.title}\n"
     assert sorted(p.name for p in (out / "feedback").iterdir()) == ["ana.txt", "bo.txt"]
     assert (out / "feedback" / "bo.txt").read_text("utf-8") == "bo\n"
     assert not (out / "gradebook.csv").exists()
-    with pytest.raises(GradegenError, match="--gradebook: expected one of plain, scores, got 'lms'"):
+    refused = r"--gradebook: expected one of plain, canvas, .*, scores, got 'lms'"
+    with pytest.raises(GradegenError, match=refused):
         write_reports(results, tmp_path / "bad", gradebook="lms")
     with pytest.raises(GradegenError, match="--feedback-format"):
         write_reports(results, tmp_path / "bad", feedback_format="html")
@@ -263,3 +265,30 @@ def test_student_feedback_is_the_written_page(tmp_path: Path, handout: Spec) -> 
     out = write_reports(results, tmp_path / "out")
     for student in ("ana", "bo"):
         assert student_feedback(results, student) == (out / "feedback" / f"{student}.md").read_text("utf-8")
+
+
+def test_write_gradebook_keeps_an_existing_file_without_force(tmp_path: Path, handout: Spec) -> None:
+    """write_gradebook writes one gradebook to a path and replaces an existing file only with
+    force; the plain gradebook lists every graded student, then the roster's students without a
+    submission with empty cells (0 with missing_as_zero)."""
+    from gradegen.errors import GradegenError
+    from gradegen.reports.write import write_gradebook
+    from gradegen.variants.roster import parse_roster
+
+    results = _results(handout, {"ana": {"z_h1": 0.3775}, "zed": {}})
+    roster = parse_roster("id\nana\nbo\n")
+    path = tmp_path / "grades.csv"
+    path.write_text("mine\n", "utf-8")
+    with pytest.raises(GradegenError, match="already exists"):
+        write_gradebook(results, "plain", path, roster=roster)
+    assert path.read_text("utf-8") == "mine\n"
+    sheet = write_gradebook(results, "plain", path, roster=roster, force=True)
+    assert path.read_text("utf-8").splitlines() == [
+        "student,score,max,percent",
+        "ana,1,32,3.1",
+        "zed,0,32,0.0",
+        "bo,,,",
+    ]
+    assert (sheet.missing, sheet.unknown) == (("bo",), ("zed",))
+    write_gradebook(results, "plain", path, roster=roster, missing_as_zero=True, force=True)
+    assert path.read_text("utf-8").splitlines()[-1] == "bo,0,,"

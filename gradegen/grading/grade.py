@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from gradegen.core.classkeys import ClassKeys, KeySet
 from gradegen.core.graph import Array, Kind, Values
 from gradegen.core.key import Key
 from gradegen.errors import GradegenError
@@ -45,6 +46,7 @@ from gradegen.grading.results import (
     _Column,
 )
 from gradegen.grading.submissions import FileError, Submissions, read_submissions
+from gradegen.variants.roster import Roster
 
 
 def grade(
@@ -54,11 +56,13 @@ def grade(
     rtol: float | None = None,
     atol: float | None = None,
     ecf_credit: float = DEFAULT_ECF_CREDIT,
+    roster: Roster | None = None,
 ) -> GradingResults:
     """Grade submissions against a key (or per-student keys, or a spec asking everything).
 
     ``rtol``/``atol`` replace every item's rule; ``ecf_credit`` is the share of an item's points a
-    follow-through answer earns. Broken submissions are reported in the results, never raised.
+    follow-through answer earns. Broken submissions are reported in the results, never raised;
+    so is, with a ``roster``, each submission by a student not in it (still graded).
     """
     for name, value in (("rtol", rtol), ("atol", atol)):
         if value is not None and (not math.isfinite(value) or value < 0):
@@ -73,6 +77,14 @@ def grade(
     batches, missing = key_groups(resolved, table.students)
     for i in missing:
         errors.append(FileError(table.sources[i], f"no key for student {table.students[i]!r}; not graded"))
+    if roster is not None:
+        enrolled, keyless = set(roster.ids), set(missing)
+        errors.extend(
+            FileError(table.sources[i], f"student {table.students[i]!r} is not in the roster "
+                      f"{roster.source}; graded, but left out of the LMS gradebooks")
+            for i in range(n)
+            if table.students[i] not in enrolled and i not in keyless
+        )  # fmt: skip
 
     groups: list[GroupResult] = []
     group_of = np.full(n, -1, dtype=np.intp)
@@ -126,7 +138,16 @@ def grade(
         student_errors={i: tuple(e) for i, e in sorted(problems.items()) if e},
         errors=tuple(errors),
         ecf_credit=ecf_credit,
+        title=_title(resolved),
+        roster=roster,
     )
+
+
+def _title(key: Key | KeySet | ClassKeys) -> str:
+    """The assignment's title: its spec's (the first student's, for version-1 per-student keys)."""
+    if isinstance(key, KeySet):
+        return next((k.spec.title for k in key.keys.values()), "")
+    return key.spec.title
 
 
 def _hint(qid: str, ids: Sequence[str]) -> str:

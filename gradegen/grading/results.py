@@ -16,6 +16,7 @@ from gradegen.core.graph import Array, Graph, Values
 from gradegen.grading.compare import Rule
 from gradegen.grading.diagnosis import Mistake
 from gradegen.grading.submissions import FileError
+from gradegen.variants.roster import Roster
 
 DEFAULT_ECF_CREDIT = 1.0
 """Share of an item's points a follow-through answer earns."""
@@ -155,6 +156,8 @@ class GradingResults:
     student_errors: Mapping[int, tuple[str, ...]]  # only students with problems
     errors: tuple[FileError, ...]
     ecf_credit: float = DEFAULT_ECF_CREDIT
+    title: str = ""  # the assignment's title (the key's spec's), the LMS gradebooks' default name
+    roster: Roster | None = None  # the class list graded against, if one was given
     _cache: dict[int, StudentResult] = field(default_factory=dict, repr=False, compare=False)
 
     def __len__(self) -> int:

@@ -14,8 +14,9 @@ A CSV file has a student id column (the roster's: ``student_id``, ``student``, `
 and one column per quantity id (a ``name`` column is ignored), read by
 :func:`gradegen.tables.read_columns` as spreadsheets write them (comma, semicolon or tab separated,
 UTF-8 or UTF-16, quotes, ``\r\n``); a row that cannot be read is that row's error. A ``.tsv`` file
-is a table too, and so is a ``.txt`` file named on the command line (Excel's "Unicode text"); in a
-folder ``.txt`` files are left alone (notes, not answers).
+is a table too, and so are ``.xlsx``/``.ods`` workbooks (their first sheet) and a ``.txt`` file named
+on the command line (Excel's "Unicode text"); in a folder ``.txt`` files are left alone (notes, not
+answers).
 
 Inside a folder no symbolic link is followed (each is reported), and a subfolder that cannot be
 listed is reported; a path named by the user is read wherever it leads. A file name that is not
@@ -35,12 +36,12 @@ import numpy as np
 from gradegen.core.reading import parse_text, path_text, read_text
 from gradegen.errors import GradegenError, SpecError
 from gradegen.outputs import is_gradegen_file, is_output_folder
-from gradegen.tables import ID_COLUMNS, NAME_COLUMNS, find_column, header_key, read_columns
+from gradegen.tables import ID_COLUMNS, NAME_COLUMNS, SHEET_SUFFIXES, find_column, header_key, read_table
 
-SUFFIXES = (".yaml", ".yml", ".json", ".csv", ".tsv")
+SUFFIXES = (".yaml", ".yml", ".json", ".csv", ".tsv", *SHEET_SUFFIXES)
 """File types read from folders."""
 
-TABLE_SUFFIXES = (".csv", ".tsv", ".txt")
+TABLE_SUFFIXES = (".csv", ".tsv", ".txt", *SHEET_SUFFIXES)
 """Files read as tables (any other file is an answers file, YAML or JSON)."""
 
 MAX_ANSWERS_BYTES = 1_000_000
@@ -288,7 +289,7 @@ def _read_answers_file(path: Path, table: Submissions, seen: dict[str, str]) -> 
 def _read_csv(path: Path, table: Submissions, seen: dict[str, str]) -> None:
     source = path_text(path)
     try:
-        csv_table = read_columns(read_text(path, what="CSV", limit=MAX_CSV_BYTES))
+        csv_table = read_table(path, what="CSV", limit=MAX_CSV_BYTES)
     except GradegenError as exc:
         table.errors.append(FileError(source, _message(exc)))
         return

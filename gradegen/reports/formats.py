@@ -1,8 +1,9 @@
 """The one place reports are registered: the reports a grading run writes, the gradebook kinds and
 the feedback formats.
 
-A new gradebook kind (say an LMS's CSV) is a module with a function from results to text plus one
-line in :data:`GRADEBOOKS`; a new feedback format (say HTML) is a module with a page function and a
+A new gradebook kind (say an LMS's CSV) is a module with a function from results and their
+:class:`~gradegen.reports.sheet.Sheet` (rows, assignment, points) to text plus one line in
+:data:`GRADEBOOKS`; a new feedback format (say HTML) is a module with a page function and a
 class fast path plus one line in :data:`FEEDBACK_FORMATS`; a new report is one line in
 :data:`REPORTS`. :func:`gradegen.reports.write.write_reports` writes what these tables say.
 """
@@ -17,20 +18,25 @@ from gradegen.errors import GradegenError
 from gradegen.files import write_new, write_stored_zip
 from gradegen.grading.results import GradingResults
 from gradegen.names import folder_names
+from gradegen.reports.blackboard import blackboard_csv
+from gradegen.reports.brightspace import brightspace_csv
+from gradegen.reports.canvas import canvas_csv
 from gradegen.reports.choices import Choices, FeedbackMode
 from gradegen.reports.feedback import feedback_markdown
 from gradegen.reports.feedback_pages import iter_feedback
 from gradegen.reports.gradebook import gradebook_csv
+from gradegen.reports.moodle import moodle_csv
 from gradegen.reports.results import write_results
+from gradegen.reports.sheet import Sheet, make_sheet
 from gradegen.reports.summary import summary_markdown
 
 
 @dataclass(frozen=True)
 class Gradebook:
-    """A gradebook kind: its file name and its text."""
+    """A gradebook kind: its file name and its text (UTF-8 when written)."""
 
     file: str
-    text: Callable[[GradingResults], str]
+    text: Callable[[GradingResults, Sheet], str]
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,10 @@ class FeedbackFormat:
 
 GRADEBOOKS: dict[str, Gradebook] = {
     "plain": Gradebook("gradebook.csv", gradebook_csv),
+    "canvas": Gradebook("gradebook-canvas.csv", canvas_csv),
+    "moodle": Gradebook("gradebook-moodle.csv", moodle_csv),
+    "brightspace": Gradebook("gradebook-brightspace.csv", brightspace_csv),
+    "blackboard": Gradebook("gradebook-blackboard.csv", blackboard_csv),
 }
 
 FEEDBACK_FORMATS: dict[str, FeedbackFormat] = {
@@ -54,12 +64,13 @@ FEEDBACK_FORMATS: dict[str, FeedbackFormat] = {
 
 def check(choices: Choices) -> None:
     """Refuse a gradebook kind or feedback format that is not registered."""
-    for option, name, table in (
-        ("--gradebook", choices.gradebook, GRADEBOOKS),
-        ("--feedback-format", choices.feedback_format, FEEDBACK_FORMATS),
+    for option, names, table in (
+        ("--gradebook", choices.gradebooks, GRADEBOOKS),
+        ("--feedback-format", (choices.feedback_format,), FEEDBACK_FORMATS),
     ):
-        if name not in table:
-            raise GradegenError(f"{option}: expected one of {', '.join(table)}, got {name!r}")
+        for name in names:
+            if name not in table:
+                raise GradegenError(f"{option}: expected one of {', '.join(table)}, got {name!r}")
 
 
 FEEDBACK_FOLDER = "feedback"
@@ -86,9 +97,12 @@ def write_feedback(results: GradingResults, folder: Path, choices: Choices) -> N
         write_stored_zip(folder / FEEDBACK_ZIP, members)
 
 
-def write_gradebook(results: GradingResults, folder: Path, choices: Choices) -> None:
-    kind = GRADEBOOKS[choices.gradebook]
-    write_new(folder / kind.file, kind.text(results).encode("utf-8"))
+def write_gradebooks(results: GradingResults, folder: Path, choices: Choices) -> None:
+    """Each chosen gradebook, from one :class:`~gradegen.reports.sheet.Sheet` of the class."""
+    sheet = make_sheet(results, choices.options)
+    for name in dict.fromkeys(choices.gradebooks):
+        kind = GRADEBOOKS[name]
+        write_new(folder / kind.file, kind.text(results, sheet).encode("utf-8"))
 
 
 def write_summary(results: GradingResults, folder: Path, choices: Choices) -> None:
@@ -107,7 +121,7 @@ class Report:
 
 REPORTS: tuple[Report, ...] = (
     Report("results.json", lambda results, folder, choices: write_results(results, folder)),
-    Report("gradebook", write_gradebook),
+    Report("gradebook", write_gradebooks),
     Report("summary.md", write_summary),
     Report(
         "feedback",

@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gradegen.errors import GradegenError
-from gradegen.files import in_second_process
+from gradegen.files import in_second_process, write_bytes_atomic
 from gradegen.grading.results import GradingResults
 from gradegen.outputs import Layout, Output
-from gradegen.reports.choices import Choices, FeedbackMode
+from gradegen.reports.canvas import canvas_id
+from gradegen.reports.choices import Choices, FeedbackMode, GradebookOptions
 from gradegen.reports.formats import (
     FEEDBACK_FOLDER,
     FEEDBACK_FORMATS,
@@ -25,6 +28,10 @@ from gradegen.reports.formats import (
     check,
 )
 from gradegen.reports.results import FILE as RESULTS_FILE
+from gradegen.reports.sheet import Sheet, make_sheet
+
+if TYPE_CHECKING:
+    from gradegen.variants.roster import Roster
 
 DEFAULT_OUT = Path("output/grades")
 
@@ -44,14 +51,22 @@ GRADES = Layout(
 """What a grading run writes (a folder of these from before the manifest is recognised by results.json)."""
 
 
-def _choices(feedback: FeedbackMode | str, feedback_format: str, gradebook: str) -> Choices:
+def _choices(
+    feedback: FeedbackMode | str,
+    feedback_format: str,
+    gradebook: str | Sequence[str],
+    options: GradebookOptions,
+) -> Choices:
     try:
         mode = FeedbackMode(feedback)
     except ValueError:
         modes = ", ".join(m.value for m in FeedbackMode)
         raise GradegenError(f"--feedback: expected one of {modes}, got {feedback!r}") from None
-    choices = Choices(mode, feedback_format, gradebook)
+    kinds = (gradebook,) if isinstance(gradebook, str) else tuple(gradebook)
+    choices = Choices(mode, feedback_format, kinds or ("plain",), options)
     check(choices)
+    if options.canvas_assignment_id is not None:
+        canvas_id(options.canvas_assignment_id)  # refused here, before anything is written
     return choices
 
 
@@ -61,16 +76,23 @@ def write_reports(
     *,
     feedback: FeedbackMode | str = FeedbackMode.FILES,
     feedback_format: str = "md",
-    gradebook: str = "plain",
+    gradebook: str | Sequence[str] = "plain",
+    roster: Roster | None = None,
+    assignment: str = "",
+    canvas_assignment_id: str | None = None,
+    missing_as_zero: bool = False,
     force: bool = False,
 ) -> Path:
     """Write every report to ``out_dir`` atomically (staged beside it, then renamed into place).
 
     ``feedback`` is ``files`` (``feedback/<student>.md``), ``zip`` (the same files in ``feedback.zip``)
-    or ``none``; ``feedback_format`` and ``gradebook`` name a registered format and kind. The
-    folder must be new, empty or an earlier grades folder, unless ``force`` (then only gradegen's
-    files in it are replaced: see :class:`~gradegen.outputs.Output`)."""
-    choices = _choices(feedback, feedback_format, gradebook)
+    or ``none``; ``feedback_format`` names a registered format and ``gradebook`` one or more
+    registered kinds (``plain``, ``canvas``, ``moodle``, ``brightspace``, ``blackboard``), whose
+    rows, assignment name and missing grades the other options set (see :func:`write_gradebook`).
+    The folder must be new, empty or an earlier grades folder, unless ``force`` (then only
+    gradegen's files in it are replaced: see :class:`~gradegen.outputs.Output`)."""
+    options = GradebookOptions(assignment, canvas_assignment_id, missing_as_zero, roster)
+    choices = _choices(feedback, feedback_format, gradebook, options)
     target = Path(out_dir)
     output = Output(target, GRADES, force=force)
     reports = [r for r in REPORTS if r.wanted(choices)]
@@ -85,6 +107,35 @@ def write_reports(
         with in_second_process(lambda: write(later), what) if later else contextlib.nullcontext():
             write([r for r in reports if r not in later])
     return target
+
+
+def write_gradebook(
+    results: GradingResults,
+    kind: str,
+    path: str | Path,
+    *,
+    roster: Roster | None = None,
+    assignment: str = "",
+    canvas_assignment_id: str | None = None,
+    missing_as_zero: bool = False,
+    force: bool = False,
+) -> Sheet:
+    """Write one gradebook (``plain``, ``canvas``, ``moodle``, ``brightspace`` or ``blackboard``)
+    to ``path``, atomically; an existing file is replaced only with ``force``.
+
+    Rows follow ``roster`` (else the one the results were graded with; else the results): its
+    students without a submission get an empty grade (0 with ``missing_as_zero``), and graded
+    students not in it are left out of an LMS's file. The grade column is named ``assignment``
+    (default: the spec's title); Canvas's gets ``(<canvas_assignment_id>)`` when given. Returns
+    the sheet written, whose ``missing`` and ``unknown`` list those students."""
+    options = GradebookOptions(assignment, canvas_assignment_id, missing_as_zero, roster)
+    choices = _choices(FeedbackMode.NONE, "md", kind, options)
+    target = Path(path)
+    if target.exists() and not force:
+        raise GradegenError(f"{target}: already exists; give force=True (--force) to replace it")
+    sheet = make_sheet(results, choices.options)
+    write_bytes_atomic(target, GRADEBOOKS[kind].text(results, sheet).encode("utf-8"))
+    return sheet
 
 
 def student_feedback(results: GradingResults, student: str, feedback_format: str = "md") -> str:
