@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from gradegen.core.graph import Role
@@ -59,11 +60,12 @@ class Box:
     hh: float
     angle: float = 0.0
 
-    @property
+    @cached_property
     def reach(self) -> float:
         """How far the box reaches from its centre (half its diagonal)."""
         return math.hypot(self.hw, self.hh)
 
+    @cached_property
     def corners(self) -> list[tuple[float, float]]:
         c, s = math.cos(math.radians(self.angle)), math.sin(math.radians(self.angle))
         return [
@@ -244,6 +246,7 @@ def _layout(plan: DocumentPlan) -> Layout:
                         centre[target],
                         pos,
                         fixed,
+                        [(centre[s], centre[t]) for s, t, _ in gap if (s, t) != (source, target)],
                         centre,
                         width,
                         height,
@@ -297,11 +300,13 @@ def _place(
     b: tuple[float, float],
     pos: float,
     fixed: list[Box],
+    others: list[tuple[tuple[float, float], tuple[float, float]]],
     centre: dict[str, tuple[float, float]],
     width: float,
     height: float,
 ) -> Label | None:
-    """The weight's label on the edge a → b, at the free spot nearest ``pos``, or None."""
+    """The weight's label on the edge a → b, at its best free spot, or None; ``others`` are the
+    other edges."""
     runs = (*symbol, (" = " + value, False))
     length = math.dist(a, b)
     angle = math.degrees(math.atan2(b[1] - a[1], b[0] - a[0]))
@@ -309,37 +314,84 @@ def _place(
     lo, hi = (R + probe.box.hw + PAD) / length, 1 - (R + probe.box.hw + PAD) / length
     if lo > hi:
         return None
-    # spots along the edge nearest the preferred one first; on the line, or just beside it
+    # Spots along the edge, on the line or just beside it; of the free ones, the one covering
+    # fewest other edges (a label on a crossing reads as either edge's), then nearest ``pos``.
     ux, uy = (b[0] - a[0]) / length, (b[1] - a[1]) / length
     side = probe.box.hh + 1.0
-    spots = sorted(
-        ((lo + (hi - lo) * i / 40, off) for i in range(41) for off in (0.0, -side, side)),
-        key=lambda s: (abs(s[0] - pos) + (0.08 if s[1] else 0.0), s[1], s[0]),
+    near = probe.box.reach + side + PAD  # only what comes this close to the edge can meet a spot
+    circles = [c for c in centre.values() if _to_segment(c, a, b) < near + R + PAD]
+    boxes = [f for f in fixed if _to_segment((f.x, f.y), a, b) < near + f.reach + PAD]
+    lines = [(p, q) for p, q in others if _segments_near(p, q, a, b, near)]
+    best: tuple[tuple[float, float, float], Box] | None = None
+    for i in range(25):
+        t = lo + (hi - lo) * i / 24
+        for off in (0.0, -side, side):
+            x, y = a[0] + t * (b[0] - a[0]) - off * uy, a[1] + t * (b[1] - a[1]) + off * ux
+            box = Box(x, y, probe.box.hw, probe.box.hh, angle)
+            if not inside(box, width, height):
+                continue
+            if any(circle_meets(box, c, R + PAD) for c in circles):
+                continue
+            if any(boxes_meet(box, other, PAD) for other in boxes):
+                continue
+            covered = sum(1 for p, q in lines if segment_meets(box, p, q))
+            score = (covered + abs(t - pos) + (0.08 if off else 0.0), off, t)
+            if best is None or score < best[0]:
+                best = (score, box)
+    return None if best is None else replace(probe, box=best[1], value=weight)
+
+
+def _to_segment(c: tuple[float, float], a: tuple[float, float], b: tuple[float, float]) -> float:
+    """The distance from c to the segment a–b."""
+    dx, dy = b[0] - a[0], b[1] - a[1]
+    t = max(0.0, min(1.0, ((c[0] - a[0]) * dx + (c[1] - a[1]) * dy) / (dx * dx + dy * dy)))
+    return math.dist(c, (a[0] + t * dx, a[1] + t * dy))
+
+
+def _segments_near(
+    p: tuple[float, float], q: tuple[float, float], a: tuple[float, float], b: tuple[float, float], d: float
+) -> bool:
+    """Whether the segments p–q and a–b come within d (a cheap test: the boxes around them)."""
+    return not (
+        max(p[0], q[0]) + d < min(a[0], b[0])
+        or max(a[0], b[0]) + d < min(p[0], q[0])
+        or max(p[1], q[1]) + d < min(a[1], b[1])
+        or max(a[1], b[1]) + d < min(p[1], q[1])
     )
-    for t, off in spots:
-        x, y = a[0] + t * (b[0] - a[0]) - off * uy, a[1] + t * (b[1] - a[1]) + off * ux
-        label = _label(runs, LABEL_SIZE, x, y, angle, weight)
-        box = label.box
-        if not inside(box, width, height):
+
+
+def segment_meets(box: Box, p: tuple[float, float], q: tuple[float, float]) -> bool:
+    """Whether the segment p–q passes through the box (clipped in the box's own frame)."""
+    cos, sin = math.cos(math.radians(box.angle)), math.sin(math.radians(box.angle))
+
+    def local(c: tuple[float, float]) -> tuple[float, float]:
+        dx, dy = c[0] - box.x, c[1] - box.y
+        return dx * cos + dy * sin, -dx * sin + dy * cos
+
+    (x1, y1), (x2, y2) = local(p), local(q)
+    lo, hi = 0.0, 1.0
+    for start, delta, half in ((x1, x2 - x1, box.hw), (y1, y2 - y1, box.hh)):
+        if abs(delta) < 1e-12:
+            if abs(start) > half:
+                return False
             continue
-        if any(circle_meets(box, c, R + PAD) for c in centre.values()):
-            continue
-        if any(boxes_meet(box, other, PAD) for other in fixed):
-            continue
-        return label
-    return None
+        t1, t2 = sorted(((-half - start) / delta, (half - start) / delta))
+        lo, hi = max(lo, t1), min(hi, t2)
+        if lo > hi:
+            return False
+    return True
 
 
 def inside(box: Box, width: float, height: float) -> bool:
     """Whether the box lies within the canvas."""
-    return all(0 <= x <= width and 0 <= y <= height for x, y in box.corners())
+    return all(0 <= x <= width and 0 <= y <= height for x, y in box.corners)
 
 
 def boxes_meet(a: Box, b: Box, gap: float = 0.0) -> bool:
     """Whether two (rotated) boxes come closer than ``gap``: separating axes of the two rectangles."""
     if math.dist((a.x, a.y), (b.x, b.y)) >= a.reach + b.reach + gap:
         return False
-    pa, pb = a.corners(), b.corners()
+    pa, pb = a.corners, b.corners
     for poly in (pa, pb):
         for i in range(2):
             (x1, y1), (x2, y2) = poly[i], poly[i + 1]
