@@ -67,6 +67,7 @@ class Box:
 
     @cached_property
     def corners(self) -> list[tuple[float, float]]:
+        """The four corners, clockwise from the top left of the unturned box."""
         c, s = math.cos(math.radians(self.angle)), math.sin(math.radians(self.angle))
         return [
             (self.x + dx * c - dy * s, self.y + dx * s + dy * c)
@@ -76,8 +77,8 @@ class Box:
 
 @dataclass(frozen=True)
 class Label:
-    """A text in the picture: its runs (the value as :data:`VALUE` where ``value`` names a node),
-    its font size, its box and where its baseline starts relative to the box centre."""
+    """A text in the picture: its runs (ending in " = " and the widest value where ``value``
+    names the node whose printed value is shown), its font size and its box."""
 
     runs: tuple[Run, ...]
     size: float
@@ -124,11 +125,6 @@ class Layout:
     width: float
     height: float
     rows: int
-
-    def labels(self) -> list[Label]:
-        """Every label outside the circles."""
-        out = [e.label for e in self.edges if e.label is not None]
-        return [*out, *(lab for b in self.biases for lab in b.labels), *self.outputs.values()]
 
 
 def text_width(runs: tuple[Run, ...], size: float) -> float:
