@@ -17,6 +17,7 @@ import jinja2
 
 from gradegen.core.graph import Role
 from gradegen.core.spec import Spec
+from gradegen.documents.diagram import unit_math, weight_tables
 from gradegen.documents.equations import equation, local_equation
 from gradegen.documents.numbers import Numbers, Slots
 from gradegen.documents.page import Page
@@ -205,6 +206,7 @@ def _context(
                 Ctx(id=gid, symbol=sym, value=numbers.text(gid), meaning=meaning)
                 for gid, sym, meaning in static.givens
             ],
+            weights=_weight_tables(plan, fmt, numbers),
         ),
         "sections": sections,
         "values": numbers.floats(),  # for user templates: every quantity as a number
@@ -233,6 +235,30 @@ def _context(
         "diagram": fmt.diagram(plan, numbers),
         "lr": numbers.text(graph.node_of(Role.LEARNING_RATE).id),
     }
+
+
+def _weight_tables(plan: DocumentPlan, fmt: DocumentFormat, numbers: Numbers | Slots) -> list[Ctx]:
+    """The weights the diagram leaves unlabelled, a table per pair of layers: a row per unit fed,
+    a column per unit feeding it, each cell the weight's symbol and value (math)."""
+    names = ["the inputs"] + [
+        "the output layer" if layer.kind == "output" else f"hidden layer {layer.index}"
+        for layer in plan.layers[1:]
+    ]
+    g = plan.graph
+    return [
+        Ctx(
+            title=fmt.escape(f"Weights from {names[t.gap]} into {names[t.gap + 1]}"),
+            sources=[unit_math(s) for s in t.sources],
+            rows=[
+                Ctx(
+                    unit=unit_math(unit),
+                    cells=[Ctx(symbol=g[w].symbol, value=numbers.text(w)) for w in weights],
+                )
+                for unit, weights in t.rows
+            ],
+        )
+        for t in weight_tables(plan)
+    ]
 
 
 def _render(env: jinja2.Environment, name: str, context: Mapping[str, Any]) -> str:

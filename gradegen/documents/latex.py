@@ -1,6 +1,6 @@
 """LaTeX documents: display equations (long ones broken over lines) and the diagram in TikZ.
 
-They need only amsmath, amssymb, booktabs, longtable, geometry and tikz.
+They need only amsmath, amssymb, array, booktabs, longtable, geometry and tikz.
 """
 
 from __future__ import annotations

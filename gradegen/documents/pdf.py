@@ -97,11 +97,13 @@ def compile_pdf(
     engine: Engine | None = None,
     timeout: float | None = None,
     name: str = "document",
+    log: Path | None = None,
 ) -> bytes:
     """Compile LaTeX source (text, or a .tex file) to PDF; returns the bytes, also written to ``out``.
 
-    Runs in a fresh temporary folder, so nothing but the PDF leaves it. ``timeout`` is in
-    seconds (default :data:`TIMEOUT` and :data:`TIMEOUT_PER_MB` of source).
+    Runs in a fresh temporary folder, so nothing but the PDF (and, to ``log``, the last run's
+    log: its overfull boxes, its warnings) leaves it. ``timeout`` is in seconds (default
+    :data:`TIMEOUT` and :data:`TIMEOUT_PER_MB` of source).
     """
     if isinstance(tex, Path):
         name = tex.stem
@@ -135,6 +137,8 @@ def compile_pdf(
                 )
         pdf = folder / f"{name}.pdf"
         data = pdf.read_bytes() if pdf.is_file() else b""
+        if log is not None:
+            shutil.copyfile(folder / f"{name}.log", log)
         if not data:  # LuaTeX leaves an empty file for a document without pages
             raise GradegenError(f"{name}.tex: LaTeX produced no PDF")
     if out is not None:

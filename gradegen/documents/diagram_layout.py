@@ -1,0 +1,412 @@
+"""Where everything in the network diagram goes: one layout, drawn as SVG and as TikZ alike.
+
+Coordinates are SVG pixels (y down); TikZ draws the same numbers at 2/3 pt a pixel. Every label
+has a box (its text at a conservative width per character, see :func:`text_width`), and the boxes
+are placed so that none meets another, a unit or the canvas edge. Each label is drawn on a white
+box of that size, so no edge strikes through it. A unit's bias is printed just above it, so no
+bias line crosses anything. Between two layers with more than :data:`MAX_LABELLED` edges the
+weights are left unlabelled (the documents give them as a table instead).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, replace
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from gradegen.core.graph import Role
+from gradegen.core.rounding import shortest
+
+if TYPE_CHECKING:
+    from gradegen.documents.plan import DocumentPlan
+
+MAX_LABELLED = 12
+"""The most edges between two layers that are labelled with their weights in the picture."""
+
+_WIDTHS = {**dict.fromkeys("0123456789", 0.65), **dict.fromkeys(".,: ", 0.33), **dict.fromkeys("=−+-", 0.85)}
+_WIDTHS.update(w=0.87, m=0.87, W=1.0, M=1.0)
+_LETTER = 0.7
+"""Widths of characters, in ems: at least those of DejaVu Serif Italic (what SVG viewers on
+Linux take for serif; digits 0.636 em, = and − 0.838, w 0.856), which is wider than Times and
+than TeX's Latin Modern."""
+
+VALUE = "−0.00"
+"""The narrowest value a label is laid out for; wider if the spec's own weights and biases are
+(variants drawn to two places print no wider)."""
+
+SUB_SIZE, SUB_SHIFT = 0.72, 0.3  # a subscript's size and how far it drops, in ems of its text
+ASCENT, DESCENT = 0.95, 0.25  # of a line, in ems, above and below the baseline
+PAD = 2.0  # white margin around a label's text, and the gap kept between labels
+
+R = 20.0  # unit radius
+LABEL_SIZE, UNIT_SIZE = 12.0, 13.5  # font sizes (in TikZ 8 pt and 9 pt)
+DX_LABELLED, DX_PLAIN = 210.0, 150.0  # column gap, with labels and without
+DY, DY_PLAIN = 100.0, 76.0  # row gap, with labels and with no gap labelled
+MARGIN, ARROW = 12.0, 28.0  # around the picture; an output's arrow
+
+
+Run = tuple[str, bool]  # a piece of a label's text, and whether it is a subscript
+
+
+@dataclass(frozen=True)
+class Box:
+    """A label's box: centre, half width and half height, and its rotation (degrees, clockwise)."""
+
+    x: float
+    y: float
+    hw: float
+    hh: float
+    angle: float = 0.0
+
+    @cached_property
+    def reach(self) -> float:
+        """How far the box reaches from its centre (half its diagonal)."""
+        return math.hypot(self.hw, self.hh)
+
+    @cached_property
+    def corners(self) -> list[tuple[float, float]]:
+        """The four corners, clockwise from the top left of the unturned box."""
+        c, s = math.cos(math.radians(self.angle)), math.sin(math.radians(self.angle))
+        return [
+            (self.x + dx * c - dy * s, self.y + dx * s + dy * c)
+            for dx, dy in ((-self.hw, -self.hh), (self.hw, -self.hh), (self.hw, self.hh), (-self.hw, self.hh))
+        ]
+
+
+@dataclass(frozen=True)
+class Label:
+    """A text in the picture: its runs (ending in " = " and the widest value where ``value``
+    names the node whose printed value is shown), its font size and its box."""
+
+    runs: tuple[Run, ...]
+    size: float
+    box: Box
+    value: str = ""  # the node whose printed value ends the label ("" for none)
+
+    @property
+    def baseline(self) -> float:
+        """The baseline's offset from the box centre, in the box's own frame (y down)."""
+        top, bottom = -ASCENT * self.size, (SUB_SHIFT + DESCENT * SUB_SIZE) * self.size
+        if not any(sub for _, sub in self.runs):
+            bottom = DESCENT * self.size
+        return -(top + bottom) / 2
+
+
+@dataclass(frozen=True)
+class Edge:
+    source: str  # unit name (x1, h1, …)
+    target: str
+    weight: str  # weight id (w1, …)
+    pos: float  # preferred spot of its label along it (0 at the source, 1 at the target)
+    label: Label | None  # None: the layer pair is given as a table
+
+
+@dataclass(frozen=True)
+class Bias:
+    id: str
+    units: tuple[str, ...]  # the units it feeds
+    labels: tuple[Label, ...]  # one above each unit it feeds
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The whole picture: units (centre of each circle), edges, biases, outputs and the canvas."""
+
+    columns: tuple[tuple[str, ...], ...]
+    position: dict[str, tuple[float, float]]  # abstract (column, row) of each unit
+    centre: dict[str, tuple[float, float]]  # pixels
+    names: dict[str, Label]  # each unit's name, in its circle
+    edges: tuple[Edge, ...]
+    biases: tuple[Bias, ...]
+    outputs: dict[str, Label]  # output unit → its prediction's label (ŷ, ŷ₁, …)
+    tabled: tuple[int, ...]  # gaps (0: inputs → first layer) whose weights are not labelled
+    width: float
+    height: float
+    rows: int
+
+
+def text_width(runs: tuple[Run, ...], size: float) -> float:
+    """The width the text is laid out for: each character's em width at its size."""
+    return sum(
+        sum(_WIDTHS.get(c, _LETTER) for c in text) * size * (SUB_SIZE if sub else 1.0) for text, sub in runs
+    )
+
+
+def symbol_runs(latex: str) -> tuple[Run, ...]:
+    """``w_{12}`` → w with subscript 12; ``\\hat{y}_{2}`` → ŷ with subscript 2; else the text."""
+    match = re.fullmatch(r"(\\hat\{y\}|[A-Za-z]+)(?:_\{(.+)\})?", latex)
+    if match is None:
+        return ((latex, False),)
+    base = "ŷ" if match.group(1) == r"\hat{y}" else match.group(1)
+    return ((base, False), (match.group(2), True)) if match.group(2) else ((base, False),)
+
+
+def unit_runs(unit: str) -> tuple[Run, ...]:
+    """A unit's name as the text writes it: x1 → x₁, h1_2 → h₁,₂, out → out."""
+    match = re.fullmatch(r"(.*?[^\d_])(\d+(?:_\d+)*)", unit)
+    if match is None:
+        return ((unit, False),)
+    return ((match.group(1), False), (match.group(2).replace("_", ","), True))
+
+
+def _label(
+    runs: tuple[Run, ...], size: float, x: float, y: float, angle: float = 0.0, value: str = ""
+) -> Label:
+    height = (
+        (ASCENT + SUB_SHIFT + DESCENT * SUB_SIZE) * size
+        if any(s for _, s in runs)
+        else (ASCENT + DESCENT) * size
+    )
+    box = Box(x, y, text_width(runs, size) / 2 + PAD, height / 2 + PAD, angle)
+    return Label(runs, size, box, value)
+
+
+def label_position(source: int, target: int) -> float:
+    """Where along an edge its weight's label is first tried (0 at the source, 1 at the target).
+
+    Edges sharing a source or a target alternate between near-source and near-target spots,
+    so their labels rarely sit side by side, and two crossing edges label away from the crossing.
+    """
+    return 0.25 if (source + target) % 2 == 0 else 0.72
+
+
+_LAYOUTS: dict[int, tuple[DocumentPlan, Layout]] = {}
+
+
+def layout(plan: DocumentPlan) -> Layout:
+    """Where each unit and label goes (computed once per plan: the SVG, the TikZ and the weight
+    tables all read it)."""
+    hit = _LAYOUTS.get(id(plan))
+    if hit is None or hit[0] is not plan:
+        if len(_LAYOUTS) >= 16:
+            _LAYOUTS.pop(next(iter(_LAYOUTS)))
+        hit = _LAYOUTS[id(plan)] = (plan, _layout(plan))  # holding the plan keeps its id from reuse
+    return hit[1]
+
+
+def _layout(plan: DocumentPlan) -> Layout:
+    """The layout, read from the graph's weighted sums (parents: source, weight, …, bias); a gap
+    whose labels cannot be placed even when widened is tabled."""
+    g = plan.graph
+    columns = tuple(layer.units for layer in plan.layers)
+    rows = max(len(c) for c in columns)
+    position = {
+        unit: (float(i), (rows - len(column)) / 2 + k)
+        for i, column in enumerate(columns)
+        for k, unit in enumerate(column)
+    }
+    wiring: list[list[tuple[str, str, str]]] = []  # per gap: (source, target, weight)
+    fed: dict[str, list[str]] = {}
+    for column in columns[1:]:
+        gap: list[tuple[str, str, str]] = []
+        for unit in column:
+            parents = g.node_of(Role.WEIGHTED_SUM, unit).parents
+            gap.extend(
+                (g[parents[j]].unit or "", unit, parents[j + 1]) for j in range(0, len(parents) - 1, 2)
+            )
+            fed.setdefault(parents[-1], []).append(unit)
+        wiring.append(gap)
+    tabled = {k for k, gap in enumerate(wiring) if len(gap) > MAX_LABELLED}
+    gaps = [DX_PLAIN if k in tabled else DX_LABELLED for k in range(len(wiring))]
+    symbols = {wid: symbol_runs(g[wid].symbol) for gap in wiring for _, _, wid in gap}
+    texts = [VALUE, *(shortest(g.defaults[p]) for p in [*symbols, *fed])]
+    value = max(texts, key=lambda t: (text_width(((t, False),), 1.0), t))
+    bias_runs = {b: symbol_runs(g[b].symbol) for b in fed}
+    dy = DY_PLAIN if len(tabled) == len(wiring) else DY
+    for _attempt in range(60):
+        xs = [MARGIN + R + sum(gaps[:i]) for i in range(len(columns))]
+        top = MARGIN + 2 * _label((("b", False), ("1", True)), LABEL_SIZE, 0, 0).box.hh + PAD  # a bias label
+        centre = {u: (xs[int(c)], top + R + r * dy) for u, (c, r) in position.items()}
+        biases = tuple(
+            Bias(b, tuple(units), tuple(_bias_label(bias_runs[b], b, value, centre[u]) for u in units))
+            for b, units in fed.items()
+        )
+        outputs = {u: _output_label(k, len(columns[-1]), centre[u]) for k, u in enumerate(columns[-1])}
+        fixed = [*(lab.box for b in biases for lab in b.labels), *(lab.box for lab in outputs.values())]
+        width = max(lab.box.x + lab.box.hw for lab in outputs.values()) + MARGIN
+        height = top + 2 * R + (rows - 1) * dy + MARGIN
+        edges: list[Edge] = []
+        failed = None
+        for k, gap in enumerate(wiring):
+            for source, target, wid in gap:
+                pos = label_position(columns[k].index(source), columns[k + 1].index(target))
+                label = None
+                if k not in tabled:
+                    label = _place(
+                        symbols[wid],
+                        wid,
+                        value,
+                        centre[source],
+                        centre[target],
+                        pos,
+                        fixed,
+                        [(centre[s], centre[t]) for s, t, _ in gap if (s, t) != (source, target)],
+                        centre,
+                        width,
+                        height,
+                    )
+                    if label is None:
+                        failed = k
+                        break
+                    fixed.append(label.box)
+                edges.append(Edge(source, target, wid, pos, label))
+            if failed is not None:
+                break
+        if failed is None:
+            names = {u: _unit_label(u, centre[u]) for u in position}
+            return Layout(
+                columns, position, centre, names, tuple(edges), biases, outputs, tuple(sorted(tabled)),
+                width, height, rows,
+            )  # fmt: skip
+        # Crowded: rows apart first (the page has room for height, less for width), then columns.
+        if dy < 1.5 * DY:
+            dy *= 1.1
+            continue
+        gaps[failed] *= 1.1
+        if gaps[failed] > 3 * DX_LABELLED:
+            tabled.add(failed)
+            gaps[failed] = DX_PLAIN
+    raise AssertionError("the diagram's layout did not settle")  # pragma: no cover - tabled at worst
+
+
+def _unit_label(unit: str, at: tuple[float, float]) -> Label:
+    runs = unit_runs(unit)
+    size = min(UNIT_SIZE, (2 * R - 6) / (text_width(runs, 1.0) or 1.0))  # long names shrink to fit
+    return _label(runs, size, *at)
+
+
+def _bias_label(runs: tuple[Run, ...], bias: str, value: str, at: tuple[float, float]) -> Label:
+    lab = _label((*runs, (" = " + value, False)), LABEL_SIZE, 0, 0, value=bias)
+    return _label(lab.runs, LABEL_SIZE, at[0], at[1] - R - PAD - lab.box.hh, value=bias)
+
+
+def _output_label(k: int, n: int, at: tuple[float, float]) -> Label:
+    runs: tuple[Run, ...] = (("ŷ", False),) if n == 1 else (("ŷ", False), (str(k + 1), True))
+    lab = _label(runs, UNIT_SIZE, 0, 0)
+    return _label(runs, UNIT_SIZE, at[0] + R + ARROW + PAD + lab.box.hw, at[1])
+
+
+def _place(
+    symbol: tuple[Run, ...],
+    weight: str,
+    value: str,
+    a: tuple[float, float],
+    b: tuple[float, float],
+    pos: float,
+    fixed: list[Box],
+    others: list[tuple[tuple[float, float], tuple[float, float]]],
+    centre: dict[str, tuple[float, float]],
+    width: float,
+    height: float,
+) -> Label | None:
+    """The weight's label on the edge a → b, at its best free spot, or None; ``others`` are the
+    other edges."""
+    runs = (*symbol, (" = " + value, False))
+    length = math.dist(a, b)
+    angle = math.degrees(math.atan2(b[1] - a[1], b[0] - a[0]))
+    probe = _label(runs, LABEL_SIZE, 0, 0)
+    lo, hi = (R + probe.box.hw + PAD) / length, 1 - (R + probe.box.hw + PAD) / length
+    if lo > hi:
+        return None
+    # Spots along the edge, on the line or just beside it; of the free ones, the one covering
+    # fewest other edges (a label on a crossing reads as either edge's), then nearest ``pos``.
+    ux, uy = (b[0] - a[0]) / length, (b[1] - a[1]) / length
+    side = probe.box.hh + 1.0
+    near = probe.box.reach + side + PAD  # only what comes this close to the edge can meet a spot
+    circles = [c for c in centre.values() if _to_segment(c, a, b) < near + R + PAD]
+    boxes = [f for f in fixed if _to_segment((f.x, f.y), a, b) < near + f.reach + PAD]
+    lines = [(p, q) for p, q in others if _segments_near(p, q, a, b, near)]
+    best: tuple[tuple[float, float, float], Box] | None = None
+    for i in range(25):
+        t = lo + (hi - lo) * i / 24
+        for off in (0.0, -side, side):
+            x, y = a[0] + t * (b[0] - a[0]) - off * uy, a[1] + t * (b[1] - a[1]) + off * ux
+            box = Box(x, y, probe.box.hw, probe.box.hh, angle)
+            if not inside(box, width, height):
+                continue
+            if any(circle_meets(box, c, R + PAD) for c in circles):
+                continue
+            if any(boxes_meet(box, other, PAD) for other in boxes):
+                continue
+            covered = sum(1 for p, q in lines if segment_meets(box, p, q))
+            score = (covered + abs(t - pos) + (0.08 if off else 0.0), off, t)
+            if best is None or score < best[0]:
+                best = (score, box)
+    return None if best is None else replace(probe, box=best[1], value=weight)
+
+
+def _to_segment(c: tuple[float, float], a: tuple[float, float], b: tuple[float, float]) -> float:
+    """The distance from c to the segment a–b."""
+    dx, dy = b[0] - a[0], b[1] - a[1]
+    t = max(0.0, min(1.0, ((c[0] - a[0]) * dx + (c[1] - a[1]) * dy) / (dx * dx + dy * dy)))
+    return math.dist(c, (a[0] + t * dx, a[1] + t * dy))
+
+
+def _segments_near(
+    p: tuple[float, float], q: tuple[float, float], a: tuple[float, float], b: tuple[float, float], d: float
+) -> bool:
+    """Whether the segments p–q and a–b come within d (a cheap test: the boxes around them)."""
+    return not (
+        max(p[0], q[0]) + d < min(a[0], b[0])
+        or max(a[0], b[0]) + d < min(p[0], q[0])
+        or max(p[1], q[1]) + d < min(a[1], b[1])
+        or max(a[1], b[1]) + d < min(p[1], q[1])
+    )
+
+
+def segment_meets(box: Box, p: tuple[float, float], q: tuple[float, float]) -> bool:
+    """Whether the segment p–q passes through the box (clipped in the box's own frame)."""
+    cos, sin = math.cos(math.radians(box.angle)), math.sin(math.radians(box.angle))
+
+    def local(c: tuple[float, float]) -> tuple[float, float]:
+        dx, dy = c[0] - box.x, c[1] - box.y
+        return dx * cos + dy * sin, -dx * sin + dy * cos
+
+    (x1, y1), (x2, y2) = local(p), local(q)
+    lo, hi = 0.0, 1.0
+    for start, delta, half in ((x1, x2 - x1, box.hw), (y1, y2 - y1, box.hh)):
+        if abs(delta) < 1e-12:
+            if abs(start) > half:
+                return False
+            continue
+        t1, t2 = sorted(((-half - start) / delta, (half - start) / delta))
+        lo, hi = max(lo, t1), min(hi, t2)
+        if lo > hi:
+            return False
+    return True
+
+
+def inside(box: Box, width: float, height: float) -> bool:
+    """Whether the box lies within the canvas."""
+    return all(0 <= x <= width and 0 <= y <= height for x, y in box.corners)
+
+
+def boxes_meet(a: Box, b: Box, gap: float = 0.0) -> bool:
+    """Whether two (rotated) boxes come closer than ``gap``: separating axes of the two rectangles."""
+    if math.dist((a.x, a.y), (b.x, b.y)) >= a.reach + b.reach + gap:
+        return False
+    pa, pb = a.corners, b.corners
+    for poly in (pa, pb):
+        for i in range(2):
+            (x1, y1), (x2, y2) = poly[i], poly[i + 1]
+            nx, ny = y1 - y2, x2 - x1
+            norm = math.hypot(nx, ny)
+            nx, ny = nx / norm, ny / norm
+            sa = [x * nx + y * ny for x, y in pa]
+            sb = [x * nx + y * ny for x, y in pb]
+            if max(sa) + gap <= min(sb) or max(sb) + gap <= min(sa):
+                return False
+    return True
+
+
+def circle_meets(box: Box, c: tuple[float, float], r: float) -> bool:
+    """Whether the box comes within ``r`` of the point ``c``."""
+    dx, dy = c[0] - box.x, c[1] - box.y
+    if math.hypot(dx, dy) >= box.reach + r:
+        return False
+    cos, sin = math.cos(math.radians(box.angle)), math.sin(math.radians(box.angle))
+    lx, ly = dx * cos + dy * sin, -dx * sin + dy * cos  # c in the box's own frame
+    nearest = (max(-box.hw, min(lx, box.hw)), max(-box.hh, min(ly, box.hh)))
+    return math.dist((lx, ly), nearest) < r
