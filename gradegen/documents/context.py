@@ -181,10 +181,10 @@ def _rounding(graph: Graph) -> Prose:
         parts[-1] += "; the backward pass behind a hidden layer ("
         parts += [r"\partial L / \partial a", ", the deltas and the gradients there) is far smaller "
                   f"and keeps {SIGNIFICANT} significant figures, written in scientific notation (",
-                  r"6.70 \times 10^{-4}", ")"]  # fmt: skip
+                  r"1.23 \times 10^{-4}", ")"]  # fmt: skip
     parts[-1] += ". A step "
     parts += [r"\eta \cdot \partial L / \partial p", " is not rounded: it is the exact product of ",
-              r"\eta", " and the rounded gradient (", r"0.0001 \times 0.1385 = 0.00001385",
+              r"\eta", " and the rounded gradient (", r"0.0001 \times 0.1234 = 0.00001234",
               "), and the new value is the old one minus that step, exactly."]  # fmt: skip
     return Prose(tuple(parts))
 
