@@ -47,7 +47,11 @@ def test_handout_values_at_four_places(handout: Spec, qid: str, value: float) ->
 
 @pytest.mark.parametrize(
     ("qid", "exact5", "hand"),
-    [("dL_dw1", 0.00067, "6.70 × 10⁻⁴"), ("dL_dw3", 0.00075, "7.50 × 10⁻⁴"), ("dL_dw4", 0.0015, "1.50 × 10⁻³")],
+    [
+        ("dL_dw1", 0.00067, "6.70 × 10⁻⁴"),
+        ("dL_dw3", 0.00075, "7.50 × 10⁻⁴"),
+        ("dL_dw4", 0.0015, "1.50 × 10⁻³"),
+    ],
 )
 def test_handout_small_gradients_keep_three_figures(
     handout: Spec, qid: str, exact5: float, hand: str

@@ -12,7 +12,6 @@ from functools import cache
 from pathlib import Path
 
 import pytest
-import yaml
 from conftest import deep_softmax_data
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -394,13 +393,23 @@ def _handout_precision(qid: str) -> str:
     """What the handout's worksheet asks of ``qid``, by the rule per role (worked out by hand): 3
     figures behind the hidden layer, the exact product for a step, the exact difference for an
     update, 4 places for the rest."""
-    hidden = {"dL_da_h1", "dL_dz_h1", "dL_da_h2", "dL_dz_h2", "dL_dw1", "dL_dw2", "dL_dw3", "dL_dw4", "dL_db1"}
+    hidden = {
+        "dL_da_h1",
+        "dL_dz_h1",
+        "dL_da_h2",
+        "dL_dz_h2",
+        "dL_dw1",
+        "dL_dw2",
+        "dL_dw3",
+        "dL_dw4",
+        "dL_db1",
+    }
     if qid in hidden:
         return "3 significant figures, in scientific notation"
     if qid.startswith("step_"):
-        return "the exact product of η and your gradient, in scientific notation"
+        return "the exact product of the learning rate and your gradient, in scientific notation"
     if qid.endswith("_new"):
-        return "the exact difference: the old value minus η times your gradient"
+        return "the exact difference: the old value minus the learning rate times your gradient"
     return "4 decimal places"
 
 
@@ -417,7 +426,10 @@ def test_worksheet_numbers_questions_in_graph_order_with_ids_and_precision() -> 
     for number, qid in enumerate(asked, start=1):
         wanted = re.escape(_handout_precision(qid))
         assert re.search(rf"\*\*{number}\.\*\* .*\(ID `{qid}`; give {wanted}\)", md)
-        assert f"\\texttt{{{qid.replace('_', chr(92) + '_')}}}; give {_handout_precision(qid)}" in files["worksheet.tex"]
+        assert (
+            f"\\texttt{{{qid.replace('_', chr(92) + '_')}}}; give {_handout_precision(qid)}"
+            in files["worksheet.tex"]
+        )
     assert "decimal places" in md and "significant figures" in md
     assert md.count("Answer:") == len(asked)
     assert "![Network diagram" in md and "network.svg" in md

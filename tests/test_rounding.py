@@ -66,7 +66,9 @@ def test_hand_round_table(value: float, precision: Precision, rounded: float, te
         (0.37, -0.0226, 4, -0.008362, "−0.008362"),
     ],
 )
-def test_a_step_is_the_exact_product(lr: float, grad: float, grad_places: int, step: float, text: str) -> None:
+def test_a_step_is_the_exact_product(
+    lr: float, grad: float, grad_places: int, step: float, text: str
+) -> None:
     """η·g is the exact decimal product of η as given and the rounded g, with g's figures."""
     value, places = exact_step(np.array([lr]), np.array([grad]), np.array([grad_places]))
     assert value[0] == step and format_number(value[0], int(places[0])) == text

@@ -15,7 +15,15 @@ from enum import StrEnum
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from gradegen.core.rounding import Precision, Rule, exact_step, exact_update, format_number, hand_round, shortest
+from gradegen.core.rounding import (
+    Precision,
+    Rule,
+    exact_step,
+    exact_update,
+    format_number,
+    hand_round,
+    shortest,
+)
 from gradegen.errors import GradegenError
 
 Array = NDArray[np.float64]

@@ -126,8 +126,8 @@ def precision_text(graph: Graph, node_id: str, exact: bool) -> str:
         return f"{precision.digits} significant figures, in scientific notation"
     if node.kind is Kind.STEP:
         notation = ", in scientific notation" if precision.scientific else ""
-        return f"the exact product of η and your gradient{notation}"
-    return "the exact difference: the old value minus η times your gradient"
+        return f"the exact product of the learning rate and your gradient{notation}"
+    return "the exact difference: the old value minus the learning rate times your gradient"
 
 
 # --------------------------------------------------------------------------- one variant

@@ -87,8 +87,9 @@ def parse_answer(cell: Any) -> Parsed:
 
     Accepted: ``0.0822``, ``.0822``, ``0,0822`` (one comma and no point: a decimal comma),
     ``−0.0015`` (Unicode minus or dash), ``8.22e-2``, ``8.22 × 10^-2`` (also ``x``, ``*``, ``·``,
-    ``**``, and ``8.22 × 10⁻²`` as the worksheets print it), ``1/2``, surrounding spaces. Empty or absent is missing; anything else (words, NaN,
-    infinity, true/false, lists) is unparseable, with the raw text kept. Nothing is evaluated.
+    ``**``, and ``8.22 × 10⁻²`` as the worksheets print it), ``1/2``, surrounding spaces. Empty
+    or absent is missing; anything else (words, NaN, infinity, true/false, lists) is unparseable,
+    with the raw text kept. Nothing is evaluated.
     """
     if cell is None:
         return Parsed(Status.MISSING, None, None)
