@@ -16,7 +16,8 @@ from conftest import deep_softmax_data
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gradegen.core.key import make_key, resolve_ask
+from gradegen.core.graph import Graph, Kind, Node
+from gradegen.core.key import asks_steps, make_key, resolve_ask
 from gradegen.core.network import build_graph
 from gradegen.core.rounding import shortest
 from gradegen.core.spec import Spec, parse_spec, preset
@@ -297,6 +298,14 @@ def test_checker_rejects_a_wrong_line() -> None:
 # --------------------------------------------------------------------------- acceptance
 
 
+def _line_symbol(graph: Graph, node: Node) -> str:
+    """The symbol of the line that works ``node`` out: its own, but a step's is its update's line
+    (w − η·g = w − step = new) unless η is tiny (then each step has a line of its own)."""
+    if node.kind is Kind.STEP and not asks_steps(graph):
+        return graph[graph.updates[node.param or ""]].symbol
+    return node.symbol
+
+
 @pytest.mark.parametrize("name", NETWORKS)
 def test_every_arithmetic_line_recomputes_from_its_printed_numbers(name: str) -> None:
     """Hand mode: every line's result is what its own printed (rounded) operands give, and every
@@ -306,7 +315,10 @@ def test_every_arithmetic_line_recomputes_from_its_printed_numbers(name: str) ->
     graph = build_graph(spec)
     for node in graph.nodes:
         if node.formula is not None:
-            assert any(line.startswith(f"$${node.symbol} = ") for line in checked), node.id
+            symbol = _line_symbol(graph, node)
+            assert any(line.startswith(f"$${symbol} = ") for line in checked), node.id
+    steps = [line for line in checked if line.startswith(r"$$\eta \cdot ")]
+    assert len(steps) == (len(graph.updates) if asks_steps(graph) else 0)
 
 
 # The handout's correct values, 4 places (the published oracle; its slips corrected as the issue says).
@@ -653,7 +665,7 @@ def test_every_activation_and_loss_gives_checkable_lines(
     check_lines(solution)
     for node in graph.nodes:
         if node.formula is not None:
-            assert f"$${node.symbol} = " in solution, node.id
+            assert f"$${_line_symbol(graph, node)} = " in solution, node.id
     run = _pandoc(solution)
     assert run.returncode == 0 and run.stderr == "", run.stderr
 

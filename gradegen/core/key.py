@@ -34,12 +34,17 @@ def askable(graph: Graph) -> tuple[str, ...]:
     return tuple(n.id for n in graph.nodes if n.kind is not Kind.GIVEN)
 
 
-def _unasked_kind(graph: Graph) -> Kind:
-    """The form of an update a worksheet does not ask by default: with a tiny η the steps η·∂L/∂p
-    are asked (the new values follow from them), otherwise the new values."""
+def asks_steps(graph: Graph) -> bool:
+    """Whether η is tiny (:func:`~gradegen.core.rounding.tiny_learning_rate`): then worksheets ask
+    the steps η·∂L/∂p (the new values follow from them) and solutions work each step out on its
+    own line; otherwise they ask the new values, whose lines show the step."""
     lr = graph.find(Role.LEARNING_RATE)
-    tiny = lr is not None and tiny_learning_rate(graph.defaults[lr.id], graph.decimals)
-    return Kind.UPDATE if tiny else Kind.STEP
+    return lr is not None and tiny_learning_rate(graph.defaults[lr.id], graph.decimals)
+
+
+def _unasked_kind(graph: Graph) -> Kind:
+    """The form of an update a worksheet does not ask by default (see :func:`asks_steps`)."""
+    return Kind.UPDATE if asks_steps(graph) else Kind.STEP
 
 
 def default_questions(graph: Graph) -> tuple[str, ...]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from gradegen.core.graph import Graph, Kind, Node, Role
+from gradegen.core.key import asks_steps
 from gradegen.core.network import unit_names
 from gradegen.core.spec import Activation, Spec
 
@@ -332,10 +333,11 @@ def build_plan(spec: Spec, graph: Graph) -> DocumentPlan:
         sections.append(Section("Other quantities", 3, tuple(rest)))
 
     update_items: list[Item] = [Para(Prose.of(_UPDATE_INTRO[0], r"\eta", _UPDATE_INTRO[1]))]
+    steps = asks_steps(graph)  # else each update's line shows its step: 0.4 − 0.0411
     for node in graph.nodes:
         if node.kind is Kind.UPDATE:
             step = graph.find(Role.STEP, param=node.param)
-            if step is not None:  # the step first: the update subtracts it
+            if steps and step is not None:  # the step first: the update subtracts it
                 planner.show(step.id, update_items)
             planner.show(node.id, update_items)
     if not spec.update_biases:
