@@ -21,7 +21,18 @@ def test_solve_prints_every_quantity_of_the_handout() -> None:
     """`gradegen solve` lists every id with its hand value."""
     result = runner.invoke(app, ["solve"])
     assert result.exit_code == 0, result.output
-    for text in ("z_h1", "0.3775", "dL_dw4", "0.00150", "w5_new", "0.39999178", "dL_db1", "0.0284"):
+    for text in (
+        "z_h1",
+        "0.3775",
+        "dL_dw4",
+        "1.50 × 10⁻³",
+        "w5_new",
+        "0.39999178",
+        "dL_db1",
+        "2.84 × 10⁻²",
+        "step_b2",
+        "1.385 × 10⁻⁵",
+    ):
         assert text in result.output
 
 

@@ -189,11 +189,13 @@ def test_unknown_ask_is_a_user_error(tmp_path: Path) -> None:
 
 
 def test_exact_flag(tmp_path: Path) -> None:
-    """--exact prints full precision in the solution and asks for it in the worksheet."""
+    """--exact prints 10 significant figures in the solution (∂L/∂w5 = 0.08216704056423078 in
+    float64) and asks for them in the worksheet and answer sheet."""
     result = runner.invoke(app, ["generate", "--exact", "--out", str(tmp_path / "o")])
     assert result.exit_code == 0
-    assert "0.08216704056423078" in (tmp_path / "o" / "solution.md").read_text()
-    assert "full precision" in (tmp_path / "o" / "answers.yaml").read_text()
+    solution = (tmp_path / "o" / "solution.md").read_text()
+    assert "= 0.08216704056$$" in solution and "0.08216704056423078" not in solution
+    assert "10 significant figures" in (tmp_path / "o" / "answers.yaml").read_text()
 
 
 def test_missing_tex_engine_says_what_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -210,7 +211,9 @@ def test_class_csv_is_graded_against_each_students_own_key(tmp_path: Path, hando
     path = tmp_path / "answers.csv"
     with path.open("w", newline="") as handle:
         csv.writer(handle).writerows([["student", *asked], *rows])
-    for credit, ceiling in ((1.0, 0.5), (0.0, 0.1)):
+    # With follow-through, the 8 steps η·∂L/∂p of 32 questions follow from the shared η and the
+    # copied gradients (right for those gradients), so they earn credit: at most 0.5 + 8/32.
+    for credit, ceiling in ((1.0, 0.75), (0.0, 0.1)):
         results = grade(tmp_path / "cls" / "keys.json", [path], ecf_credit=credit).to_dict()
         scores = {s["student"]: s["score"] / s["max"] for s in results["students"]}
         assert set(scores) == set(ids)
@@ -326,3 +329,71 @@ def test_a_worker_failure_leaves_nothing_behind(
         generate_class(handout, Roster.anonymous(20), tmp_path / "out", seed="w")
     assert not (tmp_path / "out").exists()
     assert list(tmp_path.iterdir()) == []
+
+
+# --------------------------------------------------------------------------- precision (issue 11)
+
+# a number: with its sign and a power of ten (2.50 has none); a negative operand's parentheses go
+# with it, so "(#)" is read as "#" once the numbers are blanked
+_NUMBER = re.compile(r"[-−]?\d+(?:\.\d+)?(?: \\times 10\^\{-?\d+\})?")
+
+
+@pytest.mark.parametrize("network", ["handout", "deep_softmax"])
+def test_every_variant_of_a_class_is_asked_the_same_way(
+    tmp_path: Path, network: str, request: pytest.FixtureRequest
+) -> None:
+    """A 30-student class: every worksheet and answer sheet reads the same once its numbers are
+    blanked (the precision asked depends on the question, never on a student's values), while the
+    numbers themselves differ (the solution's lines too, signs being part of a number)."""
+    spec: Spec = request.getfixturevalue(network)
+    ids = [f"s{k:02d}" for k in range(30)]
+    generate_class(spec, _roster(ids), tmp_path / "cls", seed="precision")
+    for name in ("worksheet.md", "worksheet.tex", "answers.yaml", "solution.md"):
+        texts = [(tmp_path / "cls" / student / name).read_text("utf-8") for student in ids]
+        blanked = {_NUMBER.sub("#", text).replace("(#)", "#") for text in texts}
+        assert len(blanked) == 1, name
+        if name != "answers.yaml":
+            assert len(set(texts)) == 30, name  # each student has their own numbers
+    worksheet = (tmp_path / "cls" / "s00" / "worksheet.md").read_text("utf-8")
+    assert "significant figures, in scientific notation" in worksheet and "decimal places" in worksheet
+
+
+def test_each_hand_value_follows_the_rule_its_question_states(handout: Spec) -> None:
+    """For 30 variants of the handout, every asked value is what the worksheet's rule gives from
+    the student's own (hand) values: 4 places (within half a unit of 10⁻⁴), 3 significant figures,
+    the exact product η × ∂L/∂p, the exact difference p − step (checked with decimal arithmetic)."""
+    from decimal import Decimal
+
+    from gradegen.core.rounding import shortest
+    from gradegen.documents.numbers import precision_text
+    from gradegen.variants.draw import make_variants
+
+    variants = make_variants(handout, [f"s{k:02d}" for k in range(30)], seed="rule")
+    graph, hand = variants.graph, variants.hand
+    recomputed = graph.recompute(hand.arrays)
+
+    def text(qid: str, i: int) -> Decimal:
+        return Decimal(hand.text(qid, i).replace("−", "-").replace(" × 10", "e").translate(_UNSUPER))
+
+    for qid in [*variants.asked, *graph.updates.values()]:
+        rule = precision_text(graph, qid, False)
+        for i in range(len(variants)):
+            value, printed = float(hand[qid][i]), text(qid, i)
+            assert float(printed) == value, (qid, i)
+            if rule == "4 decimal places":
+                assert printed.as_tuple().exponent == -4
+                assert abs(recomputed[qid][i] - value) <= 0.5e-4 * (1 + 1e-9)
+            elif rule.startswith("3 significant figures"):
+                assert len(printed.as_tuple().digits) == 3 or value == 0
+                half = 0.5 * 10.0 ** (printed.adjusted() - 2)
+                assert abs(recomputed[qid][i] - value) <= half * (1 + 1e-9)
+            elif qid.startswith("step_"):
+                lr, grad = graph[qid].parents
+                assert printed == Decimal(shortest(float(hand[lr][i]))) * text(grad, i)
+            else:
+                param = graph[qid].param or ""
+                step = text(f"step_{param}", i)
+                assert printed == Decimal(shortest(float(hand[param][i]))) - step
+
+
+_UNSUPER = str.maketrans("⁻⁰¹²³⁴⁵⁶⁷⁸⁹", "-0123456789")

@@ -171,3 +171,28 @@ def test_feedback_zip_and_none(tmp_path: Path) -> None:
     assert names == {"results.json", "gradebook.csv", "summary.md", ".gradegen.json"}
     result = runner.invoke(app, ["grade", HANDOUT, sheet, "--out", str(tmp_path / "t"), "--feedback", "tar"])
     assert result.exit_code == 2
+
+
+def test_the_worksheets_forms_and_typed_student_ids_are_graded(tmp_path: Path) -> None:
+    """Issue 11: `student: 0123` is graded as 0123 (not YAML's octal 83) and `student: no` as no
+    (not false); the answers in each form the worksheet asks (6.70e-4, 6.70 × 10^-4, 6.70 × 10⁻⁴
+    for ∂L/∂w1 = 0.0134 × 0.05 = 0.00067; the step 0.0001 × 0.1385 = 1.385 × 10⁻⁵) are right."""
+    docs = tmp_path / "docs"
+    assert runner.invoke(app, ["generate", "--out", str(docs)]).exit_code == 0
+    sheets = tmp_path / "sheets"
+    sheets.mkdir()
+    (sheets / "a.yaml").write_text(
+        "student: 0123\ndL_dw1: 6.70e-4\ndL_dw2: 1.34 × 10^-3\nstep_b2: 1.385 × 10⁻⁵\n", "utf-8"
+    )
+    (sheets / "b.yaml").write_text("student: no\ndL_dw1: 6.70 × 10⁻⁴\nstep_w1: 6.70e-8\n", "utf-8")
+    result = runner.invoke(app, ["grade", str(docs / "key.json"), str(sheets), "--json", "--quiet",
+                                 "--out", str(tmp_path / "grades")])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["errors"] == []
+    students = {s["student"]: s for s in data["students"]}
+    assert set(students) == {"0123", "no"}
+    for student, answered in (("0123", ["dL_dw1", "dL_dw2", "step_b2"]), ("no", ["dL_dw1", "step_w1"])):
+        items = students[student]["items"]
+        assert [q for q in answered if items[q]["verdict"] == "correct"] == answered
+        assert students[student]["score"] == len(answered)

@@ -47,7 +47,11 @@ def test_handout_values_at_four_places(handout: Spec, qid: str, value: float) ->
 
 @pytest.mark.parametrize(
     ("qid", "exact5", "hand"),
-    [("dL_dw1", 0.00067, "0.000670"), ("dL_dw3", 0.00075, "0.000750"), ("dL_dw4", 0.0015, "0.00150")],
+    [
+        ("dL_dw1", 0.00067, "6.70 × 10⁻⁴"),
+        ("dL_dw3", 0.00075, "7.50 × 10⁻⁴"),
+        ("dL_dw4", 0.0015, "1.50 × 10⁻³"),
+    ],
 )
 def test_handout_small_gradients_keep_three_figures(
     handout: Spec, qid: str, exact5: float, hand: str
@@ -58,7 +62,7 @@ def test_handout_small_gradients_keep_three_figures(
     assert exact > 0
     assert round(exact, 5) == pytest.approx(exact5, abs=1e-12)
     values = graph.evaluate(hand=True)
-    assert values[qid][0] == pytest.approx(float(hand), abs=1e-15)
+    assert values[qid][0] == pytest.approx(exact5, abs=1e-15)
     assert values.text(qid) == hand
 
 
@@ -71,12 +75,15 @@ def test_handout_new_w5_shows_the_step(handout: Spec) -> None:
 
 
 def test_handout_hand_chain_matches_the_handout_steps(handout: Spec) -> None:
-    """Hand values follow the handout's own rounding steps: 0.7414 × 0.1868 = 0.1385, × 0.40 = 0.0554."""
+    """Hand values follow the handout's own rounding steps: 0.7414 × 0.1868 = 0.1385, × 0.40 = 0.0554
+    (behind the hidden layer in scientific notation, 3 figures: 5.54 × 10⁻², × 0.2413 = 1.34 × 10⁻²)."""
     hand = build_graph(handout).evaluate(hand=True)
     assert hand.text("dL_dz_out") == "0.1385"
-    assert hand.text("dL_da_h1") == "0.0554"
-    assert hand.text("dL_dz_h1") == "0.0134"
-    assert hand.text("dL_dw1") == "0.000670"
+    assert hand.text("dL_da_h1") == "5.54 × 10⁻²" and hand["dL_da_h1"][0] == 0.0554
+    assert hand.text("dL_dz_h1") == "1.34 × 10⁻²" and hand["dL_dz_h1"][0] == 0.0134
+    assert hand.text("dL_dw1") == "6.70 × 10⁻⁴" and hand["dL_dw1"][0] == 0.00067
+    assert hand.text("step_w1") == "6.70 × 10⁻⁸" and hand["step_w1"][0] == 6.7e-8
+    assert hand.text("w1_new") == "0.149999933" and hand["w1_new"][0] == 0.149999933
 
 
 def test_mazur_published_values(mazur: Spec) -> None:
@@ -152,6 +159,7 @@ HANDOUT_ROLES = {
     Role.DELTA: ["dL_dz_out", "dL_dz_h1", "dL_dz_h2"],
     Role.WEIGHT_GRADIENT: ["dL_dw5", "dL_dw6", "dL_dw1", "dL_dw2", "dL_dw3", "dL_dw4"],
     Role.BIAS_GRADIENT: ["dL_db2", "dL_db1"],
+    Role.STEP: ["step_w1", "step_w2", "step_w3", "step_w4", "step_w5", "step_w6", "step_b1", "step_b2"],
     Role.UPDATE: ["w1_new", "w2_new", "w3_new", "w4_new", "w5_new", "w6_new", "b1_new", "b2_new"],
 }
 

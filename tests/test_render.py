@@ -12,12 +12,12 @@ from functools import cache
 from pathlib import Path
 
 import pytest
-import yaml
 from conftest import deep_softmax_data
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gradegen.core.key import make_key, resolve_ask
+from gradegen.core.graph import Graph, Kind, Node
+from gradegen.core.key import asks_steps, make_key, resolve_ask
 from gradegen.core.network import build_graph
 from gradegen.core.rounding import shortest
 from gradegen.core.spec import Spec, parse_spec, preset
@@ -208,7 +208,7 @@ def split_equals(line: str) -> list[str]:
     return [p.strip() for p in parts]
 
 
-_RESULT = re.compile(r"-?\d+(?:\.(\d+))?")
+_RESULT = re.compile(r"(-?\d+(?:\.(\d+))?)(?: \\times 10\^\{(-?\d+)\})?")
 
 
 def check_lines(markdown: str) -> list[str]:
@@ -231,9 +231,10 @@ def check_lines(markdown: str) -> list[str]:
             continue
         result_text = numeric[-1][0]
         m = _RESULT.fullmatch(result_text)
-        assert m, f"the result of a line must be a plain number: {line}"
-        places = len(m.group(1) or "")
-        result = float(result_text)
+        assert m, f"the result of a line must be a plain number (or one in scientific notation): {line}"
+        exponent = int(m.group(3) or 0)
+        places = len(m.group(2) or "") - exponent
+        result = float(f"{m.group(1)}e{exponent}")
         half_unit = 0.5 * 10.0**-places
         for segment, value in numeric[:-1]:
             assert abs(value - result) <= half_unit * (1 + 1e-9) + 1e-15, (
@@ -297,6 +298,14 @@ def test_checker_rejects_a_wrong_line() -> None:
 # --------------------------------------------------------------------------- acceptance
 
 
+def _line_symbol(graph: Graph, node: Node) -> str:
+    """The symbol of the line that works ``node`` out: its own, but a step's is its update's line
+    (w − η·g = w − step = new) unless η is tiny (then each step has a line of its own)."""
+    if node.kind is Kind.STEP and not asks_steps(graph):
+        return graph[graph.updates[node.param or ""]].symbol
+    return node.symbol
+
+
 @pytest.mark.parametrize("name", NETWORKS)
 def test_every_arithmetic_line_recomputes_from_its_printed_numbers(name: str) -> None:
     """Hand mode: every line's result is what its own printed (rounded) operands give, and every
@@ -306,7 +315,10 @@ def test_every_arithmetic_line_recomputes_from_its_printed_numbers(name: str) ->
     graph = build_graph(spec)
     for node in graph.nodes:
         if node.formula is not None:
-            assert any(line.startswith(f"$${node.symbol} = ") for line in checked), node.id
+            symbol = _line_symbol(graph, node)
+            assert any(line.startswith(f"$${symbol} = ") for line in checked), node.id
+    steps = [line for line in checked if line.startswith(r"$$\eta \cdot ")]
+    assert len(steps) == (len(graph.updates) if asks_steps(graph) else 0)
 
 
 # The handout's correct values, 4 places (the published oracle; its slips corrected as the issue says).
@@ -323,11 +335,18 @@ HANDOUT = {
     r"\frac{\partial L}{\partial w_{5}}": "0.0822",
     r"\frac{\partial L}{\partial w_{6}}": "0.0827",
     r"\frac{\partial L}{\partial b_{2}}": "0.1385",
-    r"\frac{\partial L}{\partial b_{1}}": "0.0284",
-    r"\frac{\partial L}{\partial w_{1}}": "0.000670",
-    r"\frac{\partial L}{\partial w_{3}}": "0.000750",
-    r"\frac{\partial L}{\partial w_{4}}": "0.00150",
+    # behind the hidden layer: 3 significant figures in scientific notation
+    r"\frac{\partial L}{\partial b_{1}}": r"2.84 \times 10^{-2}",
+    r"\frac{\partial L}{\partial w_{1}}": r"6.70 \times 10^{-4}",
+    r"\frac{\partial L}{\partial w_{3}}": r"7.50 \times 10^{-4}",
+    r"\frac{\partial L}{\partial w_{4}}": r"1.50 \times 10^{-3}",
+    # steps: the exact products 0.0001 × 0.0822 and 0.0001 × 6.70 × 10⁻⁴; updates: exact differences
+    r"\eta \cdot \frac{\partial L}{\partial w_{5}}": r"8.22 \times 10^{-6}",
+    r"\eta \cdot \frac{\partial L}{\partial w_{1}}": r"6.70 \times 10^{-8}",
+    r"\eta \cdot \frac{\partial L}{\partial b_{2}}": r"1.385 \times 10^{-5}",
     r"w_{5}^{\text{new}}": "0.39999178",
+    r"w_{1}^{\text{new}}": "0.149999933",
+    r"b_{2}^{\text{new}}": "0.59998615",
 }
 
 
@@ -341,7 +360,9 @@ def test_handout_solution_shows_the_handout_values_without_its_slips() -> None:
             symbol
         )
     assert "0.40 - 0.0001 \\times 0.0822" in solution.replace("0.4 -", "0.40 -")
-    assert "= 0.4 - 0.00000822 = 0.39999178$$" in solution
+    assert r"= 0.4 - 8.22 \times 10^{-6} = 0.39999178$$" in solution
+    assert r"= 0.0001 \times 0.1385 = 1.385 \times 10^{-5}$$" in solution  # not rounded to 0.0000139
+    assert "0.0000000670" not in solution and "0.0000139" not in solution
     for text in (files["solution.md"], files["solution.tex"]):
         assert "0.399927" not in text
         assert "-0.00150" not in text and "−0.00150" not in text
@@ -351,7 +372,7 @@ def test_handout_solution_shows_the_handout_values_without_its_slips() -> None:
 
 def _forms(value: float, hand_text: str) -> set[str]:
     """The ways a value could be printed: its hand text, repr and shortest form, either minus sign."""
-    forms = {hand_text, repr(value), shortest(value)}
+    forms = {hand_text, repr(value), shortest(value), hand_text.split(" × ")[0]}  # and a mantissa
     out = set()
     for form in forms:
         plain = form.replace("−", "-")
@@ -380,43 +401,60 @@ def test_no_asked_value_appears_in_the_worksheet(name: str, ask: str | None) -> 
             assert not leaked, f"{qid} = {leaked} appears in {doc}"
 
 
+def _handout_precision(qid: str) -> str:
+    """What the handout's worksheet asks of ``qid``, by the rule per role (worked out by hand): 3
+    figures behind the hidden layer, the exact product for a step, the exact difference for an
+    update, 4 places for the rest."""
+    hidden = {
+        "dL_da_h1",
+        "dL_dz_h1",
+        "dL_da_h2",
+        "dL_dz_h2",
+        "dL_dw1",
+        "dL_dw2",
+        "dL_dw3",
+        "dL_dw4",
+        "dL_db1",
+    }
+    if qid in hidden:
+        return "3 significant figures, in scientific notation"
+    if qid.startswith("step_"):
+        return "the exact product of the learning rate and your gradient, in scientific notation"
+    if qid.endswith("_new"):
+        return "the exact difference: the old value minus the learning rate times your gradient"
+    return "4 decimal places"
+
+
 def test_worksheet_numbers_questions_in_graph_order_with_ids_and_precision() -> None:
-    """Questions are numbered in graph order, each naming its ID and the places required."""
+    """Questions are numbered in graph order, each naming its ID and the precision its kind asks."""
     spec = preset("handout")
     graph = build_graph(spec)
     exact, hand = graph.evaluate(), graph.evaluate(hand=True)
-    asked = resolve_ask(graph, "loss,dL_dw5,dL_dw1,w1_new")
+    asked = resolve_ask(graph, "loss,dL_dw5,dL_dw1,step_w1,w1_new")
     files = render_documents(spec, graph, exact, hand, 0, asked)
     md = files["worksheet.md"]
     positions = [md.index(f"(ID `{qid}`") for qid in asked]
     assert positions == sorted(positions)
     for number, qid in enumerate(asked, start=1):
-        places = hand.places[qid][0]
-        assert re.search(rf"\*\*{number}\.\*\* .*\(ID `{qid}`; give {places} decimal places\)", md)
+        wanted = re.escape(_handout_precision(qid))
+        assert re.search(rf"\*\*{number}\.\*\* .*\(ID `{qid}`; give {wanted}\)", md)
         assert (
-            f"\\texttt{{{qid.replace('_', chr(92) + '_')}}}; give {places} decimal places"
+            f"\\texttt{{{qid.replace('_', chr(92) + '_')}}}; give {_handout_precision(qid)}"
             in files["worksheet.tex"]
         )
+    assert "decimal places" in md and "significant figures" in md
     assert md.count("Answer:") == len(asked)
     assert "![Network diagram" in md and "network.svg" in md
 
 
-def test_answer_sheet_round_trips_through_yaml() -> None:
-    """answers.yaml has student, then each asked ID blank in question order, commented with its
-    number and precision, and reads back with yaml.safe_load."""
-    spec = preset("handout")
-    graph = build_graph(spec)
-    exact, hand = graph.evaluate(), graph.evaluate(hand=True)
-    asked = resolve_ask(graph)
-    text = render_documents(spec, graph, exact, hand, 0, asked, student='Ann "A" O\'Neil: #1')["answers.yaml"]
-    data = yaml.safe_load(text)
-    assert list(data) == ["student", *asked]
-    assert data["student"] == 'Ann "A" O\'Neil: #1'
-    assert all(data[qid] is None for qid in asked)
-    key_lines = [line for line in text.splitlines() if not line.startswith(("#", "student"))]
-    for number, (qid, line) in enumerate(zip(asked, key_lines, strict=True), start=1):
-        assert line.startswith(f"{qid}:")
-        assert line.endswith(f"# question {number}, {hand.places[qid][0]} decimal places")
+def test_a_tiny_learning_rate_asks_the_steps() -> None:
+    """With the handout's η = 0.0001 the worksheet asks each step η·∂L/∂p, not the new value (which
+    would need 9 decimal places); with η = 0.5 it asks the new values."""
+    handout = build_graph(preset("handout"))
+    assert [q for q in resolve_ask(handout, "updates")] == [f"step_{p}" for p in handout.updates]
+    assert "w1_new" not in resolve_ask(handout) and "step_w1" in resolve_ask(handout)
+    mazur = build_graph(preset("mazur"))
+    assert [q for q in resolve_ask(mazur, "updates")] == list(mazur.updates.values())
 
 
 def test_key_json_is_the_key_module_format() -> None:
@@ -440,14 +478,21 @@ def test_render_documents_returns_every_file() -> None:
     assert tuple(files) == FILES
 
 
-def test_exact_mode_prints_full_precision() -> None:
-    """--exact prints every computed value at full float64 precision."""
-    spec, files = _documents("handout", True)
-    graph = build_graph(spec)
-    exact = graph.evaluate()
-    solution = files["solution.md"]
-    assert f"= {shortest(float(exact['dL_dw5'][0]))}$$" in solution
-    assert "full precision" in files["worksheet.md"]
+def test_exact_mode_prints_ten_significant_figures() -> None:
+    """--exact prints every computed value to 10 significant figures (no float noise), in its own
+    wording: z_h2 = 0.0125 + 0.03 + 0.35 is 0.39249999999999996 in float64, printed 0.3925000000;
+    ∂L/∂w5 = 0.08216704056423078 is 0.08216704056; ∂L/∂w1 = 0.000669…, 6.698… × 10⁻⁴."""
+    _, files = _documents("handout", True)
+    solution, worksheet = files["solution.md"], files["worksheet.md"]
+    assert r"\sigma(0.3925000000) = 0.5968843783$$" in solution
+    assert "= 0.08216704056$$" in solution
+    assert re.search(r"\\partial w_\{1\}\} = .* = 6\.\d{9} \\times 10\^\{-4\}\$\$", solution)
+    for text in (solution, worksheet, files["solution.tex"], files["worksheet.tex"]):
+        assert "0.39249999999999996" not in text and "0.19999986632079578" not in text
+        assert "round every value" not in text and "rounded before the next" not in text
+        assert "rounding each before" not in text and "Working by hand" not in text
+        assert "values shown to 10 significant figures" in text
+    assert "give 10 significant figures" in worksheet and "decimal places" not in worksheet
 
 
 def test_a_batch_variant_renders_as_its_own_spec_does() -> None:
@@ -620,7 +665,7 @@ def test_every_activation_and_loss_gives_checkable_lines(
     check_lines(solution)
     for node in graph.nodes:
         if node.formula is not None:
-            assert f"$${node.symbol} = " in solution, node.id
+            assert f"$${_line_symbol(graph, node)} = " in solution, node.id
     run = _pandoc(solution)
     assert run.returncode == 0 and run.stderr == "", run.stderr
 

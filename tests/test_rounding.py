@@ -1,4 +1,4 @@
-"""Hand rounding: half away from zero, three significant figures kept, update steps visible."""
+"""Hand rounding: half away from zero, by the question's rule; steps and updates exact."""
 
 from __future__ import annotations
 
@@ -7,49 +7,95 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gradegen.core.rounding import format_number, hand_round, hand_update, places_for, round_to, shortest
+from gradegen.core.rounding import (
+    Precision,
+    Rule,
+    decimals_of,
+    exact_step,
+    exact_update,
+    format_number,
+    hand_round,
+    places_for,
+    round_to,
+    shortest,
+    tiny_learning_rate,
+)
+
+FOUR = Precision(Rule.DECIMALS, 4)
+THREE_FIGURES = Precision(Rule.FIGURES, 3, scientific=True)
 
 
 @pytest.mark.parametrize(
-    ("value", "decimals", "rounded", "text"),
+    ("value", "precision", "rounded", "text"),
     [
-        (0.13849856, 4, 0.1385, "0.1385"),
-        (0.000668396, 4, 0.000668, "0.000668"),
-        (0.0013497, 4, 0.00135, "0.00135"),
-        (0.74136507, 4, 0.7414, "0.7414"),
-        (1.10590597, 4, 1.1059, "1.1059"),
-        (-0.0014996, 4, -0.0015, "−0.00150"),
-        (123.4567, 2, 123.46, "123.46"),
-        (0.0, 4, 0.0, "0.0000"),
-        (0.00135, 4, 0.00135, "0.00135"),
-        (0.12345, 4, 0.1235, "0.1235"),  # a half rounds up, as on paper (banker's gives 0.1234)
-        (0.1385 * 0.5, 4, 0.0693, "0.0693"),  # float gives 0.069249999…; paper gives 0.06925
-        (0.06924999, 4, 0.0692, "0.0692"),
-        (-0.12345, 4, -0.1235, "−0.1235"),
-        (1234.5, 0, 1235.0, "1235"),
-        (2.5, 0, 2.5, "2.50"),  # three significant figures win over 0 places
+        (0.13849856, FOUR, 0.1385, "0.1385"),
+        (0.74136507, FOUR, 0.7414, "0.7414"),
+        (1.10590597, FOUR, 1.1059, "1.1059"),
+        (0.000668396, FOUR, 0.0007, "0.0007"),  # the rule is the question's, not the value's
+        (-0.0014996, FOUR, -0.0015, "−0.0015"),
+        (0.0, FOUR, 0.0, "0.0000"),
+        (0.12345, FOUR, 0.1235, "0.1235"),  # a half rounds up, as on paper (banker's gives 0.1234)
+        (0.1385 * 0.5, FOUR, 0.0693, "0.0693"),  # float gives 0.069249999…; paper gives 0.06925
+        (0.06924999, FOUR, 0.0692, "0.0692"),
+        (-0.12345, FOUR, -0.1235, "−0.1235"),
+        (1234.5, Precision(Rule.DECIMALS, 0), 1235.0, "1235"),
+        (0.000668396, THREE_FIGURES, 0.000668, "6.68 × 10⁻⁴"),
+        (0.0134 * 0.05, THREE_FIGURES, 0.00067, "6.70 × 10⁻⁴"),  # the handout's ∂L/∂w1
+        (-0.0014996, THREE_FIGURES, -0.0015, "−1.50 × 10⁻³"),
+        (0.000999999, THREE_FIGURES, 0.001, "1.00 × 10⁻³"),  # the carry takes a place away
+        (0.0554 * 0.2413, THREE_FIGURES, 0.0134, "1.34 × 10⁻²"),
+        (2.5, THREE_FIGURES, 2.5, "2.50"),  # no power of ten for 10⁰
+        (1234.5, THREE_FIGURES, 1235.0, "1.235 × 10³"),  # never rounded left of the point
+        (0.0, THREE_FIGURES, 0.0, "0"),
     ],
 )
-def test_hand_round_table(value: float, decimals: int, rounded: float, text: str) -> None:
-    """Each value rounds as a student would, and prints with the places it was given."""
-    result, places = hand_round(np.array([value]), decimals)
+def test_hand_round_table(value: float, precision: Precision, rounded: float, text: str) -> None:
+    """Each value rounds by its question's rule, and prints with the places it was given."""
+    result, places = hand_round(np.array([value]), precision)
     assert result[0] == rounded
-    assert format_number(result[0], int(places[0])) == text
+    assert format_number(result[0], int(places[0]), precision.scientific) == text
 
 
-def test_update_keeps_the_step_visible() -> None:
-    """0.40 − 0.0001 × 0.0822 rounds to 0.39999178, not 0.4000."""
-    new, places = hand_update(np.array([0.40]), np.array([0.0001 * 0.0822]), 4)
-    assert format_number(new[0], int(places[0])) == "0.39999178"
-    new, places = hand_update(np.array([0.40]), np.array([0.5 * 0.0822]), 4)
-    assert format_number(new[0], int(places[0])) == "0.3589"
+@pytest.mark.parametrize(
+    ("lr", "grad", "grad_places", "step", "text"),
+    [
+        (0.0001, 0.1385, 4, 0.00001385, "0.00001385"),  # exact, not 0.0000139
+        (0.0001, 0.00067, 6, 6.7e-8, "0.0000000670"),  # 6.70 × 10⁻⁴ keeps its three figures
+        (0.5, 0.0822, 4, 0.0411, "0.0411"),  # 0.04110: the zero is 5 × 2, not a figure of g
+        (0.5, 0.0827, 4, 0.04135, "0.04135"),
+        (0.37, -0.0226, 4, -0.008362, "−0.008362"),
+    ],
+)
+def test_a_step_is_the_exact_product(
+    lr: float, grad: float, grad_places: int, step: float, text: str
+) -> None:
+    """η·g is the exact decimal product of η as given and the rounded g, with g's figures."""
+    value, places = exact_step(np.array([lr]), np.array([grad]), np.array([grad_places]))
+    assert value[0] == step and format_number(value[0], int(places[0])) == text
 
 
-@given(st.floats(1e-9, 1e6), st.integers(0, 6))
-def test_three_significant_figures_survive(value: float, decimals: int) -> None:
-    """Whatever the magnitude, a hand value keeps at least three significant figures."""
-    result, _ = hand_round(np.array([value]), decimals)
-    assert abs(result[0] - value) <= 0.005 * value + 0.5 * 10.0**-decimals
+def test_an_update_is_the_exact_difference() -> None:
+    """w − step exactly, without trailing zeros: 0.40 − 0.00000822 = 0.39999178, 0.4 − 0.0411 =
+    0.3589, 0.15 − 0.0000000670 = 0.149999933."""
+    for w, step, step_places, text in [
+        (0.40, 8.22e-6, 8, "0.39999178"),
+        (0.4, 0.0411, 4, "0.3589"),
+        (0.15, 6.7e-8, 10, "0.149999933"),
+        (0.6, 0.00001385, 8, "0.59998615"),
+    ]:
+        new, places = exact_update(np.array([w]), np.array([step]), np.array([step_places]))
+        assert format_number(new[0], int(places[0])) == text and new[0] == float(text)
+
+
+def test_decimals_of_counts_the_places_as_typed() -> None:
+    """0.0001 has 4 places, 0.15 two, 2 none; a float with no short decimal gets 15."""
+    assert decimals_of(np.array([0.0001, 0.15, 2.0, -0.37, 1 / 3])).tolist() == [4, 2, 0, 2, 15]
+
+
+def test_a_tiny_learning_rate_is_below_ten_to_two_minus_the_decimals() -> None:
+    """At 4 places η = 0.0001 is tiny (steps asked) and 0.5 or 0.01 is not."""
+    assert tiny_learning_rate(0.0001, 4) and tiny_learning_rate(0.009, 4)
+    assert not tiny_learning_rate(0.01, 4) and not tiny_learning_rate(0.5, 4)
 
 
 @given(st.floats(-1e3, 1e3, allow_nan=False), st.integers(0, 8))

@@ -154,7 +154,7 @@ def test_class_csv_and_broken_folder_in_one_run(tmp_path: Path, handout: Spec) -
     folder = _broken_folder(tmp_path)
 
     results = grade(handout, [csv_path, folder])
-    asked = 32  # every quantity of the handout network (44) but its 12 givens
+    asked = 40  # every quantity of the handout network (52, steps included) but its 12 givens
     assert len(results) == n + 2  # the CSV's students, uma and the first dupe
     by_id = {s: i for i, s in enumerate(results.ids)}
     scores = results.scores[[by_id[f"s{i:04d}"] for i in range(n)]]

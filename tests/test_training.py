@@ -118,8 +118,8 @@ def test_a_spec_whose_step_overflows_is_refused_naming_the_first_quantity(
 
 
 def test_an_update_that_overflows_is_named() -> None:
-    """When only η·∂L/∂w leaves float64, the forward pass and gradients being finite, the update
-    is named: z = x·w = 1e150, ∂L/∂w = z·x = 1e300, η·∂L/∂w = 1e310 (while ∂L/∂b·η = 1e160)."""
+    """When only η·∂L/∂w leaves float64, the forward pass and gradients being finite, the step is
+    named: z = x·w = 1e150, ∂L/∂w = z·x = 1e300, η·∂L/∂w = 1e310 (while ∂L/∂b·η = 1e160)."""
     import math
 
     x, w, rate = 1e150, 1.0, 1e10
@@ -127,7 +127,7 @@ def test_an_update_that_overflows_is_named() -> None:
     assert math.isfinite(0.0 - rate * (x * w))
     data = {"inputs": [x], "targets": [0.0], "learning_rate": rate,
             "layers": [{"activation": "linear", "weights": [[w]], "bias": 0.0}]}  # fmt: skip
-    with pytest.raises(SpecError, match=r"^spec: w1_new \(.*\) overflows to -inf"):
+    with pytest.raises(SpecError, match=r"^spec: step_w1 \(.*\) overflows to \+inf"):
         solve(parse_spec(data))
 
 

@@ -15,7 +15,15 @@ from enum import StrEnum
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from gradegen.core.rounding import format_number, hand_round, hand_update, shortest
+from gradegen.core.rounding import (
+    Precision,
+    Rule,
+    exact_step,
+    exact_update,
+    format_number,
+    hand_round,
+    shortest,
+)
 from gradegen.errors import GradegenError
 
 Array = NDArray[np.float64]
@@ -30,6 +38,7 @@ class Kind(StrEnum):
     LOSS = "loss"
     FACTOR = "factor"
     GRADIENT = "gradient"
+    STEP = "step"
     UPDATE = "update"
 
 
@@ -53,6 +62,7 @@ class Role(StrEnum):
     DELTA = "delta"  # ∂L/∂z of a unit
     WEIGHT_GRADIENT = "weight_gradient"
     BIAS_GRADIENT = "bias_gradient"
+    STEP = "step"  # η·∂L/∂p, what the update subtracts
     UPDATE = "update"  # a parameter after the step
 
     @property
@@ -76,6 +86,7 @@ _KIND_OF = {
     Role.DELTA: Kind.FACTOR,
     Role.WEIGHT_GRADIENT: Kind.GRADIENT,
     Role.BIAS_GRADIENT: Kind.GRADIENT,
+    Role.STEP: Kind.STEP,
     Role.UPDATE: Kind.UPDATE,
 }
 
@@ -131,6 +142,7 @@ class Node:
     param: str | None = None  # the parameter this is (a given) or is about (gradient, update)
     role: Role | None = None  # None only in hand-built graphs (tests, scripts)
     layer: int | None = None
+    precision: Precision | None = None  # how it is rounded by hand (None: to the graph's decimals)
 
     def compute(self, args: Sequence[Array]) -> Array:
         if self.fn is None:
@@ -299,13 +311,28 @@ class Graph:
                 args = [values[p] for p in node.parents]
                 value = _column(node.compute(args), n)
                 if hand:
-                    if node.kind is Kind.UPDATE:
-                        w, lr, grad = args
-                        value, places[node.id] = hand_update(w, lr * grad, self.decimals)
-                    else:
-                        value, places[node.id] = hand_round(value, self.decimals)
+                    value, places[node.id] = self._hand(node, args, value, places)
                 values[node.id] = value
         return Values(self, values, places if hand else None, n)
+
+    def precision_of(self, node_id: str) -> Precision:
+        """How ``node_id`` is rounded by hand (a node without its own rule: the graph's decimals)."""
+        precision = self[node_id].precision
+        return precision if precision is not None else Precision(Rule.DECIMALS, self.decimals)
+
+    def _hand(
+        self, node: Node, args: Sequence[Array], value: Array, places: Mapping[str, NDArray[np.int64]]
+    ) -> tuple[Array, NDArray[np.int64]]:
+        """A computed value rounded as a student rounds it, and the places it keeps."""
+        precision = self.precision_of(node.id)
+        if precision.rule is not Rule.EXACT:
+            return hand_round(value, precision)
+        # a step η·g, or an update w − η·g: exact decimals of η, w as given and the rounded g
+        lr, grad = (args[1], args[2]) if node.kind is Kind.UPDATE else (args[0], args[1])
+        step, step_places = exact_step(lr, grad, places[node.parents[-1]])
+        if node.kind is Kind.UPDATE:
+            return exact_update(args[0], step, step_places)
+        return step, step_places
 
     def recompute(self, values: Mapping[str, ArrayLike]) -> dict[str, Array]:
         """Each computed node from its parents' values as given (no propagation).
@@ -372,7 +399,8 @@ class Values:
         """A value as a student would write it: hand values with their places, givens as given."""
         value = float(self.arrays[node_id][index])
         if self.places is not None and node_id in self.places:
-            return format_number(value, int(self.places[node_id][index]))
+            scientific = self.graph.precision_of(node_id).scientific
+            return format_number(value, int(self.places[node_id][index]), scientific)
         if self.graph[node_id].kind is Kind.GIVEN or self.places is not None:
             return shortest(value)
         return repr(value)

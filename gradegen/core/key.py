@@ -18,9 +18,9 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from gradegen.core.graph import Graph, Group, Kind, Values
+from gradegen.core.graph import Graph, Group, Kind, Role, Values
 from gradegen.core.reading import parse_text, read_text
-from gradegen.core.rounding import MAX_PLACES
+from gradegen.core.rounding import MAX_PLACES, tiny_learning_rate
 from gradegen.core.spec import Number, Points, Spec, Tolerance, describe_error, parse_spec
 from gradegen.core.training import evaluate_spec
 from gradegen.errors import GradegenError, quoted
@@ -34,10 +34,31 @@ def askable(graph: Graph) -> tuple[str, ...]:
     return tuple(n.id for n in graph.nodes if n.kind is not Kind.GIVEN)
 
 
+def asks_steps(graph: Graph) -> bool:
+    """Whether η is tiny (:func:`~gradegen.core.rounding.tiny_learning_rate`): then worksheets ask
+    the steps η·∂L/∂p (the new values follow from them) and solutions work each step out on its
+    own line; otherwise they ask the new values, whose lines show the step."""
+    lr = graph.find(Role.LEARNING_RATE)
+    return lr is not None and tiny_learning_rate(graph.defaults[lr.id], graph.decimals)
+
+
+def _unasked_kind(graph: Graph) -> Kind:
+    """The form of an update a worksheet does not ask by default (see :func:`asks_steps`)."""
+    return Kind.UPDATE if asks_steps(graph) else Kind.STEP
+
+
+def default_questions(graph: Graph) -> tuple[str, ...]:
+    """What a worksheet asks when ``--ask`` is not given: every quantity but the givens, each
+    update as its step or as its new value (see :func:`_unasked_kind`)."""
+    skip = _unasked_kind(graph)
+    return tuple(qid for qid in askable(graph) if graph[qid].kind is not skip)
+
+
 def resolve_ask(graph: Graph, ask: str | Iterable[str] | None = None) -> tuple[str, ...]:
-    """Turn ``--ask`` (groups and/or ids, comma-separated) into ids in graph order."""
+    """Turn ``--ask`` (groups and/or ids, comma-separated) into ids in graph order (the
+    ``updates`` group, and no ``--ask``, ask each update in one form: :func:`default_questions`)."""
     if ask is None:
-        return askable(graph)
+        return default_questions(graph)
     items = [a.strip() for a in (ask.split(",") if isinstance(ask, str) else ask)]
     items = [a for a in items if a]
     if not items:
@@ -49,9 +70,10 @@ def resolve_ask(graph: Graph, ask: str | Iterable[str] | None = None) -> tuple[s
             f"and {len(GROUPS)} groups together"
         )
     wanted: set[str] = set()
+    skip = _unasked_kind(graph)
     for item in items:
         if item in GROUPS:
-            wanted.update(n.id for n in graph.nodes if n.group == item)
+            wanted.update(n.id for n in graph.nodes if n.group == item and n.kind is not skip)
         elif item in allowed:
             wanted.add(item)
         else:

@@ -6,7 +6,11 @@ Quantity ids (public; worksheets, keys and submissions use them):
 * forward ``z_h1``, ``a_h1``, …, ``z_out``, ``a_out`` (ŷ), or ``z_o1``, ``a_o1``… with several outputs;
 * ``loss``, and ``loss_o1``… (each output's term) when there are several outputs;
 * per unit ``dL_da_<u>``, ``da_<u>_dz_<u>``, ``dL_dz_<u>`` (a softmax output has no ``da/dz``);
-* gradients ``dL_dw1…``, ``dL_db1…``; updates ``w1_new…``, ``b1_new…``.
+* gradients ``dL_dw1…``, ``dL_db1…``; steps ``step_w1…``, ``step_b1…`` (η·∂L/∂p); updates
+  ``w1_new…``, ``b1_new…``.
+
+Each computed node also gets its hand precision here (:func:`precision_of`): a rule per role, the
+same for every variant of a network.
 
 This is the one module that composes ids. Every node carries its role, layer, unit and parameter
 (:class:`~gradegen.core.graph.Role`), so other modules ask the graph (``graph.node_of(Role.DELTA,
@@ -24,7 +28,8 @@ from typing import Any
 import numpy as np
 
 from gradegen.core.functions import activation_rule, loss_rule, softmax
-from gradegen.core.graph import Array, Formula, Graph, Group, Node, Role
+from gradegen.core.graph import Array, Formula, Graph, Group, Kind, Node, Role
+from gradegen.core.rounding import SIGNIFICANT, Precision, Rule, tiny_learning_rate
 from gradegen.core.spec import Activation, Loss, Spec
 from gradegen.errors import SpecError
 
@@ -113,6 +118,29 @@ def _update(w: Array, lr: Array, g: Array) -> Array:
     return w - lr * g
 
 
+_BEHIND_HIDDEN = frozenset({Role.DL_DA, Role.DELTA, Role.WEIGHT_GRADIENT, Role.BIAS_GRADIENT})
+"""Roles whose values behind a hidden layer shrink with every layer the chain rule passes."""
+
+
+def precision_of(spec: Spec, role: Role, layer: int | None) -> Precision | None:
+    """How a quantity with ``role`` in ``layer`` is rounded by hand and asked for (None: a given).
+
+    By role, never by value: the spec's ``decimals`` places, except the backward pass behind a
+    hidden layer (∂L/∂a, deltas and gradients there), which is far below the working precision
+    and keeps 3 significant figures in scientific notation; a step η·∂L/∂p and an update are the
+    exact decimals of the rounded values (a step in scientific notation when η is tiny).
+    """
+    if role.kind is Kind.GIVEN:
+        return None
+    if role is Role.STEP:
+        return Precision(Rule.EXACT, 0, tiny_learning_rate(spec.learning_rate, spec.decimals))
+    if role is Role.UPDATE:
+        return Precision(Rule.EXACT)
+    if role in _BEHIND_HIDDEN and layer is not None and layer < len(spec.layers) - 1:
+        return Precision(Rule.FIGURES, SIGNIFICANT, scientific=True)
+    return Precision(Rule.DECIMALS, spec.decimals)
+
+
 @dataclass
 class _Net:
     """What the stages of :func:`build_graph` share: ids by layer, and the nodes made so far."""
@@ -149,7 +177,7 @@ class _Net:
         if latex is not None:
             formula = Formula(latex, text if text is not None else latex.replace(r" \cdot ", "·"))
         node = Node(node_id, role.kind, group, symbol, label, meaning, tuple(parents), fn, formula, unit,
-                    param, role, layer)  # fmt: skip
+                    param, role, layer, precision_of(self.spec, role, layer))  # fmt: skip
         self.nodes.append(node)
         self.index[node_id] = node
         if value is not None:
@@ -360,10 +388,17 @@ def _gradients(net: _Net, i: int) -> None:
 
 
 def _updates(net: _Net) -> None:
-    """w_new = w − η·∂L/∂w for every weight, then every bias if biases are updated."""
+    """Each step η·∂L/∂p, then each w_new = w − η·∂L/∂w: every weight, then every bias if biases
+    are updated."""
     params = [w for layer in net.weights for row in layer for w in row]
     if net.spec.update_biases:
         params += [bid for layer in net.biases for bid in dict.fromkeys(layer)]
+    for pid in params:
+        given, grad = net.index[pid], net.index[f"dL_d{pid}"]
+        net.add(f"step_{pid}", Role.STEP, Group.UPDATES, symbol=rf"\eta \cdot {grad.symbol}",
+                label=f"η·∂L/∂{pid}", meaning=f"step of {pid}, η times its gradient",
+                parents=["lr", grad.id], fn=_product, latex="{0}{mul}{1}", param=pid,
+                unit=given.unit, layer=given.layer)  # fmt: skip
     for pid in params:
         given = net.index[pid]
         net.add(f"{pid}_new", Role.UPDATE, Group.UPDATES, symbol=given.symbol + r"^{\text{new}}",

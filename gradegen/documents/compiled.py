@@ -19,16 +19,7 @@ from itertools import islice
 from operator import itemgetter
 
 from gradegen.core.graph import Values
-from gradegen.documents.numbers import (
-    FORMS,
-    MARK,
-    Column,
-    asked_places,
-    column,
-    number_of,
-    precision_text,
-    printed,
-)
+from gradegen.documents.numbers import FORMS, MARK, Column, column, number_of, printed
 
 BLOCK = 128
 """Variants whose numbers are formatted together (one worker's task in a class run)."""
@@ -76,26 +67,20 @@ class Compiled:
 
 @dataclass(frozen=True)
 class BlockNumbers:
-    """The numbers and precisions slots show, for a block of variants, before formatting."""
+    """The numbers slots show, for a block of variants, before formatting."""
 
-    columns: dict[str, Column]  # number ("t:n" or "s:u") → its values and places
-    precisions: dict[str, list[int | None]]  # "p:q" → the places answers to q are asked to
+    columns: dict[str, Column]  # number ("t:n") → its values, places and notation
     count: int
 
     @classmethod
-    def of(
-        cls, keys: Iterable[str], values: Values, hand: Values, exact_mode: bool, lo: int, hi: int
-    ) -> BlockNumbers:
+    def of(cls, keys: Iterable[str], values: Values, exact_mode: bool, lo: int, hi: int) -> BlockNumbers:
         """The block lo … hi − 1 of an evaluated batch (``values`` are the ones printed)."""
         columns: dict[str, Column] = {}
-        precisions: dict[str, list[int | None]] = {}
         for key in keys:
-            form, node = key.split(":", 1)
-            if form == "p":
-                precisions[key] = asked_places(hand, node, lo, hi, exact_mode)
-            elif form in FORMS and number_of(key) not in columns:
+            form = key.split(":", 1)[0]
+            if form in FORMS and number_of(key) not in columns:
                 columns[number_of(key)] = column(values, number_of(key), lo, hi, exact_mode)
-        return cls(columns, precisions, hi - lo)
+        return cls(columns, hi - lo)
 
     def texts(self, keys: Iterable[str]) -> list[dict[str, bytes]]:
         """Each variant's UTF-8 text for every slot of ``keys`` (students' slots excepted)."""
@@ -103,9 +88,7 @@ class BlockNumbers:
         slots: dict[str, list[str]] = {}
         for key in keys:
             form = key.split(":", 1)[0]
-            if form == "p":
-                slots[key] = [precision_text(p) for p in self.precisions[key]]
-            elif form == "t":  # as printed
+            if form == "t":  # as printed
                 slots[key] = texts[key]
             elif form in FORMS:
                 shape = FORMS[form]

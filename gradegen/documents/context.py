@@ -15,7 +15,8 @@ from typing import Any, ClassVar
 
 import jinja2
 
-from gradegen.core.graph import Role
+from gradegen.core.graph import Graph, Kind, Role
+from gradegen.core.rounding import SIGNIFICANT, Rule
 from gradegen.core.spec import Spec
 from gradegen.documents.diagram import unit_math, weight_tables
 from gradegen.documents.equations import equation, local_equation
@@ -97,6 +98,7 @@ class Static:
 
     layers: tuple[str, ...]
     loss: str
+    rounding: str  # the hand-rounding rule
     givens: tuple[tuple[str, str, str], ...]  # id, symbol, meaning (escaped)
     meanings: dict[str, str]  # node id → escaped noun phrase ("the weighted sum into h1")
     sections: tuple[tuple[str, int, tuple[str, ...]], ...]  # title, level, items (numbers as slots)
@@ -131,7 +133,7 @@ def _static(plan: DocumentPlan, fmt: DocumentFormat, exact_mode: bool) -> Static
         body: list[str] = []
         for item in section.items:
             if isinstance(item, Para):
-                body.append(prose(item.text))
+                body.append(prose(item.exact if exact_mode and item.exact else item.text))
             elif isinstance(item, Known):
                 body.append(
                     prose(item.text)
@@ -145,6 +147,7 @@ def _static(plan: DocumentPlan, fmt: DocumentFormat, exact_mode: bool) -> Static
     static = Static(
         layers=tuple(layers),
         loss=prose(Prose.of(f"Loss: {plan.loss_name}, ", plan.loss_definition, ".")),
+        rounding=prose(_rounding(g)),
         givens=tuple((gid, g[gid].symbol, part(g[gid].meaning)) for gid in plan.givens),
         meanings={n.id: part(_noun(n.meaning)) for n in g.nodes},
         sections=tuple(sections),
@@ -168,12 +171,23 @@ def _segments(plan: DocumentPlan, slots: Slots, item: NodeEq | LocalEq | ChainEq
     return item.latex.split(" = ", 1)  # symbol, then the right-hand side (a long one is broken)
 
 
-def _rounding(decimals: int) -> str:
-    return (
-        f"Working by hand, every computed value is rounded to {decimals} decimal places "
-        "(more where that would leave fewer than 3 significant figures) before it is used in a "
-        "later step; an updated parameter keeps as many places as its step needs."
-    )
+def _rounding(graph: Graph) -> Prose:
+    """The hand-rounding rule as the documents state it (the rule of :mod:`gradegen.core.rounding`)."""
+    rules = {graph.precision_of(n.id).rule for n in graph.nodes if n.kind is not Kind.GIVEN}
+    parts = [
+        f"Working by hand, every computed value is rounded to {graph.decimals} decimal places before "
+        "it is used in a later step"
+    ]
+    if Rule.FIGURES in rules:
+        parts[-1] += "; the backward pass behind a hidden layer ("
+        parts += [r"\partial L / \partial a", ", the deltas and the gradients there) is far smaller "
+                  f"and keeps {SIGNIFICANT} significant figures, written in scientific notation (",
+                  r"1.23 \times 10^{-4}", ")"]  # fmt: skip
+    parts[-1] += ". A step "
+    parts += [r"\eta \cdot \partial L / \partial p", " is not rounded: it is the exact product of ",
+              r"\eta", " and the rounded gradient (", r"0.0001 \times 0.1234 = 0.00001234",
+              "), and the new value is the old one minus that step, exactly."]  # fmt: skip
+    return Prose(tuple(parts))
 
 
 def _context(
@@ -201,7 +215,7 @@ def _context(
         "network": Ctx(
             layers=static.layers,
             loss=static.loss,
-            rounding=escape(_rounding(spec.decimals)),
+            rounding=static.rounding,
             givens=[
                 Ctx(id=gid, symbol=sym, value=numbers.text(gid), meaning=meaning)
                 for gid, sym, meaning in static.givens

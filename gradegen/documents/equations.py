@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import re
 
-from gradegen.core.graph import Graph, Kind
+from gradegen.core.graph import Graph, Kind, Role
 from gradegen.documents.numbers import Numbers, Slots
 from gradegen.documents.plan import DocumentPlan, LocalEq
 
@@ -39,13 +39,15 @@ def equation(plan: DocumentPlan, numbers: Numbers | Slots, node_id: str) -> list
     segments = [node.symbol]
     if node.formula is None:
         return [*segments, value]
-    segments.append(plan.symbolic[node_id])
+    if plan.symbolic[node_id] != node.symbol:  # a step η·∂L/∂p is its own formula
+        segments.append(plan.symbolic[node_id])
     if node.parents and not _BARE.fullmatch(node.formula.latex):
         alone = _delimited(node.formula.latex)
         args = [numbers.text(p) if i in alone else numbers.operand(p) for i, p in enumerate(node.parents)]
         segments.append(node.formula.render(args, numbers=True))
-    if node.kind is Kind.UPDATE:
-        segments.append(f"{numbers.operand(node.parents[0])} - {numbers.step_operand(node_id)}")
+    step = plan.graph.find(Role.STEP, param=node.param) if node.kind is Kind.UPDATE else None
+    if step is not None:
+        segments.append(f"{numbers.operand(node.parents[0])} - {numbers.operand(step.id)}")
     segments.append(value)
     return segments
 

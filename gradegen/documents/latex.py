@@ -37,7 +37,7 @@ class Latex(DocumentFormat):
 
         def row_visible(latex: str) -> int:
             return _visible(
-                fill(latex, lambda key: f"(-{slots.nominal(key)})" if key[0] in "os" else slots.nominal(key))
+                fill(latex, lambda key: f"(-{slots.nominal(key)})" if key[0] == "o" else slots.nominal(key))
             )
 
         return tex_equation(segments, visible, row_visible)

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from functools import lru_cache
 from typing import NoReturn
 
 from gradegen.core.graph import Graph, Kind, Values
-from gradegen.core.rounding import round_to, shortest
+from gradegen.core.rounding import Rule, figure_places, scientific_parts, shortest
 
 MARK = "\x00"
 _SLOT = re.compile("\x00([^\x00]*)\x00")
@@ -55,72 +54,80 @@ def _plain(text: str) -> str:
 
 
 # A slot key is "<form>:<id>". Forms: "t" a node's printed value, "o" the same as an operand, "v"
-# as the SVG diagram prints it, "s" an update's step η·∂L/∂p as an operand; "p" the precision an
-# answer is asked to. Compiled documents also hold "student:<format>", the student as it is named.
+# as the SVG diagram prints it. Compiled documents also hold "student:<format>", the student as it
+# is named.
 FORMS: dict[str, Callable[[str], str]] = {
     "t": _plain,
     "o": _parenthesized,
     "v": _diagram,
-    "s": _parenthesized,
 }
 """Each number form, from the number's printed text (math form)."""
 
 
 def number_of(key: str) -> str:
-    """The number a number slot shows: ``t:n`` (node n's value) for t, o and v; ``s:u`` itself."""
-    form, node = key.split(":", 1)
-    return key if form == "s" else f"t:{node}"
+    """The number a number slot shows: ``t:n`` (node n's value) for every form."""
+    return "t:" + key.split(":", 1)[1]
 
 
 # --------------------------------------------------------------------------- formatting
 
+EXACT_FIGURES = 10
+"""Significant figures exact mode shows of every computed value (givens are shown as given)."""
 
-def printed(xs: Sequence[float], places: Sequence[int] | None) -> list[str]:
+
+def _scientific(text: str) -> str:
+    """A fixed-point text in LaTeX scientific notation with the same digits: 6.70 \\times 10^{-4}."""
+    mantissa, exponent = scientific_parts(text)
+    return mantissa if exponent == 0 else rf"{mantissa} \times 10^{{{exponent}}}"
+
+
+def printed(xs: Sequence[float], places: Sequence[int] | None, scientific: bool = False) -> list[str]:
     """Each value as the documents print it (math form): to its places, as
-    :func:`~gradegen.core.rounding.format_number` writes it but with an ASCII minus; or in full
-    (shortest), as given."""
+    :func:`~gradegen.core.rounding.format_number` writes it but with an ASCII minus (and LaTeX's
+    ``\\times 10^{-4}`` when ``scientific``); or in full (shortest), as given."""
     if places is None:
         return [math_number(shortest(x)) for x in xs]
     # "%.*f" takes the places as an argument: a third cheaper than an f-string's nested spec
     texts = ["%.*f" % (p, x) for x, p in zip(xs, places, strict=True)]  # noqa: UP031
-    return [text[1:] if text[:2] == "-0" and float(text) == 0 else text for text in texts]  # no −0.00
+    texts = [text[1:] if text[:2] == "-0" and float(text) == 0 else text for text in texts]  # no −0.00
+    return [_scientific(text) for text in texts] if scientific else texts
 
 
-Column = tuple[list[float], list[int] | None]
-"""A number over a block of variants: the values, and the places each is printed to (None: in full)."""
+Column = tuple[list[float], list[int] | None, bool]
+"""A number over a block of variants: the values, the places each is printed to (None: in full, as
+given) and whether in scientific notation."""
 
 
 def column(values: Values, number: str, lo: int, hi: int, exact: bool) -> Column:
-    """Number ``t:n`` (node n's value) or ``s:u`` (update u's step) for variants lo … hi − 1."""
-    form, node = number.split(":", 1)
-    places = None if exact or values.places is None else values.places.get(node)
-    if form == "s":
-        # η·∂L/∂p as the hand rounding computes it: rounded to the update's places (or exact)
-        _, lr, grad = values.graph[node].parents
-        xs = values[lr][lo:hi] * values[grad][lo:hi]
-        if places is not None:
-            xs = round_to(xs, places[lo:hi])
+    """Number ``t:n`` (node n's value) for variants lo … hi − 1: a hand value to its places, an
+    exact one to :data:`EXACT_FIGURES` significant figures, a given as given."""
+    node = number.split(":", 1)[1]
+    xs = values[node][lo:hi]
+    if values.graph[node].kind is Kind.GIVEN:
+        return xs.tolist(), None, False
+    scientific = values.graph.precision_of(node).scientific
+    if exact or values.places is None:
+        places = figure_places(xs, EXACT_FIGURES, cap=40)
     else:
-        xs = values[node][lo:hi]
-    return xs.tolist(), None if places is None else places[lo:hi].tolist()
+        places = values.places[node][lo:hi]
+    return xs.tolist(), places.tolist(), scientific
 
 
-@lru_cache(maxsize=64)
-def precision_text(places: int | None) -> str:
-    """How an answer's precision is asked for: "4 decimal places", or "full precision"."""
-    if places is None:
-        return "full precision"
-    return f"{places} decimal place" + ("" if places == 1 else "s")
-
-
-def asked_places(hand: Values, node_id: str, lo: int, hi: int, exact: bool) -> list[int | None]:
-    """The places variants lo … hi − 1 are asked to give ``node_id`` to (None: full precision)."""
+def precision_text(graph: Graph, node_id: str, exact: bool) -> str:
+    """How a question asks for its answer, the same for every variant: "4 decimal places", "3
+    significant figures in scientific notation", or exactly (a step or an update)."""
     if exact:
-        return [None] * (hi - lo)
-    if hand.places is None or node_id not in hand.places:  # not computed: as the key says, 0
-        return [0] * (hi - lo)
-    places: list[int | None] = hand.places[node_id][lo:hi].tolist()
-    return places
+        return f"{EXACT_FIGURES} significant figures"
+    precision = graph.precision_of(node_id)
+    node = graph[node_id]
+    if precision.rule is Rule.DECIMALS:
+        return f"{precision.digits} decimal place" + ("" if precision.digits == 1 else "s")
+    if precision.rule is Rule.FIGURES:
+        return f"{precision.digits} significant figures, in scientific notation"
+    if node.kind is Kind.STEP:
+        notation = ", in scientific notation" if precision.scientific else ""
+        return f"the exact product of the learning rate and your gradient{notation}"
+    return "the exact difference: the old value minus the learning rate times your gradient"
 
 
 # --------------------------------------------------------------------------- one variant
@@ -150,9 +157,6 @@ class Numbers:
     def operand(self, node_id: str) -> str:
         return operand(self.text(node_id))
 
-    def step_operand(self, update_id: str) -> str:
-        return operand(self._printed(f"s:{update_id}"))
-
     def slot(self, key: str) -> str:
         """What number slot ``key`` shows for this variant."""
         return FORMS[key.split(":", 1)[0]](self._printed(number_of(key)))
@@ -175,8 +179,8 @@ class Slots:
 
     Line breaks are decided on nominal widths, the same for every variant of a graph (and for
     any spec with the same network): a given counts as 0.00; a computed value as 0.0000 at the
-    hand precision, two places more for an update and its step (they keep the step's places),
-    and 20 characters at full precision.
+    hand precision, 0.00 × 10^{-4} in scientific notation, 0.0000000 for an update or a step,
+    and 12 characters (and the power) at exact mode's figures.
     """
 
     def __init__(self, graph: Graph, exact: bool, kind: str = "t") -> None:
@@ -189,9 +193,6 @@ class Slots:
 
     def operand(self, node_id: str) -> str:
         return slot(f"o:{node_id}")
-
-    def step_operand(self, update_id: str) -> str:
-        return slot(f"s:{update_id}")
 
     def place(self, text: str) -> str:
         """``text`` as it is: compiled documents keep their markers."""
@@ -209,9 +210,12 @@ class Slots:
         node = self.graph[key.split(":", 1)[1]]
         if node.kind is Kind.GIVEN:
             return "0.00"
+        power = r" \times 10^{-4}" if self.graph.precision_of(node.id).scientific else ""
         if self.exact:
-            return "0." + "0" * 18
-        return "0." + "0" * (self.graph.decimals + (2 if node.kind is Kind.UPDATE else 0))
+            return "0." + "0" * EXACT_FIGURES + power
+        if power:
+            return "0.00" + power
+        return "0." + "0" * (self.graph.decimals + (3 if node.kind in (Kind.STEP, Kind.UPDATE) else 0))
 
 
 class _NoFloats(Mapping[str, float]):

@@ -77,6 +77,7 @@ def _answers(spec: Spec, asked: Sequence[str], precision: Mapping[str, str], stu
     lines = [
         f"# Answer sheet: {title}",
         "# Write each answer after its colon, as a number. Keep the IDs as they are.",
+        "# Scientific notation: 1.23e-4 or 1.23 × 10^-4 (10⁻⁴ too).",
         f"student: {student}",
     ]
     width = max((len(q) for q in asked), default=0) + 2

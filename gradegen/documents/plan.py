@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from gradegen.core.graph import Graph, Kind, Node, Role
+from gradegen.core.key import asks_steps
 from gradegen.core.network import unit_names
 from gradegen.core.spec import Activation, Spec
 
@@ -50,9 +51,10 @@ class ChainEq:
 
 @dataclass(frozen=True)
 class Para:
-    """A paragraph of prose."""
+    """A paragraph of prose (``exact``: its wording in exact mode, where nothing is rounded)."""
 
     text: Prose
+    exact: Prose | None = None
 
 
 @dataclass(frozen=True)
@@ -262,7 +264,10 @@ class _Planner:
             return
         if len(steps) > 1:
             out.append(
-                Para(Prose.of("Multiplying one factor at a time, each product rounded before the next:"))
+                Para(
+                    Prose.of("Multiplying one factor at a time, each product rounded before the next:"),
+                    Prose.of("Multiplying one factor at a time:"),
+                )
             )
         else:
             out.append(Para(Prose.of("Multiplying:")))
@@ -315,7 +320,8 @@ def build_plan(spec: Spec, graph: Graph) -> DocumentPlan:
             planner.show(node.id, loss_items)
     sections.append(Section("Loss", 2, tuple(loss_items)))
 
-    sections.append(Section("Backward pass", 2, (Para(Prose.of(_BACKWARD_INTRO)),)))
+    intro = Para(Prose.of(_BACKWARD_INTRO[0] + _BACKWARD_INTRO[1]), Prose.of(_BACKWARD_INTRO[0] + _EXACT))
+    sections.append(Section("Backward pass", 2, (intro,)))
     for node in graph.nodes:
         if node.kind is Kind.GRADIENT:
             sections.append(planner.parameter_section(node))
@@ -327,8 +333,12 @@ def build_plan(spec: Spec, graph: Graph) -> DocumentPlan:
         sections.append(Section("Other quantities", 3, tuple(rest)))
 
     update_items: list[Item] = [Para(Prose.of(_UPDATE_INTRO[0], r"\eta", _UPDATE_INTRO[1]))]
+    steps = asks_steps(graph)  # else each update's line shows its step: 0.4 − 0.0411
     for node in graph.nodes:
         if node.kind is Kind.UPDATE:
+            step = graph.find(Role.STEP, param=node.param)
+            if steps and step is not None:  # the step first: the update subtracts it
+                planner.show(step.id, update_items)
             planner.show(node.id, update_items)
     if not spec.update_biases:
         update_items.append(Para(Prose.of("The biases are not updated in this exercise.")))
@@ -352,11 +362,15 @@ def build_plan(spec: Spec, graph: Graph) -> DocumentPlan:
 
 _BACKWARD_INTRO = (
     "For each weight and bias, the chain rule writes the gradient as a product of local "
-    "derivatives. Each factor is computed once; the products are formed one factor at a time, "
+    "derivatives. Each factor is computed once; the products are formed one factor at a time, ",
     "rounding each before it is used, so every line can be checked with a calculator. "
+    "Hidden-layer gradients use the weights from before the update.",
+)
+_EXACT = (
+    "in float64 without rounding (each value is shown to 10 significant figures). "
     "Hidden-layer gradients use the weights from before the update."
 )
 _UPDATE_INTRO = (
     "Gradient descent moves each parameter against its gradient, with learning rate ",
-    ": the new value is the old one minus the learning rate times the gradient.",
+    ": the new value is the old one minus the step, the learning rate times the gradient.",
 )

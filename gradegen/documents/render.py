@@ -22,7 +22,7 @@ from gradegen.core.spec import Spec
 from gradegen.documents.compiled import Block, BlockNumbers, Compiled
 from gradegen.documents.environment import environment
 from gradegen.documents.formats import FILES, FORMATS
-from gradegen.documents.numbers import Numbers, Slots, asked_places, precision_text, slot
+from gradegen.documents.numbers import Numbers, Slots, precision_text, slot
 from gradegen.documents.page import Format, Page
 from gradegen.documents.plan import DocumentPlan, build_plan
 
@@ -141,7 +141,7 @@ class Renderer:
             rows.append((named, texts))
         keys = dict.fromkeys(k for doc in documents.values() for k in doc.slot_keys())
         values = self.exact if self.exact_mode else self.hand
-        numbers = BlockNumbers.of(keys, values, self.hand, self.exact_mode, lo, hi)
+        numbers = BlockNumbers.of(keys, values, self.exact_mode, lo, hi)
         return Block(documents, numbers, tuple(rows))
 
     def _compile(self, named: tuple[str, ...]) -> Compiled:
@@ -159,7 +159,7 @@ class Renderer:
             exact_mode=self.exact_mode,
             env=self.env,
             numbers=Slots(plan.graph, self.exact_mode),
-            precision={q: slot(f"p:{q}") for q in self.asked},
+            precision={q: precision_text(plan.graph, q, self.exact_mode) for q in self.asked},
             students={fmt.name: slot(f"student:{fmt.name}") if fmt.name in named else "" for fmt in FORMATS},
         )
         texts = _render_page(page, self.compiled)
@@ -193,7 +193,7 @@ def _reference(
 ) -> dict[str, str]:
     """Every file of one variant, its templates rendered with its own numbers."""
     numbers = Numbers(exact if exact_mode else hand, index, exact_mode)
-    precision = {q: precision_text(asked_places(hand, q, index, index + 1, exact_mode)[0]) for q in asked}
+    precision = {q: precision_text(plan.graph, q, exact_mode) for q in asked}
     page = Page(
         spec=spec,
         plan=plan,

@@ -42,13 +42,19 @@ _FLOAT = rf"[+-]?{_NUM}(?:[eE][+-]?\d+)?"
 _TIMES = r"(?:[x×X*·⋅∙]|\\times|\\cdot)"
 _POWER = r"(?:\^|\*\*)\s*(?:\{\s*([+-]?\d+)\s*\}|\(\s*([+-]?\d+)\s*\)|([+-]?\d+))"
 _SCIENTIFIC = re.compile(rf"({_FLOAT})\s*{_TIMES}\s*10\s*{_POWER}")
+_SUPERSCRIPTS = str.maketrans("⁻⁺⁰¹²³⁴⁵⁶⁷⁸⁹", "-+0123456789")
+_SUPERSCRIPT_POWER = re.compile("10([⁻⁺]?[⁰¹²³⁴⁵⁶⁷⁸⁹]+)$")
+"""A power of ten written as the worksheet prints it: 6.70 × 10⁻⁴."""
 _FRACTION = re.compile(rf"({_FLOAT})\s*/\s*({_FLOAT})")
 _DECIMAL_COMMA = re.compile(r"([+-]?\d*),(\d+)")
 MAX_ANSWER_CHARS = 100
 
 
 def _number(text: str) -> float | None:
-    s = text.strip().translate(_DASHES).replace("\u2009", "").replace("\u00a0", " ")
+    s = text.strip()
+    if power := _SUPERSCRIPT_POWER.search(s):
+        s = s[: power.start()] + "10^" + power.group(1).translate(_SUPERSCRIPTS)
+    s = s.translate(_DASHES).replace("\u2009", "").replace("\u00a0", " ")
     if not s or len(s) > MAX_ANSWER_CHARS:
         return None
     if "," in s and "." not in s:
@@ -63,7 +69,11 @@ def _number(text: str) -> float | None:
     elif m := _SCIENTIFIC.fullmatch(s):
         exponent = int(next(g for g in m.groups()[1:] if g is not None))
         if abs(exponent) <= 400:
-            value = float(m.group(1)) * 10.0**exponent if abs(exponent) <= 308 else math.inf
+            mantissa = m.group(1)
+            if "e" in mantissa.lower():
+                value = float(mantissa) * 10.0**exponent if abs(exponent) <= 308 else math.inf
+            else:  # read as one decimal, correctly rounded: 1.385 × 10^-5 is 1.385e-5
+                value = float(f"{mantissa}e{exponent}")
     elif m := _FRACTION.fullmatch(s):
         top, bottom = float(m.group(1)), float(m.group(2))
         value = top / bottom if bottom != 0 else None
@@ -77,8 +87,9 @@ def parse_answer(cell: Any) -> Parsed:
 
     Accepted: ``0.0822``, ``.0822``, ``0,0822`` (one comma and no point: a decimal comma),
     ``−0.0015`` (Unicode minus or dash), ``8.22e-2``, ``8.22 × 10^-2`` (also ``x``, ``*``, ``·``,
-    ``**``), ``1/2``, surrounding spaces. Empty or absent is missing; anything else (words, NaN,
-    infinity, true/false, lists) is unparseable, with the raw text kept. Nothing is evaluated.
+    ``**``, and ``8.22 × 10⁻²`` as the worksheets print it), ``1/2``, surrounding spaces. Empty
+    or absent is missing; anything else (words, NaN, infinity, true/false, lists) is unparseable,
+    with the raw text kept. Nothing is evaluated.
     """
     if cell is None:
         return Parsed(Status.MISSING, None, None)

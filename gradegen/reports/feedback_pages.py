@@ -90,7 +90,8 @@ class _HandTexts:
             inverse[order] = np.cumsum(start) - 1
             first = order[start]
             if places is not None:  # as Values.text writes them
-                texts = format_numbers(values[first].tolist(), places[first].tolist())
+                scientific = hand.graph.precision_of(node_id).scientific if node_id in hand.graph else False
+                texts = format_numbers(values[first].tolist(), places[first].tolist(), scientific)
             else:
                 texts = [hand.text(node_id, k) for k in first.tolist()]
             table = self.tables[node_id] = (np.array(texts, dtype=object), inverse)

@@ -158,6 +158,8 @@ def _failures(
             seen &= np.abs(exact[qid]) >= floor
             if hand is not None:
                 seen &= hand[qid] != 0
+        elif node.kind is Kind.STEP and hand is not None:
+            seen &= hand[qid] != 0
         elif node.kind is Kind.UPDATE and node.param and hand is not None:
             seen &= hand[qid] != hand[node.param]
     fails[f"min_magnitude (every asked gradient visible: |value| ≥ {floor:g}, updates change)"] = ~seen
