@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -34,10 +34,16 @@ def askable(graph: Graph) -> tuple[str, ...]:
     return tuple(n.id for n in graph.nodes if n.kind is not Kind.GIVEN)
 
 
-def resolve_ask(graph: Graph, ask: str | Iterable[str] | None = None) -> tuple[str, ...]:
-    """Turn ``--ask`` (groups and/or ids, comma-separated) into ids in graph order."""
+def resolve_ask(
+    graph: Graph, ask: str | Iterable[str] | None = None, fixed: Collection[str] = ()
+) -> tuple[str, ...]:
+    """Turn ``--ask`` (groups and/or ids, comma-separated) into ids in graph order.
+
+    The quantities ``fixed`` by the givens alone (:func:`~gradegen.core.network.fixed_quantities`)
+    are left out of the default and of groups; an id asked by name is asked.
+    """
     if ask is None:
-        return askable(graph)
+        return tuple(i for i in askable(graph) if i not in fixed)
     items = [a.strip() for a in (ask.split(",") if isinstance(ask, str) else ask)]
     items = [a for a in items if a]
     if not items:
@@ -51,7 +57,7 @@ def resolve_ask(graph: Graph, ask: str | Iterable[str] | None = None) -> tuple[s
     wanted: set[str] = set()
     for item in items:
         if item in GROUPS:
-            wanted.update(n.id for n in graph.nodes if n.group == item)
+            wanted.update(n.id for n in graph.nodes if n.group == item and n.id not in fixed)
         elif item in allowed:
             wanted.add(item)
         else:

@@ -20,7 +20,10 @@ from gradegen.core.spec import Spec
 from gradegen.documents.equations import equation, local_equation
 from gradegen.documents.numbers import Numbers, Slots
 from gradegen.documents.page import Page
-from gradegen.documents.plan import ChainEq, DocumentPlan, Known, LocalEq, NodeEq, Para, Prose
+from gradegen.documents import phrases
+from gradegen.documents.plan import ChainEq, DocumentPlan, Known, LocalEq, NodeEq, Para
+from gradegen.documents.prose import M, Prose
+from gradegen.documents.prose import prose as build
 from gradegen.errors import GradegenError
 
 Ctx = SimpleNamespace  # template context records: attribute access is Jinja's fast path (dicts are not)
@@ -82,7 +85,7 @@ def _spaced(escape: Callable[[str], str]) -> Callable[[str], str]:
     """Escape, keeping the leading and trailing spaces that join prose to math."""
 
     def inner(text: str) -> str:
-        core = escape(text)
+        core = escape(text).strip()
         lead = " " if text[:1].isspace() else ""
         tail = " " if text[-1:].isspace() and core else ""
         return lead + core + tail
@@ -117,12 +120,14 @@ def _static(plan: DocumentPlan, fmt: DocumentFormat, exact_mode: bool) -> Static
     g = plan.graph
     layers = []
     for layer in plan.layers:
-        units = ", ".join(layer.units)
+        units = phrases.units(layer.units, ", ")
         if layer.kind == "input":
-            text = Prose.of(f"Inputs: {units}.")
+            text = build("Inputs: ", *units, ".")
         else:
-            what = "Output layer" if layer.kind == "output" else f"Hidden layer {layer.index}"
-            text = Prose.of(f"{what}: {units}, activation {layer.activation}, ", layer.definition or "", ".")
+            text = build(
+                phrases.title(layer.kind, layer.index), ": ", *units, f", activation {layer.activation}, ",
+                M(layer.definition or ""), ".",
+            )  # fmt: skip
         layers.append(prose(text))
     slots = Slots(g, exact_mode)
     sections = []
@@ -135,17 +140,19 @@ def _static(plan: DocumentPlan, fmt: DocumentFormat, exact_mode: bool) -> Static
                 body.append(
                     prose(item.text)
                     + " "
-                    + fmt.math(f"{g[item.node].symbol} = {slots.text(item.node)}")
+                    + fmt.math(f"{g[item.node].symbol} = {_value(plan, slots, item.node)}")
                     + "."
                 )
             else:
                 body.append(fmt.equation(_segments(plan, slots, item), slots))
-        sections.append((fmt.escape(section.title), section.level, tuple(body)))
+        sections.append((prose(section.title), section.level, tuple(body)))
     static = Static(
         layers=tuple(layers),
-        loss=prose(Prose.of(f"Loss: {plan.loss_name}, ", plan.loss_definition, ".")),
-        givens=tuple((gid, g[gid].symbol, part(g[gid].meaning)) for gid in plan.givens),
-        meanings={n.id: part(_noun(n.meaning)) for n in g.nodes},
+        loss=prose(build(f"Loss: {plan.loss_name}, ", M(plan.loss_definition), *_n(plan.mean_over), ".")),
+        givens=tuple(
+            (gid, g[gid].symbol, prose(plan.descriptions[gid])) for gid in plan.givens
+        ),
+        meanings={nid: prose(noun) for nid, noun in plan.nouns.items()},
         sections=tuple(sections),
     )
     if len(_STATIC) >= 32:
@@ -154,9 +161,15 @@ def _static(plan: DocumentPlan, fmt: DocumentFormat, exact_mode: bool) -> Static
     return static
 
 
-def _noun(meaning: str) -> str:
-    """A node's phrase as a noun phrase: "the weighted sum into h1", "how the loss changes …"."""
-    return meaning if meaning.startswith("how ") else f"the {meaning}"
+def _n(outputs: int) -> tuple[str, ...]:
+    """Where the loss is a mean over the outputs, what its n is."""
+    if not outputs:
+        return ()
+    return (", where ", M(f"n = {outputs}"), " is the number of outputs")
+
+
+def _value(plan: DocumentPlan, slots: Slots, node_id: str) -> str:
+    return slots.short(node_id) if node_id in plan.whole else slots.text(node_id)
 
 
 def _segments(plan: DocumentPlan, slots: Slots, item: NodeEq | LocalEq | ChainEq) -> list[str]:

@@ -12,6 +12,7 @@ from concurrent.futures import as_completed
 from pathlib import Path
 
 from gradegen.core.key import resolve_ask
+from gradegen.core.network import fixed_quantities
 from gradegen.core.spec import Spec
 from gradegen.core.training import evaluate_spec
 from gradegen.documents.compiled import BLOCK, Block
@@ -67,7 +68,7 @@ def generate(
     target = Path(out_dir) if out_dir is not None else default_out(spec)
     output = Output(target, DOCUMENTS, force=force)  # before any work: a refusal costs nothing
     graph, exact_values, hand_values = evaluate_spec(spec)  # refused when a value overflows
-    asked = resolve_ask(graph, ask)
+    asked = resolve_ask(graph, ask, fixed_quantities(spec, graph, exact_values.arrays).all)
     files = Renderer(spec, graph, exact_values, hand_values, asked, exact_mode=exact, templates=templates)(0)
     engine = None
     if pdf:

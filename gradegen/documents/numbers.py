@@ -54,14 +54,21 @@ def _plain(text: str) -> str:
     return text
 
 
+def _short(text: str) -> str:
+    """A value that is exactly what it shows (a ReLU's 0 or 1, a leaky slope): no trailing zeros."""
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 # A slot key is "<form>:<id>". Forms: "t" a node's printed value, "o" the same as an operand, "v"
-# as the SVG diagram prints it, "s" an update's step η·∂L/∂p as an operand; "p" the precision an
+# as the SVG diagram prints it, "s" an update's step η·∂L/∂p as an operand, "i" a value that is
+# exact (a ReLU's derivative) without trailing zeros; "p" the precision an
 # answer is asked to. Compiled documents also hold "student:<format>", the student as it is named.
 FORMS: dict[str, Callable[[str], str]] = {
     "t": _plain,
     "o": _parenthesized,
     "v": _diagram,
     "s": _parenthesized,
+    "i": _short,
 }
 """Each number form, from the number's printed text (math form)."""
 
@@ -80,7 +87,7 @@ def printed(xs: Sequence[float], places: Sequence[int] | None) -> list[str]:
     :func:`~gradegen.core.rounding.format_number` writes it but with an ASCII minus; or in full
     (shortest), as given."""
     if places is None:
-        return [math_number(shortest(x)) for x in xs]
+        return [math_number(shortest(x + 0.0)) for x in xs]  # + 0.0: −0.0 prints as 0
     # "%.*f" takes the places as an argument: a third cheaper than an f-string's nested spec
     texts = ["%.*f" % (p, x) for x, p in zip(xs, places, strict=True)]  # noqa: UP031
     return [text[1:] if text[:2] == "-0" and float(text) == 0 else text for text in texts]  # no −0.00
@@ -150,6 +157,9 @@ class Numbers:
     def operand(self, node_id: str) -> str:
         return operand(self.text(node_id))
 
+    def short(self, node_id: str) -> str:
+        return _short(self.text(node_id))
+
     def step_operand(self, update_id: str) -> str:
         return operand(self._printed(f"s:{update_id}"))
 
@@ -189,6 +199,9 @@ class Slots:
 
     def operand(self, node_id: str) -> str:
         return slot(f"o:{node_id}")
+
+    def short(self, node_id: str) -> str:
+        return slot(f"i:{node_id}")
 
     def step_operand(self, update_id: str) -> str:
         return slot(f"s:{update_id}")
