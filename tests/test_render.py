@@ -713,12 +713,12 @@ def test_random_networks_give_checkable_solutions(spec: Spec) -> None:
 
 
 def test_every_file_comes_from_one_registered_format() -> None:
-    """The registry names each file once; the key alone is kept out of students' folders."""
+    """The registry names each file once; the keys alone are kept out of students' folders."""
     from gradegen.documents.formats import FORMATS, PUBLIC_FILES
 
     files = [file for fmt in FORMATS for file in fmt.files]
-    assert sorted(files) == sorted(FILES) and len(set(files)) == len(files) == 7
-    assert sorted(set(FILES) - set(PUBLIC_FILES)) == ["key.json"]
+    assert sorted(files) == sorted(FILES) and len(set(files)) == len(files) == 9
+    assert sorted(set(FILES) - set(PUBLIC_FILES)) == ["key.json", "key.md", "key.tex"]
 
 
 def test_a_new_document_format_is_one_class_and_its_templates(

@@ -14,7 +14,7 @@ variants pickles cheaply to a worker process.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import islice
 from operator import itemgetter
 
@@ -81,12 +81,21 @@ class BlockNumbers:
     columns: dict[str, Column]  # number ("t:n" or "s:u") → its values and places
     precisions: dict[str, list[int | None]]  # "p:q" → the places answers to q are asked to
     count: int
+    given: dict[str, list[str]] = field(default_factory=dict)  # other slots' texts, made by the caller
 
     @classmethod
     def of(
-        cls, keys: Iterable[str], values: Values, hand: Values, exact_mode: bool, lo: int, hi: int
+        cls,
+        keys: Iterable[str],
+        values: Values,
+        hand: Values,
+        exact_mode: bool,
+        lo: int,
+        hi: int,
+        given: Mapping[str, list[str]] | None = None,
     ) -> BlockNumbers:
-        """The block lo … hi − 1 of an evaluated batch (``values`` are the ones printed)."""
+        """The block lo … hi − 1 of an evaluated batch (``values`` are the ones printed;
+        ``given``: the texts of slots that are no number's, such as a key's intervals)."""
         columns: dict[str, Column] = {}
         precisions: dict[str, list[int | None]] = {}
         for key in keys:
@@ -95,7 +104,7 @@ class BlockNumbers:
                 precisions[key] = asked_places(hand, node, lo, hi, exact_mode)
             elif form in FORMS and number_of(key) not in columns:
                 columns[number_of(key)] = column(values, number_of(key), lo, hi, exact_mode)
-        return cls(columns, precisions, hi - lo)
+        return cls(columns, precisions, hi - lo, dict(given or {}))
 
     def texts(self, keys: Iterable[str]) -> list[dict[str, bytes]]:
         """Each variant's UTF-8 text for every slot of ``keys`` (students' slots excepted)."""
@@ -103,7 +112,9 @@ class BlockNumbers:
         slots: dict[str, list[str]] = {}
         for key in keys:
             form = key.split(":", 1)[0]
-            if form == "p":
+            if key in self.given:
+                slots[key] = self.given[key]
+            elif form == "p":
                 slots[key] = [precision_text(p) for p in self.precisions[key]]
             elif form == "t":  # as printed
                 slots[key] = texts[key]

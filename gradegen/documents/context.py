@@ -17,10 +17,10 @@ import jinja2
 
 from gradegen.core.graph import Role
 from gradegen.core.spec import Spec
+from gradegen.documents import phrases
 from gradegen.documents.equations import equation, local_equation
 from gradegen.documents.numbers import Numbers, Slots
 from gradegen.documents.page import Page
-from gradegen.documents import phrases
 from gradegen.documents.plan import ChainEq, DocumentPlan, Known, LocalEq, NodeEq, Para
 from gradegen.documents.prose import M, Prose
 from gradegen.documents.prose import prose as build
@@ -68,17 +68,22 @@ class DocumentFormat:
         return self.escape(shown) if shown else ""
 
     def render(self, page: Page) -> dict[str, str]:
+        context = self.context(page)
+        return {name: _render(page.env, name, context) for name in self.files}
+
+    def context(self, page: Page) -> dict[str, Any]:
+        """What its templates are given for one page."""
         static = _static(page.plan, self, page.exact_mode)
         place = page.numbers.place
         sections = [
-            Ctx(title=title, level=level, body=[place(item) for item in body])
-            for title, level, body in static.sections
+            Ctx(title=title, level=level, body=[place(item) for item in body], questions=asked_in)
+            for (title, level, body), ids in zip(static.sections, static.shows, strict=True)
+            for asked_in in [_numbers_of(ids, page.asked)]
         ]
-        context = _context(
+        return _context(
             page.spec, page.plan, self, page.numbers, sections, page.asked, page.precision,
             page.students[self.name], page.exact_mode,
         )  # fmt: skip
-        return {name: _render(page.env, name, context) for name in self.files}
 
 
 def _spaced(escape: Callable[[str], str]) -> Callable[[str], str]:
@@ -102,6 +107,7 @@ class Static:
     givens: tuple[tuple[str, str, str], ...]  # id, symbol, meaning (escaped)
     meanings: dict[str, str]  # node id → escaped noun phrase ("the weighted sum into h1")
     sections: tuple[tuple[str, int, tuple[str, ...]], ...]  # title, level, items (numbers as slots)
+    shows: tuple[frozenset[str], ...]  # each section's quantities, computed or said there
 
 
 _STATIC: dict[tuple[int, str, bool], tuple[DocumentPlan, Static]] = {}
@@ -131,7 +137,9 @@ def _static(plan: DocumentPlan, fmt: DocumentFormat, exact_mode: bool) -> Static
         layers.append(prose(text))
     slots = Slots(g, exact_mode)
     sections = []
+    shows = []
     for section in plan.sections:
+        shows.append(frozenset(section.shows()))
         body: list[str] = []
         for item in section.items:
             if isinstance(item, Para):
@@ -154,11 +162,47 @@ def _static(plan: DocumentPlan, fmt: DocumentFormat, exact_mode: bool) -> Static
         ),
         meanings={nid: prose(noun) for nid, noun in plan.nouns.items()},
         sections=tuple(sections),
+        shows=tuple(shows),
     )
     if len(_STATIC) >= 32:
         _STATIC.pop(next(iter(_STATIC)))
     _STATIC[key] = (plan, static)  # holding the plan keeps its id from being reused
     return static
+
+
+def _spaces(plan: DocumentPlan, asked: Sequence[str]) -> dict[str, int]:
+    """Lines of working space per question, for the work it takes after the questions before it:
+    two per quantity it needs that no earlier question needed, and one per chain-rule factor
+    beyond the second (a gradient's chain written out), from 2 to 16."""
+    graph = plan.graph
+    covered = set(graph.givens)
+    spaces: dict[str, int] = {}
+    for qid in asked:
+        todo, work = [qid], set()
+        while todo:
+            node = todo.pop()
+            if node not in covered and node not in work:
+                work.add(node)
+                todo.extend(graph[node].parents)
+        covered |= work
+        chain = max(plan.chains.get(qid, 0) - 2, 0)
+        spaces[qid] = min(max(2 * len(work) + chain, 2), 16)
+    return spaces
+
+
+def _numbers_of(ids: frozenset[str], asked: Sequence[str]) -> str:
+    """The question numbers of the asked quantities among ``ids``: "question 7", "questions 1, 3–5"."""
+    numbers = [k for k, qid in enumerate(asked, start=1) if qid in ids]
+    runs: list[str] = []
+    start = 0
+    for i in range(1, len(numbers) + 1):
+        if i == len(numbers) or numbers[i] != numbers[i - 1] + 1:
+            first, last = numbers[start], numbers[i - 1]
+            runs.append(str(first) if first == last else f"{first}–{last}")
+            start = i
+    if not runs:
+        return ""
+    return ("question " if len(numbers) == 1 else "questions ") + ", ".join(runs)
 
 
 def _n(outputs: int) -> tuple[str, ...]:
@@ -203,6 +247,7 @@ def _context(
     static = _static(plan, fmt, exact_mode)
     escape = fmt.escape
     graph = plan.graph
+    space = _spaces(plan, asked)
     return {
         "meta": Ctx(
             title=escape(spec.title),
@@ -238,6 +283,7 @@ def _context(
                 symbol=graph[qid].symbol,
                 meaning=static.meanings[qid],
                 precision=precision[qid],
+                space=space[qid],
             )
             for number, qid in enumerate(asked, start=1)
         ],

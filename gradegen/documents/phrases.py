@@ -45,7 +45,8 @@ def _source(graph: Graph, weight: Node) -> str:
 
 def fed_units(graph: Graph, bias: Node) -> list[str]:
     """The units whose weighted sums a bias enters."""
-    return [z.unit or "" for z in graph.with_role(Role.WEIGHTED_SUM, layer=bias.layer) if bias.id in z.parents]
+    sums = graph.with_role(Role.WEIGHTED_SUM, layer=bias.layer)
+    return [z.unit or "" for z in sums if bias.id in z.parents]
 
 
 def description(spec: Spec, graph: Graph, node: Node) -> Prose:

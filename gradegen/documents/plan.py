@@ -6,6 +6,7 @@ phrases; it holds no numbers. Rendering a variant only substitutes that variant'
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from gradegen.core.graph import Graph, Kind, Node, Role
@@ -41,17 +42,20 @@ class ChainEq:
 
 @dataclass(frozen=True)
 class Para:
-    """A paragraph of prose."""
+    """A paragraph of prose (``node``: the quantity it gives, when it says what one is)."""
 
     text: Prose
+    node: str = ""
 
 
 @dataclass(frozen=True)
 class Known:
-    """A factor already computed above: its symbol, phrase and (per variant) value."""
+    """A factor already computed above: its symbol, phrase and (per variant) value (``computed``:
+    given here for the first time, as an update that leaves its parameter as it is)."""
 
     node: str
     text: Prose
+    computed: bool = False
 
 
 Item = NodeEq | LocalEq | ChainEq | Para | Known
@@ -64,6 +68,16 @@ class Section:
     title: Prose
     level: int
     items: tuple[Item, ...]
+
+    def shows(self) -> Iterator[str]:
+        """The quantities this section computes or says (not those it recalls from above)."""
+        for item in self.items:
+            if isinstance(item, NodeEq):
+                yield item.node
+            elif isinstance(item, Para) and item.node:
+                yield item.node
+            elif isinstance(item, Known) and item.computed:
+                yield item.node
 
 
 @dataclass(frozen=True)
@@ -94,8 +108,12 @@ class DocumentPlan:
     nouns: dict[str, Prose] = field(default_factory=dict)  # node id → what it is ("the weighted sum …")
     descriptions: dict[str, Prose] = field(default_factory=dict)  # given id → its line in the givens table
     zero: frozenset[str] = frozenset()  # 0 in every variant, whatever is computed: said, not computed
+    chains: dict[str, int] = field(default_factory=dict)  # gradient id → factors of its chain rule
     whole: frozenset[str] = frozenset()  # exact by nature (a ReLU's 0 or 1): printed without trailing zeros
 
+
+_EXACT_DERIVATIVES = (Activation.RELU, Activation.LEAKY_RELU, Activation.LINEAR)
+"""Activations whose derivative is one of a few exact numbers (0, 1, the slope)."""
 
 _DEFINITIONS = {
     Activation.SIGMOID: r"\sigma(z) = \frac{1}{1 + e^{-z}}",
@@ -141,6 +159,7 @@ class _Planner:
         self.graph = graph
         self.zero = zero
         self.shown: set[str] = {n.id for n in graph.nodes if n.kind is Kind.GIVEN}
+        self.chains: dict[str, int] = {}  # gradient id → the factors its chain rule multiplies
 
     # -- the chain of factors behind ∂L/∂z_u, and the products that build it in steps
     def delta_chain(self, unit: str) -> tuple[list[Item | str], list[str]]:
@@ -176,7 +195,7 @@ class _Planner:
             for parent in node.parents:
                 if parent in self.zero:
                     self.show(parent, out)
-            out.append(Para(self.zero_phrase(node)))
+            out.append(Para(self.zero_phrase(node), node_id))
             self.shown.add(node_id)
             return
         for parent in node.parents:
@@ -184,7 +203,7 @@ class _Planner:
         if node.role is Role.UPDATE and node.parents[2] in self.zero:
             param = M(self.graph[node.param or ""].symbol)
             text = prose("Its gradient is 0, so ", param, " stays as it is:")
-            out.append(Known(node_id, text))
+            out.append(Known(node_id, text, computed=True))
         else:
             out.append(NodeEq(node_id))
         self.shown.add(node_id)
@@ -195,7 +214,7 @@ class _Planner:
         assert node.formula is not None  # a given that is 0 is printed, never said
         formula = node.formula.render([g[p].symbol for p in node.parents])
         factor = next((p for p in node.parents if p in self.zero), None)
-        if factor is None or self.zero.issuperset(node.parents) and len(node.parents) > 1:
+        if factor is None or (self.zero.issuperset(node.parents) and len(node.parents) > 1):
             return prose(M(f"{node.symbol} = {formula} = 0"), ": every term is 0.")
         return prose(
             M(f"{node.symbol} = {formula} = 0"), ", since ", M(f"{g[factor].symbol} = 0"),
@@ -264,9 +283,9 @@ class _Planner:
                     )  # fmt: skip
                     out.append(Known(dz.id, text))
                     continue
-                out.append(
-                    Para(prose("Through ", *phrases.unit(u), ", ", M(one + " = 1"), " and the delta is built as follows."))
-                )
+                through = ("Through ", *phrases.unit(u), ", ", M(one + " = 1"))
+                text = prose(*through, " and the delta is built as follows.")
+                out.append(Para(text))
                 factors, steps = self.delta_chain(u)
                 self.chain_items(dz, factors, steps, out)
             out.append(Para(Prose.of("Adding the paths:")))
@@ -278,6 +297,7 @@ class _Planner:
         source = grad.parents[1] if grad.role is Role.WEIGHT_GRADIENT else None
         local = LocalEq(_partial(z_sym, p_sym), source, z_sym, p_sym)
         chain = [*factors, local]
+        self.chains[grad.id] = len(chain)
         decay = len(grad.parents) == 3
         sym = " \\cdot ".join(self.symbol_of(f) for f in chain)
         if decay:
@@ -345,9 +365,8 @@ def build_plan(spec: Spec, graph: Graph, zero: frozenset[str] = frozenset()) -> 
             planner.show(graph.node_of(Role.WEIGHTED_SUM, unit).id, items)
         for unit in info.units:
             planner.show(graph.node_of(Role.ACTIVATION, unit).id, items)
-        heading = prose(
-            phrases.title(info.kind, info.index), ": ", *phrases.units(info.units, ", "), f" ({info.activation})"
-        )
+        units = phrases.units(info.units, ", ")
+        heading = prose(phrases.title(info.kind, info.index), ": ", *units, f" ({info.activation})")
         forward.append(Section(heading, 3, tuple(items)))
     sections.append(Section(prose("Forward pass"), 2, ()))
     sections.extend(forward)
@@ -393,10 +412,11 @@ def build_plan(spec: Spec, graph: Graph, zero: frozenset[str] = frozenset()) -> 
         },
         nouns={n.id: phrases.noun(spec, graph, n) for n in graph.nodes},
         zero=zero,
+        chains=planner.chains,
         whole=frozenset(
             n.id
             for n in graph.with_role(Role.DA_DZ)
-            if spec.layers[n.layer or 0].activation in (Activation.RELU, Activation.LEAKY_RELU, Activation.LINEAR)
+            if spec.layers[n.layer or 0].activation in _EXACT_DERIVATIVES
         ),
         descriptions={gid: phrases.description(spec, graph, graph[gid]) for gid in graph.givens},
     )

@@ -20,6 +20,7 @@ from gradegen.core.graph import Graph, Kind, Values
 from gradegen.core.key import make_key
 from gradegen.core.network import fixed_quantities
 from gradegen.core.spec import Spec
+from gradegen.documents.answerkey import bounds
 from gradegen.documents.compiled import Block, BlockNumbers, Compiled
 from gradegen.documents.environment import environment
 from gradegen.documents.formats import FILES, FORMATS
@@ -144,7 +145,8 @@ class Renderer:
             rows.append((named, texts))
         keys = dict.fromkeys(k for doc in documents.values() for k in doc.slot_keys())
         values = self.exact if self.exact_mode else self.hand
-        numbers = BlockNumbers.of(keys, values, self.hand, self.exact_mode, lo, hi)
+        given = bounds(self.spec, self.graph, self.exact, self.hand, keys, lo, hi)
+        numbers = BlockNumbers.of(keys, values, self.hand, self.exact_mode, lo, hi, given)
         return Block(documents, numbers, tuple(rows))
 
     def _compile(self, named: tuple[str, ...]) -> Compiled:
