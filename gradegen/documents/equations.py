@@ -43,6 +43,8 @@ def equation(plan: DocumentPlan, numbers: Numbers | Slots, node_id: str) -> list
     if node.formula is None:
         return [*segments, value]
     segments.append(plan.symbolic[node_id])
+    if not node.parents:  # a constant (a linear unit's derivative 1): it is its own value
+        return segments
     if node.parents and not _BARE.fullmatch(node.formula.latex):
         alone = _delimited(node.formula.latex)
         args = [

@@ -55,6 +55,8 @@ def description(spec: Spec, graph: Graph, node: Node) -> Prose:
         return prose("weight from ", *unit(_source(graph, node)), " into ", *unit(node.unit or ""))
     if node.role is Role.BIAS:
         return prose("bias of ", *units(fed_units(graph, node)))
+    if node.role is Role.TARGET and node.unit != "out":
+        return prose("target of ", *unit(node.unit or ""))
     return prose(node.meaning)
 
 
@@ -69,8 +71,13 @@ def noun(spec: Spec, graph: Graph, node: Node) -> Prose:
             return prose("the weighted sum into ", *unit(name))
         case Role.ACTIVATION if node.layer != len(spec.layers) - 1:
             return prose("the activation of ", *unit(name))
+        case Role.ACTIVATION if name != "out":
+            return prose("the prediction of ", *unit(name))
         case Role.LOSS_TERM:
             return prose(f"the {_loss_name(node)} term of ", *unit(name))
+        case Role.DL_DA if node.layer == len(spec.layers) - 1 and name != "out":
+            a = graph.node_of(Role.ACTIVATION, name).symbol
+            return prose("the derivative of the loss with respect to the prediction ", M(a))
         case Role.DL_DA if node.layer != len(spec.layers) - 1:
             a = graph.node_of(Role.ACTIVATION, name).symbol
             return prose("how the loss changes with ", M(a), ", through every unit it feeds")
