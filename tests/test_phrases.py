@@ -46,7 +46,14 @@ def _prose(markdown: str) -> str:
 
 @pytest.mark.parametrize(
     ("unit", "latex"),
-    [("x1", "x_{1}"), ("h2", "h_{2}"), ("h1_3", "h_{1,3}"), ("o2", "o_{2}"), ("g4", "g_{4}"), ("out", r"\mathrm{out}")],
+    [
+        ("x1", "x_{1}"),
+        ("h2", "h_{2}"),
+        ("h1_3", "h_{1,3}"),
+        ("o2", "o_{2}"),
+        ("g4", "g_{4}"),
+        ("out", r"\mathrm{out}"),
+    ],
 )
 def test_units_are_written_as_subscripted_symbols(unit: str, latex: str) -> None:
     """A unit's math is its letters with the numbers as a subscript (h1_3 is h_{1,3})."""
@@ -88,7 +95,11 @@ def _visible_html(markdown: str) -> str:
     """What a reader sees of pandoc's HTML of ``markdown`` (math for MathJax): the text outside tags
     and math."""
     out = subprocess.run(
-        ["pandoc", "-f", "markdown", "-t", "html", "--mathjax"], input=markdown, capture_output=True, text=True, check=True
+        ["pandoc", "-f", "markdown", "-t", "html", "--mathjax"],
+        input=markdown,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     return html.unescape(re.sub(r"<[^>]+>", "", _MATH.sub("", out)))
 
@@ -112,7 +123,10 @@ def test_pdf_text_shows_no_backslash(tmp_path: Path) -> None:
     ids = {n.id for n in build_graph(parse_spec(DEEP_LEAKY)).nodes}
     for name in ("solution", "worksheet", "key"):
         text = subprocess.run(
-            ["pdftotext", "-layout", str(out / f"{name}.pdf"), "-"], capture_output=True, text=True, check=True
+            ["pdftotext", "-layout", str(out / f"{name}.pdf"), "-"],
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout
         assert "\\" not in text and "textbackslash" not in text, name
         for word in re.findall(r"\S*_\S*", text):

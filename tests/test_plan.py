@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import yaml
 from test_render import check_lines
-from tests_support import reference_loss, flat_parameters
+from tests_support import flat_parameters, reference_loss
 
 from gradegen.core.key import resolve_ask
 from gradegen.core.network import build_graph, fixed_quantities
@@ -64,7 +64,9 @@ def test_mse_names_its_n() -> None:
     """Mean squared error over two outputs: the formulas say n, the loss line says n = 2, and the
     numbers put 2 in its place (∂L/∂ŷ₁ = 2/n (ŷ₁ − y₁) = 2/2 (…))."""
     solution = _files(_spec())[0]["solution.md"]
-    assert r"$L = \tfrac{1}{n}\sum_k (y_k - \hat{y}_k)^{2}$, where $n = 2$ is the number of outputs." in solution
+    assert (
+        r"$L = \tfrac{1}{n}\sum_k (y_k - \hat{y}_k)^{2}$, where $n = 2$ is the number of outputs." in solution
+    )
     assert r"= \tfrac{2}{n}(\hat{y}_{1} - y_{1}) = \tfrac{2}{2}(" in solution
     assert r"$$L = \tfrac{1}{n}(L_{o1} + L_{o2}) = \tfrac{1}{2}(" in solution
     check_lines(solution)
@@ -126,12 +128,18 @@ def test_what_a_zero_target_makes_zero_is_never_asked() -> None:
     assert not zero & set(asked)
     assert {"dL_dw7", "w7_new", "dL_dw1"} <= set(asked)
     solution = files["solution.md"]
-    assert r"$\frac{\partial L}{\partial \hat{y}_{1}} = -\frac{y_{1}}{\hat{y}_{1}} = 0$, since $y_{1} = 0$" in solution
+    assert (
+        r"$\frac{\partial L}{\partial \hat{y}_{1}} = -\frac{y_{1}}{\hat{y}_{1}} = 0$, since $y_{1} = 0$"
+        in solution
+    )
     said = r"Its gradient is 0, so $w_{5}$ stays as it is: $w_{5}^{\text{new}} = "
     assert float(solution.split(said, 1)[1].split("$", 1)[0]) == 0.5
     # ∂L/∂a_h1 sums over both outputs; the zero path through o1 is left out of the numbers
     line = next(s for s in solution.splitlines() if s.startswith(r"$$\frac{\partial L}{\partial a_{h1}} = "))
-    assert r"\frac{\partial L}{\partial z_{o1}} \cdot w_{5} + \frac{\partial L}{\partial z_{o2}} \cdot w_{7}" in line
+    assert (
+        r"\frac{\partial L}{\partial z_{o1}} \cdot w_{5} + \frac{\partial L}{\partial z_{o2}} \cdot w_{7}"
+        in line
+    )
     assert line.count(r"\times") == 1
     check_lines(solution)
     assert not zero & set(make_variants(spec, ["a", "b"], seed="s").asked)

@@ -429,8 +429,10 @@ def fixed_quantities(spec: Spec, graph: Graph, givens: Mapping[str, ArrayLike]) 
         elif node.fn is _sum:
             if zero.issuperset(parents):
                 zero.add(node.id)
-        elif node.fn is _dot and node.role is Role.DL_DA and all(
-            parents[k] in zero or parents[k + 1] in zero for k in range(0, len(parents), 2)
+        elif (
+            node.fn is _dot
+            and node.role is Role.DL_DA
+            and all(parents[k] in zero or parents[k + 1] in zero for k in range(0, len(parents), 2))
         ):
             zero.add(node.id)
     return Fixed(frozenset(zero), frozenset(constant))

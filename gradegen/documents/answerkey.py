@@ -49,19 +49,22 @@ def bounds(
     for qid in dict.fromkeys(k.split(":", 1)[1] for k in keys if k[:2] in ("l:", "u:")):
         low, high = intervals(graph, exact, hand, qid, spec.tolerances.get(qid, spec.tolerance), lo, hi)
         places = hand.places[qid][lo:hi] if hand.places and qid in hand.places else np.zeros(hi - lo, int)
-        texts = [interval_text(a, b, int(p)) for a, b, p in zip(low.tolist(), high.tolist(), places, strict=True)]
+        ends = zip(low.tolist(), high.tolist(), places.tolist(), strict=True)
+        texts = [interval_text(a, b, int(p)) for a, b, p in ends]
         out[f"l:{qid}"] = [t[0] for t in texts]
         out[f"u:{qid}"] = [t[1] for t in texts]
     return out
 
 
 def interval_text(lo: float, hi: float, places: int) -> tuple[str, str]:
-    """The interval's ends rounded inwards (every number printed between them is accepted), to
-    one place more than the answer, or more where that would leave the interval empty."""
+    """The interval's ends rounded inwards (every number written between them is accepted), to
+    one place more than the answer, or more where fewer would not show two different ends."""
     for p in range(places + 1, 17):
         scale = 10.0**p
-        low, high = math.ceil(lo * scale - 1e-9) / scale, math.floor(hi * scale + 1e-9) / scale
-        if low <= high:
+        # strictly inside, by a hundredth of a unit at least: an end on the boundary would be
+        # lost to the float rounding of w − answer when grading an update
+        low, high = (math.floor(lo * scale + 0.01) + 1) / scale, (math.ceil(hi * scale - 0.01) - 1) / scale
+        if low < high:
             break
     return math_number(f"{low:.{p}f}"), math_number(f"{high:.{p}f}")
 
@@ -69,7 +72,7 @@ def interval_text(lo: float, hi: float, places: int) -> tuple[str, str]:
 class _Key:
     """What the key formats add to their document format: the answers in the questions."""
 
-    documents = ("key",)
+    documents: tuple[str, ...] = ("key",)
     secret = True
 
     def context(self, page: Page) -> dict[str, Any]:

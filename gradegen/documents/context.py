@@ -39,9 +39,10 @@ class DocumentFormat:
 
     name = ""
     suffix = ""
-    documents = ("solution", "worksheet")
+    documents: tuple[str, ...] = ("solution", "worksheet")
     compiles = True
     secret = False
+    dash = "–"  # between the ends of a range of numbers
     filters: ClassVar[Mapping[str, Callable[[str], str]]] = {}
 
     @property
@@ -78,7 +79,7 @@ class DocumentFormat:
         sections = [
             Ctx(title=title, level=level, body=[place(item) for item in body], questions=asked_in)
             for (title, level, body), ids in zip(static.sections, static.shows, strict=True)
-            for asked_in in [_numbers_of(ids, page.asked)]
+            for asked_in in [_numbers_of(ids, page.asked, self.dash)]
         ]
         return _context(
             page.spec, page.plan, self, page.numbers, sections, page.asked, page.precision,
@@ -157,9 +158,7 @@ def _static(plan: DocumentPlan, fmt: DocumentFormat, exact_mode: bool) -> Static
     static = Static(
         layers=tuple(layers),
         loss=prose(build(f"Loss: {plan.loss_name}, ", M(plan.loss_definition), *_n(plan.mean_over), ".")),
-        givens=tuple(
-            (gid, g[gid].symbol, prose(plan.descriptions[gid])) for gid in plan.givens
-        ),
+        givens=tuple((gid, g[gid].symbol, prose(plan.descriptions[gid])) for gid in plan.givens),
         meanings={nid: prose(noun) for nid, noun in plan.nouns.items()},
         sections=tuple(sections),
         shows=tuple(shows),
@@ -190,7 +189,7 @@ def _spaces(plan: DocumentPlan, asked: Sequence[str]) -> dict[str, int]:
     return spaces
 
 
-def _numbers_of(ids: frozenset[str], asked: Sequence[str]) -> str:
+def _numbers_of(ids: frozenset[str], asked: Sequence[str], dash: str = "–") -> str:
     """The question numbers of the asked quantities among ``ids``: "question 7", "questions 1, 3–5"."""
     numbers = [k for k, qid in enumerate(asked, start=1) if qid in ids]
     runs: list[str] = []
@@ -198,7 +197,7 @@ def _numbers_of(ids: frozenset[str], asked: Sequence[str]) -> str:
     for i in range(1, len(numbers) + 1):
         if i == len(numbers) or numbers[i] != numbers[i - 1] + 1:
             first, last = numbers[start], numbers[i - 1]
-            runs.append(str(first) if first == last else f"{first}–{last}")
+            runs.append(str(first) if first == last else f"{first}{dash}{last}")
             start = i
     if not runs:
         return ""

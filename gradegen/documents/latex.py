@@ -22,6 +22,7 @@ class Latex(DocumentFormat):
 
     name = "latex"
     suffix = "tex"
+    dash = "--"  # ASCII: an ASCII source needs no fallback fonts
     filters: ClassVar[Mapping[str, Callable[[str], str]]] = {"latex_escape": latex_escape}
 
     def escape(self, text: str) -> str:

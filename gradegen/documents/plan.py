@@ -72,11 +72,8 @@ class Section:
     def shows(self) -> Iterator[str]:
         """The quantities this section computes or says (not those it recalls from above)."""
         for item in self.items:
-            if isinstance(item, NodeEq):
-                yield item.node
-            elif isinstance(item, Para) and item.node:
-                yield item.node
-            elif isinstance(item, Known) and item.computed:
+            said = (isinstance(item, Para) and item.node) or (isinstance(item, Known) and item.computed)
+            if isinstance(item, NodeEq | Para | Known) and (isinstance(item, NodeEq) or said):
                 yield item.node
 
 
