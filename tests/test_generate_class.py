@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -179,6 +180,15 @@ def test_combined_pdfs_one_student_per_section(tmp_path: Path) -> None:
     for name in ("worksheets.pdf", "solutions.pdf", "keys.pdf"):
         data = (out / name).read_bytes()
         assert data.startswith(b"%PDF")
+    # keys.pdf: each student's key starts on a page of its own, headed by its title
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(out / "keys.pdf"), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    pages = [page for page in text.split("\f") if "answer key" in page]
+    assert [page.lstrip().splitlines()[0].strip() for page in pages] == [
+        "Backpropagation worked example: answer key"
+    ] * 2
+    assert "Variant: Name 0 (ann)" in pages[0] and "Variant: Name 1 (ben)" in pages[1]
 
 
 def test_combine_tex_keeps_one_preamble() -> None:
