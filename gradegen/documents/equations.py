@@ -62,18 +62,26 @@ def equation(plan: DocumentPlan, numbers: Numbers | Slots, node_id: str) -> list
     return segments
 
 
-def _without_zero_terms(formula: Formula, parents: tuple[str, ...], zero: frozenset[str]) -> Formula:
-    """A sum's formula without its terms that are 0 (a product with a zero factor), when its
-    terms stand at the top level ("{0}·{1} + {2}·{3} + {4}"); otherwise as it is."""
-    pieces, depth, start = [], 0, 0
-    latex = formula.latex
+def terms(latex: str) -> list[str]:
+    """A LaTeX expression's terms: the pieces between its " + " signs outside any brackets."""
+    pieces: list[str] = []
+    depth = start = 0
     for i, ch in enumerate(latex):
-        depth += ch in "({["
-        depth -= ch in ")}]"
-        if depth == 0 and latex.startswith(" + ", i):
+        if ch in "({[":
+            depth += 1
+        elif ch in ")}]":
+            depth -= 1
+        elif depth == 0 and latex.startswith(" + ", i) and i > start:
             pieces.append(latex[start:i])
             start = i + 3
     pieces.append(latex[start:])
+    return pieces
+
+
+def _without_zero_terms(formula: Formula, parents: tuple[str, ...], zero: frozenset[str]) -> Formula:
+    """A sum's formula without its terms that are 0 (a product with a zero factor), when its
+    terms stand at the top level ("{0}·{1} + {2}·{3} + {4}"); otherwise as it is."""
+    pieces = terms(formula.latex)
     kept = [p for p in pieces if not any(parents[int(k)] in zero for k in _PLACE.findall(p))]
     if len(pieces) < 2 or len(kept) == len(pieces):
         return formula
