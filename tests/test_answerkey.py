@@ -100,7 +100,9 @@ def test_solution_sections_name_their_questions(handout_out: Path) -> None:
     assert "### Weight $w_{5}$ — questions 8–11" in solution
     assert "### Weight $w_{1}$ — questions 14–16, 20" in solution
     assert "## Update — questions 25–32" in solution
-    assert r"\subsection*{Weight $w_{5}$ --- questions 8--11 }" in (handout_out / "solution.tex").read_text()
+    tex = (handout_out / "solution.tex").read_text()
+    assert r"\subsection*{Weight $w_{5}$ --- questions 8--11 }" in tex
+    assert r"\section*{Loss --- question 7 }" in tex and r"\section*{Update --- questions 25--32 }" in tex
 
 
 def test_a_class_keeps_its_printable_keys_beside_the_folders(tmp_path: Path) -> None:
