@@ -62,6 +62,8 @@ _EXPORTS = {
     "generate": "gradegen.documents.generate",
     "generate_class": "gradegen.documents.generate",
     "render_documents": "gradegen.documents.render",
+    "fixed_quantities": "gradegen.core.network",
+    "accepted": "gradegen.core.tolerance",
     "DocumentPlan": "gradegen.documents.plan",
     "build_plan": "gradegen.documents.plan",
     "latex_escape": "gradegen.escape",
@@ -106,7 +108,7 @@ if TYPE_CHECKING:
     from gradegen.core.classkeys import ClassKeys, KeySet, load_keys, student_key
     from gradegen.core.graph import Graph, Group, Kind, Node, Role, Values
     from gradegen.core.key import Key, load_key, make_key
-    from gradegen.core.network import build_graph
+    from gradegen.core.network import build_graph, fixed_quantities
     from gradegen.core.spec import (
         Activation,
         Draw,
@@ -119,6 +121,7 @@ if TYPE_CHECKING:
         preset,
         preset_text,
     )
+    from gradegen.core.tolerance import accepted
     from gradegen.core.training import Solution, solve, train
     from gradegen.documents.generate import generate, generate_class
     from gradegen.documents.pdf import compile_pdf, find_engine

@@ -201,10 +201,11 @@ def generate(
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar or summary.")] = False,
     force: ForceOpt = False,
 ) -> None:
-    """Write the worked solution, worksheet, answer sheet, key and diagram for a spec.
+    """Write the worked solution, worksheet, answer sheet, keys and diagram for a spec.
 
     With --roster or --variants: one folder per student with their own numbers, plus keys.json
-    (and with --pdf, worksheets.pdf and solutions.pdf for printing).
+    and every student's printable key in keys.md and keys.tex, never in a student's folder (and
+    with --pdf, worksheets.pdf, solutions.pdf and keys.pdf for printing).
     """
     from gradegen.core.spec import load_spec
     from gradegen.documents.generate import generate as generate_documents

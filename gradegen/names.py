@@ -13,7 +13,9 @@ from gradegen.errors import GradegenError
 MAX_FOLDER_BYTES = 64
 """A folder name's readable part is cut to this many UTF-8 bytes (file systems allow 255)."""
 
-RESERVED_FILES = frozenset({"keys.json", "worksheets.pdf", "solutions.pdf"})
+RESERVED_FILES = frozenset(
+    {"keys.json", "keys.md", "keys.tex", "keys.pdf", "worksheets.pdf", "solutions.pdf"}
+)
 """Files a class run writes beside the student folders; no folder may take these names."""
 
 _WINDOWS_RESERVED = frozenset(

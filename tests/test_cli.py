@@ -176,7 +176,7 @@ def test_unwritable_output_is_one_line_and_exit_2(tmp_path: Path, command: list[
 
 
 def test_solve_table_is_not_read_as_markup(tmp_path: Path) -> None:
-    """Brackets in formulas ([z_h1 > 0] for ReLU) and in titles print as written."""
+    """Brackets in titles and the ReLU's case distinction in formulas print as written."""
     data = preset("handout").to_data()
     data["layers"][0]["activation"] = "relu"
     data["title"] = "[bold]Week 3[/bold]"
@@ -184,7 +184,7 @@ def test_solve_table_is_not_read_as_markup(tmp_path: Path) -> None:
     path.write_text(json.dumps(data))
     result = runner.invoke(app, ["solve", str(path)])
     assert result.exit_code == 0
-    assert "[z_h1 > 0]" in result.output
+    assert "(1 if z_h1 > 0, else 0)" in result.output
     assert "[bold]Week 3[/bold]" in result.output
 
 

@@ -11,11 +11,11 @@ from typing import Any
 import numpy as np
 import pytest
 
+from gradegen.core.key import askable, solve_key
 from gradegen.core.network import build_graph
 from gradegen.core.spec import Spec
 from gradegen.grading.diagnosis import EXPLANATIONS, PRECEDENCE, Mistake, variant_graphs
 from gradegen.grading.grade import grade
-from gradegen.grading.keys import key_from_spec
 from gradegen.grading.results import Verdict
 from gradegen.grading.submissions import Submissions
 
@@ -26,9 +26,10 @@ LR, W5 = 0.0001, 0.40
 
 
 def diagnose(spec: Spec, answers: dict[str, Any]) -> dict[str, tuple[Verdict, str | None]]:
+    """The verdict and diagnosis of each answer, against a key of the spec asking every quantity."""
     table = Submissions()
     table.add_record("ana", "ana.yaml", answers, [])
-    student = grade(key_from_spec(spec), table).student(0)
+    student = grade(solve_key(spec, askable(build_graph(spec))), table).student(0)
     return {
         q: (item.verdict, item.diagnosis.value if item.diagnosis else None)
         for q, item in student.items.items()

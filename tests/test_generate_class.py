@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -148,7 +149,9 @@ def test_anonymous_variants(tmp_path: Path) -> None:
     out = tmp_path / "out"
     result = runner.invoke(app, ["generate", "--variants", "3", "--seed", "k", "--out", str(out), "--quiet"])
     assert result.exit_code == 0
-    assert sorted(p.name for p in out.iterdir()) == [".gradegen.json", "keys.json", "v001", "v002", "v003"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        ".gradegen.json", "keys.json", "keys.md", "keys.tex", "v001", "v002", "v003",
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -168,16 +171,25 @@ def test_bad_variant_arguments(tmp_path: Path, args: list[str], message: str) ->
 
 
 def test_combined_pdfs_one_student_per_section(tmp_path: Path) -> None:
-    """--pdf writes worksheets.pdf and solutions.pdf with every student in them."""
+    """--pdf writes worksheets.pdf, solutions.pdf and keys.pdf with every student in them."""
     roster = roster_csv(tmp_path, ["ann", "ben"])
     out = tmp_path / "out"
     result = runner.invoke(
         app, ["generate", "--roster", str(roster), "--seed", "p", "--pdf", "--out", str(out)]
     )
     assert result.exit_code == 0, result.output
-    for name in ("worksheets.pdf", "solutions.pdf"):
+    for name in ("worksheets.pdf", "solutions.pdf", "keys.pdf"):
         data = (out / name).read_bytes()
         assert data.startswith(b"%PDF")
+    # keys.pdf: each student's key starts on a page of its own, headed by its title
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(out / "keys.pdf"), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    pages = [page for page in text.split("\f") if "answer key" in page]
+    assert [page.lstrip().splitlines()[0].strip() for page in pages] == [
+        "Backpropagation worked example: answer key"
+    ] * 2
+    assert "Variant: Name 0 (ann)" in pages[0] and "Variant: Name 1 (ben)" in pages[1]
 
 
 def test_combine_tex_keeps_one_preamble() -> None:
@@ -260,7 +272,8 @@ def test_worker_processes_write_the_same_class(
     monkeypatch.setattr(documents, "_CHUNK", 7)  # uneven chunks over two workers
     generate_class(handout, roster, tmp_path / "forked", seed="w")
     assert _tree(tmp_path / "forked") == _tree(tmp_path / "serial")
-    assert len(_tree(tmp_path / "serial")) == 40 * len(CLASS_FILES) + 2  # keys.json, .gradegen.json
+    # keys.json, keys.md, keys.tex, .gradegen.json
+    assert len(_tree(tmp_path / "serial")) == 40 * len(CLASS_FILES) + 4
 
 
 def test_a_keys_writer_failure_leaves_nothing_behind(

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gradegen.core.key import Key
+from gradegen.core.key import Key, solve_key
 from gradegen.core.spec import Spec, Tolerance, ToleranceMode
 from gradegen.grading.compare import is_close
 from gradegen.grading.grade import grade
@@ -149,8 +149,9 @@ def test_global_tolerances_override_the_key(handout: Spec) -> None:
     [(0.3999918, True), (0.39999178, True), (0.399927, False), (0.4000, False), (0.40, False)],
 )
 def test_updates_judged_by_their_step(handout: Spec, answer: float, right: bool) -> None:
-    """w5_new is judged by w5 − answer against η·∂L/∂w5 = 0.0001 × 0.0822 = 0.00000822."""
-    item = grade_one(handout, {"w5_new": answer}).items["w5_new"]
+    """w5_new is judged by w5 − answer against η·∂L/∂w5 = 0.0001 × 0.0822 = 0.00000822 (asked by
+    its ID: the handout's worksheet, and so its spec as a key, asks the steps instead)."""
+    item = grade_one(solve_key(handout, ("w5_new",)), {"w5_new": answer}).items["w5_new"]
     assert (item.verdict is Verdict.CORRECT) is right
     lo, hi = item.accepted
     # the accepted interval is that of answers whose step is within 1% of 8.2167e-6 (or 8.22e-6)
@@ -200,7 +201,7 @@ def test_handout_stated_answers(handout: Spec) -> None:
         "w6_new": 0.4499,
         "dL_dw4": "−0.00150",
     }
-    items = grade_one(handout, stated).items
+    items = grade_one(solve_key(handout, tuple(stated)), stated).items
     wrong = {q for q in stated if items[q].verdict is not Verdict.CORRECT}
     assert wrong == {"w5_new", "w6_new", "dL_dw4"}
     assert items["dL_dw4"].diagnosis is not None and items["dL_dw4"].diagnosis.value == "sign_error"

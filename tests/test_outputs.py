@@ -162,7 +162,9 @@ def test_stale_files_of_gradegens_own_go(tmp_path: Path, handout: Spec) -> None:
     as do feedback files of students no longer graded."""
     generate_class(handout, Roster.anonymous(3), tmp_path / "cls", seed="s")
     generate_class(handout, Roster.anonymous(2), tmp_path / "cls", seed="s")
-    assert sorted(p.name for p in (tmp_path / "cls").iterdir()) == [MANIFEST, "keys.json", "v001", "v002"]
+    assert sorted(p.name for p in (tmp_path / "cls").iterdir()) == [
+        MANIFEST, "keys.json", "keys.md", "keys.tex", "v001", "v002",
+    ]  # fmt: skip
     write_reports(_results(handout, ["ana", "bo"]), tmp_path / "g")  # type: ignore[arg-type]
     write_reports(_results(handout, ["ana"]), tmp_path / "g")  # type: ignore[arg-type]
     assert sorted(p.name for p in (tmp_path / "g" / "feedback").iterdir()) == ["ana.md"]

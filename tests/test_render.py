@@ -191,8 +191,19 @@ class _Parser:
         raise ValueError(f"unexpected {tok!r}")
 
 
+_CASES = re.compile(
+    r"\\begin\{cases\} (.+?) & \\text\{if \} (.+?) > 0 \\\\ (.+?) & \\text\{if \} (.+?) \\le 0 \\end\{cases\}"
+)
+
+
 def evaluate(segment: str) -> float:
-    """The value of a numeric segment; SymbolicError if it names quantities."""
+    """The value of a numeric segment; SymbolicError if it names quantities. A case distinction
+    (one value if z > 0, another if z ≤ 0) is read as the value whose condition holds."""
+    cases = _CASES.fullmatch(segment)
+    if cases is not None:
+        positive, z, otherwise, same_z = cases.groups()
+        assert z == same_z, f"the two cases test different numbers: {segment}"
+        return evaluate(positive) if evaluate(z) > 0 else evaluate(otherwise)
     return _Parser(_tokens(segment)).parse()
 
 
@@ -279,6 +290,9 @@ NETWORKS = ["handout", "deep_softmax"]
         (r"[(-0.1) > 0]", 0.0),
         (r"\max(0, (-0.1))", 0.0),
         (r"(1 \text{ if } 0.2 > 0 \text{ else } 0.01)", 1.0),
+        (r"\begin{cases} 1 & \text{if } -0.31 > 0 \\ 0.01 & \text{if } -0.31 \le 0 \end{cases}", 0.01),
+        (r"\begin{cases} 1 & \text{if } 0.2 > 0 \\ 0 & \text{if } 0.2 \le 0 \end{cases}", 1.0),
+        (r"\tfrac{2}{2}(0.7 - 0.1)", 0.6),
         (r"-\left[0.5 \ln 0.3 + (1 - 0.5) \ln(1 - 0.3)\right]", -(0.5 * math.log(0.3) + 0.5 * math.log(0.7))),
     ],
 )
@@ -744,12 +758,12 @@ def test_random_networks_give_checkable_solutions(spec: Spec) -> None:
 
 
 def test_every_file_comes_from_one_registered_format() -> None:
-    """The registry names each file once; the key alone is kept out of students' folders."""
+    """The registry names each file once; the keys alone are kept out of students' folders."""
     from gradegen.documents.formats import FORMATS, PUBLIC_FILES
 
     files = [file for fmt in FORMATS for file in fmt.files]
-    assert sorted(files) == sorted(FILES) and len(set(files)) == len(files) == 7
-    assert sorted(set(FILES) - set(PUBLIC_FILES)) == ["key.json"]
+    assert sorted(files) == sorted(FILES) and len(set(files)) == len(files) == 9
+    assert sorted(set(FILES) - set(PUBLIC_FILES)) == ["key.json", "key.md", "key.tex"]
 
 
 def test_a_new_document_format_is_one_class_and_its_templates(
@@ -791,7 +805,7 @@ def test_a_new_document_format_is_one_class_and_its_templates(
         r"z_{h1} == x_{1} \cdot w_{1} + x_{2} \cdot w_{2} + b_{1}"
         r" == 0.05 \times 0.15 + 0.1 \times 0.2 + 0.35 == 0.3775"
     )
-    title = "HIDDEN LAYER 1: H1, H2 (SIGMOID)"
+    title = "HIDDEN LAYER 1: $h_{1}$, $h_{2}$ (SIGMOID)"
     expected = f"solution: BACKPROPAGATION WORKED EXAMPLE / (no picture) / {title} / {equation}\n"
     assert files["solution.txt"] == expected
     assert files["worksheet.txt"].startswith("worksheet: BACKPROPAGATION")

@@ -52,7 +52,7 @@ def test_results_json_shape(tmp_path: Path, handout: Spec) -> None:
         "diagnosis": "sign_error",
         "points": 0.0,
     }
-    assert student["score"] == 1.0 and student["max"] == 40.0  # a spec asks all 40, steps included
+    assert student["score"] == 1.0 and student["max"] == 32.0
     assert student["items"]["z_h2"] == {
         "raw": None,
         "value": None,
@@ -87,9 +87,9 @@ def test_gradebook_neutralises_formulas(handout: Spec) -> None:
     results = _results(handout, {"=1+1": {"z_h1": 0.3775}, "@evil": {}, "bo": {"z_h1": 0.3775}})
     rows = list(csv.reader(io.StringIO(gradebook_csv(results))))
     assert rows[0] == ["student", "score", "max", "percent"]
-    assert rows[1] == ["'=1+1", "1", "40", "2.5"]
+    assert rows[1] == ["'=1+1", "1", "32", "3.1"]
     assert rows[2][0] == "'@evil" and rows[2][1] == "0"
-    assert rows[3] == ["bo", "1", "40", "2.5"]
+    assert rows[3] == ["bo", "1", "32", "3.1"]
 
 
 HOSTILE = ["../../x", "/etc/passwd", "", "..", ".", "CON", "con.txt", "a/b", "a\\b", "NUL", "Ana", "ana", "ü"]
@@ -165,9 +165,9 @@ def test_summary(tmp_path: Path, handout: Spec) -> None:
     results = grade(handout, table)
     write_reports(results, tmp_path)
     text = (tmp_path / "summary.md").read_text("utf-8")
-    # scores 0, 2 and 1 of 40 (a spec asks its 8 steps and 8 new values): mean 1/40 = 2.5%
+    # scores 0, 2 and 1 of 32: mean 1/32 = 3.125%, median 1/32
     assert "- Students graded: 3" in text
-    assert "- Mean: 2.5%" in text and "- Median: 2.5%" in text
+    assert "- Mean: 3.1%" in text and "- Median: 3.1%" in text
     assert "| 0–10 | 3 |" in text
     assert "| `dL_dw5` | 33.3% | 0.0% | 66.7% | 0.0% | 0.0% | sign_error (2) |" in text
     assert "x.yaml: invalid YAML" in text

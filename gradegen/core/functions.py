@@ -36,6 +36,14 @@ def _sigmoid(z: Array) -> Array:
     return out
 
 
+def _cases(positive: str, otherwise: str) -> str:
+    """A piecewise derivative as a textbook writes it: one value for z > 0, another for z ≤ 0."""
+    return (
+        r"\begin{{cases}} " + positive + r" & \text{{if }} {z} > 0 \\ "
+        + otherwise + r" & \text{{if }} {z} \le 0 \end{{cases}}"
+    )  # fmt: skip
+
+
 def activation_rule(activation: Activation, slope: float = 0.01) -> ActivationRule:
     """The rule for a per-unit activation (softmax is handled by the network, not here)."""
     match activation:
@@ -68,8 +76,8 @@ def activation_rule(activation: Activation, slope: float = 0.01) -> ActivationRu
                 "z",
                 r"\max(0, {z})",
                 "max(0, {z})",
-                r"[{z} > 0]",
-                "[{z} > 0]",
+                _cases("1", "0"),
+                "(1 if {z} > 0, else 0)",
                 "ReLU",
             )
         case Activation.LEAKY_RELU:
@@ -80,8 +88,8 @@ def activation_rule(activation: Activation, slope: float = 0.01) -> ActivationRu
                 "z",
                 r"\max(S{mul}{z}, {z})".replace("S", f"{s:g}"),
                 "max(S·{z}, {z})".replace("S", f"{s:g}"),
-                r"(1 \text{{ if }} {z} > 0 \text{{ else }} S)".replace("S", f"{s:g}"),
-                "(1 if {z} > 0 else S)".replace("S", f"{s:g}"),
+                _cases("1", f"{s:g}"),
+                f"(1 if {{z}} > 0, else {s:g})",
                 "leaky ReLU",
             )
         case Activation.LINEAR:
@@ -123,7 +131,8 @@ class LossRule:
 def loss_rule(loss: Loss, outputs: int) -> LossRule:
     """The rule for a loss over ``outputs`` output units; templates already carry 1/n."""
     n = outputs
-    inv = "" if n == 1 else r"\tfrac{{1}}{{" + str(n) + "}}"
+    # {n} is the number of outputs: "n" in the formula, its value where numbers are substituted
+    inv = "" if n == 1 else r"\tfrac{{1}}{{{n}}}"
     inv_text = "" if n == 1 else f"(1/{n})·"
     match loss:
         case Loss.HALF_MSE:
@@ -149,7 +158,7 @@ def loss_rule(loss: Loss, outputs: int) -> LossRule:
                 "sum of squared errors",
             )
         case Loss.MSE:
-            two = "2" if n == 1 else r"\tfrac{{2}}{{" + str(n) + "}}"
+            two = "2" if n == 1 else r"\tfrac{{2}}{{{n}}}"
             return LossRule(
                 lambda a, y: (y - a) ** 2,
                 True,

@@ -104,17 +104,19 @@ class Group(StrEnum):
 
 @dataclass(frozen=True)
 class Formula:
-    """A formula over a node's parents: ``{0}``, ``{1}``… stand for them, ``{mul}`` for ×.
+    """A formula over a node's parents: ``{0}``, ``{1}``… stand for them, ``{mul}`` for ×, ``{n}``
+    for the number of outputs (written n, or its value with numbers).
 
     One template renders both symbolically (parents' symbols) and with numbers substituted.
     """
 
     latex: str
     text: str
+    n: int = 1  # what ``{n}`` stands for (the number of outputs) where numbers are substituted
 
     def render(self, args: Sequence[str], *, latex: bool = True, numbers: bool = False) -> str:
         mul = (r" \times " if numbers else r" \cdot ") if latex else (" × " if numbers else "·")
-        return (self.latex if latex else self.text).format(*args, mul=mul)
+        return (self.latex if latex else self.text).format(*args, mul=mul, n=self.n if numbers else "n")
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -19,6 +19,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from gradegen.core.graph import Graph, Group, Kind, Role, Values
+from gradegen.core.network import fixed_quantities
 from gradegen.core.reading import parse_text, read_text
 from gradegen.core.rounding import MAX_PLACES, tiny_learning_rate
 from gradegen.core.spec import Number, Points, Spec, Tolerance, describe_error, parse_spec
@@ -47,18 +48,24 @@ def _unasked_kind(graph: Graph) -> Kind:
     return Kind.UPDATE if asks_steps(graph) else Kind.STEP
 
 
-def default_questions(graph: Graph) -> tuple[str, ...]:
-    """What a worksheet asks when ``--ask`` is not given: every quantity but the givens, each
-    update as its step or as its new value (see :func:`_unasked_kind`)."""
+def default_questions(graph: Graph, fixed: Collection[str] = ()) -> tuple[str, ...]:
+    """What a worksheet asks when ``--ask`` is not given: every quantity but the givens and those
+    ``fixed`` by them, each update as its step or as its new value (see :func:`_unasked_kind`)."""
     skip = _unasked_kind(graph)
-    return tuple(qid for qid in askable(graph) if graph[qid].kind is not skip)
+    return tuple(qid for qid in askable(graph) if graph[qid].kind is not skip and qid not in fixed)
 
 
-def resolve_ask(graph: Graph, ask: str | Iterable[str] | None = None) -> tuple[str, ...]:
+def resolve_ask(
+    graph: Graph, ask: str | Iterable[str] | None = None, fixed: Collection[str] = ()
+) -> tuple[str, ...]:
     """Turn ``--ask`` (groups and/or ids, comma-separated) into ids in graph order (the
-    ``updates`` group, and no ``--ask``, ask each update in one form: :func:`default_questions`)."""
+    ``updates`` group, and no ``--ask``, ask each update in one form: :func:`default_questions`).
+
+    The quantities ``fixed`` by the givens alone (:func:`~gradegen.core.network.fixed_quantities`)
+    are left out of the default and of groups; an id asked by name is asked.
+    """
     if ask is None:
-        return default_questions(graph)
+        return default_questions(graph, fixed)
     items = [a.strip() for a in (ask.split(",") if isinstance(ask, str) else ask)]
     items = [a for a in items if a]
     if not items:
@@ -73,7 +80,9 @@ def resolve_ask(graph: Graph, ask: str | Iterable[str] | None = None) -> tuple[s
     skip = _unasked_kind(graph)
     for item in items:
         if item in GROUPS:
-            wanted.update(n.id for n in graph.nodes if n.group == item and n.kind is not skip)
+            wanted.update(
+                n.id for n in graph.nodes if n.group == item and n.kind is not skip and n.id not in fixed
+            )
         elif item in allowed:
             wanted.add(item)
         else:
@@ -201,10 +210,12 @@ def make_key(
 
 
 def solve_key(spec: Spec, asked: Iterable[str] | None = None, *, source: str = "spec") -> Key:
-    """The key of one spec solved alone (every quantity but the givens unless ``asked`` says);
-    a spec whose step overflows is refused (a SpecError naming ``source``)."""
+    """The key of one spec solved alone, asking what its worksheet asks by default (unless
+    ``asked`` says), so answers to that worksheet grade against it; a spec whose step overflows is
+    refused (a SpecError naming ``source``)."""
     graph, exact, hand = evaluate_spec(spec, source=source)
-    questions = askable(graph) if asked is None else tuple(asked)
+    fixed = fixed_quantities(spec, graph, graph.defaults).all
+    questions = default_questions(graph, fixed) if asked is None else tuple(asked)
     return make_key(spec, graph, exact, hand, questions)
 
 

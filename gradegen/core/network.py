@@ -20,12 +20,14 @@ This is the one module that composes ids. Every node carries its role, layer, un
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial, reduce
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from gradegen.core.functions import activation_rule, loss_rule, softmax
 from gradegen.core.graph import Array, Formula, Graph, Group, Kind, Node, Role
@@ -44,6 +46,19 @@ def unit_names(spec: Spec) -> list[list[str]]:
     out = spec.layers[-1].size
     names.append(["out"] if out == 1 else [f"o{j + 1}" for j in range(out)])
     return names
+
+
+_UNIT = re.compile(r"([A-Za-z]+)(\d+)(?:_(\d+))?")
+
+
+def unit_symbol(unit: str) -> str:
+    """How a unit is written in math (LaTeX): x_{1}, h_{2}, h_{1,3}, o_{2}; the single output
+    unit ``out`` as \\mathrm{out}."""
+    m = _UNIT.fullmatch(unit)
+    if m is None:
+        return rf"\mathrm{{{unit}}}"
+    name, first, second = m.groups()
+    return f"{name}_{{{first},{second}}}" if second else f"{name}_{{{first}}}"
 
 
 def target_ids(spec: Spec) -> list[str]:
@@ -175,7 +190,8 @@ class _Net:
     ) -> None:
         formula = None
         if latex is not None:
-            formula = Formula(latex, text if text is not None else latex.replace(r" \cdot ", "·"))
+            text = text if text is not None else latex.replace(r" \cdot ", "·")
+            formula = Formula(latex, text.replace("{n}", str(len(self.targets))), len(self.targets))
         node = Node(node_id, role.kind, group, symbol, label, meaning, tuple(parents), fn, formula, unit,
                     param, role, layer, precision_of(self.spec, role, layer))  # fmt: skip
         self.nodes.append(node)
@@ -300,7 +316,7 @@ def _loss(net: _Net) -> None:
     n = len(units)
     net.add("loss", Role.LOSS, Group.LOSS, symbol="L", label="L", meaning=rule.name,
             parents=[f"loss_{u}" for u in units], fn=_mean if rule.mean else _sum,
-            latex=rf"\tfrac{{{{1}}}}{{{{{n}}}}}({total})" if rule.mean else total,
+            latex=rf"\tfrac{{{{1}}}}{{{{{{n}}}}}}({total})" if rule.mean else total,
             text=f"(1/{n})·({total})" if rule.mean else total)  # fmt: skip
 
 
@@ -405,6 +421,56 @@ def _updates(net: _Net) -> None:
                 label=f"new {pid}", meaning=f"{pid} after one step of gradient descent",
                 parents=[pid, "lr", f"dL_d{pid}"], fn=_update, latex="{0} - {1}{mul}{2}",
                 text="{0} − {1}·{2}", param=pid, unit=given.unit, layer=given.layer)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Fixed:
+    """Quantities the givens alone fix, whatever the computed values are: none is worth a question.
+
+    ``zero``: identically 0 (a given that is 0, a cross-entropy term with target 0, its ∂L/∂ŷ, a
+    product with such a factor, a sum of zeros); ``constant``: a constant derivative (a linear unit's 1),
+    or the update of a parameter whose gradient is zero (it stays as it is).
+    """
+
+    zero: frozenset[str] = frozenset()
+    constant: frozenset[str] = frozenset()
+
+    @property
+    def all(self) -> frozenset[str]:
+        return self.zero | self.constant
+
+
+def fixed_quantities(spec: Spec, graph: Graph, givens: Mapping[str, ArrayLike]) -> Fixed:
+    """The quantities the givens fix, for givens that are 0 in every variant of ``givens``."""
+    zero = {g for g in graph.givens if g in givens and not np.any(np.asarray(givens[g], dtype=np.float64))}
+    constant: set[str] = set()
+    last = len(spec.layers) - 1
+    cross_entropy = spec.loss is Loss.CROSS_ENTROPY
+    for node in graph.nodes:
+        if node.fn is None:
+            continue
+        parents = node.parents
+        if node.role is Role.UPDATE:
+            if parents[2] in zero:
+                constant.add(node.id)
+        elif not parents:
+            constant.add(node.id)  # a constant derivative
+        elif cross_entropy and node.layer == last and node.role in (Role.LOSS_TERM, Role.DL_DA):
+            if parents[1] in zero:  # −y ln ŷ and −y/ŷ with y = 0
+                zero.add(node.id)
+        elif node.fn in (_product, _identity):
+            if zero.intersection(parents):
+                zero.add(node.id)
+        elif node.fn is _sum:
+            if zero.issuperset(parents):
+                zero.add(node.id)
+        elif (
+            node.fn is _dot
+            and node.role is Role.DL_DA
+            and all(parents[k] in zero or parents[k + 1] in zero for k in range(0, len(parents), 2))
+        ):
+            zero.add(node.id)
+    return Fixed(frozenset(zero), frozenset(constant))
 
 
 def check_ids(spec: Spec, graph: Graph, *, source: str = "spec") -> None:

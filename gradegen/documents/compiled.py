@@ -14,7 +14,7 @@ variants pickles cheaply to a worker process.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import islice
 from operator import itemgetter
 
@@ -71,16 +71,26 @@ class BlockNumbers:
 
     columns: dict[str, Column]  # number ("t:n") → its values, places and notation
     count: int
+    given: dict[str, list[str]] = field(default_factory=dict)  # other slots' texts, made by the caller
 
     @classmethod
-    def of(cls, keys: Iterable[str], values: Values, exact_mode: bool, lo: int, hi: int) -> BlockNumbers:
-        """The block lo … hi − 1 of an evaluated batch (``values`` are the ones printed)."""
+    def of(
+        cls,
+        keys: Iterable[str],
+        values: Values,
+        exact_mode: bool,
+        lo: int,
+        hi: int,
+        given: Mapping[str, list[str]] | None = None,
+    ) -> BlockNumbers:
+        """The block lo … hi − 1 of an evaluated batch (``values`` are the ones printed;
+        ``given``: the texts of slots that are no number's, such as a key's intervals)."""
         columns: dict[str, Column] = {}
         for key in keys:
             form = key.split(":", 1)[0]
             if form in FORMS and number_of(key) not in columns:
                 columns[number_of(key)] = column(values, number_of(key), lo, hi, exact_mode)
-        return cls(columns, hi - lo)
+        return cls(columns, hi - lo, dict(given or {}))
 
     def texts(self, keys: Iterable[str]) -> list[dict[str, bytes]]:
         """Each variant's UTF-8 text for every slot of ``keys`` (students' slots excepted)."""
@@ -88,7 +98,9 @@ class BlockNumbers:
         slots: dict[str, list[str]] = {}
         for key in keys:
             form = key.split(":", 1)[0]
-            if form == "t":  # as printed
+            if key in self.given:
+                slots[key] = self.given[key]
+            elif form == "t":  # as printed
                 slots[key] = texts[key]
             elif form in FORMS:
                 shape = FORMS[form]

@@ -18,11 +18,14 @@ import jinja2
 from gradegen.core.graph import Graph, Kind, Role
 from gradegen.core.rounding import SIGNIFICANT, Rule
 from gradegen.core.spec import Spec
+from gradegen.documents import phrases
 from gradegen.documents.diagram import unit_math, weight_tables
 from gradegen.documents.equations import equation, local_equation
 from gradegen.documents.numbers import Numbers, Slots
 from gradegen.documents.page import Page
-from gradegen.documents.plan import ChainEq, DocumentPlan, Known, LocalEq, NodeEq, Para, Prose
+from gradegen.documents.plan import ChainEq, DocumentPlan, Known, LocalEq, NodeEq, Para
+from gradegen.documents.prose import M, Prose
+from gradegen.documents.prose import prose as build
 from gradegen.errors import GradegenError
 
 Ctx = SimpleNamespace  # template context records: attribute access is Jinja's fast path (dicts are not)
@@ -38,9 +41,10 @@ class DocumentFormat:
 
     name = ""
     suffix = ""
-    documents = ("solution", "worksheet")
+    documents: tuple[str, ...] = ("solution", "worksheet")
     compiles = True
     secret = False
+    dash = "–"  # between the ends of a range of numbers
     filters: ClassVar[Mapping[str, Callable[[str], str]]] = {}
 
     @property
@@ -67,24 +71,29 @@ class DocumentFormat:
         return self.escape(shown) if shown else ""
 
     def render(self, page: Page) -> dict[str, str]:
+        context = self.context(page)
+        return {name: _render(page.env, name, context) for name in self.files}
+
+    def context(self, page: Page) -> dict[str, Any]:
+        """What its templates are given for one page."""
         static = _static(page.plan, self, page.exact_mode)
         place = page.numbers.place
         sections = [
-            Ctx(title=title, level=level, body=[place(item) for item in body])
-            for title, level, body in static.sections
+            Ctx(title=title, level=level, body=[place(item) for item in body], questions=asked_in)
+            for (title, level, body), ids in zip(static.sections, static.shows, strict=True)
+            for asked_in in [_numbers_of(ids, page.asked, self.dash)]
         ]
-        context = _context(
+        return _context(
             page.spec, page.plan, self, page.numbers, sections, page.asked, page.precision,
             page.students[self.name], page.exact_mode,
         )  # fmt: skip
-        return {name: _render(page.env, name, context) for name in self.files}
 
 
 def _spaced(escape: Callable[[str], str]) -> Callable[[str], str]:
     """Escape, keeping the leading and trailing spaces that join prose to math."""
 
     def inner(text: str) -> str:
-        core = escape(text)
+        core = escape(text).strip()
         lead = " " if text[:1].isspace() else ""
         tail = " " if text[-1:].isspace() and core else ""
         return lead + core + tail
@@ -102,6 +111,7 @@ class Static:
     givens: tuple[tuple[str, str, str], ...]  # id, symbol, meaning (escaped)
     meanings: dict[str, str]  # node id → escaped noun phrase ("the weighted sum into h1")
     sections: tuple[tuple[str, int, tuple[str, ...]], ...]  # title, level, items (numbers as slots)
+    shows: tuple[frozenset[str], ...]  # each section's quantities, computed or said there
 
 
 _STATIC: dict[tuple[int, str, bool], tuple[DocumentPlan, Static]] = {}
@@ -120,16 +130,20 @@ def _static(plan: DocumentPlan, fmt: DocumentFormat, exact_mode: bool) -> Static
     g = plan.graph
     layers = []
     for layer in plan.layers:
-        units = ", ".join(layer.units)
+        units = phrases.units(layer.units, ", ")
         if layer.kind == "input":
-            text = Prose.of(f"Inputs: {units}.")
+            text = build("Inputs: ", *units, ".")
         else:
-            what = "Output layer" if layer.kind == "output" else f"Hidden layer {layer.index}"
-            text = Prose.of(f"{what}: {units}, activation {layer.activation}, ", layer.definition or "", ".")
+            text = build(
+                phrases.title(layer.kind, layer.index), ": ", *units, f", activation {layer.activation}, ",
+                M(layer.definition or ""), ".",
+            )  # fmt: skip
         layers.append(prose(text))
     slots = Slots(g, exact_mode)
     sections = []
+    shows = []
     for section in plan.sections:
+        shows.append(frozenset(section.shows()))
         body: list[str] = []
         for item in section.items:
             if isinstance(item, Para):
@@ -138,19 +152,20 @@ def _static(plan: DocumentPlan, fmt: DocumentFormat, exact_mode: bool) -> Static
                 body.append(
                     prose(item.text)
                     + " "
-                    + fmt.math(f"{g[item.node].symbol} = {slots.text(item.node)}")
+                    + fmt.math(f"{g[item.node].symbol} = {_value(plan, slots, item.node)}")
                     + "."
                 )
             else:
                 body.append(fmt.equation(_segments(plan, slots, item), slots))
-        sections.append((fmt.escape(section.title), section.level, tuple(body)))
+        sections.append((prose(section.title), section.level, tuple(body)))
     static = Static(
         layers=tuple(layers),
-        loss=prose(Prose.of(f"Loss: {plan.loss_name}, ", plan.loss_definition, ".")),
+        loss=prose(build(f"Loss: {plan.loss_name}, ", M(plan.loss_definition), *_n(plan.mean_over), ".")),
         rounding=prose(_rounding(g)),
-        givens=tuple((gid, g[gid].symbol, part(g[gid].meaning)) for gid in plan.givens),
-        meanings={n.id: part(_noun(n.meaning)) for n in g.nodes},
+        givens=tuple((gid, g[gid].symbol, prose(plan.descriptions[gid])) for gid in plan.givens),
+        meanings={nid: prose(noun) for nid, noun in plan.nouns.items()},
         sections=tuple(sections),
+        shows=tuple(shows),
     )
     if len(_STATIC) >= 32:
         _STATIC.pop(next(iter(_STATIC)))
@@ -158,9 +173,50 @@ def _static(plan: DocumentPlan, fmt: DocumentFormat, exact_mode: bool) -> Static
     return static
 
 
-def _noun(meaning: str) -> str:
-    """A node's phrase as a noun phrase: "the weighted sum into h1", "how the loss changes …"."""
-    return meaning if meaning.startswith("how ") else f"the {meaning}"
+def _spaces(plan: DocumentPlan, asked: Sequence[str]) -> dict[str, int]:
+    """Lines of working space per question, for the work it takes after the questions before it:
+    two per quantity it needs that no earlier question needed, and one per chain-rule factor
+    beyond the second (a gradient's chain written out), from 2 to 16."""
+    graph = plan.graph
+    covered = set(graph.givens)
+    spaces: dict[str, int] = {}
+    for qid in asked:
+        todo, work = [qid], set()
+        while todo:
+            node = todo.pop()
+            if node not in covered and node not in work:
+                work.add(node)
+                todo.extend(graph[node].parents)
+        covered |= work
+        chain = max(plan.chains.get(qid, 0) - 2, 0)
+        spaces[qid] = min(max(2 * len(work) + chain, 2), 16)
+    return spaces
+
+
+def _numbers_of(ids: frozenset[str], asked: Sequence[str], dash: str = "–") -> str:
+    """The question numbers of the asked quantities among ``ids``: "question 7", "questions 1, 3–5"."""
+    numbers = [k for k, qid in enumerate(asked, start=1) if qid in ids]
+    runs: list[str] = []
+    start = 0
+    for i in range(1, len(numbers) + 1):
+        if i == len(numbers) or numbers[i] != numbers[i - 1] + 1:
+            first, last = numbers[start], numbers[i - 1]
+            runs.append(str(first) if first == last else f"{first}{dash}{last}")
+            start = i
+    if not runs:
+        return ""
+    return ("question " if len(numbers) == 1 else "questions ") + ", ".join(runs)
+
+
+def _n(outputs: int) -> tuple[str, ...]:
+    """Where the loss is a mean over the outputs, what its n is."""
+    if not outputs:
+        return ()
+    return (", where ", M(f"n = {outputs}"), " is the number of outputs")
+
+
+def _value(plan: DocumentPlan, slots: Slots, node_id: str) -> str:
+    return slots.short(node_id) if node_id in plan.whole else slots.text(node_id)
 
 
 def _segments(plan: DocumentPlan, slots: Slots, item: NodeEq | LocalEq | ChainEq) -> list[str]:
@@ -205,6 +261,7 @@ def _context(
     static = _static(plan, fmt, exact_mode)
     escape = fmt.escape
     graph = plan.graph
+    space = _spaces(plan, asked)
     return {
         "meta": Ctx(
             title=escape(spec.title),
@@ -241,6 +298,7 @@ def _context(
                 symbol=graph[qid].symbol,
                 meaning=static.meanings[qid],
                 precision=precision[qid],
+                space=space[qid],
             )
             for number, qid in enumerate(asked, start=1)
         ],

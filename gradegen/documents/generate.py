@@ -12,10 +12,11 @@ from concurrent.futures import as_completed
 from pathlib import Path
 
 from gradegen.core.key import resolve_ask
+from gradegen.core.network import fixed_quantities
 from gradegen.core.spec import Spec
 from gradegen.core.training import evaluate_spec
 from gradegen.documents.compiled import BLOCK, Block
-from gradegen.documents.formats import FILES, PUBLIC_FILES
+from gradegen.documents.formats import FILES, PRINTED_KEYS, PUBLIC_FILES
 from gradegen.documents.render import Renderer
 from gradegen.errors import GradegenError
 from gradegen.files import held_interrupts, worker_pool, write_new, write_text_atomic
@@ -41,7 +42,7 @@ def default_out(spec: Spec) -> Path:
     return OUTPUT / slug(spec.title)
 
 
-PDFS = ("solution", "worksheet")
+PDFS = ("solution", "worksheet", "key")
 """The documents ``--pdf`` compiles."""
 
 DOCUMENTS = Layout("documents", "key.json", frozenset([*FILES, *(f"{name}.pdf" for name in PDFS)]))
@@ -67,7 +68,7 @@ def generate(
     target = Path(out_dir) if out_dir is not None else default_out(spec)
     output = Output(target, DOCUMENTS, force=force)  # before any work: a refusal costs nothing
     graph, exact_values, hand_values = evaluate_spec(spec)  # refused when a value overflows
-    asked = resolve_ask(graph, ask)
+    asked = resolve_ask(graph, ask, fixed_quantities(spec, graph, exact_values.arrays).all)
     files = Renderer(spec, graph, exact_values, hand_values, asked, exact_mode=exact, templates=templates)(0)
     engine = None
     if pdf:
@@ -92,7 +93,8 @@ def _write_files(folder: Path, files: Mapping[str, bytes]) -> None:
 
 
 CLASS_FILES = PUBLIC_FILES
-"""What each student's folder holds; the keys stay together in keys.json, away from the handouts."""
+"""What each student's folder holds. The keys stay beside the folders, away from the handouts:
+keys.json, and every student's printable key in keys.md and keys.tex (keys.pdf)."""
 
 CLASS = Layout("class", "keys.json", RESERVED_FILES, lambda folder, name: name in CLASS_FILES)
 """What a class run writes: keys.json and the PDFs beside one folder of CLASS_FILES per student."""
@@ -143,10 +145,11 @@ def generate_class(
         return variants
     with output.written() as stage:
         if engine is None and renderer.compiles and _forkable(len(variants)):
-            _write_in_workers(stage, variants, renderer, students, quiet)
+            _write_in_workers(stage, variants, renderer, students, quiet, exact, templates)
             return variants
         texs = _write_in_turn(stage, variants, renderer, students, quiet, keep_tex=engine is not None)
         write_text_atomic(stage / "keys.json", keys_json(variants))
+        texs["key"] = _write_keys(stage, variants, students, exact, templates)
         if engine is not None:
             from gradegen.documents.pdf import compile_pdf
 
@@ -198,9 +201,15 @@ def _write_in_turn(
 
 
 def _write_in_workers(
-    stage: Path, variants: VariantSet, renderer: Renderer, students: Students, quiet: bool
+    stage: Path,
+    variants: VariantSet,
+    renderer: Renderer,
+    students: Students,
+    quiet: bool,
+    exact: bool,
+    templates: Path | str | None,
 ) -> None:
-    """Worker processes render and write blocks of students while this one writes keys.json.
+    """Worker processes render and write blocks of students while this one writes the keys.
 
     A task is a :class:`~gradegen.documents.compiled.Block`: plain data (the compiled files and
     the block's numbers), so it pickles cheaply. Each student's files depend on their index alone.
@@ -212,6 +221,7 @@ def _write_in_workers(
                 block = renderer.block(lo, students[lo:hi])
                 tasks.append(pool.submit(_write_block, stage, variants.folders[lo:hi], block))
             write_text_atomic(stage / "keys.json", keys_json(variants))
+            _write_keys(stage, variants, students, exact, templates)
             with progress(len(students), "rendering documents", quiet=quiet) as bar:
                 for task in as_completed(tasks):
                     bar.advance(task.result())  # a worker's error is raised here
@@ -221,6 +231,25 @@ def _write_in_workers(
             with held_interrupts():
                 pool.shutdown(wait=True, cancel_futures=True)
             raise
+
+
+def _write_keys(
+    stage: Path, variants: VariantSet, students: Students, exact: bool, templates: Path | str | None
+) -> list[str]:
+    """Every student's printable key, one after another in keys.md and keys.tex (each student's
+    LaTeX starting on a new page at page 1); returns each student's key.tex for keys.pdf."""
+    renderer = Renderer(
+        variants.spec, variants.graph, variants.exact, variants.hand, variants.asked,
+        exact_mode=exact, templates=templates, files=PRINTED_KEYS,
+    )  # fmt: skip
+    markdown: list[str] = []
+    latex: list[str] = []
+    for files in _rendered(renderer, students):
+        markdown.append(files["key.md"].decode())
+        latex.append(files["key.tex"].decode())
+    write_text_atomic(stage / "keys.md", "\n---\n\n".join(markdown))
+    write_text_atomic(stage / "keys.tex", combine_tex(latex))
+    return latex
 
 
 def _write_block(stage: Path, folders: Sequence[str], block: Block) -> int:

@@ -12,6 +12,7 @@ from typing import ClassVar
 
 from gradegen.documents.context import DocumentFormat
 from gradegen.documents.diagram import tikz
+from gradegen.documents.equations import terms
 from gradegen.documents.numbers import Numbers, Slots, fill
 from gradegen.documents.plan import DocumentPlan
 from gradegen.escape import latex_escape
@@ -22,6 +23,7 @@ class Latex(DocumentFormat):
 
     name = "latex"
     suffix = "tex"
+    dash = "--"  # ASCII: an ASCII source needs no fallback fonts
     filters: ClassVar[Mapping[str, Callable[[str], str]]] = {"latex_escape": latex_escape}
 
     def escape(self, text: str) -> str:
@@ -58,20 +60,8 @@ def _visible(latex: str) -> int:
 
 def _split_sum(latex: str, visible: Callable[[str], int] = _visible) -> list[str]:
     """Break a long expression at top-level + signs into pieces that fit a line."""
-    pieces: list[str] = []
-    depth = 0
-    start = 0
-    for i, ch in enumerate(latex):
-        if ch in "({[":
-            depth += 1
-        elif ch in ")}]":
-            depth -= 1
-        elif depth == 0 and latex.startswith(" + ", i) and i > start:
-            pieces.append(latex[start:i])
-            start = i + 3
-    pieces.append(latex[start:])
     lines: list[str] = []
-    for piece in pieces:
+    for piece in terms(latex):
         if lines and visible(lines[-1]) + visible(piece) < _WIDTH:
             lines[-1] += " + " + piece
         else:

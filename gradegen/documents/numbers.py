@@ -53,13 +53,19 @@ def _plain(text: str) -> str:
     return text
 
 
+def _short(text: str) -> str:
+    """A value that is exactly what it shows (a ReLU's 0 or 1, a leaky slope): no trailing zeros."""
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 # A slot key is "<form>:<id>". Forms: "t" a node's printed value, "o" the same as an operand, "v"
-# as the SVG diagram prints it. Compiled documents also hold "student:<format>", the student as it
-# is named.
+# as the SVG diagram prints it, "i" a value that is exact (a ReLU's derivative) without trailing
+# zeros. Compiled documents also hold "student:<format>", the student as it is named.
 FORMS: dict[str, Callable[[str], str]] = {
     "t": _plain,
     "o": _parenthesized,
     "v": _diagram,
+    "i": _short,
 }
 """Each number form, from the number's printed text (math form)."""
 
@@ -75,7 +81,7 @@ EXACT_FIGURES = 10
 """Significant figures exact mode shows of every computed value (givens are shown as given)."""
 
 
-def _scientific(text: str) -> str:
+def scientific_math(text: str) -> str:
     """A fixed-point text in LaTeX scientific notation with the same digits: 6.70 \\times 10^{-4}."""
     mantissa, exponent = scientific_parts(text)
     return mantissa if exponent == 0 else rf"{mantissa} \times 10^{{{exponent}}}"
@@ -86,11 +92,11 @@ def printed(xs: Sequence[float], places: Sequence[int] | None, scientific: bool 
     :func:`~gradegen.core.rounding.format_number` writes it but with an ASCII minus (and LaTeX's
     ``\\times 10^{-4}`` when ``scientific``); or in full (shortest), as given."""
     if places is None:
-        return [math_number(shortest(x)) for x in xs]
+        return [math_number(shortest(x + 0.0)) for x in xs]  # + 0.0: −0.0 prints as 0
     # "%.*f" takes the places as an argument: a third cheaper than an f-string's nested spec
     texts = ["%.*f" % (p, x) for x, p in zip(xs, places, strict=True)]  # noqa: UP031
     texts = [text[1:] if text[:2] == "-0" and float(text) == 0 else text for text in texts]  # no −0.00
-    return [_scientific(text) for text in texts] if scientific else texts
+    return [scientific_math(text) for text in texts] if scientific else texts
 
 
 Column = tuple[list[float], list[int] | None, bool]
@@ -157,6 +163,9 @@ class Numbers:
     def operand(self, node_id: str) -> str:
         return operand(self.text(node_id))
 
+    def short(self, node_id: str) -> str:
+        return _short(self.text(node_id))
+
     def slot(self, key: str) -> str:
         """What number slot ``key`` shows for this variant."""
         return FORMS[key.split(":", 1)[0]](self._printed(number_of(key)))
@@ -193,6 +202,9 @@ class Slots:
 
     def operand(self, node_id: str) -> str:
         return slot(f"o:{node_id}")
+
+    def short(self, node_id: str) -> str:
+        return slot(f"i:{node_id}")
 
     def place(self, text: str) -> str:
         """``text`` as it is: compiled documents keep their markers."""

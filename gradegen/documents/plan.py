@@ -6,23 +6,15 @@ phrases; it holds no numbers. Rendering a variant only substitutes that variant'
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from gradegen.core.graph import Graph, Kind, Node, Role
 from gradegen.core.key import asks_steps
 from gradegen.core.network import unit_names
 from gradegen.core.spec import Activation, Spec
-
-
-@dataclass(frozen=True)
-class Prose:
-    """Text with inline math: ``parts`` alternate plain text (even indexes) and LaTeX math (odd)."""
-
-    parts: tuple[str, ...]
-
-    @classmethod
-    def of(cls, *parts: str) -> Prose:
-        return cls(tuple(parts))
+from gradegen.documents import phrases
+from gradegen.documents.prose import M, Prose, prose
 
 
 @dataclass(frozen=True)
@@ -51,18 +43,22 @@ class ChainEq:
 
 @dataclass(frozen=True)
 class Para:
-    """A paragraph of prose (``exact``: its wording in exact mode, where nothing is rounded)."""
+    """A paragraph of prose (``node``: the quantity it gives, when it says what one is; ``exact``:
+    its wording in exact mode, where nothing is rounded)."""
 
     text: Prose
+    node: str = ""
     exact: Prose | None = None
 
 
 @dataclass(frozen=True)
 class Known:
-    """A factor already computed above: its symbol, phrase and (per variant) value."""
+    """A factor already computed above: its symbol, phrase and (per variant) value (``computed``:
+    given here for the first time, as an update that leaves its parameter as it is)."""
 
     node: str
     text: Prose
+    computed: bool = False
 
 
 Item = NodeEq | LocalEq | ChainEq | Para | Known
@@ -72,9 +68,16 @@ Item = NodeEq | LocalEq | ChainEq | Para | Known
 class Section:
     """A headed part of the solution (level 2: a phase, level 3: one layer or one parameter)."""
 
-    title: str
+    title: Prose
     level: int
     items: tuple[Item, ...]
+
+    def shows(self) -> Iterator[str]:
+        """The quantities this section computes or says (not those it recalls from above)."""
+        for item in self.items:
+            said = (isinstance(item, Para) and item.node) or (isinstance(item, Known) and item.computed)
+            if isinstance(item, NodeEq | Para | Known) and (isinstance(item, NodeEq) or said):
+                yield item.node
 
 
 @dataclass(frozen=True)
@@ -84,7 +87,7 @@ class Layer:
     index: int
     kind: str  # "input", "hidden" or "output"
     units: tuple[str, ...]
-    activation: str | None  # name, e.g. "sigmoid"
+    activation: str | None  # as a textbook names it, e.g. "sigmoid", "leaky ReLU"
     definition: str | None  # LaTeX definition, e.g. \sigma(z) = \frac{1}{1 + e^{-z}}
 
 
@@ -100,8 +103,17 @@ class DocumentPlan:
     updates: dict[str, str] = field(default_factory=dict)
     loss_definition: str = ""
     loss_name: str = ""
+    mean_over: int = 0  # n, when the loss is a mean over the n outputs (its formulas name n)
     symbolic: dict[str, str] = field(default_factory=dict)  # node id → formula over symbols
+    nouns: dict[str, Prose] = field(default_factory=dict)  # node id → what it is ("the weighted sum …")
+    descriptions: dict[str, Prose] = field(default_factory=dict)  # given id → its line in the givens table
+    zero: frozenset[str] = frozenset()  # 0 in every variant, whatever is computed: said, not computed
+    chains: dict[str, int] = field(default_factory=dict)  # gradient id → factors of its chain rule
+    whole: frozenset[str] = frozenset()  # exact by nature (a ReLU's 0 or 1): printed without trailing zeros
 
+
+_EXACT_DERIVATIVES = (Activation.RELU, Activation.LEAKY_RELU, Activation.LINEAR)
+"""Activations whose derivative is one of a few exact numbers (0, 1, the slope)."""
 
 _DEFINITIONS = {
     Activation.SIGMOID: r"\sigma(z) = \frac{1}{1 + e^{-z}}",
@@ -128,9 +140,10 @@ def _partial(top: str, bottom: str) -> str:
     return rf"\frac{{\partial {top}}}{{\partial {bottom}}}"
 
 
-def _is(meaning: str) -> str:
+def _is(noun: Prose) -> tuple[str, ...]:
     """Join a symbol to its phrase: "… is the derivative …", or ", how the loss changes …"."""
-    return f", {meaning}" if meaning.startswith("how ") else f" is the {meaning}"
+    pieces = tuple(noun.pieces())
+    return (", ", *pieces) if noun.parts[0].startswith("how ") else (" is ", *pieces)
 
 
 def _is_product(graph: Graph, node: Node) -> bool:
@@ -141,10 +154,12 @@ def _is_product(graph: Graph, node: Node) -> bool:
 class _Planner:
     """Walks the graph once, deciding which equations to show and where (each node once)."""
 
-    def __init__(self, spec: Spec, graph: Graph) -> None:
+    def __init__(self, spec: Spec, graph: Graph, zero: frozenset[str] = frozenset()) -> None:
         self.spec = spec
         self.graph = graph
+        self.zero = zero
         self.shown: set[str] = {n.id for n in graph.nodes if n.kind is Kind.GIVEN}
+        self.chains: dict[str, int] = {}  # gradient id → the factors its chain rule multiplies
 
     # -- the chain of factors behind ∂L/∂z_u, and the products that build it in steps
     def delta_chain(self, unit: str) -> tuple[list[Item | str], list[str]]:
@@ -175,10 +190,36 @@ class _Planner:
         """Append the node's equation, after any of its parents not yet shown."""
         if node_id in self.shown:
             return
-        for parent in self.graph[node_id].parents:
+        node = self.graph[node_id]
+        if node_id in self.zero:  # said, not computed: after whatever makes it 0
+            for parent in node.parents:
+                if parent in self.zero:
+                    self.show(parent, out)
+            out.append(Para(self.zero_phrase(node), node_id))
+            self.shown.add(node_id)
+            return
+        for parent in node.parents:
             self.show(parent, out)
-        out.append(NodeEq(node_id))
+        if node.role is Role.UPDATE and node.parents[2] in self.zero:
+            param = M(self.graph[node.param or ""].symbol)
+            text = prose("Its gradient is 0, so ", param, " stays as it is:")
+            out.append(Known(node_id, text, computed=True))
+        else:
+            out.append(NodeEq(node_id))
         self.shown.add(node_id)
+
+    def zero_phrase(self, node: Node) -> Prose:
+        """Why a quantity is 0 whatever the other numbers are, in place of its computation."""
+        g = self.graph
+        assert node.formula is not None  # a given that is 0 is printed, never said
+        formula = node.formula.render([g[p].symbol for p in node.parents])
+        factor = next((p for p in node.parents if p in self.zero), None)
+        if factor is None or (self.zero.issuperset(node.parents) and len(node.parents) > 1):
+            return prose(M(f"{node.symbol} = {formula} = 0"), ": every term is 0.")
+        return prose(
+            M(f"{node.symbol} = {formula} = 0"), ", since ", M(f"{g[factor].symbol} = 0"),
+            ": with a factor 0 it is 0, whatever the other numbers are.",
+        )  # fmt: skip
 
     def factor_items(self, factor: Item | str, out: list[Item]) -> None:
         if isinstance(factor, LocalEq):
@@ -187,10 +228,11 @@ class _Planner:
             return
         assert isinstance(factor, str)
         node = self.graph[factor]
+        said = _is(phrases.noun(self.spec, self.graph, node))
         if factor in self.shown:
-            out.append(Known(factor, Prose.of("", node.symbol, f"{_is(node.meaning)}; from above,")))
+            out.append(Known(factor, prose(M(node.symbol), *said, "; from above,")))
             return
-        out.append(Para(Prose.of("", node.symbol, f"{_is(node.meaning)}:")))
+        out.append(Para(prose(M(node.symbol), *said, ":")))
         self.show(factor, out)
 
     def local_phrase(self, local: LocalEq) -> Prose:
@@ -212,38 +254,50 @@ class _Planner:
         param = grad.param or ""
         p_sym = g[param].symbol
         out: list[Item] = []
+        if grad.id in self.zero:
+            self.show(grad.id, out)
+            kind = "Weight " if grad.role is Role.WEIGHT_GRADIENT else "Bias "
+            return Section(prose(kind, M(p_sym)), 3, tuple(out))
         units = [g[p].unit or "" for p in grad.parents if g[p].role is Role.DELTA]
         if grad.role is Role.BIAS_GRADIENT and len(units) > 1:
             terms = []
             for u in units:
                 z = g.node_of(Role.WEIGHTED_SUM, u).symbol
                 terms.append(rf"{g.node_of(Role.DELTA, u).symbol} \cdot {_partial(z, p_sym)}")
-            fed = " and ".join(units)
             out.append(
-                Para(Prose.of(f"The bias {param} feeds {fed}, so its gradient sums the paths through each:"))
-            )
+                Para(
+                    prose(
+                        "The bias ", M(p_sym), " feeds ", *phrases.units(units),
+                        ", so its gradient sums the paths through each:",
+                    )
+                )
+            )  # fmt: skip
             out.append(ChainEq(f"{grad.symbol} = " + " + ".join(terms)))
             for u in units:
                 dz = g.node_of(Role.DELTA, u)
                 one = _partial(g.node_of(Role.WEIGHTED_SUM, u).symbol, p_sym)
                 if dz.id in self.shown:
-                    text = Prose.of(
-                        f"Through {u}, ", one, " = 1 and the delta ", dz.symbol, " is, from above:"
-                    )
+                    text = prose(
+                        "Through ", *phrases.unit(u), ", ", M(one + " = 1"), " and the delta ",
+                        M(dz.symbol), " is, from above:",
+                    )  # fmt: skip
                     out.append(Known(dz.id, text))
                     continue
-                out.append(Para(Prose.of(f"Through {u}, ", one, " = 1 and the delta is built as follows.")))
+                through = ("Through ", *phrases.unit(u), ", ", M(one + " = 1"))
+                text = prose(*through, " and the delta is built as follows.")
+                out.append(Para(text))
                 factors, steps = self.delta_chain(u)
                 self.chain_items(dz, factors, steps, out)
             out.append(Para(Prose.of("Adding the paths:")))
             self.show(grad.id, out)
-            return Section(f"Bias {param}", 3, tuple(out))
+            return Section(prose("Bias ", M(p_sym)), 3, tuple(out))
         unit = units[0]
         factors, steps = self.delta_chain(unit)
         z_sym = g.node_of(Role.WEIGHTED_SUM, unit).symbol
         source = grad.parents[1] if grad.role is Role.WEIGHT_GRADIENT else None
         local = LocalEq(_partial(z_sym, p_sym), source, z_sym, p_sym)
         chain = [*factors, local]
+        self.chains[grad.id] = len(chain)
         decay = len(grad.parents) == 3
         sym = " \\cdot ".join(self.symbol_of(f) for f in chain)
         if decay:
@@ -251,7 +305,7 @@ class _Planner:
         out.append(Para(Prose.of("By the chain rule:")))
         out.append(ChainEq(f"{grad.symbol} = {sym}"))
         self.chain_items(grad, chain, [*steps, grad.id], out)
-        title = f"Weight {param}" if grad.role is Role.WEIGHT_GRADIENT else f"Bias {param}"
+        title = prose("Weight " if grad.role is Role.WEIGHT_GRADIENT else "Bias ", M(p_sym))
         return Section(title, 3, tuple(out))
 
     def chain_items(self, target: Node, factors: list[Item | str], steps: list[str], out: list[Item]) -> None:
@@ -266,7 +320,7 @@ class _Planner:
             out.append(
                 Para(
                     Prose.of("Multiplying one factor at a time, each product rounded before the next:"),
-                    Prose.of("Multiplying one factor at a time:"),
+                    exact=Prose.of("Multiplying one factor at a time:"),
                 )
             )
         else:
@@ -285,9 +339,10 @@ class _Planner:
         return self.graph[factor].symbol
 
 
-def build_plan(spec: Spec, graph: Graph) -> DocumentPlan:
-    """The solution's structure for ``graph`` (``spec`` supplies layer kinds and activations)."""
-    planner = _Planner(spec, graph)
+def build_plan(spec: Spec, graph: Graph, zero: frozenset[str] = frozenset()) -> DocumentPlan:
+    """The solution's structure for ``graph`` (``spec`` supplies layer kinds and activations;
+    ``zero``: quantities that are 0 in every variant, said rather than computed)."""
+    planner = _Planner(spec, graph, zero)
     names = unit_names(spec)
     inputs = graph.ids_of(Role.INPUT)
     layers = [Layer(0, "input", inputs, None, None)]
@@ -298,8 +353,11 @@ def build_plan(spec: Spec, graph: Graph) -> DocumentPlan:
         if act is Activation.LEAKY_RELU:
             definition = rf"\mathrm{{LeakyReLU}}(z) = \max({layer.slope:g} z, z)"
         layers.append(
-            Layer(i + 1, "output" if i == last else "hidden", tuple(names[i]), act.value, definition)
-        )
+            Layer(
+                i + 1, "output" if i == last else "hidden", tuple(names[i]), phrases.activation_name(spec, i),
+                definition,
+            )
+        )  # fmt: skip
 
     sections: list[Section] = []
     # forward pass, one subsection per layer
@@ -310,18 +368,23 @@ def build_plan(spec: Spec, graph: Graph) -> DocumentPlan:
             planner.show(graph.node_of(Role.WEIGHTED_SUM, unit).id, items)
         for unit in info.units:
             planner.show(graph.node_of(Role.ACTIVATION, unit).id, items)
-        what = "Output layer" if info.kind == "output" else f"Hidden layer {info.index}"
-        forward.append(Section(f"{what}: {', '.join(info.units)} ({info.activation})", 3, tuple(items)))
-    sections.append(Section("Forward pass", 2, ()))
+        units = phrases.units(info.units, ", ")
+        heading = prose(phrases.title(info.kind, info.index), ": ", *units, f" ({info.activation})")
+        forward.append(Section(heading, 3, tuple(items)))
+    sections.append(Section(prose("Forward pass"), 2, ()))
     sections.extend(forward)
     loss_items: list[Item] = []
     for node in graph.nodes:
         if node.kind is Kind.LOSS:
             planner.show(node.id, loss_items)
-    sections.append(Section("Loss", 2, tuple(loss_items)))
+    sections.append(Section(prose("Loss"), 2, tuple(loss_items)))
 
-    intro = Para(Prose.of(_BACKWARD_INTRO[0] + _BACKWARD_INTRO[1]), Prose.of(_BACKWARD_INTRO[0] + _EXACT))
-    sections.append(Section("Backward pass", 2, (intro,)))
+    zero_note = _ZERO_NOTE if zero.difference(graph.givens) else ""
+    intro = Para(
+        Prose.of(_BACKWARD_INTRO[0] + _BACKWARD_INTRO[1] + zero_note),
+        exact=Prose.of(_BACKWARD_INTRO[0] + _EXACT + zero_note),
+    )
+    sections.append(Section(prose("Backward pass"), 2, (intro,)))
     for node in graph.nodes:
         if node.kind is Kind.GRADIENT:
             sections.append(planner.parameter_section(node))
@@ -330,7 +393,7 @@ def build_plan(spec: Spec, graph: Graph) -> DocumentPlan:
         if node.kind in (Kind.FORWARD, Kind.LOSS, Kind.FACTOR, Kind.GRADIENT):
             planner.show(node.id, rest)
     if rest:  # pragma: no cover - every factor feeds some gradient in the networks the core builds
-        sections.append(Section("Other quantities", 3, tuple(rest)))
+        sections.append(Section(prose("Other quantities"), 3, tuple(rest)))
 
     update_items: list[Item] = [Para(Prose.of(_UPDATE_INTRO[0], r"\eta", _UPDATE_INTRO[1]))]
     steps = asks_steps(graph)  # else each update's line shows its step: 0.4 − 0.0411
@@ -342,7 +405,7 @@ def build_plan(spec: Spec, graph: Graph) -> DocumentPlan:
             planner.show(node.id, update_items)
     if not spec.update_biases:
         update_items.append(Para(Prose.of("The biases are not updated in this exercise.")))
-    sections.append(Section("Update", 2, tuple(update_items)))
+    sections.append(Section(prose("Update"), 2, tuple(update_items)))
 
     loss_def, loss_name = _LOSSES[spec.loss.value]
     return DocumentPlan(
@@ -354,9 +417,19 @@ def build_plan(spec: Spec, graph: Graph) -> DocumentPlan:
         updates=graph.updates,
         loss_definition=loss_def,
         loss_name=loss_name,
+        mean_over=len(spec.targets) if spec.loss.value in ("mse", "bce") else 0,
         symbolic={
             n.id: n.formula.render([graph[p].symbol for p in n.parents]) for n in graph.nodes if n.formula
         },
+        nouns={n.id: phrases.noun(spec, graph, n) for n in graph.nodes},
+        zero=zero,
+        chains=planner.chains,
+        whole=frozenset(
+            n.id
+            for n in graph.with_role(Role.DA_DZ)
+            if spec.layers[n.layer or 0].activation in _EXACT_DERIVATIVES
+        ),
+        descriptions={gid: phrases.description(spec, graph, graph[gid]) for gid in graph.givens},
     )
 
 
@@ -369,6 +442,10 @@ _BACKWARD_INTRO = (
 _EXACT = (
     "in float64 without rounding (each value is shown to 10 significant figures). "
     "Hidden-layer gradients use the weights from before the update."
+)
+_ZERO_NOTE = (
+    " A quantity that is 0 whatever the other numbers are (it has a factor 0) is said"
+    " rather than computed, and a term that is 0 is left out of its sum."
 )
 _UPDATE_INTRO = (
     "Gradient descent moves each parameter against its gradient, with learning rate ",

@@ -18,7 +18,9 @@ import jinja2
 
 from gradegen.core.graph import Graph, Kind, Values
 from gradegen.core.key import make_key
+from gradegen.core.network import fixed_quantities
 from gradegen.core.spec import Spec
+from gradegen.documents.answerkey import bounds
 from gradegen.documents.compiled import Block, BlockNumbers, Compiled
 from gradegen.documents.environment import environment
 from gradegen.documents.formats import FILES, FORMATS
@@ -28,18 +30,20 @@ from gradegen.documents.plan import DocumentPlan, build_plan
 
 # --------------------------------------------------------------------------- plans
 
-_PLANS: dict[int, tuple[Graph, DocumentPlan]] = {}
+_PLANS: dict[tuple[int, frozenset[str]], tuple[Graph, DocumentPlan]] = {}
 
 
-def plan_for(spec: Spec, graph: Graph) -> DocumentPlan:
-    """The graph's :class:`DocumentPlan`, built on first use and reused for every variant."""
-    hit = _PLANS.get(id(graph))
+def plan_for(spec: Spec, graph: Graph, zero: frozenset[str] = frozenset()) -> DocumentPlan:
+    """The graph's :class:`DocumentPlan` (``zero``: the quantities that are 0 in every variant),
+    built on first use and reused for every variant."""
+    key = (id(graph), zero)
+    hit = _PLANS.get(key)
     if hit is not None and hit[0] is graph:
         return hit[1]
-    plan = build_plan(spec, graph)
+    plan = build_plan(spec, graph, zero)
     if len(_PLANS) >= 16:  # a few graphs at a time; keep memory bounded in long sessions
         _PLANS.pop(next(iter(_PLANS)))
-    _PLANS[id(graph)] = (graph, plan)
+    _PLANS[key] = (graph, plan)
     return plan
 
 
@@ -91,7 +95,7 @@ class Renderer:
         compiled: bool = True,
     ) -> None:
         self.spec, self.graph, self.exact, self.hand = spec, graph, exact, hand
-        self.plan = plan_for(spec, graph)
+        self.plan = plan_for(spec, graph, fixed_quantities(spec, graph, exact.arrays).zero)
         self.exact_mode = exact_mode
         self.env = environment(templates)
         wanted = set(FILES if files is None else files)
@@ -141,7 +145,8 @@ class Renderer:
             rows.append((named, texts))
         keys = dict.fromkeys(k for doc in documents.values() for k in doc.slot_keys())
         values = self.exact if self.exact_mode else self.hand
-        numbers = BlockNumbers.of(keys, values, self.exact_mode, lo, hi)
+        given = bounds(self.spec, self.graph, self.exact, self.hand, keys, lo, hi)
+        numbers = BlockNumbers.of(keys, values, self.exact_mode, lo, hi, given)
         return Block(documents, numbers, tuple(rows))
 
     def _compile(self, named: tuple[str, ...]) -> Compiled:

@@ -8,43 +8,28 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from gradegen.core.graph import Array
-from gradegen.core.spec import Tolerance, ToleranceMode
+from gradegen.core.spec import Tolerance
+from gradegen.core.tolerance import (  # re-exported: grading's comparators
+    HALF_WIDTH,
+    SLACK,
+    abs_half_width,
+    decimals_half_width,
+    describe,
+    rel_half_width,
+    sigfig_half_width,
+    with_slack,
+)
 
-SLACK = 1e-12
-"""Relative room added to every interval so that a boundary case is not lost to float rounding."""
-
-
-def rel_half_width(expected: ArrayLike, value: float) -> Array:
-    """``rel``: |x − e| ≤ value·|e|."""
-    return value * np.abs(np.asarray(expected, dtype=np.float64))
-
-
-def abs_half_width(expected: ArrayLike, value: float) -> Array:
-    """``abs``: |x − e| ≤ value."""
-    return np.full(np.shape(expected), float(value))
-
-
-def sigfig_half_width(expected: ArrayLike, digits: float) -> Array:
-    """``sigfig``: agrees with e to ``digits`` significant figures (PrairieLearn: 0.51 of a unit in
-    the last significant place, so that e rounded to that many figures is accepted)."""
-    e = np.abs(np.asarray(expected, dtype=np.float64))
-    with np.errstate(divide="ignore"):
-        magnitude = np.where(e > 0, np.floor(np.log10(np.where(e > 0, e, 1.0))), 0.0)
-    out: Array = 0.51 * 10.0 ** (magnitude - round(digits) + 1)
-    return out
-
-
-def decimals_half_width(expected: ArrayLike, places: float) -> Array:
-    """``decimals``: agrees with e to ``places`` decimal places (0.51 of a unit in the last place)."""
-    return np.full(np.shape(expected), 0.51 * 10.0 ** -round(places))
-
-
-_HALF_WIDTH = {
-    ToleranceMode.REL: rel_half_width,
-    ToleranceMode.ABS: abs_half_width,
-    ToleranceMode.SIGFIG: sigfig_half_width,
-    ToleranceMode.DECIMALS: decimals_half_width,
-}
+__all__ = [
+    "SLACK",
+    "Rule",
+    "abs_half_width",
+    "decimals_half_width",
+    "half_width",
+    "is_close",
+    "rel_half_width",
+    "sigfig_half_width",
+]
 
 
 @dataclass(frozen=True)
@@ -64,21 +49,14 @@ class Rule:
         if self.tolerance is None:
             width: Array = self.atol + self.rtol * np.abs(e)
         else:
-            width = _HALF_WIDTH[self.tolerance.mode](e, self.tolerance.value)
-        return width + SLACK * (np.abs(e) + width)
+            width = HALF_WIDTH[self.tolerance.mode](e, self.tolerance.value)
+        return with_slack(e, width)
 
     def describe(self) -> str:
         if self.tolerance is None:
             parts = [f"rtol {self.rtol:g}" if self.rtol else "", f"atol {self.atol:g}" if self.atol else ""]
             return " + ".join(p for p in parts if p) or "exact"
-        mode, value = self.tolerance.mode, self.tolerance.value
-        if mode is ToleranceMode.REL:
-            return f"within {value * 100:g}%"
-        if mode is ToleranceMode.ABS:
-            return f"within ±{value:g}"
-        if mode is ToleranceMode.SIGFIG:
-            return f"to {round(value)} significant figures"
-        return f"to {round(value)} decimal places"
+        return describe(self.tolerance)
 
 
 def half_width(expected: ArrayLike, tolerance: Tolerance) -> Array:

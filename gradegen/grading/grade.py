@@ -30,6 +30,7 @@ from numpy.typing import NDArray
 from gradegen.core.classkeys import ClassKeys, KeySet
 from gradegen.core.graph import Array, Kind, Values
 from gradegen.core.key import Key
+from gradegen.core.tolerance import accepted
 from gradegen.errors import GradegenError
 from gradegen.files import in_second_process
 from gradegen.grading.compare import Rule, _match
@@ -204,8 +205,7 @@ def grade_group(
             h_key = columns_k.expected_hand[q]
             e_s = in_space(graph, q, e_key, exact.arrays)
             h_s = in_space(graph, q, h_key, exact.arrays)
-            lo_s = np.minimum(e_s - r.half_width(e_s), h_s - r.half_width(h_s))
-            hi_s = np.maximum(e_s + r.half_width(e_s), h_s + r.half_width(h_s))
+            lo_s, hi_s = accepted(e_s, h_s, r.half_width)
             if node.kind is Kind.UPDATE and node.param:
                 w = exact[node.param]
                 lo_k, hi_k = w - hi_s, w - lo_s

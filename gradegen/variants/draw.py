@@ -28,7 +28,7 @@ from numpy.typing import NDArray
 from gradegen.core.classkeys import ClassKeys, with_givens
 from gradegen.core.graph import Array, Graph, Kind, Role, Values
 from gradegen.core.key import Key, make_key, resolve_ask
-from gradegen.core.network import build_graph
+from gradegen.core.network import build_graph, fixed_quantities
 from gradegen.core.spec import Activation, Draw, Loss, Randomize, Spec
 from gradegen.errors import GradegenError, SpecError
 from gradegen.names import folder_names
@@ -380,7 +380,8 @@ def make_variants(
     if not seed:
         raise GradegenError("--seed: expected a non-empty seed")
     graph = build_graph(spec)
-    questions = resolve_ask(graph, asked)
+    # what the spec's own givens fix (a target 0 that the draws keep) is asked of nobody
+    questions = resolve_ask(graph, asked, fixed_quantities(spec, graph, graph.defaults).all)
     plan = _plan(spec, graph)
     keys = student_keys(seed, spec, ids)
     n = len(ids)
