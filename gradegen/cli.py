@@ -404,3 +404,49 @@ def grade(
         out().print(terminal_safe(f"  {error.file}: {error.message}"), markup=False)
     if len(results.errors) > 10:
         out().print(f"  … and {len(results.errors) - 10} more (see summary.md)", markup=False)
+
+
+export_app = typer.Typer(
+    help="Put an assignment inside an LMS or an autograder: a Moodle quiz.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+app.add_typer(export_app, name="export")
+
+
+@export_app.command("moodle")
+def export_moodle(
+    spec: SpecArg = None,
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Folder for quiz.xml and keys.json: new, empty or an earlier one.")
+    ] = Path("output/moodle"),
+    variants: Annotated[
+        int | None, typer.Option(help="N variants v001, v002, … (one question each).")
+    ] = None,
+    roster: Annotated[
+        Path | None, typer.Option(help="A class list: one variant per student, named by their id.")
+    ] = None,
+    seed: Annotated[
+        str | None, typer.Option(help="The assignment's secret seed. Default: a new one.")
+    ] = None,
+    ask: Annotated[
+        str | None, typer.Option(help="Questions to ask (as generate --ask). Default: everything.")
+    ] = None,
+    force: ForceOpt = False,
+) -> None:
+    """Write a Moodle quiz (quiz.xml: a Cloze question per variant in one category) and its keys.json.
+
+    Import quiz.xml into the question bank, add "a random question from this category" to a quiz:
+    every attempt then gets one variant. Regrade with: gradegen grade DIR/keys.json responses.csv
+    """
+    from gradegen.core.spec import load_spec
+    from gradegen.exports.moodle import export_moodle as write_quiz
+    from gradegen.variants.roster import Roster, read_roster
+
+    with _user_errors():
+        if (roster is None) == (variants is None):
+            raise GradegenError("give --variants N or --roster FILE (one of them)")
+        students = read_roster(roster) if roster is not None else Roster.anonymous(variants or 0)
+        made = write_quiz(load_spec(spec), out_dir, students, seed=seed, ask=ask, force=force)
+    text = f"wrote {out_dir}: quiz.xml ({len(made)} Cloze questions), keys.json (seed {made.seed})"
+    out().print(terminal_safe(text), markup=False, soft_wrap=True)

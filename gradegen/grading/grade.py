@@ -74,9 +74,9 @@ def grade(
     table = submissions if isinstance(submissions, Submissions) else read_submissions(submissions)
     errors = list(table.errors)
     n = len(table)
-    batches, missing = key_groups(resolved, table.students)
+    batches, missing = key_groups(resolved, table.key_ids())
     for i in missing:
-        errors.append(FileError(table.sources[i], f"no key for student {table.students[i]!r}; not graded"))
+        errors.append(FileError(table.sources[i], _no_key(table, i)))
     if roster is not None:
         enrolled, keyless = set(roster.ids), set(missing)
         errors.extend(
@@ -143,6 +143,13 @@ def grade(
     )
 
 
+def _no_key(table: Submissions, i: int) -> str:
+    variant = table.variants.get(i)
+    if variant is not None:
+        return f"no key for variant {variant!r} (answered by {table.students[i]!r}); not graded"
+    return f"no key for student {table.students[i]!r}; not graded"
+
+
 def _title(key: Key | KeySet | ClassKeys) -> str:
     """The assignment's title: its spec's (the first student's, for version-1 per-student keys)."""
     if isinstance(key, KeySet):
@@ -153,6 +160,20 @@ def _title(key: Key | KeySet | ClassKeys) -> str:
 def _hint(qid: str, ids: Sequence[str]) -> str:
     close = difflib.get_close_matches(qid, ids, n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def accepted(keys: KeyColumns, q: str, rule: Rule) -> tuple[Array, Array, Array, Array]:
+    """The interval of answers accepted for ``q`` under ``rule``, per key: in comparison space
+    (an update's step) and as values of ``q`` itself (what an LMS's own margin must span)."""
+    node, exact = keys.graph[q], keys.exact
+    e_s = in_space(keys.graph, q, keys.expected_exact[q], exact.arrays)
+    h_s = in_space(keys.graph, q, keys.expected_hand[q], exact.arrays)
+    lo_s = np.minimum(e_s - rule.half_width(e_s), h_s - rule.half_width(h_s))
+    hi_s = np.maximum(e_s + rule.half_width(e_s), h_s + rule.half_width(h_s))
+    if node.kind is Kind.UPDATE and node.param:
+        w = exact[node.param]
+        return lo_s, hi_s, w - hi_s, w - lo_s
+    return lo_s, hi_s, lo_s, hi_s
 
 
 def grade_group(
@@ -202,17 +223,8 @@ def grade_group(
             r = rule[q]
             e_key = columns_k.expected_exact[q]
             h_key = columns_k.expected_hand[q]
-            e_s = in_space(graph, q, e_key, exact.arrays)
-            h_s = in_space(graph, q, h_key, exact.arrays)
-            lo_s = np.minimum(e_s - r.half_width(e_s), h_s - r.half_width(h_s))
-            hi_s = np.maximum(e_s + r.half_width(e_s), h_s + r.half_width(h_s))
-            if node.kind is Kind.UPDATE and node.param:
-                w = exact[node.param]
-                lo_k, hi_k = w - hi_s, w - lo_s
-                xs = exact[node.param][kx] - values
-            else:
-                lo_k, hi_k = lo_s, hi_s
-                xs = values
+            lo_s, hi_s, lo_k, hi_k = accepted(columns_k, q, r)
+            xs = exact[node.param][kx] - values if node.kind is Kind.UPDATE and node.param else values
             correct = ok & (xs >= lo_s[kx]) & (xs <= hi_s[kx])
             correct_of[q] = correct
 

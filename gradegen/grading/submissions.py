@@ -35,8 +35,17 @@ import numpy as np
 
 from gradegen.core.reading import parse_text, path_text, read_text
 from gradegen.errors import GradegenError, SpecError
+from gradegen.grading.responses import is_moodle_responses, moodle_rows
 from gradegen.outputs import is_gradegen_file, is_output_folder
-from gradegen.tables import ID_COLUMNS, NAME_COLUMNS, SHEET_SUFFIXES, find_column, header_key, read_table
+from gradegen.tables import (
+    ID_COLUMNS,
+    NAME_COLUMNS,
+    SHEET_SUFFIXES,
+    Table,
+    find_column,
+    header_key,
+    read_table,
+)
 
 SUFFIXES = (".yaml", ".yml", ".json", ".csv", ".tsv", *SHEET_SUFFIXES)
 """File types read from folders."""
@@ -83,9 +92,18 @@ class Submissions:
     row_errors: dict[int, list[str]] = field(default_factory=dict)
     from_csv: list[bool] = field(default_factory=list)
     errors: list[FileError] = field(default_factory=list)
+    variants: dict[int, str] = field(default_factory=dict)
+    """Rows answered on a variant other than the student's own (an LMS quiz handing out variants
+    at random): the variant id their key is found by."""
 
     def __len__(self) -> int:
         return len(self.students)
+
+    def key_ids(self) -> list[str]:
+        """The id each row's key is found by: its variant where the quiz said, else the student."""
+        if not self.variants:
+            return self.students
+        return [self.variants.get(i, s) for i, s in enumerate(self.students)]
 
     def _column(self, qid: str) -> list[Any]:
         column = self.columns.get(qid)
@@ -296,6 +314,9 @@ def _read_csv(path: Path, table: Submissions, seen: dict[str, str]) -> None:
     if not csv_table.header:
         table.errors.append(FileError(source, "empty CSV file (expected a header with a student column)"))
         return
+    if is_moodle_responses(csv_table.header):
+        _read_moodle_responses(csv_table, source, table, seen)
+        return
     lines = csv_table.lines
     for bad in csv_table.bad:  # one error per row: each is (at most) one student not graded
         table.errors.append(
@@ -354,6 +375,18 @@ def _read_csv(path: Path, table: Submissions, seen: dict[str, str]) -> None:
             columns[name] = column if everyone else [column[i] for i in keep]
     if keep:
         table.add_table(names if everyone else [names[i] for i in keep], source, columns)
+
+
+def _read_moodle_responses(report: Table, source: str, table: Submissions, seen: dict[str, str]) -> None:
+    """Moodle's quiz Responses report: each finished attempt, keyed by the variant it names."""
+    rows, problems = moodle_rows(report)
+    table.errors.extend(FileError(source, message) for message in problems)
+    for row in rows:
+        if _duplicate(row.student, source, seen, table, f"row {row.line}: "):
+            continue
+        table.add_record(row.student, source, dict(row.answers), row.problems)
+        if row.variant is not None:
+            table.variants[len(table) - 1] = row.variant
 
 
 def _rows(lines: list[int]) -> str:

@@ -1,0 +1,17 @@
+"""The export targets, registered in one place: each a module with one entry function."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Target(StrEnum):
+    """Where an assignment is exported to."""
+
+    MOODLE = "moodle"
+
+
+MODULES: dict[Target, str] = {
+    Target.MOODLE: "gradegen.exports.moodle",
+}
+"""Each target's module (imported on use: an export pulls in only what it needs)."""
