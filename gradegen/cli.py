@@ -407,7 +407,7 @@ def grade(
 
 
 export_app = typer.Typer(
-    help="Put an assignment inside an LMS or an autograder: a Moodle quiz.",
+    help="Put an assignment inside an LMS or an autograder: a Moodle quiz, a Gradescope autograder.",
     no_args_is_help=True,
     rich_markup_mode=None,
 )
@@ -450,3 +450,30 @@ def export_moodle(
         made = write_quiz(load_spec(spec), out_dir, students, seed=seed, ask=ask, force=force)
     text = f"wrote {out_dir}: quiz.xml ({len(made)} Cloze questions), keys.json (seed {made.seed})"
     out().print(terminal_safe(text), markup=False, soft_wrap=True)
+
+
+@export_app.command("gradescope")
+def export_gradescope(
+    keys: Annotated[
+        Path,
+        typer.Argument(help="The class's keys.json (from generate --roster/--variants).", show_default=False),
+    ],
+    out_file: Annotated[Path, typer.Option("--out", help="The autograder zip to write.")] = Path(
+        "autograder.zip"
+    ),
+    wheel: Annotated[
+        Path | None,
+        typer.Option(help="gradegen's wheel to put in the bundle. Default: built from this checkout."),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing zip.")] = False,
+) -> None:
+    """Write a Gradescope autograder (setup.sh, run_autograder, the keys, gradegen's wheel).
+
+    Each submission is graded against the submitter's own key, found by the email or student id
+    in Gradescope's submission metadata; the class list's ids must be those emails or ids.
+    """
+    from gradegen.exports.gradescope import export_gradescope as write_bundle
+
+    with _user_errors():
+        target = write_bundle(keys, out_file, wheel=wheel, force=force)
+    out().print(terminal_safe(f"wrote {target}"), markup=False, soft_wrap=True)

@@ -9,9 +9,11 @@ class Target(StrEnum):
     """Where an assignment is exported to."""
 
     MOODLE = "moodle"
+    GRADESCOPE = "gradescope"
 
 
 MODULES: dict[Target, str] = {
     Target.MOODLE: "gradegen.exports.moodle",
+    Target.GRADESCOPE: "gradegen.exports.gradescope",
 }
 """Each target's module (imported on use: an export pulls in only what it needs)."""

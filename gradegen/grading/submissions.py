@@ -267,7 +267,9 @@ def _duplicate(student: str, source: str, seen: dict[str, str], table: Submissio
     return True
 
 
-def _read_answers_file(path: Path, table: Submissions, seen: dict[str, str]) -> None:
+def _answers_data(path: Path, table: Submissions) -> dict[Any, Any] | None:
+    """An answers file's mapping (YAML, or JSON such as the HTML worksheet's download), or None
+    with the reason recorded."""
     source = path_text(path)
     try:
         text = read_text(path, what="answers", limit=MAX_ANSWERS_BYTES)
@@ -276,12 +278,41 @@ def _read_answers_file(path: Path, table: Submissions, seen: dict[str, str]) -> 
         data = parse_text(text, fmt=fmt, source=source, as_text=("student",))
     except GradegenError as exc:
         table.errors.append(FileError(source, _message(exc)))
-        return
+        return None
     if not isinstance(data, dict):
         kind = "nothing" if data is None else type(data).__name__
         table.errors.append(
             FileError(source, f"expected a mapping with a student field and answers, got {kind}")
         )
+        return None
+    return data
+
+
+def _answer_fields(data: dict[Any, Any]) -> dict[str, Any]:
+    """The answers of an answers file: beside the student field, or (also accepted) in ``answers:``."""
+    nested = data.get("answers")
+    fields = {str(k): v for k, v in data.items() if k not in META and k != "answers"}
+    if isinstance(nested, dict):
+        fields.update({str(k): v for k, v in nested.items()})
+    elif "answers" in data:
+        fields["answers"] = nested
+    return fields
+
+
+def read_answers_as(path: Path, student: str) -> Submissions:
+    """One answers file as ``student``'s submission, whoever its student field names (an
+    autograder knows who submitted from the platform, not from the file)."""
+    table = Submissions()
+    data = _answers_data(path, table)
+    if data is not None:
+        table.add_record(student, path_text(path), _answer_fields(data), [])
+    return table
+
+
+def _read_answers_file(path: Path, table: Submissions, seen: dict[str, str]) -> None:
+    source = path_text(path)
+    data = _answers_data(path, table)
+    if data is None:
         return
     student = _student_id(data.get("student"))
     if student is None:
@@ -294,14 +325,7 @@ def _read_answers_file(path: Path, table: Submissions, seen: dict[str, str]) -> 
         return
     if _duplicate(student, source, seen, table, ""):
         return
-    # Answers sit beside the student field, or (also accepted) in an ``answers:`` mapping.
-    nested = data.get("answers")
-    fields = {str(k): v for k, v in data.items() if k not in META and k != "answers"}
-    if isinstance(nested, dict):
-        fields.update({str(k): v for k, v in nested.items()})
-    elif "answers" in data:
-        fields["answers"] = nested
-    table.add_record(student, source, fields, [])
+    table.add_record(student, source, _answer_fields(data), [])
 
 
 def _read_csv(path: Path, table: Submissions, seen: dict[str, str]) -> None:
