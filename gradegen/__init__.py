@@ -100,6 +100,7 @@ _EXPORTS = {
     "roster_of": "gradegen.variants.roster",
     "export_moodle": "gradegen.exports.moodle",
     "export_gradescope": "gradegen.exports.gradescope",
+    "export_canvas": "gradegen.exports.canvas",
     "run_autograder": "gradegen.exports.gradescope",
 }
 
@@ -129,6 +130,7 @@ if TYPE_CHECKING:
     from gradegen.documents.render import render_documents
     from gradegen.errors import GradegenError, SpecError
     from gradegen.escape import latex_escape, md_escape
+    from gradegen.exports.canvas import export_canvas
     from gradegen.exports.gradescope import export_gradescope, run_autograder
     from gradegen.exports.moodle import export_moodle
     from gradegen.grading.compare import Rule, half_width, is_close

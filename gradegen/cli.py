@@ -407,7 +407,8 @@ def grade(
 
 
 export_app = typer.Typer(
-    help="Put an assignment inside an LMS or an autograder: a Moodle quiz, a Gradescope autograder.",
+    help="Put an assignment inside an LMS or an autograder: a Moodle or Canvas quiz, a Gradescope "
+    "autograder.",
     no_args_is_help=True,
     rich_markup_mode=None,
 )
@@ -476,4 +477,26 @@ def export_gradescope(
 
     with _user_errors():
         target = write_bundle(keys, out_file, wheel=wheel, force=force)
+    out().print(terminal_safe(f"wrote {target}"), markup=False, soft_wrap=True)
+
+
+@export_app.command("canvas")
+def export_canvas(
+    spec: SpecArg = None,
+    out_file: Annotated[Path, typer.Option("--out", help="The QTI zip to write.")] = Path("quiz.zip"),
+    ask: Annotated[
+        str | None, typer.Option(help="Questions to ask (as generate --ask). Default: everything.")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing zip.")] = False,
+) -> None:
+    """Write a Canvas answer-entry quiz (Classic Quizzes, QTI 1.2): a fill-in item per question.
+
+    Canvas collects the answers only; students type them from their own worksheet. Regrade with:
+    gradegen grade keys.json student_analysis.csv --gradebook canvas
+    """
+    from gradegen.core.spec import load_spec
+    from gradegen.exports.canvas import export_canvas as write_quiz
+
+    with _user_errors():
+        target = write_quiz(load_spec(spec), out_file, ask=ask, force=force)
     out().print(terminal_safe(f"wrote {target}"), markup=False, soft_wrap=True)

@@ -10,10 +10,12 @@ class Target(StrEnum):
 
     MOODLE = "moodle"
     GRADESCOPE = "gradescope"
+    CANVAS = "canvas"
 
 
 MODULES: dict[Target, str] = {
     Target.MOODLE: "gradegen.exports.moodle",
     Target.GRADESCOPE: "gradegen.exports.gradescope",
+    Target.CANVAS: "gradegen.exports.canvas",
 }
 """Each target's module (imported on use: an export pulls in only what it needs)."""

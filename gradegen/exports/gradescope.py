@@ -25,8 +25,9 @@ from typing import Any
 from gradegen.core.classkeys import ClassKeys, KeySet, load_keys
 from gradegen.core.network import build_graph
 from gradegen.errors import GradegenError
-from gradegen.files import write_bytes_atomic, write_text_atomic
+from gradegen.files import write_bytes_atomic, write_text_atomic, zip_bytes
 from gradegen.grading.grade import grade
+from gradegen.grading.keys import has_key
 from gradegen.grading.results import Verdict
 from gradegen.grading.submissions import Submissions, read_answers_as
 from gradegen.reports.feedback import follow_line, review_item
@@ -75,8 +76,6 @@ def export_gradescope(
 ) -> Path:
     """Write the autograder zip ``out`` for a class's ``keys`` (a keys.json), with gradegen's
     ``wheel`` (built from the checkout when not given); an existing file is replaced only with ``force``."""
-    import zipfile
-
     keys_path, target = Path(keys), Path(out)
     load_keys(keys_path)  # refused here, not on Gradescope, if it is not a class's keys
     if target.exists() and not force:
@@ -91,14 +90,7 @@ def export_gradescope(
             (KEYS, keys_path.read_bytes(), 0o644),
             (wheel_path.name, wheel_path.read_bytes(), 0o644),
         ]
-        staged = Path(scratch) / "bundle.zip"
-        with zipfile.ZipFile(staged, "w", zipfile.ZIP_DEFLATED) as bundle:
-            for name, data, mode in members:
-                info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
-                info.external_attr = (0o100000 | mode) << 16
-                info.compress_type = zipfile.ZIP_DEFLATED
-                bundle.writestr(info, data)
-        write_bytes_atomic(target, staged.read_bytes())
+        write_bytes_atomic(target, zip_bytes(members))
     return target
 
 
@@ -119,10 +111,6 @@ def submitter_ids(metadata: Any) -> list[str]:
     return found
 
 
-def _has_key(keys: ClassKeys | KeySet, student: str) -> bool:
-    return keys.position(student) is not None if isinstance(keys, ClassKeys) else student in keys.keys
-
-
 def answers_file(submission: Path) -> Path | None:
     """The submission's answers file: the first of :data:`ANSWER_FILES` found in the folder."""
     for pattern in ANSWER_FILES:
@@ -140,7 +128,7 @@ def results_for(root: Path) -> dict[str, Any]:
     except (OSError, ValueError):
         metadata = {}
     ids = submitter_ids(metadata)
-    student = next((s for s in ids if _has_key(keys, s)), None)
+    student = next((s for s in ids if has_key(keys, s)), None)
     if student is None:
         shown = ", ".join(ids) or "no one"
         return _failed(f"There is no answer key for {shown}: ask your instructor to check the class list.")

@@ -34,7 +34,7 @@ from gradegen.errors import GradegenError
 from gradegen.files import in_second_process
 from gradegen.grading.compare import Rule, _match
 from gradegen.grading.diagnosis import EXPLANATIONS, Mistake, in_space, references
-from gradegen.grading.keys import KeyColumns, KeyLike, _resolve_key, key_columns, key_groups
+from gradegen.grading.keys import KeyColumns, KeyLike, _resolve_key, has_key, key_columns, key_groups
 from gradegen.grading.parse import parse_column
 from gradegen.grading.results import (
     DEFAULT_ECF_CREDIT,
@@ -74,6 +74,8 @@ def grade(
     table = submissions if isinstance(submissions, Submissions) else read_submissions(submissions)
     errors = list(table.errors)
     n = len(table)
+    if table.aliases:
+        table.resolve_aliases(lambda s: has_key(resolved, s))
     batches, missing = key_groups(resolved, table.key_ids())
     for i in missing:
         errors.append(FileError(table.sources[i], _no_key(table, i)))

@@ -1,4 +1,5 @@
-"""Quiz reports an LMS downloads, read as submissions: Moodle's quiz Responses report.
+"""Quiz reports an LMS downloads, read as submissions: Moodle's quiz Responses report and
+Canvas's quiz Student Analysis report.
 
 Moodle's Responses report (Results → Responses, downloaded as CSV or Excel with "Question text"
 ticked) has the user's identity columns (``First name``, ``Last name``/``Surname``, ``Email
@@ -10,6 +11,11 @@ N``. A Cloze question's response is ``part 1: …; part 2: …`` (``qtype_multia
 gradegen's Cloze text (:mod:`gradegen.exports.moodle`) names its variant, ``[variant v001]``, and
 tags each blank with its quantity id, ``[z_h1] … _____``: so a row's variant and the meaning of
 each part are read from the row's own ``Question N`` cell, whichever variant Moodle drew.
+
+Canvas's Student Analysis report (Quiz → Quiz Statistics → Student Analysis) has ``name, id,
+sis_id, section, section_id, section_sis_id, submitted[, attempt]``, then per question
+``"<question id>: <question text>"`` and its points, then ``n correct, n incorrect, score``;
+gradegen's Canvas items begin with their quantity id, ``[z_h1]``.
 """
 
 from __future__ import annotations
@@ -43,12 +49,14 @@ def is_moodle_responses(header: Sequence[str]) -> bool:
 class ResponsesRow:
     """One attempt of the report: who, which variant, the answers by quantity id, and problems."""
 
-    __slots__ = ("answers", "line", "problems", "student", "variant")
+    __slots__ = ("aliases", "answers", "attempt", "line", "problems", "student", "variant")
 
     def __init__(self, student: str, line: int) -> None:
         self.student = student
         self.line = line
-        self.variant: str | None = None
+        self.variant: str | None = None  # the variant answered, when the quiz drew one
+        self.aliases: tuple[str, ...] = ()  # other ids the student's key may be filed under
+        self.attempt = 0
         self.answers: dict[str, str] = {}
         self.problems: list[str] = []
 
@@ -141,3 +149,69 @@ def cloze_parts(response: str) -> dict[int, str]:
         end = starts[k + 1].start() if k + 1 < len(starts) else len(text)
         parts.setdefault(int(match.group(1)), text[match.end() : end].strip())
     return parts
+
+
+# --- Canvas: the quiz's Student Analysis report ----------------------------------------------------
+
+CANVAS_QUESTION = re.compile(r"^(\d+): (.*)$", re.S)
+"""A question's column: ``"<question id>: <question text>"`` (canvas-lms
+``quizzes/quiz_statistics/student_analysis.rb``, ``to_csv``); the column after it holds its points."""
+
+CANVAS_TAG = re.compile(r"\[([A-Za-z_]\w*)\]")
+"""The quantity id that :mod:`gradegen.exports.canvas` puts at the start of each item's text."""
+
+_CANVAS_HEAD = ("name", "id", "section", "submitted")
+_CANVAS_TAIL = ("n_correct", "n_incorrect", "score")
+
+
+def is_canvas_student_analysis(header: Sequence[str]) -> bool:
+    """Whether a table is Canvas's Student Analysis report: its student columns and its last three."""
+    keys = [header_key(h) for h in header]
+    return set(_CANVAS_HEAD) <= set(keys) and tuple(keys[-3:]) == _CANVAS_TAIL
+
+
+def canvas_rows(table: Table) -> tuple[list[ResponsesRow], list[str]]:
+    """The report's submissions: the student (Canvas user id, the SIS id kept as an alias), the
+    answers of the tagged questions, by quantity id. A student's latest attempt is graded."""
+    header = table.header
+    questions: dict[int, str] = {}
+    problems: list[str] = []
+    for j, cell in enumerate(header):
+        match = CANVAS_QUESTION.match(cell.strip())
+        if match is None:
+            continue
+        tag = CANVAS_TAG.search(match.group(2))
+        if tag is None:
+            problems.append(f"column {j + 1} ({match.group(1)}): no [quantity id] in its text; ignored")
+        elif tag.group(1) in questions.values():
+            problems.append(f"column {j + 1}: {tag.group(1)} asked twice; the first is used")
+        else:
+            questions[j] = tag.group(1)
+    who, sis = find_column(header, ["id"]), find_column(header, ["sis_id"])
+    attempt = find_column(header, ["attempt"])
+    rows: dict[str, ResponsesRow] = {}
+    if who is None:  # pragma: no cover - part of the recognition
+        return [], problems
+    for i in range(len(table)):
+        line = table.lines[i] if table.lines else i + 2
+        student = table.columns[who][i].strip()
+        if not student:
+            problems.append(f"row {line}: no id (a logged-out or anonymous submission); not graded")
+            continue
+        row = ResponsesRow(student, line)
+        row.aliases = (
+            (table.columns[sis][i].strip(),) if sis is not None and table.columns[sis][i].strip() else ()
+        )
+        row.attempt = _number(table.columns[attempt][i]) if attempt is not None else 0
+        row.answers = {q: table.columns[j][i] for j, q in questions.items()}
+        earlier = rows.get(student)
+        if earlier is None or row.attempt >= earlier.attempt:
+            rows[student] = row
+    return sorted(rows.values(), key=lambda r: r.line), problems
+
+
+def _number(cell: str) -> int:
+    try:
+        return int(float(cell.strip()))
+    except ValueError:
+        return 0

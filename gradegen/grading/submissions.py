@@ -26,7 +26,7 @@ UTF-8 is carried with its odd bytes escaped (``\\xNN``), so it can go into resul
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,7 +35,12 @@ import numpy as np
 
 from gradegen.core.reading import parse_text, path_text, read_text
 from gradegen.errors import GradegenError, SpecError
-from gradegen.grading.responses import is_moodle_responses, moodle_rows
+from gradegen.grading.responses import (
+    canvas_rows,
+    is_canvas_student_analysis,
+    is_moodle_responses,
+    moodle_rows,
+)
 from gradegen.outputs import is_gradegen_file, is_output_folder
 from gradegen.tables import (
     ID_COLUMNS,
@@ -95,9 +100,18 @@ class Submissions:
     variants: dict[int, str] = field(default_factory=dict)
     """Rows answered on a variant other than the student's own (an LMS quiz handing out variants
     at random): the variant id their key is found by."""
+    aliases: dict[int, tuple[str, ...]] = field(default_factory=dict)
+    """Other ids a row's student may be filed under in the keys (Canvas's SIS id beside its user
+    id): the first with a key becomes the row's student."""
 
     def __len__(self) -> int:
         return len(self.students)
+
+    def resolve_aliases(self, has_key: Callable[[str], bool]) -> None:
+        """Each row with aliases whose student has no key takes the first alias that has one."""
+        for i, others in self.aliases.items():
+            if not has_key(self.students[i]):
+                self.students[i] = next((a for a in others if has_key(a)), self.students[i])
 
     def key_ids(self) -> list[str]:
         """The id each row's key is found by: its variant where the quiz said, else the student."""
@@ -338,8 +352,8 @@ def _read_csv(path: Path, table: Submissions, seen: dict[str, str]) -> None:
     if not csv_table.header:
         table.errors.append(FileError(source, "empty CSV file (expected a header with a student column)"))
         return
-    if is_moodle_responses(csv_table.header):
-        _read_moodle_responses(csv_table, source, table, seen)
+    if is_moodle_responses(csv_table.header) or is_canvas_student_analysis(csv_table.header):
+        _read_quiz_report(csv_table, source, table, seen)
         return
     lines = csv_table.lines
     for bad in csv_table.bad:  # one error per row: each is (at most) one student not graded
@@ -401,9 +415,11 @@ def _read_csv(path: Path, table: Submissions, seen: dict[str, str]) -> None:
         table.add_table(names if everyone else [names[i] for i in keep], source, columns)
 
 
-def _read_moodle_responses(report: Table, source: str, table: Submissions, seen: dict[str, str]) -> None:
-    """Moodle's quiz Responses report: each finished attempt, keyed by the variant it names."""
-    rows, problems = moodle_rows(report)
+def _read_quiz_report(report: Table, source: str, table: Submissions, seen: dict[str, str]) -> None:
+    """An LMS quiz report: Moodle's Responses (each attempt keyed by the variant it names) or
+    Canvas's Student Analysis (each student keyed by Canvas id, else SIS id)."""
+    moodle = is_moodle_responses(report.header)
+    rows, problems = moodle_rows(report) if moodle else canvas_rows(report)
     table.errors.extend(FileError(source, message) for message in problems)
     for row in rows:
         if _duplicate(row.student, source, seen, table, f"row {row.line}: "):
@@ -411,6 +427,8 @@ def _read_moodle_responses(report: Table, source: str, table: Submissions, seen:
         table.add_record(row.student, source, dict(row.answers), row.problems)
         if row.variant is not None:
             table.variants[len(table) - 1] = row.variant
+        if row.aliases:
+            table.aliases[len(table) - 1] = row.aliases
 
 
 def _rows(lines: list[int]) -> str:
