@@ -406,6 +406,8 @@ def grade(
         out().print(f"  … and {len(results.errors) - 10} more (see summary.md)", markup=False)
 
 
+ReplaceOpt = Annotated[bool, typer.Option("--force", help="Replace an existing zip.")]
+
 export_app = typer.Typer(
     help="Put an assignment inside an LMS or an autograder: a Moodle or Canvas quiz, a Gradescope "
     "autograder.",
@@ -455,18 +457,12 @@ def export_moodle(
 
 @export_app.command("gradescope")
 def export_gradescope(
-    keys: Annotated[
-        Path,
-        typer.Argument(help="The class's keys.json (from generate --roster/--variants).", show_default=False),
-    ],
-    out_file: Annotated[Path, typer.Option("--out", help="The autograder zip to write.")] = Path(
-        "autograder.zip"
-    ),
+    keys: Annotated[Path, typer.Argument(help="The class's keys.json.", show_default=False)],
+    out_file: Annotated[Path, typer.Option("--out", help="The zip to write.")] = Path("autograder.zip"),
     wheel: Annotated[
-        Path | None,
-        typer.Option(help="gradegen's wheel to put in the bundle. Default: built from this checkout."),
+        Path | None, typer.Option(help="gradegen's wheel (default: built from this checkout).")
     ] = None,
-    force: Annotated[bool, typer.Option("--force", help="Replace an existing zip.")] = False,
+    force: ReplaceOpt = False,
 ) -> None:
     """Write a Gradescope autograder (setup.sh, run_autograder, the keys, gradegen's wheel).
 
@@ -487,7 +483,7 @@ def export_canvas(
     ask: Annotated[
         str | None, typer.Option(help="Questions to ask (as generate --ask). Default: everything.")
     ] = None,
-    force: Annotated[bool, typer.Option("--force", help="Replace an existing zip.")] = False,
+    force: ReplaceOpt = False,
 ) -> None:
     """Write a Canvas answer-entry quiz (Classic Quizzes, QTI 1.2): a fill-in item per question.
 
