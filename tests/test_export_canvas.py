@@ -15,6 +15,7 @@ import xml.etree.ElementTree as ET
 import zipfile
 from pathlib import Path
 
+from tests_support import verdicts
 from typer.testing import CliRunner
 
 from gradegen.cli import app
@@ -120,13 +121,7 @@ def test_student_analysis_regrades_to_hand_derived_verdicts() -> None:
     ben = _values(students["S-102"])[0]
     assert f",{-ben},0.0,{round(1 / (1 + math.exp(ben)), 4)}," in report
     results = grade(FIXTURE / "keys.json", [FIXTURE / "student_analysis.csv"])
-    verdicts = {
-        s.student: {
-            q: (i.verdict.value, i.diagnosis.value if i.diagnosis else None) for q, i in s.items.items()
-        }
-        for s in results.students
-    }
-    assert verdicts == {
+    assert verdicts(results) == {
         "S-102": {
             "z_h1": ("incorrect", "sign_error"),
             "a_h1": ("follow_through", None),

@@ -20,6 +20,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from tests_support import verdicts
 from typer.testing import CliRunner
 
 from gradegen.cli import app
@@ -217,13 +218,7 @@ def test_responses_fixture_regrades_to_hand_derived_verdicts() -> None:
     assert abs(_sigmoid(-0.868) - 0.2957) < 0.003  # Ben's follow-through value, within 1 %
 
     results = grade(FIXTURE / "keys.json", [FIXTURE / "responses.csv"])
-    verdicts = {
-        s.student: {
-            q: (i.verdict.value, i.diagnosis.value if i.diagnosis else None) for q, i in s.items.items()
-        }
-        for s in results.students
-    }
-    assert verdicts == {
+    assert verdicts(results) == {
         "ana@example.edu": {"z_h1": ("correct", None), "a_h1": ("correct", None), "z_out": ("correct", None)},
         "ben@example.edu": {
             "z_h1": ("incorrect", "sign_error"),
