@@ -257,3 +257,23 @@ def test_cli_needs_variants_or_roster(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["export", "moodle", "--out", str(tmp_path / "q")])
     assert result.exit_code == 2
     assert "--variants" in result.output
+
+
+def test_responses_report_downloaded_as_excel_regrades_the_same(tmp_path: Path) -> None:
+    """Moodle's "Download table data as Microsoft Excel (.xlsx)" of the same report: the same
+    verdicts as the CSV (the workbook is read by the one table reader)."""
+    import csv
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    with (FIXTURE / "responses.csv").open(encoding="utf-8-sig", newline="") as handle:
+        for row in csv.reader(handle):
+            sheet.append([None if c == "" else c for c in row])
+    book.save(tmp_path / "responses.xlsx")
+    from_csv = grade(FIXTURE / "keys.json", [FIXTURE / "responses.csv"])
+    from_xlsx = grade(FIXTURE / "keys.json", [tmp_path / "responses.xlsx"])
+    assert verdicts(from_xlsx) == verdicts(from_csv)
+    assert len(verdicts(from_xlsx)) == 3
