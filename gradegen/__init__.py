@@ -100,6 +100,10 @@ _EXPORTS = {
     "Sheet": "gradegen.reports.sheet",
     "Lms": "gradegen.variants.exports",
     "roster_of": "gradegen.variants.roster",
+    "export_moodle": "gradegen.exports.moodle",
+    "export_gradescope": "gradegen.exports.gradescope",
+    "export_canvas": "gradegen.exports.canvas",
+    "run_autograder": "gradegen.exports.gradescope",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -129,6 +133,9 @@ if TYPE_CHECKING:
     from gradegen.documents.render import render_documents
     from gradegen.errors import GradegenError, SpecError
     from gradegen.escape import latex_escape, md_escape
+    from gradegen.exports.canvas import export_canvas
+    from gradegen.exports.gradescope import export_gradescope, run_autograder
+    from gradegen.exports.moodle import export_moodle
     from gradegen.grading.compare import Rule, half_width, is_close
     from gradegen.grading.diagnosis import EXPLANATIONS, Mistake, variant_graphs
     from gradegen.grading.grade import grade, grade_group

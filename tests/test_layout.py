@@ -10,7 +10,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "gradegen"
 
 # core → variants → (documents | grading) → reports → cli: a phase imports only earlier ones.
-RANK = {"core": 0, "variants": 1, "documents": 2, "grading": 2, "reports": 3}
+RANK = {"core": 0, "variants": 1, "documents": 2, "grading": 2, "reports": 3, "exports": 4}
 SHARED = {"errors", "escape", "files", "outputs", "progress", "names", "tables", "presets"}
 
 

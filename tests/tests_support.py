@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from gradegen.core.spec import Spec
+from gradegen.grading.results import GradingResults
 
 
 def _act(name: str, z: np.ndarray, slope: float) -> np.ndarray:
@@ -64,3 +65,13 @@ def numeric_gradient(spec: Spec, flat: np.ndarray, h: float = 1e-6) -> np.ndarra
         down[k] -= h
         grad[k] = (reference_loss(spec, up)[0] - reference_loss(spec, down)[0]) / (2 * h)
     return grad
+
+
+def verdicts(results: GradingResults) -> dict[str, dict[str, tuple[str, str | None]]]:
+    """Each student's (verdict, diagnosis) per quantity id, as plain strings to compare with."""
+    return {
+        s.student: {
+            q: (i.verdict.value, i.diagnosis.value if i.diagnosis else None) for q, i in s.items.items()
+        }
+        for s in results.students
+    }

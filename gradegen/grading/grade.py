@@ -35,7 +35,7 @@ from gradegen.errors import GradegenError
 from gradegen.files import in_second_process
 from gradegen.grading.compare import Rule, _match
 from gradegen.grading.diagnosis import EXPLANATIONS, Mistake, in_space, references
-from gradegen.grading.keys import KeyColumns, KeyLike, _resolve_key, key_columns, key_groups
+from gradegen.grading.keys import KeyColumns, KeyLike, _resolve_key, has_key, key_columns, key_groups
 from gradegen.grading.parse import parse_column
 from gradegen.grading.results import (
     DEFAULT_ECF_CREDIT,
@@ -75,9 +75,11 @@ def grade(
     table = submissions if isinstance(submissions, Submissions) else read_submissions(submissions)
     errors = list(table.errors)
     n = len(table)
-    batches, missing = key_groups(resolved, table.students)
+    if table.aliases:
+        table.resolve_aliases(lambda s: has_key(resolved, s))
+    batches, missing = key_groups(resolved, table.key_ids())
     for i in missing:
-        errors.append(FileError(table.sources[i], f"no key for student {table.students[i]!r}; not graded"))
+        errors.append(FileError(table.sources[i], _no_key(table, i)))
     if roster is not None:
         enrolled, keyless = set(roster.ids), set(missing)
         errors.extend(
@@ -144,6 +146,13 @@ def grade(
     )
 
 
+def _no_key(table: Submissions, i: int) -> str:
+    variant = table.variants.get(i)
+    if variant is not None:
+        return f"no key for variant {variant!r} (answered by {table.students[i]!r}); not graded"
+    return f"no key for student {table.students[i]!r}; not graded"
+
+
 def _title(key: Key | KeySet | ClassKeys) -> str:
     """The assignment's title: its spec's (the first student's, for version-1 per-student keys)."""
     if isinstance(key, KeySet):
@@ -154,6 +163,19 @@ def _title(key: Key | KeySet | ClassKeys) -> str:
 def _hint(qid: str, ids: Sequence[str]) -> str:
     close = difflib.get_close_matches(qid, ids, n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def accepted_interval(keys: KeyColumns, q: str, rule: Rule) -> tuple[Array, Array, Array, Array]:
+    """The interval of answers accepted for ``q`` under ``rule``, per key: in comparison space
+    (an update's step) and as values of ``q`` itself (what an LMS's own margin must span)."""
+    node, exact = keys.graph[q], keys.exact
+    e_s = in_space(keys.graph, q, keys.expected_exact[q], exact.arrays)
+    h_s = in_space(keys.graph, q, keys.expected_hand[q], exact.arrays)
+    lo_s, hi_s = accepted(e_s, h_s, rule.half_width)
+    if node.kind is Kind.UPDATE and node.param:
+        w = exact[node.param]
+        return lo_s, hi_s, w - hi_s, w - lo_s
+    return lo_s, hi_s, lo_s, hi_s
 
 
 def grade_group(
@@ -203,16 +225,8 @@ def grade_group(
             r = rule[q]
             e_key = columns_k.expected_exact[q]
             h_key = columns_k.expected_hand[q]
-            e_s = in_space(graph, q, e_key, exact.arrays)
-            h_s = in_space(graph, q, h_key, exact.arrays)
-            lo_s, hi_s = accepted(e_s, h_s, r.half_width)
-            if node.kind is Kind.UPDATE and node.param:
-                w = exact[node.param]
-                lo_k, hi_k = w - hi_s, w - lo_s
-                xs = exact[node.param][kx] - values
-            else:
-                lo_k, hi_k = lo_s, hi_s
-                xs = values
+            lo_s, hi_s, lo_k, hi_k = accepted_interval(columns_k, q, r)
+            xs = exact[node.param][kx] - values if node.kind is Kind.UPDATE and node.param else values
             correct = ok & (xs >= lo_s[kx]) & (xs <= hi_s[kx])
             correct_of[q] = correct
 

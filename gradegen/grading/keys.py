@@ -31,7 +31,16 @@ from gradegen.core.reading import format_of, parse_text, read_text
 from gradegen.core.spec import Spec, Tolerance, parse_spec
 from gradegen.core.training import check_finite
 
-__all__ = ["KeyColumns", "KeyGroup", "KeyLike", "KeySet", "key_from_spec", "key_groups", "load_answer_key"]
+__all__ = [
+    "KeyColumns",
+    "KeyGroup",
+    "KeyLike",
+    "KeySet",
+    "has_key",
+    "key_from_spec",
+    "key_groups",
+    "load_answer_key",
+]
 
 MAX_KEY_BYTES = MAX_KEYS_BYTES
 """A keys.json for a large class is big; beyond this it is refused."""
@@ -153,6 +162,13 @@ def _structure(key: Key) -> str:
         layer["bias"] = len(layer["bias"]) if isinstance(layer["bias"], list) else None
     answers = {q: (a.tolerance.model_dump(mode="json"), a.points) for q, a in key.values.items()}
     return json.dumps([data, key.asked, answers], sort_keys=True)
+
+
+def has_key(key: Key | KeySet | ClassKeys, student: str) -> bool:
+    """Whether ``key`` grades ``student``: a single key grades anyone, a class's keys their own."""
+    if isinstance(key, ClassKeys):
+        return key.position(student) is not None
+    return isinstance(key, Key) or student in key.keys
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ UTF-8 is carried with its odd bytes escaped (``\\xNN``), so it can go into resul
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,8 +35,22 @@ import numpy as np
 
 from gradegen.core.reading import parse_text, path_text, read_text
 from gradegen.errors import GradegenError, SpecError
+from gradegen.grading.responses import (
+    canvas_rows,
+    is_canvas_student_analysis,
+    is_moodle_responses,
+    moodle_rows,
+)
 from gradegen.outputs import is_gradegen_file, is_output_folder
-from gradegen.tables import ID_COLUMNS, NAME_COLUMNS, SHEET_SUFFIXES, find_column, header_key, read_table
+from gradegen.tables import (
+    ID_COLUMNS,
+    NAME_COLUMNS,
+    SHEET_SUFFIXES,
+    Table,
+    find_column,
+    header_key,
+    read_table,
+)
 
 SUFFIXES = (".yaml", ".yml", ".json", ".csv", ".tsv", *SHEET_SUFFIXES)
 """File types read from folders."""
@@ -83,9 +97,27 @@ class Submissions:
     row_errors: dict[int, list[str]] = field(default_factory=dict)
     from_csv: list[bool] = field(default_factory=list)
     errors: list[FileError] = field(default_factory=list)
+    variants: dict[int, str] = field(default_factory=dict)
+    """Rows answered on a variant other than the student's own (an LMS quiz handing out variants
+    at random): the variant id their key is found by."""
+    aliases: dict[int, tuple[str, ...]] = field(default_factory=dict)
+    """Other ids a row's student may be filed under in the keys (Canvas's SIS id beside its user
+    id): the first with a key becomes the row's student."""
 
     def __len__(self) -> int:
         return len(self.students)
+
+    def resolve_aliases(self, has_key: Callable[[str], bool]) -> None:
+        """Each row with aliases whose student has no key takes the first alias that has one."""
+        for i, others in self.aliases.items():
+            if not has_key(self.students[i]):
+                self.students[i] = next((a for a in others if has_key(a)), self.students[i])
+
+    def key_ids(self) -> list[str]:
+        """The id each row's key is found by: its variant where the quiz said, else the student."""
+        if not self.variants:
+            return self.students
+        return [self.variants.get(i, s) for i, s in enumerate(self.students)]
 
     def _column(self, qid: str) -> list[Any]:
         column = self.columns.get(qid)
@@ -249,7 +281,9 @@ def _duplicate(student: str, source: str, seen: dict[str, str], table: Submissio
     return True
 
 
-def _read_answers_file(path: Path, table: Submissions, seen: dict[str, str]) -> None:
+def _answers_data(path: Path, table: Submissions) -> dict[Any, Any] | None:
+    """An answers file's mapping (YAML, or JSON such as the HTML worksheet's download), or None
+    with the reason recorded."""
     source = path_text(path)
     try:
         text = read_text(path, what="answers", limit=MAX_ANSWERS_BYTES)
@@ -258,12 +292,41 @@ def _read_answers_file(path: Path, table: Submissions, seen: dict[str, str]) -> 
         data = parse_text(text, fmt=fmt, source=source, as_text=("student",))
     except GradegenError as exc:
         table.errors.append(FileError(source, _message(exc)))
-        return
+        return None
     if not isinstance(data, dict):
         kind = "nothing" if data is None else type(data).__name__
         table.errors.append(
             FileError(source, f"expected a mapping with a student field and answers, got {kind}")
         )
+        return None
+    return data
+
+
+def _answer_fields(data: dict[Any, Any]) -> dict[str, Any]:
+    """The answers of an answers file: beside the student field, or (also accepted) in ``answers:``."""
+    nested = data.get("answers")
+    fields = {str(k): v for k, v in data.items() if k not in META and k != "answers"}
+    if isinstance(nested, dict):
+        fields.update({str(k): v for k, v in nested.items()})
+    elif "answers" in data:
+        fields["answers"] = nested
+    return fields
+
+
+def read_answers_as(path: Path, student: str) -> Submissions:
+    """One answers file as ``student``'s submission, whoever its student field names (an
+    autograder knows who submitted from the platform, not from the file)."""
+    table = Submissions()
+    data = _answers_data(path, table)
+    if data is not None:
+        table.add_record(student, path_text(path), _answer_fields(data), [])
+    return table
+
+
+def _read_answers_file(path: Path, table: Submissions, seen: dict[str, str]) -> None:
+    source = path_text(path)
+    data = _answers_data(path, table)
+    if data is None:
         return
     student = _student_id(data.get("student"))
     if student is None:
@@ -276,14 +339,7 @@ def _read_answers_file(path: Path, table: Submissions, seen: dict[str, str]) -> 
         return
     if _duplicate(student, source, seen, table, ""):
         return
-    # Answers sit beside the student field, or (also accepted) in an ``answers:`` mapping.
-    nested = data.get("answers")
-    fields = {str(k): v for k, v in data.items() if k not in META and k != "answers"}
-    if isinstance(nested, dict):
-        fields.update({str(k): v for k, v in nested.items()})
-    elif "answers" in data:
-        fields["answers"] = nested
-    table.add_record(student, source, fields, [])
+    table.add_record(student, source, _answer_fields(data), [])
 
 
 def _read_csv(path: Path, table: Submissions, seen: dict[str, str]) -> None:
@@ -295,6 +351,9 @@ def _read_csv(path: Path, table: Submissions, seen: dict[str, str]) -> None:
         return
     if not csv_table.header:
         table.errors.append(FileError(source, "empty CSV file (expected a header with a student column)"))
+        return
+    if is_moodle_responses(csv_table.header) or is_canvas_student_analysis(csv_table.header):
+        _read_quiz_report(csv_table, source, table, seen)
         return
     lines = csv_table.lines
     for bad in csv_table.bad:  # one error per row: each is (at most) one student not graded
@@ -354,6 +413,22 @@ def _read_csv(path: Path, table: Submissions, seen: dict[str, str]) -> None:
             columns[name] = column if everyone else [column[i] for i in keep]
     if keep:
         table.add_table(names if everyone else [names[i] for i in keep], source, columns)
+
+
+def _read_quiz_report(report: Table, source: str, table: Submissions, seen: dict[str, str]) -> None:
+    """An LMS quiz report: Moodle's Responses (each attempt keyed by the variant it names) or
+    Canvas's Student Analysis (each student keyed by Canvas id, else SIS id)."""
+    moodle = is_moodle_responses(report.header)
+    rows, problems = moodle_rows(report) if moodle else canvas_rows(report)
+    table.errors.extend(FileError(source, message) for message in problems)
+    for row in rows:
+        if _duplicate(row.student, source, seen, table, f"row {row.line}: "):
+            continue
+        table.add_record(row.student, source, dict(row.answers), row.problems)
+        if row.variant is not None:
+            table.variants[len(table) - 1] = row.variant
+        if row.aliases:
+            table.aliases[len(table) - 1] = row.aliases
 
 
 def _rows(lines: list[int]) -> str:
