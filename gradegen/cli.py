@@ -197,6 +197,23 @@ def generate(
             rich_help_panel="Variants",
         ),
     ] = None,
+    html: Annotated[
+        bool,
+        typer.Option(
+            "--html",
+            help="Also write self-contained HTML pages: worksheet.html with an answer form, "
+            "solution.html and key.html (in class runs: worksheet.html per student folder, the others "
+            "under solutions/ and keys/).",
+        ),
+    ] = False,
+    practice: Annotated[
+        bool,
+        typer.Option(
+            "--practice",
+            help="Also write practice.html: the worksheet with its key built in, checking each answer "
+            "as it is typed (in class runs: under practices/, outside the student folders).",
+        ),
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar or summary.")] = False,
     force: ForceOpt = False,
 ) -> None:
@@ -211,6 +228,10 @@ def generate(
     from gradegen.outputs import written_names
     from gradegen.variants.roster import Roster, read_roster
 
+    finder = None
+    if practice:
+        from gradegen.grading.practice import practice_key as finder
+
     with _user_errors():
         if roster is not None and variants is not None:
             raise GradegenError("--roster and --variants: give one or the other")
@@ -219,8 +240,9 @@ def generate(
         loaded = load_spec(spec)
         if roster is None and variants is None:
             target = generate_documents(
-                loaded, out_dir, ask=ask, exact=exact, pdf=pdf, templates=templates, force=force
-            )
+                loaded, out_dir, ask=ask, exact=exact, pdf=pdf, templates=templates, force=force,
+                html=html, practice=finder,
+            )  # fmt: skip
             if not quiet:
                 names = written_names(target)
                 text = f"wrote {target}: {', '.join(names)}"
@@ -229,7 +251,8 @@ def generate(
         students = read_roster(roster) if roster is not None else Roster.anonymous(variants or 0)
         made = generate_class(
             loaded, students, out_dir, seed=seed, only=None if only is None else [only], ask=ask,
-            exact=exact, pdf=pdf, templates=templates, quiet=quiet, force=force,
+            exact=exact, pdf=pdf, templates=templates, quiet=quiet, force=force, html=html,
+            practice=finder,
         )  # fmt: skip
     if not quiet:
         where = out_dir if out_dir is not None else "output/"
@@ -310,6 +333,14 @@ def grade(
             "class), or none."
         ),
     ] = FeedbackMode.FILES,
+    feedback_format: Annotated[
+        str,
+        typer.Option(
+            "--feedback-format",
+            help="Feedback pages as md (feedback/<student>.md) or html (feedback/<student>.html, "
+            "self-contained pages).",
+        ),
+    ] = "md",
     quiet: Annotated[bool, typer.Option("--quiet", help="No summary on stdout.")] = False,
     force: ForceOpt = False,
 ) -> None:
@@ -321,7 +352,7 @@ def grade(
     with _user_errors():
         results = grade_answers(key, submissions, rtol=rtol, atol=atol, ecf_credit=ecf_credit)
         try:
-            write_reports(results, out_dir, feedback=feedback, force=force)
+            write_reports(results, out_dir, feedback=feedback, feedback_format=feedback_format, force=force)
         except OSError as exc:
             raise GradegenError(f"--out: cannot write {out_dir}: {exc.strerror or exc}") from None
     if as_json:

@@ -13,8 +13,9 @@ from gradegen.errors import GradegenError
 MAX_FOLDER_BYTES = 64
 """A folder name's readable part is cut to this many UTF-8 bytes (file systems allow 255)."""
 
-RESERVED_FILES = frozenset({"keys.json", "worksheets.pdf", "solutions.pdf"})
-"""Files a class run writes beside the student folders; no folder may take these names."""
+RESERVED_FILES = frozenset({"keys.json", "worksheets.pdf", "solutions.pdf", "keys", "solutions", "practices"})
+"""Files (and the folders of HTML pages holding answers) a class run writes beside the student
+folders; no student folder may take these names."""
 
 _WINDOWS_RESERVED = frozenset(
     {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}

@@ -75,7 +75,12 @@ class DocumentFormat:
             page.spec, page.plan, self, page.numbers, sections, page.asked, page.precision,
             page.students[self.name], page.exact_mode,
         )  # fmt: skip
+        context.update(self.extra(page))
         return {name: _render(page.env, name, context) for name in self.files}
+
+    def extra(self, page: Page) -> dict[str, Any]:
+        """What this format's templates get beyond the common context (nothing by default)."""
+        return {}
 
 
 def _spaced(escape: Callable[[str], str]) -> Callable[[str], str]:

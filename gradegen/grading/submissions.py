@@ -49,7 +49,7 @@ MAX_ANSWERS_BYTES = 1_000_000
 MAX_CSV_BYTES = 500_000_000
 """A CSV export may be large (a whole course), but not unbounded."""
 
-META = ("student", "name")
+META = ("student", "name", "assignment")
 """Fields of an answers file that are not answers."""
 
 TABLE_META = frozenset((*ID_COLUMNS, *NAME_COLUMNS))

@@ -1,0 +1,171 @@
+"""HTML pages: one self-contained file each (inline CSS, the SVG diagram inline, math as MathML).
+
+The math is the LaTeX the other formats write, converted to MathML by latex2mathml, so a page
+needs no script, font or request to show it and renders offline in any current browser. The
+worksheet carries an answer form whose checker accepts exactly what the grader reads
+(templates/answers.js.j2, held to :mod:`gradegen.grading.parse` by tests/test_html_browser.py);
+the key, the solution and practice pages hold answers and are secret.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Callable, Mapping, Sequence
+from functools import lru_cache
+from typing import Any, ClassVar
+
+from latex2mathml.converter import convert
+
+from gradegen.documents.context import Ctx, DocumentFormat
+from gradegen.documents.diagram import svg
+from gradegen.documents.numbers import MARK, Numbers, Slots
+from gradegen.documents.page import Page
+from gradegen.documents.plan import DocumentPlan
+
+_SLOT = re.compile(f"{MARK}([^{MARK}]*){MARK}")
+_HELD = re.compile(r"<mtext>QQSLOT(\d+)QQ</mtext>")
+_ENTITY = re.compile(r"&#x([0-9A-Fa-f]+);")
+_MARKUP = frozenset("<>&\"'")
+
+
+def escape(text: str) -> str:
+    """User text made literal in HTML, in text and in attribute values."""
+    return html.escape(text, quote=True)
+
+
+def _character(match: re.Match[str]) -> str:
+    char = chr(int(match.group(1), 16))
+    return match.group(0) if char in _MARKUP else char
+
+
+@lru_cache(maxsize=65536)
+def mathml(latex: str, display: bool = False) -> str:
+    """LaTeX math as a MathML ``<math>`` element; slot markers become ``<mn>`` numbers.
+
+    The numbers of a compiled page are markers filled later: each is held as a text token while
+    converting, so every variant (and the reference renderer) gets the same elements around it.
+    """
+    held: list[str] = []
+
+    def hold(match: re.Match[str]) -> str:
+        held.append(match.group(0))
+        return rf"\text{{QQSLOT{len(held) - 1}QQ}}"
+
+    converted = convert(_SLOT.sub(hold, latex), display="block" if display else "inline")
+    converted = _HELD.sub(lambda m: f"<mn>{held[int(m.group(1))]}</mn>", converted)
+    # latex2mathml writes every operator as a character reference: the characters are smaller
+    return _ENTITY.sub(_character, converted)
+
+
+def number(text: str) -> str:
+    """A printed value (or its slot) as inline MathML."""
+    return f'<math xmlns="http://www.w3.org/1998/Math/MathML" display="inline"><mn>{text}</mn></math>'
+
+
+def script_json(data: Any) -> str:
+    """JSON safe inside a ``<script>`` element (no ``</script>`` or comment opener can form)."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=True, allow_nan=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+class HtmlPage(DocumentFormat):
+    """A page from templates/<document>.html.j2; the subclasses say which document and whether secret."""
+
+    suffix = "html"
+    option: str | None = "html"
+    filters: ClassVar[Mapping[str, Callable[[str], str]]] = {"html_escape": escape, "mathml": mathml}
+
+    def escape(self, text: str) -> str:
+        return escape(text)
+
+    def math(self, latex: str) -> str:
+        return mathml(latex)
+
+    def equation(self, segments: Sequence[str], slots: Slots) -> str:
+        """A display equation; a wide one scrolls inside its own box, never the page."""
+        return f'<div class="eq">{mathml(" = ".join(segments), display=True)}</div>'
+
+    def diagram(self, plan: DocumentPlan, numbers: Numbers | Slots) -> str:
+        picture = svg(plan, numbers.for_svg())  # type: ignore[arg-type]
+        label = "Network diagram: units by layer, each edge labelled with its weight, biases shown"
+        return picture.replace("<svg ", f'<svg role="img" aria-label="{label}" ', 1)
+
+    def student(self, shown: str | None, student: str | None) -> str:
+        """The student's name, carrying their id for the answer form (the same slot for both)."""
+        if not shown:
+            return ""
+        return f'<span class="student" data-student="{escape(student or shown)}">{escape(shown)}</span>'
+
+    def extra(self, page: Page) -> dict[str, Any]:
+        graph = page.plan.graph
+        return {
+            "number": number,
+            "assignment": escape(" ".join(page.spec.title.split())),
+        } | self.answers(page, graph)
+
+    def answers(self, page: Page, graph: Any) -> dict[str, Any]:
+        """What only the pages holding answers get (nothing on the worksheet)."""
+        return {}
+
+
+class Worksheet(HtmlPage):
+    """worksheet.html: the questions and an answer form; no value of an asked quantity."""
+
+    name = "html"
+    documents = ("worksheet",)
+
+
+class Solution(HtmlPage):
+    """solution.html: the worked solution (secret: it holds every answer)."""
+
+    name = "html_solution"
+    documents = ("solution",)
+    secret = True
+
+
+class KeyPage(HtmlPage):
+    """key.html: each asked quantity's value, precision and tolerance."""
+
+    name = "html_key"
+    documents = ("key",)
+    secret = True
+
+    def answers(self, page: Page, graph: Any) -> dict[str, Any]:
+        spec = page.spec
+        rows = []
+        for k, qid in enumerate(page.asked, start=1):
+            tolerance = spec.tolerances.get(qid, spec.tolerance)
+            rows.append(
+                Ctx(
+                    number=k,
+                    id=qid,
+                    symbol=graph[qid].symbol,
+                    value=page.numbers.text(qid),
+                    precision=page.precision[qid],
+                    tolerance=f"{tolerance.mode} {tolerance.value:g}",
+                    points=f"{spec.points.get(qid, 1.0):g}",
+                )
+            )
+        return {"answers": rows}
+
+
+class Practice(HtmlPage):
+    """practice.html: the worksheet with its key embedded, each answer checked on the spot."""
+
+    name = "practice"
+    documents = ("practice",)
+    secret = True
+    compiles = False  # the intervals are the grader's, per variant
+    option = "practice"
+
+    def answers(self, page: Page, graph: Any) -> dict[str, Any]:
+        assert page.practice is not None, "practice pages need a PracticeFinder"
+        return {"practice": script_json(page.practice())}
+
+
+HTML = Worksheet()
+HTML_SOLUTION = Solution()
+HTML_KEY = KeyPage()
+PRACTICE = Practice()
