@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -228,9 +228,11 @@ def generate(
     from gradegen.outputs import written_names
     from gradegen.variants.roster import Roster, read_roster
 
-    finder = None
+    finder: Callable[..., Any] | None = None
     if practice:
-        from gradegen.grading.practice import practice_key as finder
+        from gradegen.grading.practice import practice_key
+
+        finder = practice_key
 
     with _user_errors():
         if roster is not None and variants is not None:

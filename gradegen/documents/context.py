@@ -36,7 +36,7 @@ class DocumentFormat:
 
     name = ""
     suffix = ""
-    documents = ("solution", "worksheet")
+    documents: tuple[str, ...] = ("solution", "worksheet")
     compiles = True
     secret = False
     filters: ClassVar[Mapping[str, Callable[[str], str]]] = {}

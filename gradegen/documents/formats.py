@@ -17,7 +17,15 @@ from gradegen.documents.page import Format
 from gradegen.documents.plain import ANSWER_SHEET, DIAGRAM, KEY
 
 FORMATS: tuple[Format, ...] = (
-    MARKDOWN, LATEX, ANSWER_SHEET, KEY, DIAGRAM, HTML_SOLUTION, HTML, HTML_KEY, PRACTICE,
+    MARKDOWN,
+    LATEX,
+    ANSWER_SHEET,
+    KEY,
+    DIAGRAM,
+    HTML_SOLUTION,
+    HTML,
+    HTML_KEY,
+    PRACTICE,
 )
 """Every format, in the order their files are written."""
 

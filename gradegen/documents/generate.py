@@ -115,6 +115,7 @@ def secret_folder(file: str) -> str:
     keys/<student>.html): beside keys.json, outside the students' folders."""
     return f"{file.rsplit('.', 1)[0]}s"
 
+
 CLASS = Layout("class", "keys.json", RESERVED_FILES, lambda folder, name: name in PUBLIC_FILES)
 """What a class run writes: keys.json and the PDFs beside one folder of CLASS_FILES per student."""
 

@@ -36,7 +36,9 @@ def practice_key(
             np.minimum(e_s - r.half_width(e_s), h_s - r.half_width(h_s)),
             np.maximum(e_s + r.half_width(e_s), h_s + r.half_width(h_s)),
         )
-    widths = {q: [(code, value, rules[q].half_width(value)) for code, value, _ in refs.get(q, [])] for q in asked}
+    widths = {
+        q: [(code, value, rules[q].half_width(value)) for code, value, _ in refs.get(q, [])] for q in asked
+    }
 
     def data(index: int) -> dict[str, Any]:
         out: dict[str, Any] = {}
