@@ -23,6 +23,7 @@ from gradegen.documents.diagram import svg
 from gradegen.documents.numbers import MARK, Numbers, Slots
 from gradegen.documents.page import Page
 from gradegen.documents.plan import DocumentPlan
+from gradegen.errors import GradegenError
 
 _SLOT = re.compile(f"{MARK}([^{MARK}]*){MARK}")
 _HELD = re.compile(r"<mtext>QQSLOT(\d+)QQ</mtext>")
@@ -161,7 +162,8 @@ class Practice(HtmlPage):
     option = "practice"
 
     def answers(self, page: Page, graph: Any) -> dict[str, Any]:
-        assert page.practice is not None, "practice pages need a PracticeFinder"
+        if page.practice is None:
+            raise GradegenError("practice.html needs the grader's intervals: pass practice=practice_key")
         return {"practice": script_json(page.practice())}
 
 
