@@ -255,3 +255,20 @@ def test_the_commands_offer_the_html_options() -> None:
     assert "--feedback-format" in runner.invoke(app, ["grade", "--help"], terminal_width=200).output
     bad = runner.invoke(app, ["grade", "x.json", "y.yaml", "--feedback-format", "pdf"])
     assert bad.exit_code == 2
+
+
+def test_hostile_spec_text_is_escaped_everywhere_on_the_pages(tmp_path: Path) -> None:
+    """A title, course and instructions full of markup stay text on every page: no element,
+    attribute or script they could open, and the answer form's assignment attribute holds them."""
+    data = preset("handout").to_data()
+    hostile = '</script><script>alert(1)</script> & "q" <b>'
+    data.update(title="T " + hostile, course="C " + hostile, instructions="I " + hostile)
+    spec_file = tmp_path / "spec.json"
+    spec_file.write_text(json.dumps(data), "utf-8")
+    _run("generate", str(spec_file), "--out", str(tmp_path / "out"), "--html", "--practice", "--quiet")
+    for name in (*HTML_FILES, "practice.html"):
+        page = (tmp_path / "out" / name).read_text("utf-8")
+        assert "<script>alert" not in page and "<b>" not in page, name
+        assert html.escape(hostile, quote=True).replace("&#x27;", "'") in page, name
+    worksheet = (tmp_path / "out" / "worksheet.html").read_text("utf-8")
+    assert 'data-assignment="T &lt;/script&gt;' in worksheet
