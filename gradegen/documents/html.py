@@ -10,12 +10,12 @@ the key, the solution and practice pages hold answers and are secret.
 from __future__ import annotations
 
 import html
-import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 from typing import Any, ClassVar
 
+import orjson
 from latex2mathml.converter import convert
 
 from gradegen.documents.context import Ctx, DocumentFormat
@@ -67,7 +67,7 @@ def number(text: str) -> str:
 
 def script_json(data: Any) -> str:
     """JSON safe inside a ``<script>`` element (no ``</script>`` or comment opener can form)."""
-    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=True, allow_nan=False)
+    text = orjson.dumps(data, option=orjson.OPT_SORT_KEYS).decode()
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 

@@ -7,6 +7,7 @@ grader's own rule (:class:`~gradegen.grading.compare.Rule`) over the whole batch
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -26,39 +27,49 @@ def practice_key(
     order of precedence (the same interval of one code listed once)."""
     refs = references(graph, spec, exact, hand, asked)
     givens = exact.arrays
-    rules = {q: Rule(spec.tolerances.get(q, spec.tolerance)) for q in asked}
-    right: dict[str, tuple[Any, Any]] = {}
+    batch = exact.batch
+    # Every interval over the batch, turned into Python floats once (per variant it is a lookup).
+    columns: dict[str, tuple[list[str], list[list[float]], list[list[float]], list[list[float]]]] = {}
+    params: dict[str, str | None] = {}
     for q in asked:
-        r = rules[q]
+        rule = Rule(spec.tolerances.get(q, spec.tolerance))
         e_s = in_space(graph, q, exact[q], givens)
         h_s = in_space(graph, q, hand[q], givens)
-        right[q] = (
-            np.minimum(e_s - r.half_width(e_s), h_s - r.half_width(h_s)),
-            np.maximum(e_s + r.half_width(e_s), h_s + r.half_width(h_s)),
+        right = np.broadcast_to(
+            np.stack(
+                [
+                    np.minimum(e_s - rule.half_width(e_s), h_s - rule.half_width(h_s)),
+                    np.maximum(e_s + rule.half_width(e_s), h_s + rule.half_width(h_s)),
+                ]
+            ),
+            (2, batch),
         )
-    widths = {
-        q: [(code, value, rules[q].half_width(value)) for code, value, _ in refs.get(q, [])] for q in asked
-    }
+        codes = [str(code) for code, _, _ in refs.get(q, [])]
+        values = np.array([np.broadcast_to(value, (batch,)) for _, value, _ in refs.get(q, [])])
+        values = values.reshape(len(codes), batch)
+        widths = rule.half_width(values)
+        columns[q] = (codes, right.T.tolist(), (values - widths).T.tolist(), (values + widths).T.tolist())
+        node = graph[q]
+        params[q] = node.param if node.kind is Kind.UPDATE and node.param else None
+    param_values = {p: np.broadcast_to(givens[p], (batch,)).tolist() for p in set(params.values()) if p}
 
     def data(index: int) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        codes: set[str] = set()
+        seen: set[str] = set()
         for q in asked:
-            node = graph[q]
-            param = node.param if node.kind is Kind.UPDATE and node.param else None
+            codes, right, los, his = columns[q]
             mistakes: dict[tuple[str, float, float], None] = {}
-            for code, value, width in widths[q]:
-                v, w = float(value[index]), float(width[index])
-                if np.isfinite(v) and np.isfinite(w):
-                    mistakes[(str(code), v - w, v + w)] = None
-                    codes.add(str(code))
-            lo, hi = right[q]
+            for code, lo, hi in zip(codes, los[index], his[index], strict=True):
+                if math.isfinite(lo) and math.isfinite(hi):
+                    mistakes[(code, lo, hi)] = None
+                    seen.add(code)
+            param = params[q]
             out[q] = {
-                "param": float(givens[param][index]) if param else None,
-                "right": [float(lo[index]), float(hi[index])],
+                "param": param_values[param][index] if param else None,
+                "right": right[index],
                 "mistakes": [list(m) for m in mistakes],
             }
-        explanations = {str(code): text for code, text in EXPLANATIONS.items() if str(code) in codes}
+        explanations = {str(code): text for code, text in EXPLANATIONS.items() if str(code) in seen}
         return {"explanations": explanations, "answers": out}
 
     return data
