@@ -20,6 +20,7 @@ from latex2mathml.converter import convert
 
 from gradegen.documents.context import Ctx, DocumentFormat
 from gradegen.documents.diagram import svg
+from gradegen.documents.latex import LATEX
 from gradegen.documents.numbers import MARK, Numbers, Slots
 from gradegen.documents.page import Page
 from gradegen.documents.plan import DocumentPlan
@@ -85,8 +86,16 @@ class HtmlPage(DocumentFormat):
         return mathml(latex)
 
     def equation(self, segments: Sequence[str], slots: Slots) -> str:
-        """A display equation; a wide one scrolls inside its own box, never the page."""
-        return f'<div class="eq">{mathml(" = ".join(segments), display=True)}</div>'
+        """A display equation, broken where the LaTeX breaks it (one step a row, as a MathML
+        table); what is still too wide scrolls inside its own box, never the page."""
+        latex = LATEX.equation(segments, slots)
+        if latex.startswith("\\["):
+            body = latex[2:-2].strip()
+        else:  # latex2mathml has no align*: the same rows as an array of two columns
+            body = latex.replace("\\begin{align*}", "\\begin{array}{rl}").replace(
+                "\\end{align*}", "\\end{array}"
+            )
+        return f'<div class="eq">{mathml(body, display=True)}</div>'
 
     def diagram(self, plan: DocumentPlan, numbers: Numbers | Slots) -> str:
         picture = svg(plan, numbers.for_svg())  # type: ignore[arg-type]
