@@ -331,8 +331,8 @@ def grade(
     feedback: Annotated[
         FeedbackMode,
         typer.Option(
-            help="Feedback as feedback/<student>.md files, one feedback.zip of them (fast for a large "
-            "class), or none."
+            help="Feedback as feedback/<student>.md files (.html with --feedback-format html), one "
+            "feedback.zip of them (fast for a large class), or none."
         ),
     ] = FeedbackMode.FILES,
     feedback_format: Annotated[
