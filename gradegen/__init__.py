@@ -64,6 +64,9 @@ _EXPORTS = {
     "render_documents": "gradegen.documents.render",
     "fixed_quantities": "gradegen.core.network",
     "accepted": "gradegen.core.tolerance",
+    "mathml": "gradegen.documents.html",
+    "practice_key": "gradegen.grading.practice",
+    "feedback_html": "gradegen.reports.feedback_html",
     "DocumentPlan": "gradegen.documents.plan",
     "build_plan": "gradegen.documents.plan",
     "latex_escape": "gradegen.escape",
@@ -128,6 +131,7 @@ if TYPE_CHECKING:
     from gradegen.core.tolerance import accepted
     from gradegen.core.training import Solution, solve, train
     from gradegen.documents.generate import generate, generate_class
+    from gradegen.documents.html import mathml
     from gradegen.documents.pdf import compile_pdf, find_engine
     from gradegen.documents.plan import DocumentPlan, build_plan
     from gradegen.documents.render import render_documents
@@ -141,11 +145,13 @@ if TYPE_CHECKING:
     from gradegen.grading.grade import grade, grade_group
     from gradegen.grading.keys import key_from_spec, load_answer_key
     from gradegen.grading.parse import Parsed, Status, parse_answer, parse_column
+    from gradegen.grading.practice import practice_key
     from gradegen.grading.results import GradingResults, ItemResult, StudentResult, Verdict
     from gradegen.grading.submissions import FileError, Submissions, read_submissions
     from gradegen.names import folder_names, safe_folder_name
     from gradegen.presets import Preset
     from gradegen.progress import progress
+    from gradegen.reports.feedback_html import feedback_html
     from gradegen.reports.sheet import Sheet
     from gradegen.reports.write import write_gradebook, write_reports
     from gradegen.variants.defaults import default_randomize

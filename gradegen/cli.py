@@ -4,21 +4,20 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-from functools import cache
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from gradegen.console import ForceOpt, SpecArg, err, out, user_errors
 from gradegen.errors import GradegenError
 from gradegen.escape import json_terminal_safe, terminal_safe
 from gradegen.presets import Preset
 from gradegen.reports.choices import FeedbackMode
 
 if TYPE_CHECKING:
-    from rich.console import Console
+    pass
 
 app = typer.Typer(
     help="Exact backpropagation exercises: solve, generate documents, make variants, grade.",
@@ -27,38 +26,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-
-
-@cache
-def out() -> Console:
-    """The console for normal output (made on first use: rich is slow to import)."""
-    from rich.console import Console
-
-    return Console(highlight=False)
-
-
-@cache
-def err() -> Console:
-    """The console for errors."""
-    from rich.console import Console
-
-    return Console(stderr=True, highlight=False)
-
-
-SpecArg = Annotated[
-    Path | None,
-    typer.Argument(help="Spec file (YAML, JSON or TOML). Default: the handout network.", show_default=False),
-]
-
-
-ForceOpt = Annotated[
-    bool,
-    typer.Option(
-        "--force",
-        help="Write into a folder gradegen did not make (or one of another kind); only gradegen's "
-        "own files in it are replaced, nothing else is touched.",
-    ),
-]
 
 
 INTERRUPTED = 130
@@ -77,22 +44,6 @@ def main() -> None:
         raise
 
 
-@contextmanager
-def _user_errors() -> Iterator[None]:
-    """Turn a GradegenError (or an OSError on the user's paths) into one line on stderr and exit 2."""
-    try:
-        yield
-    except GradegenError as exc:
-        # messages quote file names, ids and answers: made inert before they reach the terminal
-        err().print(terminal_safe(f"error: {exc}"), markup=False, soft_wrap=True)
-        raise typer.Exit(2) from None
-    except OSError as exc:
-        # A folder we cannot create or a file we cannot write: the user's to fix, not a crash.
-        where = f"{exc.filename}: " if exc.filename else ""
-        err().print(terminal_safe(f"error: {where}{exc.strerror or exc}"), markup=False, soft_wrap=True)
-        raise typer.Exit(2) from None
-
-
 @app.command()
 def init(
     path: Annotated[Path, typer.Argument(help="Where to write the starter spec.")] = Path("spec.yaml"),
@@ -103,7 +54,7 @@ def init(
     from gradegen.core.spec import preset_text
     from gradegen.files import write_text_atomic
 
-    with _user_errors():
+    with user_errors():
         if path.exists() and not force:
             raise GradegenError(f"{path}: already exists; pass --force to overwrite it")
         write_text_atomic(path, preset_text(preset))
@@ -123,7 +74,7 @@ def solve(
     from gradegen.core.spec import load_spec
     from gradegen.core.training import solve as solve_spec
 
-    with _user_errors():
+    with user_errors():
         solution = solve_spec(load_spec(spec), steps, source=str(spec or "spec"))
     if as_json:
         sys.stdout.write(json.dumps(solution.to_dict(), indent=2, allow_nan=False) + "\n")
@@ -198,6 +149,23 @@ def generate(
             rich_help_panel="Variants",
         ),
     ] = None,
+    html: Annotated[
+        bool,
+        typer.Option(
+            "--html",
+            help="Also write self-contained HTML pages: worksheet.html with an answer form, "
+            "solution.html and key.html (in class runs: worksheet.html per student folder, the others "
+            "under solutions/ and keys/).",
+        ),
+    ] = False,
+    practice: Annotated[
+        bool,
+        typer.Option(
+            "--practice",
+            help="Also write practice.html: the worksheet with its key built in, checking each answer "
+            "as it is typed (in class runs: under practices/, outside the student folders).",
+        ),
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar or summary.")] = False,
     force: ForceOpt = False,
 ) -> None:
@@ -213,7 +181,13 @@ def generate(
     from gradegen.outputs import written_names
     from gradegen.variants.roster import Roster, read_roster
 
-    with _user_errors():
+    finder: Callable[..., Any] | None = None
+    if practice:
+        from gradegen.grading.practice import practice_key
+
+        finder = practice_key
+
+    with user_errors():
         if roster is not None and variants is not None:
             raise GradegenError("--roster and --variants: give one or the other")
         if (only or seed) and roster is None and variants is None:
@@ -221,8 +195,9 @@ def generate(
         loaded = load_spec(spec)
         if roster is None and variants is None:
             target = generate_documents(
-                loaded, out_dir, ask=ask, exact=exact, pdf=pdf, templates=templates, force=force
-            )
+                loaded, out_dir, ask=ask, exact=exact, pdf=pdf, templates=templates, force=force,
+                html=html, practice=finder,
+            )  # fmt: skip
             if not quiet:
                 names = written_names(target)
                 text = f"wrote {target}: {', '.join(names)}"
@@ -231,7 +206,8 @@ def generate(
         students = read_roster(roster) if roster is not None else Roster.anonymous(variants or 0)
         made = generate_class(
             loaded, students, out_dir, seed=seed, only=None if only is None else [only], ask=ask,
-            exact=exact, pdf=pdf, templates=templates, quiet=quiet, force=force,
+            exact=exact, pdf=pdf, templates=templates, quiet=quiet, force=force, html=html,
+            practice=finder,
         )  # fmt: skip
     if not quiet:
         where = out_dir if out_dir is not None else "output/"
@@ -256,7 +232,7 @@ def key(
     from gradegen.core.classkeys import student_key
     from gradegen.files import write_text_atomic
 
-    with _user_errors():
+    with user_errors():
         text = student_key(keys, student).to_json()
         if out_file is not None:
             write_text_atomic(out_file, text)
@@ -309,8 +285,8 @@ def grade(
     feedback: Annotated[
         FeedbackMode,
         typer.Option(
-            help="Feedback as feedback/<student>.md files, one feedback.zip of them (fast for a large "
-            "class), or none."
+            help="Feedback as feedback/<student>.md files (.html with --feedback-format html), one "
+            "feedback.zip of them (fast for a large class), or none."
         ),
     ] = FeedbackMode.FILES,
     gradebook: Annotated[
@@ -354,6 +330,14 @@ def grade(
             rich_help_panel="Gradebook",
         ),
     ] = False,
+    feedback_format: Annotated[
+        str,
+        typer.Option(
+            "--feedback-format",
+            help="Feedback pages as md (feedback/<student>.md) or html (feedback/<student>.html, "
+            "self-contained pages).",
+        ),
+    ] = "md",
     quiet: Annotated[bool, typer.Option("--quiet", help="No summary on stdout.")] = False,
     force: ForceOpt = False,
 ) -> None:
@@ -363,7 +347,7 @@ def grade(
     from gradegen.reports.write import write_reports
     from gradegen.variants.roster import read_roster
 
-    with _user_errors():
+    with user_errors():
         if missing_as_zero and roster is None:
             raise GradegenError("--missing-as-zero goes with --roster (who is missing is the roster's)")
         students = read_roster(roster) if roster is not None else None
@@ -372,9 +356,9 @@ def grade(
         )
         try:
             write_reports(
-                results, out_dir, feedback=feedback, gradebook=gradebook or ["plain"],
-                assignment=assignment or "", canvas_assignment_id=canvas_assignment_id,
-                missing_as_zero=missing_as_zero, force=force,
+                results, out_dir, feedback=feedback, feedback_format=feedback_format,
+                gradebook=gradebook or ["plain"], assignment=assignment or "",
+                canvas_assignment_id=canvas_assignment_id, missing_as_zero=missing_as_zero, force=force,
             )  # fmt: skip
         except OSError as exc:
             raise GradegenError(f"--out: cannot write {out_dir}: {exc.strerror or exc}") from None
@@ -407,93 +391,7 @@ def grade(
         out().print(f"  … and {len(results.errors) - 10} more (see summary.md)", markup=False)
 
 
-ReplaceOpt = Annotated[bool, typer.Option("--force", help="Replace an existing zip.")]
+# the export command group (its own module: cli.py would pass 500 lines)
+from gradegen.cli_export import export_app  # noqa: E402
 
-export_app = typer.Typer(
-    help="Put an assignment inside an LMS or an autograder: a Moodle or Canvas quiz, a Gradescope "
-    "autograder.",
-    no_args_is_help=True,
-    rich_markup_mode=None,
-)
 app.add_typer(export_app, name="export")
-
-
-@export_app.command("moodle")
-def export_moodle(
-    spec: SpecArg = None,
-    out_dir: Annotated[
-        Path, typer.Option("--out", help="Folder for quiz.xml and keys.json: new, empty or an earlier one.")
-    ] = Path("output/moodle"),
-    variants: Annotated[
-        int | None, typer.Option(help="N variants v001, v002, … (one question each).")
-    ] = None,
-    roster: Annotated[
-        Path | None, typer.Option(help="A class list: one variant per student, named by their id.")
-    ] = None,
-    seed: Annotated[
-        str | None, typer.Option(help="The assignment's secret seed. Default: a new one.")
-    ] = None,
-    ask: Annotated[
-        str | None, typer.Option(help="Questions to ask (as generate --ask). Default: everything.")
-    ] = None,
-    force: ForceOpt = False,
-) -> None:
-    """Write a Moodle quiz (quiz.xml: a Cloze question per variant in one category) and its keys.json.
-
-    Import quiz.xml into the question bank, add "a random question from this category" to a quiz:
-    every attempt then gets one variant. Regrade with: gradegen grade DIR/keys.json responses.csv
-    """
-    from gradegen.core.spec import load_spec
-    from gradegen.exports.moodle import export_moodle as write_quiz
-    from gradegen.variants.roster import Roster, read_roster
-
-    with _user_errors():
-        if (roster is None) == (variants is None):
-            raise GradegenError("give --variants N or --roster FILE (one of them)")
-        students = read_roster(roster) if roster is not None else Roster.anonymous(variants or 0)
-        made = write_quiz(load_spec(spec), out_dir, students, seed=seed, ask=ask, force=force)
-    text = f"wrote {out_dir}: quiz.xml ({len(made)} Cloze questions), keys.json (seed {made.seed})"
-    out().print(terminal_safe(text), markup=False, soft_wrap=True)
-
-
-@export_app.command("gradescope")
-def export_gradescope(
-    keys: Annotated[Path, typer.Argument(help="The class's keys.json.", show_default=False)],
-    out_file: Annotated[Path, typer.Option("--out", help="The zip to write.")] = Path("autograder.zip"),
-    wheel: Annotated[
-        Path | None, typer.Option(help="gradegen's wheel (default: built from this checkout).")
-    ] = None,
-    force: ReplaceOpt = False,
-) -> None:
-    """Write a Gradescope autograder (setup.sh, run_autograder, the keys, gradegen's wheel).
-
-    Each submission is graded against the submitter's own key, found by the email or student id
-    in Gradescope's submission metadata; the class list's ids must be those emails or ids.
-    """
-    from gradegen.exports.gradescope import export_gradescope as write_bundle
-
-    with _user_errors():
-        target = write_bundle(keys, out_file, wheel=wheel, force=force)
-    out().print(terminal_safe(f"wrote {target}"), markup=False, soft_wrap=True)
-
-
-@export_app.command("canvas")
-def export_canvas(
-    spec: SpecArg = None,
-    out_file: Annotated[Path, typer.Option("--out", help="The QTI zip to write.")] = Path("quiz.zip"),
-    ask: Annotated[
-        str | None, typer.Option(help="Questions to ask (as generate --ask). Default: everything.")
-    ] = None,
-    force: ReplaceOpt = False,
-) -> None:
-    """Write a Canvas answer-entry quiz (Classic Quizzes, QTI 1.2): a fill-in item per question.
-
-    Canvas collects the answers only; students type them from their own worksheet. Regrade with:
-    gradegen grade keys.json student_analysis.csv --gradebook canvas
-    """
-    from gradegen.core.spec import load_spec
-    from gradegen.exports.canvas import export_canvas as write_quiz
-
-    with _user_errors():
-        target = write_quiz(load_spec(spec), out_file, ask=ask, force=force)
-    out().print(terminal_safe(f"wrote {target}"), markup=False, soft_wrap=True)

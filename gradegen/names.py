@@ -15,8 +15,10 @@ MAX_FOLDER_BYTES = 64
 
 RESERVED_FILES = frozenset(
     {"keys.json", "keys.md", "keys.tex", "keys.pdf", "worksheets.pdf", "solutions.pdf"}
+    | {"keys", "solutions", "practices"}
 )
-"""Files a class run writes beside the student folders; no folder may take these names."""
+"""Files (and the folders of HTML pages holding answers) a class run writes beside the student
+folders; no student folder may take these names."""
 
 _WINDOWS_RESERVED = frozenset(
     {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}

@@ -253,7 +253,7 @@ def test_a_registered_gradebook_kind_and_feedback_format(
     with pytest.raises(GradegenError, match=refused):
         write_reports(results, tmp_path / "bad", gradebook="lms")
     with pytest.raises(GradegenError, match="--feedback-format"):
-        write_reports(results, tmp_path / "bad", feedback_format="html")
+        write_reports(results, tmp_path / "bad", feedback_format="pdf")
     assert not (tmp_path / "bad").exists()
 
 

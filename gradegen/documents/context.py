@@ -83,10 +83,16 @@ class DocumentFormat:
             for (title, level, body), ids in zip(static.sections, static.shows, strict=True)
             for asked_in in [_numbers_of(ids, page.asked, self.dash)]
         ]
-        return _context(
+        context = _context(
             page.spec, page.plan, self, page.numbers, sections, page.asked, page.precision,
             page.students[self.name], page.exact_mode,
         )  # fmt: skip
+        context.update(self.extra(page))
+        return context
+
+    def extra(self, page: Page) -> dict[str, Any]:
+        """What this format's templates get beyond the common context (nothing by default)."""
+        return {}
 
 
 def _spaced(escape: Callable[[str], str]) -> Callable[[str], str]:

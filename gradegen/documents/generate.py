@@ -16,7 +16,8 @@ from gradegen.core.network import fixed_quantities
 from gradegen.core.spec import Spec
 from gradegen.core.training import evaluate_spec
 from gradegen.documents.compiled import BLOCK, Block
-from gradegen.documents.formats import FILES, PRINTED_KEYS, PUBLIC_FILES
+from gradegen.documents.formats import ALL_FILES, FILES, PRINTED_KEYS, PUBLIC_FILES, SECRET_FILES, files_for
+from gradegen.documents.page import PracticeFinder
 from gradegen.documents.render import Renderer
 from gradegen.errors import GradegenError
 from gradegen.files import held_interrupts, worker_pool, write_new, write_text_atomic
@@ -45,7 +46,7 @@ def default_out(spec: Spec) -> Path:
 PDFS = ("solution", "worksheet", "key")
 """The documents ``--pdf`` compiles."""
 
-DOCUMENTS = Layout("documents", "key.json", frozenset([*FILES, *(f"{name}.pdf" for name in PDFS)]))
+DOCUMENTS = Layout("documents", "key.json", frozenset([*ALL_FILES, *(f"{name}.pdf" for name in PDFS)]))
 """What ``generate`` writes (a folder of these from before the manifest is recognised by key.json)."""
 
 
@@ -58,8 +59,13 @@ def generate(
     pdf: bool = False,
     templates: Path | str | None = None,
     force: bool = False,
+    html: bool = False,
+    practice: PracticeFinder | None = None,
 ) -> Path:
     """Write the solution, worksheet, answer sheet, key and diagram (and PDFs) into ``out_dir``.
+
+    ``html`` adds solution.html, worksheet.html and key.html; ``practice`` (the grader's
+    :func:`~gradegen.grading.practice.practice_key`) adds practice.html.
 
     Everything is built in a staging folder first; gradegen's files in the target are replaced
     only when all succeeded. The target must be new, empty or an earlier documents folder, unless
@@ -69,7 +75,10 @@ def generate(
     output = Output(target, DOCUMENTS, force=force)  # before any work: a refusal costs nothing
     graph, exact_values, hand_values = evaluate_spec(spec)  # refused when a value overflows
     asked = resolve_ask(graph, ask, fixed_quantities(spec, graph, exact_values.arrays).all)
-    files = Renderer(spec, graph, exact_values, hand_values, asked, exact_mode=exact, templates=templates)(0)
+    files = Renderer(
+        spec, graph, exact_values, hand_values, asked, exact_mode=exact, templates=templates,
+        files=files_for(_options(html, practice)), practice=practice,
+    )(0)  # fmt: skip
     engine = None
     if pdf:
         from gradegen.documents.pdf import find_engine
@@ -92,11 +101,24 @@ def _write_files(folder: Path, files: Mapping[str, bytes]) -> None:
         write_new(base + name, data)
 
 
-CLASS_FILES = PUBLIC_FILES
-"""What each student's folder holds. The keys stay beside the folders, away from the handouts:
-keys.json, and every student's printable key in keys.md and keys.tex (keys.pdf)."""
+CLASS_FILES = tuple(file for file in PUBLIC_FILES if file in FILES)
+"""What each student's folder holds (with ``--html`` also worksheet.html, the one other public
+file). The keys stay beside the folders, away from the handouts: keys.json, every student's
+printable key in keys.md and keys.tex (keys.pdf), and the HTML pages that hold answers."""
 
-CLASS = Layout("class", "keys.json", RESERVED_FILES, lambda folder, name: name in CLASS_FILES)
+
+def _options(html: bool, practice: PracticeFinder | None) -> list[str]:
+    """The optional formats asked for (see :func:`~gradegen.documents.formats.files_for`)."""
+    return [name for name, wanted in (("html", html), ("practice", practice is not None)) if wanted]
+
+
+def secret_folder(file: str) -> str:
+    """Where a class run puts each student's copy of a page that holds answers (key.html →
+    keys/<student>.html): beside keys.json, outside the students' folders."""
+    return f"{file.rsplit('.', 1)[0]}s"
+
+
+CLASS = Layout("class", "keys.json", RESERVED_FILES, lambda folder, name: name in PUBLIC_FILES)
 """What a class run writes: keys.json and the PDFs beside one folder of CLASS_FILES per student."""
 
 
@@ -113,6 +135,8 @@ def generate_class(
     templates: Path | str | None = None,
     quiet: bool = True,
     force: bool = False,
+    html: bool = False,
+    practice: PracticeFinder | None = None,
 ) -> VariantSet:
     """One folder per student with their own numbers, plus ``keys.json`` (and combined PDFs).
 
@@ -120,9 +144,14 @@ def generate_class(
     folders are rewritten (identical to the full run's), using the seed of ``DIR/keys.json`` when
     no ``seed`` is given; nothing else in DIR changes. The target must be new, empty or an
     earlier class folder, unless ``force`` (see :class:`~gradegen.outputs.Output`).
+
+    With ``html`` each folder also gets worksheet.html, and the pages that hold answers
+    (solution, key and, with ``practice``, practice pages) go to solutions/, keys/ and practices/
+    beside keys.json, one <student>.html each (not rewritten by ``only``: its numbers are the same).
     """
     target = Path(out_dir) if out_dir is not None else default_out(spec)
     output = Output(target, CLASS, force=force, partial=only is not None)
+    chosen = files_for(_options(html, practice))
     if only is not None and seed is None:
         seed = _recorded_seed(target)
     variants = make_variants(spec, roster.ids, seed=seed, asked=ask, only=only)
@@ -136,14 +165,21 @@ def generate_class(
     # the documents show no spec numbers (those are in keys.json): the base spec will do
     renderer = Renderer(
         variants.spec, variants.graph, variants.exact, variants.hand, variants.asked,
-        exact_mode=exact, templates=templates, files=CLASS_FILES,
+        exact_mode=exact, templates=templates, files=[f for f in PUBLIC_FILES if f in chosen],
     )  # fmt: skip
+    secret = [f for f in SECRET_FILES if f in chosen]
     if only is not None:
         with output.written() as stage:
             for i, folder in enumerate(variants.folders):
                 _write_folder(stage / folder, renderer(i, *students[i]))
         return variants
     with output.written() as stage:
+        if secret:
+            pages = Renderer(
+                variants.spec, variants.graph, variants.exact, variants.hand, variants.asked,
+                exact_mode=exact, templates=templates, files=secret, practice=practice,
+            )  # fmt: skip
+            _write_secret(stage, variants, pages, students, secret)
         if engine is None and renderer.compiles and _forkable(len(variants)):
             _write_in_workers(stage, variants, renderer, students, quiet, exact, templates)
             return variants
@@ -257,6 +293,18 @@ def _write_block(stage: Path, folders: Sequence[str], block: Block) -> int:
     for folder, files in zip(folders, block.render(), strict=True):
         _write_folder(stage / folder, files)
     return len(folders)
+
+
+def _write_secret(
+    stage: Path, variants: VariantSet, renderer: Renderer, students: Students, files: Sequence[str]
+) -> None:
+    """Each student's pages that hold answers, as <folder>/<student>.html beside keys.json."""
+    folders = {file: f"{stage}{os.sep}{secret_folder(file)}{os.sep}" for file in files}
+    for base in folders.values():
+        Path(base).mkdir()
+    for folder, pages in zip(variants.folders, _rendered(renderer, students), strict=True):
+        for file, data in pages.items():
+            write_new(f"{folders[file]}{folder}.html", data)
 
 
 def _write_folder(folder: Path, files: Mapping[str, bytes]) -> None:

@@ -58,14 +58,37 @@ def _short(text: str) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
+_SCIENTIFIC = re.compile(r"(\S+) \\times 10\^\{(-?)(\d+)\}")
+
+
+def _mathml(text: str) -> str:
+    """A number in math form as MathML (the HTML pages): with a real minus sign (kept in the
+    number, as the text around it reads it), a value in scientific notation as mantissa × 10 to
+    its power."""
+    m = _SCIENTIFIC.fullmatch(text)
+    if m is None:
+        return f"<mn>{text.replace('-', '−')}</mn>"
+    mantissa, power = m.group(1).replace("-", "−"), ("−" if m.group(2) else "") + m.group(3)
+    return f"<mrow><mn>{mantissa}</mn><mo>×</mo><msup><mn>10</mn><mn>{power}</mn></msup></mrow>"
+
+
+def _mathml_operand(text: str) -> str:
+    inner = _mathml(text)
+    return f"<mrow><mo>(</mo>{inner}<mo>)</mo></mrow>" if text.startswith("-") else inner
+
+
 # A slot key is "<form>:<id>". Forms: "t" a node's printed value, "o" the same as an operand, "v"
 # as the SVG diagram prints it, "i" a value that is exact (a ReLU's derivative) without trailing
-# zeros. Compiled documents also hold "student:<format>", the student as it is named.
+# zeros; "m", "n" and "k" are "t", "o" and "i" as MathML. Compiled documents also hold
+# "student:<format>", the student as it is named.
 FORMS: dict[str, Callable[[str], str]] = {
     "t": _plain,
     "o": _parenthesized,
     "v": _diagram,
     "i": _short,
+    "m": _mathml,
+    "n": _mathml_operand,
+    "k": lambda text: _mathml(_short(text)),
 }
 """Each number form, from the number's printed text (math form)."""
 

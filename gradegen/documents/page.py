@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import jinja2
 
@@ -27,6 +27,13 @@ class Page:
     precision: Mapping[str, str]  # asked id → "4 decimal places"
     students: Mapping[str, str]  # format name → the student as that format names them
     key: Callable[[], Key] | None = None  # the variant's key (none while compiling)
+    practice: Callable[[], Mapping[str, Any]] | None = None  # answer intervals (--practice only)
+
+
+PracticeFinder = Callable[..., Callable[[int], Mapping[str, Any]]]
+"""Given (spec, graph, exact, hand, asked) of a batch, each variant's practice data by index: per
+asked id, the interval of right answers and each mistake's (see gradegen.grading.practice). The
+documents cannot diagnose mistakes themselves (grading does), so the caller passes it in."""
 
 
 class Format(Protocol):

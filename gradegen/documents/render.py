@@ -10,7 +10,7 @@ per variant, byte-identical to the reference and much faster.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ from gradegen.documents.compiled import Block, BlockNumbers, Compiled
 from gradegen.documents.environment import environment
 from gradegen.documents.formats import FILES, FORMATS
 from gradegen.documents.numbers import Numbers, Slots, precision_text, slot
-from gradegen.documents.page import Format, Page
+from gradegen.documents.page import Format, Page, PracticeFinder
 from gradegen.documents.plan import DocumentPlan, build_plan
 
 # --------------------------------------------------------------------------- plans
@@ -61,6 +61,7 @@ def render_documents(
     name: str | None = None,
     files: Iterable[str] | None = None,
     compiled: bool = True,
+    practice: PracticeFinder | None = None,
 ) -> dict[str, str]:
     """Every file of one variant (``index`` of an evaluated batch): file name → text.
 
@@ -72,7 +73,7 @@ def render_documents(
     """
     render = Renderer(
         spec, graph, exact, hand, asked, exact_mode=exact_mode, templates=templates, files=files,
-        compiled=compiled,
+        compiled=compiled, practice=practice,
     )  # fmt: skip
     return {f: data.decode() for f, data in render(index, student, name).items()}
 
@@ -93,13 +94,16 @@ class Renderer:
         templates: Path | str | None = None,
         files: Iterable[str] | None = None,
         compiled: bool = True,
+        practice: PracticeFinder | None = None,
     ) -> None:
         self.spec, self.graph, self.exact, self.hand = spec, graph, exact, hand
         self.plan = plan_for(spec, graph, fixed_quantities(spec, graph, exact.arrays).zero)
         self.exact_mode = exact_mode
         self.env = environment(templates)
         wanted = set(FILES if files is None else files)
-        self.wanted = tuple(f for f in FILES if f in wanted)
+        self.wanted = tuple(f for fmt in FORMATS for f in fmt.files if f in wanted)
+        self._finder = practice
+        self._practice: Callable[[int], Mapping[str, Any]] | None = None
         formats = [fmt for fmt in FORMATS if wanted.intersection(fmt.files)]
         # Compiling is valid for the package's templates only (tested byte-identical to the
         # reference): user templates may compute with the numbers, so they get the real ones.
@@ -124,10 +128,23 @@ class Renderer:
         if self.reference:
             texts = _reference(
                 self.spec, self.plan, self.exact, self.hand, index, self.asked, self.exact_mode,
-                self.env, _shown(student, name), student, self.reference,
+                self.env, _shown(student, name), student, self.reference, self._practice_of(index),
             )  # fmt: skip
             out.update((f, texts[f].encode()) for f in self.wanted if f in texts)
         return {f: out[f] for f in self.wanted}
+
+    def _practice_of(self, index: int) -> Callable[[], Mapping[str, Any]] | None:
+        """Variant ``index``'s practice data, worked out for the whole batch on first use."""
+        finder = self._finder
+        if finder is None:
+            return None
+
+        def data() -> Mapping[str, Any]:
+            if self._practice is None:
+                self._practice = finder(self.spec, self.graph, self.exact, self.hand, self.asked)
+            return self._practice(index)
+
+        return data
 
     def block(self, lo: int, students: Sequence[tuple[str | None, str | None]]) -> Block:
         """The compiled files of variants ``lo`` on, one per student (an (id, name) pair)."""
@@ -195,6 +212,7 @@ def _reference(
     shown: str | None,
     student: str | None,
     formats: Sequence[Format] = FORMATS,
+    practice: Callable[[], Mapping[str, Any]] | None = None,
 ) -> dict[str, str]:
     """Every file of one variant, its templates rendered with its own numbers."""
     numbers = Numbers(exact if exact_mode else hand, index, exact_mode)
@@ -209,6 +227,7 @@ def _reference(
         precision=precision,
         students={fmt.name: fmt.student(shown, student) for fmt in formats},
         key=lambda: make_key(spec, plan.graph, exact, hand, asked, index),
+        practice=practice,
     )
     return _render_page(page, formats)
 

@@ -73,7 +73,7 @@ def _number(text: str) -> float | None:
             if "e" in mantissa.lower():
                 value = float(mantissa) * 10.0**exponent if abs(exponent) <= 308 else math.inf
             else:  # read as one decimal, correctly rounded: 1.385 × 10^-5 is 1.385e-5
-                value = float(f"{mantissa}e{exponent}")
+                value = float(f"{mantissa}e{exponent}") if abs(exponent) <= 308 else math.inf
     elif m := _FRACTION.fullmatch(s):
         top, bottom = float(m.group(1)), float(m.group(2))
         value = top / bottom if bottom != 0 else None

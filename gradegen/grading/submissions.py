@@ -10,6 +10,9 @@ answers.yaml::
     z_h1: 0.3775
     dL_dw5: "8.22 × 10^-2"
 
+The answers-<student>.json an HTML worksheet downloads is such a file:
+``{"student": "ana", "assignment": "<title>", "answers": {"z_h1": "0,3775", …}}``.
+
 A CSV file has a student id column (the roster's: ``student_id``, ``student``, ``id`` or ``email``)
 and one column per quantity id (a ``name`` column is ignored), read by
 :func:`gradegen.tables.read_columns` as spreadsheets write them (comma, semicolon or tab separated,
@@ -64,8 +67,9 @@ MAX_ANSWERS_BYTES = 1_000_000
 MAX_CSV_BYTES = 500_000_000
 """A CSV export may be large (a whole course), but not unbounded."""
 
-META = ("student", "name")
-"""Fields of an answers file that are not answers."""
+META = ("student", "name", "assignment")
+"""Fields of an answers file that are not answers (``assignment``: the title an HTML worksheet
+writes into the answers-<student>.json it downloads)."""
 
 TABLE_META = frozenset((*ID_COLUMNS, *NAME_COLUMNS))
 """CSV columns that are not answers (as :func:`gradegen.tables.header_key` gives them)."""

@@ -23,6 +23,7 @@ from gradegen.reports.brightspace import brightspace_csv
 from gradegen.reports.canvas import canvas_csv
 from gradegen.reports.choices import Choices, FeedbackMode
 from gradegen.reports.feedback import feedback_markdown
+from gradegen.reports.feedback_html import feedback_html, iter_feedback_html
 from gradegen.reports.feedback_pages import iter_feedback
 from gradegen.reports.gradebook import gradebook_csv
 from gradegen.reports.moodle import moodle_csv
@@ -59,6 +60,7 @@ GRADEBOOKS: dict[str, Gradebook] = {
 
 FEEDBACK_FORMATS: dict[str, FeedbackFormat] = {
     "md": FeedbackFormat(".md", feedback_markdown, iter_feedback),
+    "html": FeedbackFormat(".html", feedback_html, iter_feedback_html),
 }
 
 

@@ -1,0 +1,196 @@
+"""HTML pages: one self-contained file each (inline CSS, the SVG diagram inline, math as MathML).
+
+The math is the LaTeX the other formats write, converted to MathML by latex2mathml, so a page
+needs no script, font or request to show it and renders offline in any current browser. The
+worksheet carries an answer form whose checker accepts exactly what the grader reads
+(templates/answers.js.j2, held to :mod:`gradegen.grading.parse` by tests/test_html_browser.py);
+the key, the solution and practice pages hold answers and are secret.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable, Mapping, Sequence
+from functools import lru_cache
+from typing import Any, ClassVar
+
+import orjson
+from latex2mathml.converter import convert
+
+from gradegen.documents.context import Ctx, DocumentFormat
+from gradegen.documents.diagram import svg
+from gradegen.documents.latex import LATEX
+from gradegen.documents.numbers import FORMS, MARK, Numbers, Slots
+from gradegen.documents.page import Page
+from gradegen.documents.plan import DocumentPlan
+from gradegen.errors import GradegenError
+
+_SLOT = re.compile(f"{MARK}([^{MARK}]*){MARK}")
+_HELD = re.compile(r"<mtext>QQSLOT(\d+)QQ</mtext>")
+_ENTITY = re.compile(r"&#x([0-9A-Fa-f]+);")
+_MARKUP = frozenset("<>&\"'")
+
+
+def escape(text: str) -> str:
+    """User text made literal in HTML, in text and in attribute values."""
+    return html.escape(text, quote=True)
+
+
+def _character(match: re.Match[str]) -> str:
+    char = chr(int(match.group(1), 16))
+    return match.group(0) if char in _MARKUP else char
+
+
+@lru_cache(maxsize=65536)
+def mathml(latex: str, display: bool = False) -> str:
+    """LaTeX math as a MathML ``<math>`` element; slot markers become ``<mn>`` numbers.
+
+    The numbers of a compiled page are markers filled later: each is held as a text token while
+    converting, so every variant (and the reference renderer) gets the same elements around it.
+    """
+    held: list[str] = []
+
+    def hold(match: re.Match[str]) -> str:
+        held.append(match.group(0))
+        return rf"\text{{QQSLOT{len(held) - 1}QQ}}"
+
+    converted = convert(_SLOT.sub(hold, latex), display="block" if display else "inline")
+    converted = _HELD.sub(lambda m: _number_slot(held[int(m.group(1))]), converted)
+    # latex2mathml writes every operator as a character reference: the characters are smaller
+    return _ENTITY.sub(_character, converted)
+
+
+_AS_MATHML = {"t": "m", "o": "n", "i": "k"}
+"""The number forms of the LaTeX math, and the MathML forms that write the same numbers."""
+
+
+def _number_slot(marker: str) -> str:
+    """A number slot in MathML: its MathML form (the value, scientific notation included), or
+    as text in an ``<mn>`` for slots of other forms."""
+    form, _, rest = marker.strip(MARK).partition(":")
+    if form in _AS_MATHML:
+        return f"{MARK}{_AS_MATHML[form]}:{rest}{MARK}"
+    return f"<mn>{marker}</mn>"
+
+
+def number(text: str) -> str:
+    """A printed value (or its slot) as inline MathML."""
+    inner = _number_slot(text) if _SLOT.fullmatch(text) else FORMS["m"](text)
+    return f'<math xmlns="http://www.w3.org/1998/Math/MathML" display="inline">{inner}</math>'
+
+
+def script_json(data: Any) -> str:
+    """JSON safe inside a ``<script>`` element (no ``</script>`` or comment opener can form)."""
+    text = orjson.dumps(data, option=orjson.OPT_SORT_KEYS).decode()
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+class HtmlPage(DocumentFormat):
+    """A page from templates/<document>.html.j2; the subclasses say which document and whether secret."""
+
+    suffix = "html"
+    option: str | None = "html"
+    filters: ClassVar[Mapping[str, Callable[[str], str]]] = {"html_escape": escape, "mathml": mathml}
+
+    def escape(self, text: str) -> str:
+        return escape(text)
+
+    def math(self, latex: str) -> str:
+        return mathml(latex)
+
+    def equation(self, segments: Sequence[str], slots: Slots) -> str:
+        """A display equation, broken where the LaTeX breaks it (one step a row, as a MathML
+        table); what is still too wide scrolls inside its own box, never the page."""
+        latex = LATEX.equation(segments, slots)
+        if latex.startswith("\\["):
+            body = latex[2:-2].strip()
+        else:  # latex2mathml has no align*: the same rows as an array of two columns
+            body = latex.replace("\\begin{align*}", "\\begin{array}{rl}").replace(
+                "\\end{align*}", "\\end{array}"
+            )
+        return f'<div class="eq">{mathml(body, display=True)}</div>'
+
+    def diagram(self, plan: DocumentPlan, numbers: Numbers | Slots) -> str:
+        picture = svg(plan, numbers.for_svg())  # type: ignore[arg-type]
+        label = "Network diagram: units by layer, each edge labelled with its weight, biases shown"
+        return picture.replace("<svg ", f'<svg role="img" aria-label="{label}" ', 1)
+
+    def student(self, shown: str | None, student: str | None) -> str:
+        """The student's name, carrying their id for the answer form (the same slot for both)."""
+        if not shown:
+            return ""
+        return f'<span class="student" data-student="{escape(student or shown)}">{escape(shown)}</span>'
+
+    def extra(self, page: Page) -> dict[str, Any]:
+        graph = page.plan.graph
+        return {
+            "number": number,
+            "assignment": escape(" ".join(page.spec.title.split())),
+        } | self.answers(page, graph)
+
+    def answers(self, page: Page, graph: Any) -> dict[str, Any]:
+        """What only the pages holding answers get (nothing on the worksheet)."""
+        return {}
+
+
+class Worksheet(HtmlPage):
+    """worksheet.html: the questions and an answer form; no value of an asked quantity."""
+
+    name = "html"
+    documents = ("worksheet",)
+
+
+class Solution(HtmlPage):
+    """solution.html: the worked solution (secret: it holds every answer)."""
+
+    name = "html_solution"
+    documents = ("solution",)
+    secret = True
+
+
+class KeyPage(HtmlPage):
+    """key.html: each asked quantity's value, precision and tolerance."""
+
+    name = "html_key"
+    documents = ("key",)
+    secret = True
+
+    def answers(self, page: Page, graph: Any) -> dict[str, Any]:
+        spec = page.spec
+        rows = []
+        for k, qid in enumerate(page.asked, start=1):
+            tolerance = spec.tolerances.get(qid, spec.tolerance)
+            rows.append(
+                Ctx(
+                    number=k,
+                    id=qid,
+                    symbol=graph[qid].symbol,
+                    value=page.numbers.text(qid),
+                    precision=page.precision[qid],
+                    tolerance=f"{tolerance.mode} {tolerance.value:g}",
+                    points=f"{spec.points.get(qid, 1.0):g}",
+                )
+            )
+        return {"answers": rows}
+
+
+class Practice(HtmlPage):
+    """practice.html: the worksheet with its key embedded, each answer checked on the spot."""
+
+    name = "practice"
+    documents = ("practice",)
+    secret = True
+    compiles = False  # the intervals are the grader's, per variant
+    option = "practice"
+
+    def answers(self, page: Page, graph: Any) -> dict[str, Any]:
+        if page.practice is None:
+            raise GradegenError("practice.html needs the grader's intervals: pass practice=practice_key")
+        return {"practice": script_json(page.practice())}
+
+
+HTML = Worksheet()
+HTML_SOLUTION = Solution()
+HTML_KEY = KeyPage()
+PRACTICE = Practice()
