@@ -81,7 +81,7 @@ def test_one_key_class(tmp_path: Path, handout: Spec) -> None:
     exact = build_graph(handout).evaluate()
     assert data["items"]["dL_dw5"]["expected"] == {"exact": float(exact["dL_dw5"][0]), "hand": 0.0822}
     assert data["students"][1]["items"]["dL_dw5"]["diagnosis"] == "sign_error"
-    assert data["students"][0]["score"] == data["students"][0]["max"] == 40.0  # steps and new values
+    assert data["students"][0]["score"] == data["students"][0]["max"] == 32.0  # the worksheet's questions
 
 
 def test_per_student_keys_class(tmp_path: Path, handout: Spec) -> None:
