@@ -55,10 +55,10 @@ exec "${GRADEGEN_PYTHON:-python3}" -m gradegen.exports.gradescope "$root"
 """
 
 
-def build_wheel(into: Path) -> Path:
-    """Build gradegen's wheel from the checkout it runs from (``pip wheel --no-deps``), dated by
-    SOURCE_DATE_EPOCH so that the same source gives the same bytes."""
-    root = Path(__file__).resolve().parents[2]
+def build_wheel(into: Path, checkout: Path | None = None) -> Path:
+    """Build gradegen's wheel (``pip wheel --no-deps``) from ``checkout``, by default the one it
+    runs from, dated by SOURCE_DATE_EPOCH so that the same source gives the same bytes."""
+    root = checkout if checkout is not None else Path(__file__).resolve().parents[2]
     if not (root / "pyproject.toml").is_file():
         raise GradegenError("gradegen is not running from a checkout; give --wheel (gradegen's wheel file)")
     env = {**os.environ, "SOURCE_DATE_EPOCH": "315532800"}
