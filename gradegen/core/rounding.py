@@ -107,15 +107,19 @@ def round_to(x: ArrayLike, places: ArrayLike) -> Floats:
 def decimals_of(x: ArrayLike) -> Places:
     """The fewest decimal places that write ``x`` exactly (as typed: 0.0001 has 4), at most 15."""
     v = np.asarray(x, dtype=np.float64)
-    found = np.full(v.shape, MAX_PLACES, dtype=np.int64)
-    todo = np.ones(v.shape, dtype=bool)
+    # each distinct value once (a class's η is one value, its givens a few), and each pass only
+    # over the values not yet written exactly: hand evaluation asks this of every step and update
+    distinct, inverse = np.unique(v.ravel(), return_inverse=True)
+    found = np.full(distinct.shape, MAX_PLACES, dtype=np.int64)
+    todo = np.arange(distinct.size)
     for k in range(MAX_PLACES):
-        hit = todo & (round_to(v, k) == v)
-        found[hit] = k
-        todo &= ~hit
-        if not todo.any():
+        left = distinct[todo]
+        hit = round_to(left, k) == left
+        found[todo[hit]] = k
+        todo = todo[~hit]
+        if not todo.size:
             break
-    return found
+    return found[inverse].reshape(v.shape)
 
 
 def hand_round(x: ArrayLike, precision: Precision) -> tuple[Floats, Places]:
