@@ -214,8 +214,10 @@ def solve_key(spec: Spec, asked: Iterable[str] | None = None, *, source: str = "
     ``asked`` says), so answers to that worksheet grade against it; a spec whose step overflows is
     refused (a SpecError naming ``source``)."""
     graph, exact, hand = evaluate_spec(spec, source=source)
-    fixed = fixed_quantities(spec, graph, graph.defaults).all
-    questions = default_questions(graph, fixed) if asked is None else tuple(asked)
+    if asked is None:
+        questions = default_questions(graph, fixed_quantities(spec, graph, graph.defaults).all)
+    else:
+        questions = tuple(asked)
     return make_key(spec, graph, exact, hand, questions)
 
 
