@@ -16,10 +16,11 @@ from typing import Any, ClassVar
 import jinja2
 
 from gradegen.core.graph import Graph, Kind, Role
+from gradegen.core.network import unit_symbol
 from gradegen.core.rounding import SIGNIFICANT, Rule
 from gradegen.core.spec import Spec
 from gradegen.documents import phrases
-from gradegen.documents.diagram import unit_math, weight_tables
+from gradegen.documents.diagram import weight_tables
 from gradegen.documents.equations import equation, local_equation
 from gradegen.documents.numbers import Numbers, Slots
 from gradegen.documents.page import Page
@@ -326,10 +327,10 @@ def _weight_tables(plan: DocumentPlan, fmt: DocumentFormat, numbers: Numbers | S
     return [
         Ctx(
             title=fmt.escape(f"Weights from {names[t.gap]} into {names[t.gap + 1]}"),
-            sources=[unit_math(s) for s in t.sources],
+            sources=[unit_symbol(s) for s in t.sources],
             rows=[
                 Ctx(
-                    unit=unit_math(unit),
+                    unit=unit_symbol(unit),
                     cells=[Ctx(symbol=g[w].symbol, value=numbers.text(w)) for w in weights],
                 )
                 for unit, weights in t.rows

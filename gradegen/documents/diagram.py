@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from gradegen.documents.numbers import Numbers
     from gradegen.documents.plan import DocumentPlan
 
-__all__ = ["WeightTable", "layout", "svg", "tikz", "unit_math", "weight_tables"]
+__all__ = ["WeightTable", "layout", "svg", "tikz", "weight_tables"]
 
 
 def _num(x: float) -> str:
