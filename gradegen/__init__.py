@@ -24,6 +24,11 @@ _EXPORTS = {
     "Layer": "gradegen.core.spec",
     "Activation": "gradegen.core.spec",
     "Loss": "gradegen.core.spec",
+    "Documents": "gradegen.core.spec",
+    "Style": "gradegen.core.options",
+    "Diagram": "gradegen.core.options",
+    "Level": "gradegen.core.options",
+    "with_documents": "gradegen.core.options",
     "load_spec": "gradegen.core.spec",
     "parse_spec": "gradegen.core.spec",
     "preset": "gradegen.core.spec",
@@ -67,7 +72,7 @@ _EXPORTS = {
     "mathml": "gradegen.documents.html",
     "practice_key": "gradegen.grading.practice",
     "feedback_html": "gradegen.reports.feedback_html",
-    "DocumentPlan": "gradegen.documents.plan",
+    "DocumentPlan": "gradegen.documents.items",
     "build_plan": "gradegen.documents.plan",
     "latex_escape": "gradegen.escape",
     "md_escape": "gradegen.escape",
@@ -116,8 +121,10 @@ if TYPE_CHECKING:
     from gradegen.core.graph import Graph, Group, Kind, Node, Role, Values
     from gradegen.core.key import Key, load_key, make_key
     from gradegen.core.network import build_graph, fixed_quantities
+    from gradegen.core.options import Diagram, Level, Style, with_documents
     from gradegen.core.spec import (
         Activation,
+        Documents,
         Draw,
         Layer,
         Loss,
@@ -132,8 +139,9 @@ if TYPE_CHECKING:
     from gradegen.core.training import Solution, solve, train
     from gradegen.documents.generate import generate, generate_class
     from gradegen.documents.html import mathml
+    from gradegen.documents.items import DocumentPlan
     from gradegen.documents.pdf import compile_pdf, find_engine
-    from gradegen.documents.plan import DocumentPlan, build_plan
+    from gradegen.documents.plan import build_plan
     from gradegen.documents.render import render_documents
     from gradegen.errors import GradegenError, SpecError
     from gradegen.escape import latex_escape, md_escape

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from gradegen.console import ForceOpt, SpecArg, err, out, user_errors
+from gradegen.core.options import Diagram, Level, Style
 from gradegen.errors import GradegenError
 from gradegen.escape import json_terminal_safe, terminal_safe
 from gradegen.presets import Preset
@@ -166,6 +167,46 @@ def generate(
             "as it is typed (in class runs: under practices/, outside the student folders).",
         ),
     ] = False,
+    style: Annotated[
+        Style | None,
+        typer.Option(
+            help="How the solution is written: full (every chain rule in full), compact (per-layer "
+            "tables, one chain worked per layer) or matrix (vectors and matrices). Default: the "
+            "spec's, else full up to 24 weights and biases and compact above.",
+            rich_help_panel="Documents",
+        ),
+    ] = None,
+    notes: Annotated[
+        bool | None,
+        typer.Option(
+            "--notes/--no-notes",
+            help="The short derivations and remarks where each idea is first needed. Default: on.",
+            rich_help_panel="Documents",
+        ),
+    ] = None,
+    diagram: Annotated[
+        Diagram | None,
+        typer.Option(
+            help="plain: the network and its given numbers; values: also every forward value and "
+            "gradient on it, dead units marked. Default: plain.",
+            rich_help_panel="Documents",
+        ),
+    ] = None,
+    level: Annotated[
+        Level | None,
+        typer.Option(
+            help="The worksheet: scaffolded (part of the work filled in), standard (everything) or "
+            "exam (one quantity of each kind along one path, with points). Default: standard.",
+            rich_help_panel="Documents",
+        ),
+    ] = None,
+    steps: Annotated[
+        int | None,
+        typer.Option(
+            help="Training steps shown in the solution's appendix, 1 to 10,000 (default: the spec's).",
+            rich_help_panel="Documents",
+        ),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar or summary.")] = False,
     force: ForceOpt = False,
 ) -> None:
@@ -175,6 +216,7 @@ def generate(
     and every student's printable key in keys.md and keys.tex, never in a student's folder (and
     with --pdf, worksheets.pdf, solutions.pdf and keys.pdf for printing).
     """
+    from gradegen.core.options import with_documents
     from gradegen.core.spec import load_spec
     from gradegen.documents.generate import generate as generate_documents
     from gradegen.documents.generate import generate_class
@@ -192,7 +234,9 @@ def generate(
             raise GradegenError("--roster and --variants: give one or the other")
         if (only or seed) and roster is None and variants is None:
             raise GradegenError("--seed and --only go with --roster or --variants")
-        loaded = load_spec(spec)
+        loaded = with_documents(
+            load_spec(spec), style=style, notes=notes, diagram=diagram, level=level, steps=steps
+        )
         if roster is None and variants is None:
             target = generate_documents(
                 loaded, out_dir, ask=ask, exact=exact, pdf=pdf, templates=templates, force=force,

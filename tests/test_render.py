@@ -778,8 +778,8 @@ def test_a_new_document_format_is_one_class_and_its_templates(
     come from its own templates, given the same context, escaped and laid out its way."""
     from gradegen.documents import render
     from gradegen.documents.context import DocumentFormat
+    from gradegen.documents.items import DocumentPlan
     from gradegen.documents.numbers import Numbers, Slots
-    from gradegen.documents.plan import DocumentPlan
 
     class Shouting(DocumentFormat):
         name = "shouting"

@@ -18,6 +18,7 @@ from typing import Annotated, Any, ClassVar, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from gradegen.core.options import Diagram, Level, Style, default_style
 from gradegen.core.reading import format_of, parse_text, read_text
 from gradegen.errors import SpecError, quoted
 from gradegen.presets import Preset
@@ -153,6 +154,15 @@ class Randomize(_Model):
     GROUPS: ClassVar[tuple[str, ...]] = ("inputs", "targets", "weights", "biases", "learning_rate")
 
 
+class Documents(_Model):
+    """How the documents teach the network (see :mod:`gradegen.core.options`)."""
+
+    style: Style | None = None  # None: by size (default_style)
+    notes: Annotated[bool, Field(strict=True)] = True
+    diagram: Diagram = Diagram.PLAIN
+    level: Level = Level.STANDARD
+
+
 class Spec(_Model):
     """A network and one training example, as the instructor wrote it."""
 
@@ -172,17 +182,23 @@ class Spec(_Model):
     tolerances: dict[str, Tolerance] = Field(default_factory=dict)  # per quantity id
     points: dict[str, Points] = Field(default_factory=dict)
     randomize: Randomize | None = None  # per-student variants (see gradegen.variants.draw)
+    documents: Documents = Documents()
 
     @property
     def parameter_count(self) -> int:
         return sum(layer.size * len(layer.weights[0]) + len(layer.biases()) for layer in self.layers)
 
-    def to_data(self) -> dict[str, Any]:
-        """The normalised spec as plain JSON-ready data (the form a key stores).
+    @property
+    def style(self) -> Style:
+        """The solution's style: the spec's, or the default for its size."""
+        return self.documents.style or default_style(self.parameter_count)
 
-        ``randomize`` appears only when the spec has that section (and then without unset fields).
-        """
-        data = self.model_dump(mode="json", exclude={"randomize"})
+    def to_data(self) -> dict[str, Any]:
+        """The normalised spec as plain JSON-ready data (the form a key stores); ``randomize`` and
+        ``documents`` only when the spec has them (and then without unset fields)."""
+        data = self.model_dump(mode="json", exclude={"randomize", "documents"})
+        if self.documents != Documents():  # how the documents look, kept only when chosen
+            data["documents"] = self.documents.model_dump(mode="json", exclude_defaults=True)
         if self.randomize is not None:
             data["randomize"] = self.randomize.model_dump(mode="json", exclude_none=True)
         return data

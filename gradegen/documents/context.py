@@ -22,9 +22,9 @@ from gradegen.core.spec import Spec
 from gradegen.documents import phrases
 from gradegen.documents.diagram import weight_tables
 from gradegen.documents.equations import equation, local_equation
+from gradegen.documents.items import ChainEq, DocumentPlan, Known, LocalEq, NodeEq, Para
 from gradegen.documents.numbers import Numbers, Slots
 from gradegen.documents.page import Page
-from gradegen.documents.plan import ChainEq, DocumentPlan, Known, LocalEq, NodeEq, Para
 from gradegen.documents.prose import M, Prose
 from gradegen.documents.prose import prose as build
 from gradegen.errors import GradegenError

@@ -22,8 +22,8 @@ from gradegen.documents.diagram_layout import (
 )
 
 if TYPE_CHECKING:
+    from gradegen.documents.items import DocumentPlan
     from gradegen.documents.numbers import Numbers
-    from gradegen.documents.plan import DocumentPlan
 
 __all__ = ["WeightTable", "layout", "svg", "tikz", "weight_tables"]
 

@@ -20,7 +20,7 @@ from gradegen.core.graph import Role
 from gradegen.core.rounding import shortest
 
 if TYPE_CHECKING:
-    from gradegen.documents.plan import DocumentPlan
+    from gradegen.documents.items import DocumentPlan
 
 MAX_LABELLED = 12
 """The most edges between two layers that are labelled with their weights in the picture."""

@@ -7,8 +7,8 @@ import functools
 import re
 
 from gradegen.core.graph import Formula, Graph, Kind, Role
+from gradegen.documents.items import DocumentPlan, LocalEq
 from gradegen.documents.numbers import Numbers, Slots
-from gradegen.documents.plan import DocumentPlan, LocalEq
 
 _BARE = re.compile(r"\{\d+\}")  # a formula that is just one of its parents (a = z)
 _PLACE = re.compile(r"\{(\d+)\}")

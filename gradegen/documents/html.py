@@ -20,10 +20,10 @@ from latex2mathml.converter import convert
 
 from gradegen.documents.context import Ctx, DocumentFormat
 from gradegen.documents.diagram import svg
+from gradegen.documents.items import DocumentPlan
 from gradegen.documents.latex import LATEX
 from gradegen.documents.numbers import FORMS, MARK, Numbers, Slots
 from gradegen.documents.page import Page
-from gradegen.documents.plan import DocumentPlan
 from gradegen.errors import GradegenError
 
 _SLOT = re.compile(f"{MARK}([^{MARK}]*){MARK}")

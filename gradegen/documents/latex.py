@@ -13,8 +13,8 @@ from typing import ClassVar
 from gradegen.documents.context import DocumentFormat
 from gradegen.documents.diagram import tikz
 from gradegen.documents.equations import terms
+from gradegen.documents.items import DocumentPlan
 from gradegen.documents.numbers import Numbers, Slots, fill
-from gradegen.documents.plan import DocumentPlan
 from gradegen.escape import latex_escape
 
 

@@ -7,8 +7,8 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import ClassVar
 
 from gradegen.documents.context import DocumentFormat
+from gradegen.documents.items import DocumentPlan
 from gradegen.documents.numbers import Numbers, Slots
-from gradegen.documents.plan import DocumentPlan
 from gradegen.escape import md_escape
 
 

@@ -10,8 +10,8 @@ import jinja2
 
 from gradegen.core.key import Key
 from gradegen.core.spec import Spec
+from gradegen.documents.items import DocumentPlan
 from gradegen.documents.numbers import Numbers, Slots
-from gradegen.documents.plan import DocumentPlan
 
 
 @dataclass(frozen=True)

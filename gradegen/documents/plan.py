@@ -1,116 +1,31 @@
 """The structure of a worked solution, derived once per graph and reused for every variant.
 
-A :class:`DocumentPlan` says which equations the solution shows, in which order, with which
-phrases; it holds no numbers. Rendering a variant only substitutes that variant's values.
+:func:`build_plan` makes a :class:`~gradegen.documents.items.DocumentPlan` in the spec's style;
+the ``full`` style (every weight's chain rule written out) is planned here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
 
 from gradegen.core.graph import Graph, Kind, Node, Role
 from gradegen.core.key import asks_steps
 from gradegen.core.network import unit_names
+from gradegen.core.options import Style
 from gradegen.core.spec import Activation, Spec
 from gradegen.documents import phrases
+from gradegen.documents.items import (
+    ChainEq,
+    DocumentPlan,
+    Item,
+    Known,
+    Layer,
+    LocalEq,
+    NodeEq,
+    Para,
+    Section,
+)
 from gradegen.documents.prose import M, Prose, prose
-
-
-@dataclass(frozen=True)
-class NodeEq:
-    """A node's computation: symbol = formula = numbers substituted (= step) = value."""
-
-    node: str
-
-
-@dataclass(frozen=True)
-class LocalEq:
-    """A local derivative of a weighted sum that is not a node: ∂z/∂w = a, ∂z/∂a = w, ∂z/∂b = 1."""
-
-    symbol: str  # LaTeX of the partial derivative
-    equals: str | None  # the node it equals (None: the constant 1)
-    z: str = ""  # LaTeX of the weighted sum and of the variable, for the phrase
-    var: str = ""
-
-
-@dataclass(frozen=True)
-class ChainEq:
-    """A symbolic line with no numbers, e.g. the chain rule written out."""
-
-    latex: str
-
-
-@dataclass(frozen=True)
-class Para:
-    """A paragraph of prose (``node``: the quantity it gives, when it says what one is; ``exact``:
-    its wording in exact mode, where nothing is rounded)."""
-
-    text: Prose
-    node: str = ""
-    exact: Prose | None = None
-
-
-@dataclass(frozen=True)
-class Known:
-    """A factor already computed above: its symbol, phrase and (per variant) value (``computed``:
-    given here for the first time, as an update that leaves its parameter as it is)."""
-
-    node: str
-    text: Prose
-    computed: bool = False
-
-
-Item = NodeEq | LocalEq | ChainEq | Para | Known
-
-
-@dataclass(frozen=True)
-class Section:
-    """A headed part of the solution (level 2: a phase, level 3: one layer or one parameter)."""
-
-    title: Prose
-    level: int
-    items: tuple[Item, ...]
-
-    def shows(self) -> Iterator[str]:
-        """The quantities this section computes or says (not those it recalls from above)."""
-        for item in self.items:
-            said = (isinstance(item, Para) and item.node) or (isinstance(item, Known) and item.computed)
-            if isinstance(item, NodeEq | Para | Known) and (isinstance(item, NodeEq) or said):
-                yield item.node
-
-
-@dataclass(frozen=True)
-class Layer:
-    """One layer of units as the documents describe it."""
-
-    index: int
-    kind: str  # "input", "hidden" or "output"
-    units: tuple[str, ...]
-    activation: str | None  # as a textbook names it, e.g. "sigmoid", "leaky ReLU"
-    definition: str | None  # LaTeX definition, e.g. \sigma(z) = \frac{1}{1 + e^{-z}}
-
-
-@dataclass(frozen=True)
-class DocumentPlan:
-    """Everything structural about a network's documents: built once per graph."""
-
-    graph: Graph
-    layers: tuple[Layer, ...]
-    sections: tuple[Section, ...]
-    givens: tuple[str, ...]  # ids in graph order
-    parameters: tuple[str, ...]
-    updates: dict[str, str] = field(default_factory=dict)
-    loss_definition: str = ""
-    loss_name: str = ""
-    mean_over: int = 0  # n, when the loss is a mean over the n outputs (its formulas name n)
-    symbolic: dict[str, str] = field(default_factory=dict)  # node id → formula over symbols
-    nouns: dict[str, Prose] = field(default_factory=dict)  # node id → what it is ("the weighted sum …")
-    descriptions: dict[str, Prose] = field(default_factory=dict)  # given id → its line in the givens table
-    zero: frozenset[str] = frozenset()  # 0 in every variant, whatever is computed: said, not computed
-    chains: dict[str, int] = field(default_factory=dict)  # gradient id → factors of its chain rule
-    whole: frozenset[str] = frozenset()  # exact by nature (a ReLU's 0 or 1): printed without trailing zeros
-
 
 _EXACT_DERIVATIVES = (Activation.RELU, Activation.LEAKY_RELU, Activation.LINEAR)
 """Activations whose derivative is one of a few exact numbers (0, 1, the slope)."""
@@ -339,13 +254,10 @@ class _Planner:
         return self.graph[factor].symbol
 
 
-def build_plan(spec: Spec, graph: Graph, zero: frozenset[str] = frozenset()) -> DocumentPlan:
-    """The solution's structure for ``graph`` (``spec`` supplies layer kinds and activations;
-    ``zero``: quantities that are 0 in every variant, said rather than computed)."""
-    planner = _Planner(spec, graph, zero)
+def layers_of(spec: Spec, graph: Graph) -> tuple[Layer, ...]:
+    """The network's layers as the documents describe them, the inputs first."""
     names = unit_names(spec)
-    inputs = graph.ids_of(Role.INPUT)
-    layers = [Layer(0, "input", inputs, None, None)]
+    layers = [Layer(0, "input", graph.ids_of(Role.INPUT), None, None)]
     last = len(spec.layers) - 1
     for i, layer in enumerate(spec.layers):
         act = layer.activation
@@ -358,7 +270,17 @@ def build_plan(spec: Spec, graph: Graph, zero: frozenset[str] = frozenset()) -> 
                 definition,
             )
         )  # fmt: skip
+    return tuple(layers)
 
+
+Planned = tuple[tuple[Section, ...], dict[str, int]]
+StylePlanner = Callable[[Spec, Graph, frozenset[str], tuple[Layer, ...]], Planned]
+"""A style's solution: (spec, graph, zero, layers) → its sections and each gradient's chain length."""
+
+
+def plan_full(spec: Spec, graph: Graph, zero: frozenset[str], layers: tuple[Layer, ...]) -> Planned:
+    """The ``full`` style: every weight's and bias's chain rule written out, factor by factor."""
+    planner = _Planner(spec, graph, zero)
     sections: list[Section] = []
     # forward pass, one subsection per layer
     forward: list[Section] = []
@@ -406,12 +328,24 @@ def build_plan(spec: Spec, graph: Graph, zero: frozenset[str] = frozenset()) -> 
     if not spec.update_biases:
         update_items.append(Para(Prose.of("The biases are not updated in this exercise.")))
     sections.append(Section(prose("Update"), 2, tuple(update_items)))
+    return tuple(sections), planner.chains
 
+
+STYLES: dict[Style, StylePlanner] = {Style.FULL: plan_full}
+"""Each style's planner: a style is one module with one function, registered here."""
+
+
+def build_plan(spec: Spec, graph: Graph, zero: frozenset[str] = frozenset()) -> DocumentPlan:
+    """The solution's structure for ``graph`` in the spec's style (``spec`` supplies layer kinds
+    and activations; ``zero``: quantities that are 0 in every variant, said rather than computed)."""
+    layers = layers_of(spec, graph)
+    style = STYLES.get(spec.style, plan_full)  # a style not yet registered is written in full
+    sections, chains = style(spec, graph, zero, layers)
     loss_def, loss_name = _LOSSES[spec.loss.value]
     return DocumentPlan(
         graph=graph,
-        layers=tuple(layers),
-        sections=tuple(sections),
+        layers=layers,
+        sections=sections,
         givens=graph.givens,
         parameters=graph.parameters,
         updates=graph.updates,
@@ -423,7 +357,7 @@ def build_plan(spec: Spec, graph: Graph, zero: frozenset[str] = frozenset()) -> 
         },
         nouns={n.id: phrases.noun(spec, graph, n) for n in graph.nodes},
         zero=zero,
-        chains=planner.chains,
+        chains=chains,
         whole=frozenset(
             n.id
             for n in graph.with_role(Role.DA_DZ)

@@ -24,19 +24,20 @@ from gradegen.documents.answerkey import bounds
 from gradegen.documents.compiled import Block, BlockNumbers, Compiled
 from gradegen.documents.environment import environment
 from gradegen.documents.formats import FILES, FORMATS
+from gradegen.documents.items import DocumentPlan
 from gradegen.documents.numbers import Numbers, Slots, precision_text, slot
 from gradegen.documents.page import Format, Page, PracticeFinder
-from gradegen.documents.plan import DocumentPlan, build_plan
+from gradegen.documents.plan import build_plan
 
 # --------------------------------------------------------------------------- plans
 
-_PLANS: dict[tuple[int, frozenset[str]], tuple[Graph, DocumentPlan]] = {}
+_PLANS: dict[tuple[Any, ...], tuple[Graph, DocumentPlan]] = {}
 
 
 def plan_for(spec: Spec, graph: Graph, zero: frozenset[str] = frozenset()) -> DocumentPlan:
     """The graph's :class:`DocumentPlan` (``zero``: the quantities that are 0 in every variant),
     built on first use and reused for every variant."""
-    key = (id(graph), zero)
+    key = (id(graph), zero, spec.documents, spec.steps)  # the plan follows the documents' choices
     hit = _PLANS.get(key)
     if hit is not None and hit[0] is graph:
         return hit[1]

@@ -23,7 +23,7 @@ from gradegen.core.spec import Spec
 VERSION = b"gradegen-variants-1"
 """Part of every hashed message: changing how numbers are drawn means changing this."""
 
-COSMETIC_FIELDS = ("title", "course", "instructions", "tolerance", "tolerances", "points")
+COSMETIC_FIELDS = ("title", "course", "instructions", "tolerance", "tolerances", "points", "documents")
 """Spec fields left out of the fingerprint: fixing a typo in the title changes nobody's numbers."""
 
 

@@ -1,0 +1,108 @@
+"""What a worked solution is made of: its items, sections and plan, shared by every style.
+
+A :class:`DocumentPlan` says which equations the solution shows, in which order, with which
+phrases; it holds no numbers. Rendering a variant only substitutes that variant's values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from gradegen.core.graph import Graph
+from gradegen.documents.prose import Prose
+
+
+@dataclass(frozen=True)
+class NodeEq:
+    """A node's computation: symbol = formula = numbers substituted (= step) = value."""
+
+    node: str
+
+
+@dataclass(frozen=True)
+class LocalEq:
+    """A local derivative of a weighted sum that is not a node: ∂z/∂w = a, ∂z/∂a = w, ∂z/∂b = 1."""
+
+    symbol: str  # LaTeX of the partial derivative
+    equals: str | None  # the node it equals (None: the constant 1)
+    z: str = ""  # LaTeX of the weighted sum and of the variable, for the phrase
+    var: str = ""
+
+
+@dataclass(frozen=True)
+class ChainEq:
+    """A symbolic line with no numbers, e.g. the chain rule written out."""
+
+    latex: str
+
+
+@dataclass(frozen=True)
+class Para:
+    """A paragraph of prose (``node``: the quantity it gives, when it says what one is; ``exact``:
+    its wording in exact mode, where nothing is rounded)."""
+
+    text: Prose
+    node: str = ""
+    exact: Prose | None = None
+
+
+@dataclass(frozen=True)
+class Known:
+    """A factor already computed above: its symbol, phrase and (per variant) value (``computed``:
+    given here for the first time, as an update that leaves its parameter as it is)."""
+
+    node: str
+    text: Prose
+    computed: bool = False
+
+
+Item = NodeEq | LocalEq | ChainEq | Para | Known
+
+
+@dataclass(frozen=True)
+class Section:
+    """A headed part of the solution (level 2: a phase, level 3: one layer or one parameter)."""
+
+    title: Prose
+    level: int
+    items: tuple[Item, ...]
+
+    def shows(self) -> Iterator[str]:
+        """The quantities this section computes or says (not those it recalls from above)."""
+        for item in self.items:
+            said = (isinstance(item, Para) and item.node) or (isinstance(item, Known) and item.computed)
+            if isinstance(item, NodeEq | Para | Known) and (isinstance(item, NodeEq) or said):
+                yield item.node
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One layer of units as the documents describe it."""
+
+    index: int
+    kind: str  # "input", "hidden" or "output"
+    units: tuple[str, ...]
+    activation: str | None  # as a textbook names it, e.g. "sigmoid", "leaky ReLU"
+    definition: str | None  # LaTeX definition, e.g. \sigma(z) = \frac{1}{1 + e^{-z}}
+
+
+@dataclass(frozen=True)
+class DocumentPlan:
+    """Everything structural about a network's documents: built once per graph."""
+
+    graph: Graph
+    layers: tuple[Layer, ...]
+    sections: tuple[Section, ...]
+    givens: tuple[str, ...]  # ids in graph order
+    parameters: tuple[str, ...]
+    updates: dict[str, str] = field(default_factory=dict)
+    loss_definition: str = ""
+    loss_name: str = ""
+    mean_over: int = 0  # n, when the loss is a mean over the n outputs (its formulas name n)
+    symbolic: dict[str, str] = field(default_factory=dict)  # node id → formula over symbols
+    nouns: dict[str, Prose] = field(default_factory=dict)  # node id → what it is ("the weighted sum …")
+    descriptions: dict[str, Prose] = field(default_factory=dict)  # given id → its line in the givens table
+    zero: frozenset[str] = frozenset()  # 0 in every variant, whatever is computed: said, not computed
+    chains: dict[str, int] = field(default_factory=dict)  # gradient id → factors of its chain rule
+    whole: frozenset[str] = frozenset()  # exact by nature (a ReLU's 0 or 1): printed without trailing zeros
