@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 import orjson
 from latex2mathml.converter import convert
 
+from gradegen.core.levels import points_of
 from gradegen.documents.context import Ctx, DocumentFormat
 from gradegen.documents.diagram import svg
 from gradegen.documents.items import DocumentPlan
@@ -169,7 +170,7 @@ class KeyPage(HtmlPage):
                     value=page.numbers.text(qid),
                     precision=page.precision[qid],
                     tolerance=f"{tolerance.mode} {tolerance.value:g}",
-                    points=f"{spec.points.get(qid, 1.0):g}",
+                    points=f"{points_of(spec, graph, qid):g}",
                 )
             )
         return {"answers": rows}
