@@ -171,6 +171,7 @@ class Renderer:
         """The compiled files, for students whom the formats ``named`` name (cached per graph)."""
         spec, plan = self.spec, self.plan
         text = (spec.title, spec.course, spec.instructions, spec.decimals)  # the spec's, as printed
+        text += (tuple(spec.points.items()),)  # shown beside the questions
         key: tuple[Any, ...] = (id(plan), self.exact_mode, self.asked, self.wanted, named, *text)
         hit = _COMPILED.get(key)
         if hit is not None and hit[0] is plan:
