@@ -198,7 +198,9 @@ def test_a_class_at_exam_level_asks_the_exam_and_grades_to_full_marks(tmp_path: 
     assert data["asked"] == list(exam.asked)
     variants = make_variants(spec, list(made.ids), seed="levels")
     columns = class_columns(variants.class_keys())
-    assert {q: float(columns.points[q][0]) for q in exam.asked} == {q: a.points for q, a in exam.values.items()}
+    assert {q: float(columns.points[q][0]) for q in exam.asked} == {
+        q: a.points for q, a in exam.values.items()
+    }
     files = []
     for i, student in enumerate(made.ids):
         path = tmp_path / f"{student}.yaml"
@@ -238,3 +240,27 @@ def test_generate_level_on_the_command_line(tmp_path: Path) -> None:
     text = (tmp_path / "s" / "worksheet.md").read_text(encoding="utf-8")
     worked = _worked(text)
     assert "a_{h1}" in worked and "L" not in worked  # the loss is asked, so not given
+
+
+def test_exports_ask_what_the_exam_sheet_asks(tmp_path: Path) -> None:
+    """Canvas's quiz and Moodle's blanks ask the exam's questions, Moodle's weighted by its points;
+    ``gradegen key`` prints a student's exam key with those points."""
+    import zipfile
+
+    from gradegen.core.classkeys import student_key
+    from gradegen.exports.canvas import export_canvas
+    from gradegen.exports.moodle import blanks
+
+    spec = _at("handout", "exam")
+    exam = solve_key(spec)
+    with zipfile.ZipFile(export_canvas(spec, tmp_path / "quiz.zip")) as package:
+        text = "".join(package.read(n).decode() for n in package.namelist())
+    tagged = re.findall(r"\[([A-Za-z0-9_]+)\]", text)
+    assert tuple(dict.fromkeys(tagged)) == exam.asked
+    variants = make_variants(spec, ["a"], seed="levels")
+    assert [(b.qid, b.points) for b in blanks(variants)[0]] == [
+        (q, int(a.points)) for q, a in exam.values.items()
+    ]
+    generate_class(spec, Roster.anonymous(2), tmp_path / "class", seed="levels")
+    key = student_key(tmp_path / "class" / "keys.json", "v001")
+    assert {q: a.points for q, a in key.values.items()} == {q: a.points for q, a in exam.values.items()}
