@@ -169,7 +169,7 @@ def test_the_points_shown_are_the_keys_and_a_perfect_exam_scores_the_total(name:
         assert f"{len(points)} questions, {total:g} points in all." in text, file
     html = (out / "worksheet.html").read_text(encoding="utf-8")
     assert re.findall(r"<strong>([0-9.]+) points?</strong>", html) == [f"{p:g}" for p in points]
-    assert f"{total:g} points</td></tr></tfoot>" in (out / "key.html").read_text(encoding="utf-8")
+    assert f'<td class="num">{total:g}</td></tr></tfoot>' in (out / "key.html").read_text(encoding="utf-8")
     sheet = (out / "answers.yaml").read_text(encoding="utf-8")
     assert [float(p) for p in re.findall(r", ([0-9.]+) points?$", sheet, re.M)] == points
     answers = {"student": "ana", **{q: key.values[q].hand for q in key.asked}}

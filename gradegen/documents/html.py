@@ -160,8 +160,11 @@ class KeyPage(HtmlPage):
     def answers(self, page: Page, graph: Any) -> dict[str, Any]:
         spec = page.spec
         rows = []
+        total = 0.0
         for k, qid in enumerate(page.asked, start=1):
             tolerance = spec.tolerances.get(qid, spec.tolerance)
+            points = points_of(spec, graph, qid)
+            total += points
             rows.append(
                 Ctx(
                     number=k,
@@ -170,10 +173,10 @@ class KeyPage(HtmlPage):
                     value=page.numbers.text(qid),
                     precision=page.precision[qid],
                     tolerance=f"{tolerance.mode} {tolerance.value:g}",
-                    points=f"{points_of(spec, graph, qid):g}",
+                    points=f"{points:g}",
                 )
             )
-        return {"answers": rows}
+        return {"answers": rows, "total": f"{total:g}"}
 
 
 class Practice(HtmlPage):
