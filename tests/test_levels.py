@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from gradegen.cli import app
 from gradegen.core.graph import Graph, Kind, Role
-from gradegen.core.key import load_key, solve_key
+from gradegen.core.key import load_key, resolve_ask, solve_key
 from gradegen.core.network import build_graph
 from gradegen.core.options import Level, with_documents
 from gradegen.core.spec import Spec, preset
@@ -264,3 +264,14 @@ def test_exports_ask_what_the_exam_sheet_asks(tmp_path: Path) -> None:
     generate_class(spec, Roster.anonymous(2), tmp_path / "class", seed="levels")
     key = student_key(tmp_path / "class" / "keys.json", "v001")
     assert {q: a.points for q, a in key.values.items()} == {q: a.points for q, a in exam.values.items()}
+
+
+def test_ask_at_exam_level_keeps_the_points_by_kind() -> None:
+    """--ask chooses an exam's questions; each is still worth its kind's points."""
+    spec = _at("handout", "exam")
+    graph = build_graph(spec)
+    asked = resolve_ask(graph, "dL_dz_out,dL_dw6,dL_dw3,dL_db2,z_h2", level=Level.EXAM)
+    key = solve_key(spec, asked)
+    assert {q: a.points for q, a in key.values.items()} == {
+        "z_h2": 1.0, "dL_dz_out": 1.0, "dL_dw6": 2.0, "dL_db2": 2.0, "dL_dw3": 3.0,
+    }  # fmt: skip
