@@ -115,7 +115,8 @@ def generate(
         str | None,
         typer.Option(
             help="Questions to ask: groups (forward, loss, output_gradients, hidden_gradients, updates) "
-            "and/or quantity IDs, comma-separated. Default: everything."
+            "and/or quantity IDs, comma-separated. Default: what --level asks (standard: everything); "
+            "with --ask the level still decides what is given and the points."
         ),
     ] = None,
     exact: Annotated[bool, typer.Option("--exact", help="Full precision, not hand values.")] = False,
@@ -196,7 +197,9 @@ def generate(
         Level | None,
         typer.Option(
             help="The worksheet: scaffolded (part of the work filled in), standard (everything) or "
-            "exam (one quantity of each kind along one path, with points). Default: standard.",
+            "exam (one quantity of each kind along one path, with points). Default: standard. "
+            "scaffolded gives the forward pass not asked and by default asks the rest; exam points: "
+            "3 a hidden gradient, 2 an output or bias gradient, 1 the rest (the spec's points: win).",
             rich_help_panel="Documents",
         ),
     ] = None,

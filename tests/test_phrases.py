@@ -83,7 +83,7 @@ def test_handout_text_reads_as_the_equations_do() -> None:
     """The handout's worksheet says "the weighted sum into $h_{1}$" and "the step of $w_{1}$" (its
     η is tiny, so the steps are asked), with the ID only in the code the student types."""
     worksheet = _files(preset("handout"))["worksheet.md"]
-    assert "$z_{h1}$, the weighted sum into $h_{1}$ (ID `z_h1`; give 4 decimal places)" in worksheet
+    assert "$z_{h1}$, the weighted sum into $h_{1}$ (ID `z_h1`; give 4 decimal places; 1 point)" in worksheet
     assert "the step of $w_{1}$, the learning rate $\\eta$ times its gradient (ID `step_w1`" in worksheet
     assert "the derivative of the sigmoid at $z_{out}$" in worksheet
 

@@ -451,7 +451,7 @@ def test_worksheet_numbers_questions_in_graph_order_with_ids_and_precision() -> 
     assert positions == sorted(positions)
     for number, qid in enumerate(asked, start=1):
         wanted = re.escape(_handout_precision(qid))
-        assert re.search(rf"\*\*{number}\.\*\* .*\(ID `{qid}`; give {wanted}\)", md)
+        assert re.search(rf"\*\*{number}\.\*\* .*\(ID `{qid}`; give {wanted}; 1 point\)", md)
         assert (
             f"\\texttt{{{qid.replace('_', chr(92) + '_')}}}; give {_handout_precision(qid)}"
             in files["worksheet.tex"]

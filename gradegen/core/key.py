@@ -19,7 +19,9 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from gradegen.core.graph import Graph, Group, Kind, Role, Values
+from gradegen.core.levels import level_questions, points_of
 from gradegen.core.network import fixed_quantities
+from gradegen.core.options import Level
 from gradegen.core.reading import parse_text, read_text
 from gradegen.core.rounding import MAX_PLACES, tiny_learning_rate
 from gradegen.core.spec import Number, Points, Spec, Tolerance, describe_error, parse_spec
@@ -48,24 +50,32 @@ def _unasked_kind(graph: Graph) -> Kind:
     return Kind.UPDATE if asks_steps(graph) else Kind.STEP
 
 
-def default_questions(graph: Graph, fixed: Collection[str] = ()) -> tuple[str, ...]:
+def default_questions(
+    graph: Graph, fixed: Collection[str] = (), level: Level = Level.STANDARD
+) -> tuple[str, ...]:
     """What a worksheet asks when ``--ask`` is not given: every quantity but the givens and those
-    ``fixed`` by them, each update as its step or as its new value (see :func:`_unasked_kind`)."""
+    ``fixed`` by them, each update as its step or as its new value (see :func:`_unasked_kind`);
+    fewer at another ``level`` (:func:`~gradegen.core.levels.level_questions`)."""
     skip = _unasked_kind(graph)
-    return tuple(qid for qid in askable(graph) if graph[qid].kind is not skip and qid not in fixed)
+    standard = tuple(qid for qid in askable(graph) if graph[qid].kind is not skip and qid not in fixed)
+    return level_questions(graph, level, standard, fixed, skip)
 
 
 def resolve_ask(
-    graph: Graph, ask: str | Iterable[str] | None = None, fixed: Collection[str] = ()
+    graph: Graph,
+    ask: str | Iterable[str] | None = None,
+    fixed: Collection[str] = (),
+    level: Level = Level.STANDARD,
 ) -> tuple[str, ...]:
     """Turn ``--ask`` (groups and/or ids, comma-separated) into ids in graph order (the
-    ``updates`` group, and no ``--ask``, ask each update in one form: :func:`default_questions`).
+    ``updates`` group, and no ``--ask``, ask each update in one form: :func:`default_questions`,
+    which the ``level`` decides; ``--ask`` overrides the level's choice of questions).
 
     The quantities ``fixed`` by the givens alone (:func:`~gradegen.core.network.fixed_quantities`)
     are left out of the default and of groups; an id asked by name is asked.
     """
     if ask is None:
-        return default_questions(graph, fixed)
+        return default_questions(graph, fixed, level)
     items = [a.strip() for a in (ask.split(",") if isinstance(ask, str) else ask)]
     items = [a for a in items if a]
     if not items:
@@ -202,7 +212,7 @@ def make_key(
             hand=float(hand[qid][index]),
             places=int(hand.places[qid][index]) if hand.places and qid in hand.places else 0,
             tolerance=spec.tolerances.get(qid, spec.tolerance),
-            points=float(spec.points.get(qid, 1.0)),
+            points=points_of(spec, graph, qid),
         )
         for qid in asked
     }
@@ -215,7 +225,8 @@ def solve_key(spec: Spec, asked: Iterable[str] | None = None, *, source: str = "
     refused (a SpecError naming ``source``)."""
     graph, exact, hand = evaluate_spec(spec, source=source)
     if asked is None:
-        questions = default_questions(graph, fixed_quantities(spec, graph, graph.defaults).all)
+        fixed = fixed_quantities(spec, graph, graph.defaults).all
+        questions = default_questions(graph, fixed, spec.documents.level)
     else:
         questions = tuple(asked)
     return make_key(spec, graph, exact, hand, questions)

@@ -16,7 +16,9 @@ from typing import Any, ClassVar
 import jinja2
 
 from gradegen.core.graph import Graph, Kind, Role
+from gradegen.core.levels import points_of, points_text, scaffold
 from gradegen.core.network import unit_symbol
+from gradegen.core.options import Level
 from gradegen.core.rounding import SIGNIFICANT, Rule
 from gradegen.core.spec import Spec
 from gradegen.documents import phrases
@@ -180,12 +182,13 @@ def _static(plan: DocumentPlan, fmt: DocumentFormat, exact_mode: bool) -> Static
     return static
 
 
-def _spaces(plan: DocumentPlan, asked: Sequence[str]) -> dict[str, int]:
-    """Lines of working space per question, for the work it takes after the questions before it:
-    two per quantity it needs that no earlier question needed, and one per chain-rule factor
-    beyond the second (a gradient's chain written out), from 2 to 16."""
+def _spaces(plan: DocumentPlan, asked: Sequence[str], worked: Sequence[str] = ()) -> dict[str, int]:
+    """Lines of working space per question, for the work it takes after the questions before it
+    (and the values ``worked`` out for the student): two per quantity it needs that no earlier
+    question needed, and one per chain-rule factor beyond the second (a gradient's chain written
+    out), from 2 to 16."""
     graph = plan.graph
-    covered = set(graph.givens)
+    covered = {*graph.givens, *worked}
     spaces: dict[str, int] = {}
     for qid in asked:
         todo, work = [qid], set()
@@ -198,6 +201,16 @@ def _spaces(plan: DocumentPlan, asked: Sequence[str]) -> dict[str, int]:
         chain = max(plan.chains.get(qid, 0) - 2, 0)
         spaces[qid] = min(max(2 * len(work) + chain, 2), 16)
     return spaces
+
+
+LEVEL_NOTES = {
+    Level.SCAFFOLDED: "The forward pass is worked out for you: every weighted sum, activation and "
+    "loss in the table after the network, rounded as the questions ask. Start from those values "
+    "and work the rest of the step.",
+    Level.EXAM: "This exam asks one quantity of each kind along one path through the network, "
+    "from an input to the output. Each question's points are shown beside it: {total} in all.",
+}
+"""What the worksheet tells the student about its level (standard: nothing)."""
 
 
 def _numbers_of(ids: frozenset[str], asked: Sequence[str], dash: str = "–") -> str:
@@ -268,7 +281,10 @@ def _context(
     static = _static(plan, fmt, exact_mode)
     escape = fmt.escape
     graph = plan.graph
-    space = _spaces(plan, asked)
+    level = spec.documents.level
+    worked = scaffold(graph, level, asked)
+    space = _spaces(plan, asked, worked)
+    points = {qid: points_of(spec, graph, qid) for qid in asked}
     return {
         "meta": Ctx(
             title=escape(spec.title),
@@ -306,8 +322,16 @@ def _context(
                 meaning=static.meanings[qid],
                 precision=precision[qid],
                 space=space[qid],
+                points=points_text(points[qid]),
             )
             for number, qid in enumerate(asked, start=1)
+        ],
+        "level": level.value,
+        "total_points": points_text(sum(points.values())),
+        "level_note": escape(LEVEL_NOTES.get(level, "").format(total=points_text(sum(points.values())))),
+        "worked": [
+            Ctx(id=wid, symbol=graph[wid].symbol, value=numbers.text(wid), meaning=static.meanings[wid])
+            for wid in worked
         ],
         "mode": "exact" if exact_mode else "hand",
         "decimals": spec.decimals,

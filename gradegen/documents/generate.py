@@ -74,7 +74,8 @@ def generate(
     target = Path(out_dir) if out_dir is not None else default_out(spec)
     output = Output(target, DOCUMENTS, force=force)  # before any work: a refusal costs nothing
     graph, exact_values, hand_values = evaluate_spec(spec)  # refused when a value overflows
-    asked = resolve_ask(graph, ask, fixed_quantities(spec, graph, exact_values.arrays).all)
+    fixed = fixed_quantities(spec, graph, exact_values.arrays).all
+    asked = resolve_ask(graph, ask, fixed, spec.documents.level)
     files = Renderer(
         spec, graph, exact_values, hand_values, asked, exact_mode=exact, templates=templates,
         files=files_for(_options(html, practice)), practice=practice,

@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 import orjson
 from latex2mathml.converter import convert
 
+from gradegen.core.levels import points_of
 from gradegen.documents.context import Ctx, DocumentFormat
 from gradegen.documents.diagram import svg
 from gradegen.documents.items import DocumentPlan
@@ -159,8 +160,11 @@ class KeyPage(HtmlPage):
     def answers(self, page: Page, graph: Any) -> dict[str, Any]:
         spec = page.spec
         rows = []
+        total = 0.0
         for k, qid in enumerate(page.asked, start=1):
             tolerance = spec.tolerances.get(qid, spec.tolerance)
+            points = points_of(spec, graph, qid)
+            total += points
             rows.append(
                 Ctx(
                     number=k,
@@ -169,10 +173,10 @@ class KeyPage(HtmlPage):
                     value=page.numbers.text(qid),
                     precision=page.precision[qid],
                     tolerance=f"{tolerance.mode} {tolerance.value:g}",
-                    points=f"{spec.points.get(qid, 1.0):g}",
+                    points=f"{points:g}",
                 )
             )
-        return {"answers": rows}
+        return {"answers": rows, "total": f"{total:g}"}
 
 
 class Practice(HtmlPage):

@@ -6,7 +6,10 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import ClassVar
 
+from gradegen.core.graph import Graph
 from gradegen.core.key import Key
+from gradegen.core.levels import points_of, points_text
+from gradegen.core.network import build_graph
 from gradegen.core.spec import Spec
 from gradegen.documents.diagram import svg
 from gradegen.documents.page import Page
@@ -36,7 +39,8 @@ class AnswerSheet(PlainFormat):
         return json.dumps(student or "", ensure_ascii=False)  # a YAML string, whatever the id
 
     def render(self, page: Page) -> dict[str, str]:
-        return {"answers.yaml": _answers(page.spec, page.asked, page.precision, page.students[self.name])}
+        spec, graph = page.spec, page.plan.graph
+        return {"answers.yaml": _answers(spec, graph, page.asked, page.precision, page.students[self.name])}
 
 
 class KeyFile(PlainFormat):
@@ -69,10 +73,12 @@ def key_json(key: Key) -> str:
 
 def answers_yaml(spec: Spec, asked: Sequence[str], precision: Mapping[str, str], student: str | None) -> str:
     """The blank answer sheet: ``student:`` then one key per asked id, commented with its question."""
-    return _answers(spec, asked, precision, AnswerSheet().student(None, student))
+    return _answers(spec, build_graph(spec), asked, precision, AnswerSheet().student(None, student))
 
 
-def _answers(spec: Spec, asked: Sequence[str], precision: Mapping[str, str], student: str) -> str:
+def _answers(
+    spec: Spec, graph: Graph, asked: Sequence[str], precision: Mapping[str, str], student: str
+) -> str:
     title = " ".join(spec.title.split())
     lines = [
         f"# Answer sheet: {title}",
@@ -82,7 +88,8 @@ def _answers(spec: Spec, asked: Sequence[str], precision: Mapping[str, str], stu
     ]
     width = max((len(q) for q in asked), default=0) + 2
     for number, qid in enumerate(asked, start=1):
-        lines.append(f"{qid + ':':<{width}}# question {number}, {precision[qid]}")
+        worth = points_text(points_of(spec, graph, qid))
+        lines.append(f"{qid + ':':<{width}}# question {number}, {precision[qid]}, {worth}")
     return "\n".join(lines) + "\n"
 
 

@@ -170,7 +170,8 @@ class Renderer:
     def _compile(self, named: tuple[str, ...]) -> Compiled:
         """The compiled files, for students whom the formats ``named`` name (cached per graph)."""
         spec, plan = self.spec, self.plan
-        text = (spec.title, spec.course, spec.instructions, spec.decimals)  # the spec's, as printed
+        # the spec's, as printed (its points beside the questions)
+        text = (spec.title, spec.course, spec.instructions, spec.decimals, tuple(spec.points.items()))
         key: tuple[Any, ...] = (id(plan), self.exact_mode, self.asked, self.wanted, named, *text)
         hit = _COMPILED.get(key)
         if hit is not None and hit[0] is plan:

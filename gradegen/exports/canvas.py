@@ -20,7 +20,7 @@ from pathlib import Path
 
 from gradegen.core.graph import Graph
 from gradegen.core.key import resolve_ask
-from gradegen.core.network import build_graph
+from gradegen.core.network import build_graph, fixed_quantities
 from gradegen.core.spec import Spec
 from gradegen.errors import GradegenError
 from gradegen.exports.formats import quantity_html
@@ -148,7 +148,8 @@ def export_canvas(spec: Spec, out: str | Path, *, ask: str | None = None, force:
     target = Path(out)
     if target.exists() and not force:
         raise GradegenError(f"{target}: already exists; pass --force to replace it")
-    asked = resolve_ask(build_graph(spec), ask)
+    graph = build_graph(spec)  # the questions the worksheet asks
+    asked = resolve_ask(graph, ask, fixed_quantities(spec, graph, graph.defaults).all, spec.documents.level)
     quiz = ident(spec.title, *asked)
     members = [
         ("imsmanifest.xml", manifest_xml(spec, quiz), 0o644),

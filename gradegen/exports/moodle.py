@@ -23,7 +23,8 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
-from gradegen.core.graph import Kind, Role
+from gradegen.core.graph import Graph, Kind, Role
+from gradegen.core.levels import points_of
 from gradegen.core.spec import Spec
 from gradegen.documents.diagram import svg
 from gradegen.documents.numbers import Numbers
@@ -89,11 +90,11 @@ class Blank:
         return "{" + f"{self.points}:NUMERICAL:" + "~".join(a.cloze() for a in self.answers) + "}"
 
 
-def _points(spec: Spec, asked: tuple[str, ...]) -> dict[str, int]:
+def _points(spec: Spec, graph: Graph, asked: tuple[str, ...]) -> dict[str, int]:
     """Each blank's weight: Cloze weights are whole numbers (``{2:NUMERICAL:…}``)."""
     weights = {}
     for q in asked:
-        p = float(spec.points.get(q, 1.0))
+        p = points_of(spec, graph, q)
         if not p.is_integer() or p < 0:
             raise GradegenError(
                 f"points: {q}: {p:g}; a Moodle Cloze blank's weight is a whole number (scale the points)"
@@ -108,7 +109,7 @@ def blanks(variants: VariantSet) -> list[list[Blank]]:
     keys = class_columns(variants.class_keys())
     graph, asked = keys.graph, keys.asked
     refs = references(graph, keys.spec, keys.exact, keys.hand, asked)
-    weights = _points(keys.spec, asked)
+    weights = _points(keys.spec, graph, asked)
     out: list[list[Blank]] = [[] for _ in range(len(keys))]
     for q in asked:
         rule = Rule(keys.tolerance[q])
@@ -217,7 +218,7 @@ def export_moodle(
     ``out_dir/keys.json`` (their keys, by variant id), atomically; returns the variants."""
     output = Output(out_dir, MOODLE, force=force)
     variants = make_variants(spec, students.ids, seed=seed, asked=ask)
-    _points(spec, variants.asked)
+    _points(spec, variants.graph, variants.asked)
     xml = quiz_xml(variants)
     keys = variants.class_keys().to_json().encode("utf-8")
     with output.written() as build:

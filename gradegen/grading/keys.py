@@ -26,6 +26,7 @@ from gradegen.core.classkeys import (
 )
 from gradegen.core.graph import Array, Graph, Values
 from gradegen.core.key import Key, solve_key
+from gradegen.core.levels import points_of
 from gradegen.core.network import build_graph
 from gradegen.core.reading import format_of, parse_text, read_text
 from gradegen.core.spec import Spec, Tolerance, parse_spec
@@ -122,7 +123,7 @@ def class_columns(keys: ClassKeys, rows: NDArray[np.intp] | None = None) -> KeyC
         expected_exact={q: exact[q] for q in asked},
         expected_hand={q: hand[q] for q in asked},
         tolerance={q: spec.tolerances.get(q, spec.tolerance) for q in asked},
-        points={q: np.full(n, float(spec.points.get(q, 1.0))) for q in asked},
+        points={q: np.full(n, points_of(spec, graph, q)) for q in asked},
     )
 
 

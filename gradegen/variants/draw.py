@@ -381,7 +381,8 @@ def make_variants(
         raise GradegenError("--seed: expected a non-empty seed")
     graph = build_graph(spec)
     # what the spec's own givens fix (a target 0 that the draws keep) is asked of nobody
-    questions = resolve_ask(graph, asked, fixed_quantities(spec, graph, graph.defaults).all)
+    fixed = fixed_quantities(spec, graph, graph.defaults).all
+    questions = resolve_ask(graph, asked, fixed, spec.documents.level)
     plan = _plan(spec, graph)
     keys = student_keys(seed, spec, ids)
     n = len(ids)
