@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from gradegen.cli import app
 from gradegen.core.functions import activation_rule
-from gradegen.core.graph import Graph, Role
+from gradegen.core.graph import Graph
 from gradegen.core.key import resolve_ask
 from gradegen.core.network import build_graph, fixed_quantities
 from gradegen.core.options import with_documents
@@ -35,7 +35,9 @@ def _spec(name: str) -> Spec:
     return preset(name) if name in ("handout", "mazur") else shape(name)
 
 
-def _custom(output: str, loss: str, targets: list[float], hidden: str = "sigmoid", slope: float = 0.01) -> Spec:
+def _custom(
+    output: str, loss: str, targets: list[float], hidden: str = "sigmoid", slope: float = 0.01
+) -> Spec:
     """A 2-2-k network with the given hidden and output activations and loss (no ReLU unit dead)."""
     k = len(targets)
     return parse_spec(
@@ -107,7 +109,7 @@ def test_each_note_appears_once_before_the_first_line_that_needs_it(name: str) -
 
 @pytest.mark.parametrize("name", ["handout", "3-4-3-3"])
 def test_the_word_delta_is_first_used_where_the_delta_is_defined(name: str) -> None:
-    """"delta" is never used before the note that defines it (the issue's complaint)."""
+    """ "delta" is never used before the note that defines it (the issue's complaint)."""
     solution = _solution(_spec(name))
     assert solution.lower().index("delta") == solution.index("The delta (or error signal) of a unit") + 4
 
@@ -244,7 +246,9 @@ def test_softmax_with_cross_entropy_gives_prediction_minus_target() -> None:
     for k in range(3):
         dz = np.eye(3)[k] * H
         numeric = (-np.sum(y * np.log(_softmax(z + dz))) + np.sum(y * np.log(_softmax(z - dz)))) / (2 * H)
-        assert _at(_line(spec, "softmax_cross_entropy")[-1], {"YH": p[k], "y": y[k]}) == pytest.approx(numeric)
+        assert _at(_line(spec, "softmax_cross_entropy")[-1], {"YH": p[k], "y": y[k]}) == pytest.approx(
+            numeric
+        )
 
 
 def test_the_softmax_delta_is_the_loss_through_the_softmax() -> None:
@@ -252,14 +256,17 @@ def test_the_softmax_delta_is_the_loss_through_the_softmax() -> None:
     squared loss through the softmax, and the note's line is that formula."""
     spec = _custom("softmax", "half_mse", [0.2, 0.5, 0.3])
     assert _line(spec, "softmax") == [
-        r"\hat{y}_j\left(\frac{\partial L}{\partial \hat{y}_j} - \sum_k \hat{y}_k \frac{\partial L}{\partial \hat{y}_k}\right)"
+        r"\hat{y}_j\left(\frac{\partial L}{\partial \hat{y}_j}"
+        r" - \sum_k \hat{y}_k \frac{\partial L}{\partial \hat{y}_k}\right)"
     ]
     z, y = np.array([0.2, -0.5, 0.9]), np.array([0.2, 0.5, 0.3])
     p = _softmax(z)
     g = p - y  # ∂L/∂ŷ of the half squared error
     for j in range(3):
         dz = np.eye(3)[j] * H
-        numeric = (0.5 * np.sum((y - _softmax(z + dz)) ** 2) - 0.5 * np.sum((y - _softmax(z - dz)) ** 2)) / (2 * H)
+        numeric = (0.5 * np.sum((y - _softmax(z + dz)) ** 2) - 0.5 * np.sum((y - _softmax(z - dz)) ** 2)) / (
+            2 * H
+        )
         assert p[j] * (g[j] - np.dot(p, g)) == pytest.approx(numeric, rel=1e-6)
 
 
@@ -286,5 +293,7 @@ def test_the_sigmoid_derivative_is_at_most_a_quarter() -> None:
     assert np.allclose(a * (1 - a), 0.25 - (a - 0.5) ** 2)
     assert float(np.max(a * (1 - a))) <= 0.25
     spec = preset("handout")
-    text = "".join(next(n for n in notes(spec, build_graph(spec)) if n.key == "vanishing").items[0].text.parts)  # type: ignore[union-attr]
+    text = "".join(
+        next(n for n in notes(spec, build_graph(spec)) if n.key == "vanishing").items[0].text.parts
+    )  # type: ignore[union-attr]
     assert r"a(1 - a) = \tfrac{1}{4} - (a - \tfrac{1}{2})^{2}" in text

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 from conftest import deep_softmax_data
-from shapes import shape
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from shapes import shape
 
 from gradegen.core.graph import Graph, Kind, Node
 from gradegen.core.key import asks_steps, make_key, resolve_ask
@@ -261,7 +261,9 @@ def check_lines(markdown: str) -> list[str]:
 
 @cache
 def _documents(name: str, exact_mode: bool = False) -> tuple[Spec, dict[str, str]]:
-    spec = {"deep_softmax": parse_spec(deep_softmax_data()), "mazur": preset("mazur")}.get(name) or shape(name)
+    spec = {"deep_softmax": parse_spec(deep_softmax_data()), "mazur": preset("mazur")}.get(name) or shape(
+        name
+    )
     graph = build_graph(spec)
     files = render_documents(
         spec, graph, graph.evaluate(), graph.evaluate(hand=True), 0, resolve_ask(graph), exact_mode=exact_mode
@@ -420,7 +422,9 @@ def _forms(value: float, hand_text: str) -> set[str]:
     return {f for f in out if not re.fullmatch(r"-?\d+(\.0+)?", f)}  # integers: question numbers etc.
 
 
-@pytest.mark.parametrize("name", [n for n in NETWORKS if n != "3-4-3-3"])  # its z_h1_2 is −0.1, a given's value
+@pytest.mark.parametrize(
+    "name", [n for n in NETWORKS if n != "3-4-3-3"]
+)  # its z_h1_2 is −0.1, a given's value
 @pytest.mark.parametrize("ask", [None, "loss,dL_dw1,w1_new", "forward"])
 def test_no_asked_value_appears_in_the_worksheet(name: str, ask: str | None) -> None:
     """No value of an asked quantity, in any printed form, is in the worksheet or answer sheet.
@@ -428,7 +432,9 @@ def test_no_asked_value_appears_in_the_worksheet(name: str, ask: str | None) -> 
     Values that print as integers (a ReLU's 0 or 1) are left out: they are indistinguishable
     from question numbers and precisions.
     """
-    spec = {"deep_softmax": parse_spec(deep_softmax_data()), "mazur": preset("mazur")}.get(name) or shape(name)
+    spec = {"deep_softmax": parse_spec(deep_softmax_data()), "mazur": preset("mazur")}.get(name) or shape(
+        name
+    )
     graph = build_graph(spec)
     exact, hand = graph.evaluate(), graph.evaluate(hand=True)
     asked = resolve_ask(graph, ask)

@@ -221,7 +221,7 @@ def _loss(spec: Spec) -> tuple[Item, ...]:
             )
             line = rf"{d} = -{y} \cdot \frac{{1}}{{{yh}}} = -\frac{{{y}}}{{{yh}}}"
     if k:  # the other outputs' terms do not depend on this one
-        why = prose("Only the term of ", M(yh), " depends on it. ", *why.pieces())
+        why = prose("Of the loss's terms, only that of ", M(yh), " depends on ", M(yh), ". ", *why.pieces())
     return Para(why), ChainEq(line)
 
 
@@ -307,6 +307,7 @@ def _dead(spec: Spec, graph: Graph, unit: str) -> tuple[Item, ...]:
     z = graph.node_of(Role.WEIGHTED_SUM, unit).symbol
     bias = graph.find(Role.BIAS, unit=unit)  # its own bias (a shared one still learns through the others)
     text = [
+        "Here ",
         M(f"{z} \\le 0"),
         ", so ",
         *phrases.unit(unit),
