@@ -106,7 +106,11 @@ def notes(spec: Spec, graph: Graph, dead: frozenset[str] = frozenset()) -> list[
         seen.add(kind)
         needs = frozenset(n.id for n in graph.with_role(Role.DA_DZ) if _kind(spec, n.layer or 0) == kind)
         found.append(
-            Note(f"derivative:{layer.activation}", needs, _derivative(layer.activation, layer.slope))
+            Note(
+                f"derivative:{layer.activation}" + (f":{kind[1]:g}" if kind[1] else ""),
+                needs,
+                _derivative(layer.activation, layer.slope),
+            )
         )
     if output is Activation.SIGMOID and spec.loss is Loss.BCE:
         found.append(Note("sigmoid_bce", out_deltas, _SIGMOID_BCE))
