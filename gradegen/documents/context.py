@@ -256,7 +256,8 @@ def _rounding(graph: Graph) -> Prose:
     ]
     if Rule.FIGURES in rules:
         parts[-1] += "; the backward pass behind a hidden layer ("
-        parts += [r"\partial L / \partial a", ", the deltas and the gradients there) is far smaller "
+        parts += [r"\partial L / \partial a", ", ", r"\partial L / \partial z",
+                  " and the gradients there) is far smaller "
                   f"and keeps {SIGNIFICANT} significant figures, written in scientific notation (",
                   r"1.23 \times 10^{-4}", ")"]  # fmt: skip
     parts[-1] += ". A step "

@@ -25,6 +25,7 @@ from gradegen.documents.items import (
     Para,
     Section,
 )
+from gradegen.documents.notes import with_notes
 from gradegen.documents.prose import M, Prose, prose
 
 _EXACT_DERIVATIVES = (Activation.RELU, Activation.LEAKY_RELU, Activation.LINEAR)
@@ -335,12 +336,17 @@ STYLES: dict[Style, StylePlanner] = {Style.FULL: plan_full}
 """Each style's planner: a style is one module with one function, registered here."""
 
 
-def build_plan(spec: Spec, graph: Graph, zero: frozenset[str] = frozenset()) -> DocumentPlan:
+def build_plan(
+    spec: Spec, graph: Graph, zero: frozenset[str] = frozenset(), dead: frozenset[str] = frozenset()
+) -> DocumentPlan:
     """The solution's structure for ``graph`` in the spec's style (``spec`` supplies layer kinds
-    and activations; ``zero``: quantities that are 0 in every variant, said rather than computed)."""
+    and activations; ``zero``: quantities that are 0 in every variant, said rather than computed;
+    ``dead``: ReLU units that pass no gradient back in any variant, for the notes)."""
     layers = layers_of(spec, graph)
     style = STYLES.get(spec.style, plan_full)  # a style not yet registered is written in full
     sections, chains = style(spec, graph, zero, layers)
+    if spec.documents.notes:
+        sections = with_notes(spec, graph, sections, dead)
     loss_def, loss_name = _LOSSES[spec.loss.value]
     return DocumentPlan(
         graph=graph,

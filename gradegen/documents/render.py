@@ -25,6 +25,7 @@ from gradegen.documents.compiled import Block, BlockNumbers, Compiled
 from gradegen.documents.environment import environment
 from gradegen.documents.formats import FILES, FORMATS
 from gradegen.documents.items import DocumentPlan
+from gradegen.documents.notes import dead_units
 from gradegen.documents.numbers import Numbers, Slots, precision_text, slot
 from gradegen.documents.page import Format, Page, PracticeFinder
 from gradegen.documents.plan import build_plan
@@ -34,14 +35,16 @@ from gradegen.documents.plan import build_plan
 _PLANS: dict[tuple[Any, ...], tuple[Graph, DocumentPlan]] = {}
 
 
-def plan_for(spec: Spec, graph: Graph, zero: frozenset[str] = frozenset()) -> DocumentPlan:
-    """The graph's :class:`DocumentPlan` (``zero``: the quantities that are 0 in every variant),
-    built on first use and reused for every variant."""
-    key = (id(graph), zero, spec.documents, spec.steps)  # the plan follows the documents' choices
+def plan_for(
+    spec: Spec, graph: Graph, zero: frozenset[str] = frozenset(), dead: frozenset[str] = frozenset()
+) -> DocumentPlan:
+    """The graph's :class:`DocumentPlan` (``zero``: the quantities that are 0 in every variant;
+    ``dead``: the ReLU units dead in every variant), built on first use and reused for every variant."""
+    key = (id(graph), zero, dead, spec.documents, spec.steps)  # the plan follows the documents' choices
     hit = _PLANS.get(key)
     if hit is not None and hit[0] is graph:
         return hit[1]
-    plan = build_plan(spec, graph, zero)
+    plan = build_plan(spec, graph, zero, dead)
     if len(_PLANS) >= 16:  # a few graphs at a time; keep memory bounded in long sessions
         _PLANS.pop(next(iter(_PLANS)))
     _PLANS[key] = (graph, plan)
@@ -98,7 +101,8 @@ class Renderer:
         practice: PracticeFinder | None = None,
     ) -> None:
         self.spec, self.graph, self.exact, self.hand = spec, graph, exact, hand
-        self.plan = plan_for(spec, graph, fixed_quantities(spec, graph, exact.arrays).zero)
+        zero = fixed_quantities(spec, graph, exact.arrays).zero
+        self.plan = plan_for(spec, graph, zero, dead_units(spec, graph, (exact, hand)))
         self.exact_mode = exact_mode
         self.env = environment(templates)
         wanted = set(FILES if files is None else files)
