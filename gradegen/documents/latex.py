@@ -44,6 +44,11 @@ class Latex(DocumentFormat):
 
         return tex_equation(segments, visible, row_visible)
 
+    def matrix_equation(self, segments: Sequence[str], slots: Slots) -> str:
+        """On one line if it fits, else one row per segment or two; a row still too wide is set
+        in a smaller size (widths at nominal numbers: the same layout for every variant)."""
+        return matrix_display(segments, lambda latex: matrix_visible(fill(latex, slots.nominal)))
+
     def diagram(self, plan: DocumentPlan, numbers: Numbers | Slots) -> str:
         return tikz(plan, numbers)  # type: ignore[arg-type]
 
@@ -89,3 +94,62 @@ def tex_equation(
         rows.append(lead + lines[0])
         rows.extend(rf"&\quad + {line}" for line in lines[1:])
     return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}"
+
+
+BMATRIX = re.compile(r"\\begin\{bmatrix\} (.*?) \\end\{bmatrix\}")
+_MATRIX_WIDTH = 84  # a matrix's columns sit closer than the characters of a line of sums
+_SIZES = ((1.0, ""), (0.9, r"\small"), (0.8, r"\footnotesize"), (0.7, r"\scriptsize"), (0.0, r"\tiny"))
+"""Font sizes for a row of matrices too wide at the text's: each with the share of the width it takes."""
+
+
+def matrix_visible(latex: str) -> int:
+    """Visible width of math with matrices: a matrix as wide as its widest entry per column."""
+    total = 0
+
+    def width(match: re.Match[str]) -> str:
+        nonlocal total
+        rows = [row.split(" & ") for row in match.group(1).split(r" \\ ")]
+        columns = max(len(row) for row in rows)
+        widths = [max(_entry_visible(row[j]) for row in rows if j < len(row)) for j in range(columns)]
+        total += sum(widths) + 2 * columns
+        return ""
+
+    return _visible(BMATRIX.sub(width, latex)) + total
+
+
+def _entry_visible(latex: str) -> int:
+    """A matrix entry's width; a × 10 with spaces around it is wider than its characters."""
+    return _visible(latex) + 3 * latex.count(r"\times")
+
+
+def matrix_columns(latex: str) -> int:
+    """The most columns of any matrix in ``latex``."""
+    return max((m.group(1).split(r" \\ ")[0].count(" & ") + 1 for m in BMATRIX.finditer(latex)), default=0)
+
+
+def matrix_display(segments: Sequence[str], visible: Callable[[str], int], sized: bool = True) -> str:
+    """A display of matrices: one line, or an ``align*`` whose rows pack segments while they fit;
+    ``sized`` (LaTeX, not MathML): a row wider than the line is set small enough to fit (down to
+    ``\\tiny``), and matrices of more than 10 columns or of fractions get room."""
+    widths = [visible(segment) for segment in segments]
+    wide = max(matrix_columns(segment) for segment in segments)
+    counter = rf"\setcounter{{MaxMatrixCols}}{{{wide}}} " if wide > 10 and sized else ""  # amsmath's: 10
+    if sized and any("frac{" in m.group(1) for m in BMATRIX.finditer(" ".join(segments))):
+        counter += r"\renewcommand{\arraystretch}{2.2} "  # rows of fractions apart (the display's group)
+    if sum(widths) + 2 * len(widths) <= _MATRIX_WIDTH:
+        return rf"\[ {counter}{' = '.join(segments)} \]"
+    rows: list[tuple[list[str], int]] = [([], widths[0])]
+    for segment, width in zip(segments[1:], widths[1:], strict=True):
+        if rows[-1][0] and rows[-1][1] + width + 2 > _MATRIX_WIDTH:
+            rows.append(([], 0))
+        rows[-1][0].append(segment)
+        rows[-1] = (rows[-1][0], rows[-1][1] + width + 2)
+    lines = []
+    for k, (row, width) in enumerate(rows):
+        body = " = ".join(row)
+        share = _MATRIX_WIDTH / width
+        size = next(name for fraction, name in _SIZES if share >= fraction) if sized else ""
+        if size:
+            body = rf"\text{{{size} ${body}$}}"
+        lines.append((f"{segments[0]} &= " if k == 0 else "&= ") + counter + body)  # each cell is a group
+    return "\\begin{align*}\n" + " \\\\\n".join(lines) + "\n\\end{align*}"

@@ -25,6 +25,7 @@ from gradegen.documents.items import (
     Para,
     Section,
 )
+from gradegen.documents.matrix import plan_matrix
 from gradegen.documents.prose import M, Prose, prose
 
 _EXACT_DERIVATIVES = (Activation.RELU, Activation.LEAKY_RELU, Activation.LINEAR)
@@ -331,7 +332,7 @@ def plan_full(spec: Spec, graph: Graph, zero: frozenset[str], layers: tuple[Laye
     return tuple(sections), planner.chains
 
 
-STYLES: dict[Style, StylePlanner] = {Style.FULL: plan_full}
+STYLES: dict[Style, StylePlanner] = {Style.FULL: plan_full, Style.MATRIX: plan_matrix}
 """Each style's planner: a style is one module with one function, registered here."""
 
 
