@@ -98,8 +98,8 @@ def tex_equation(
 
 BMATRIX = re.compile(r"\\begin\{bmatrix\} (.*?) \\end\{bmatrix\}")
 _MATRIX_WIDTH = 84  # a matrix's columns sit closer than the characters of a line of sums
-_SIZES = ((1.0, ""), (0.9, r"\small"), (0.8, r"\footnotesize"), (0.7, r"\scriptsize"), (0.0, r"\tiny"))
-"""Font sizes for a row of matrices too wide at the text's: each with the share of the width it takes."""
+_SIZES = ((1.0, ""), (0.91, r"\small"), (0.82, r"\footnotesize"), (0.73, r"\scriptsize"), (0.45, r"\tiny"))
+"""Font sizes for a row of matrices too wide at the text's: each with its size relative to the text's."""
 
 
 def matrix_visible(latex: str) -> int:
@@ -136,20 +136,21 @@ def matrix_display(segments: Sequence[str], visible: Callable[[str], int], sized
     counter = rf"\setcounter{{MaxMatrixCols}}{{{wide}}} " if wide > 10 and sized else ""  # amsmath's: 10
     if sized and any("frac{" in m.group(1) for m in BMATRIX.finditer(" ".join(segments))):
         counter += r"\renewcommand{\arraystretch}{2.2} "  # rows of fractions apart (the display's group)
-    if sum(widths) + 2 * len(widths) <= _MATRIX_WIDTH:
+    limit = _MATRIX_WIDTH if sized else _WIDTH  # a page's MathML is set a little larger
+    if sum(widths) + 2 * len(widths) <= limit:
         return rf"\[ {counter}{' = '.join(segments)} \]"
     rows: list[tuple[list[str], int]] = [([], widths[0])]
     for segment, width in zip(segments[1:], widths[1:], strict=True):
-        if rows[-1][0] and rows[-1][1] + width + 2 > _MATRIX_WIDTH:
+        if rows[-1][0] and rows[-1][1] + width + 2 > limit:
             rows.append(([], 0))
         rows[-1][0].append(segment)
         rows[-1] = (rows[-1][0], rows[-1][1] + width + 2)
     lines = []
     for k, (row, width) in enumerate(rows):
         body = " = ".join(row)
-        share = _MATRIX_WIDTH / width
-        size = next(name for fraction, name in _SIZES if share >= fraction) if sized else ""
-        if size:
-            body = rf"\text{{{size} ${body}$}}"
+        fits = [name for factor, name in _SIZES if width * factor <= limit]
+        size = (fits[0] if fits else _SIZES[-1][1]) if sized else ""
+        if size:  # the columns' gaps shrink with the type (a fixed 5pt would dominate a small matrix)
+            body = rf"\text{{{size} \arraycolsep=0.3em ${body}$}}"
         lines.append((f"{segments[0]} &= " if k == 0 else "&= ") + counter + body)  # each cell is a group
     return "\\begin{align*}\n" + " \\\\\n".join(lines) + "\n\\end{align*}"
