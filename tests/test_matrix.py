@@ -6,14 +6,15 @@ import re
 from functools import cache
 
 import pytest
+from conftest import deep_softmax_data
 from shapes import shape
-from test_render import _BMATRIX, cells, check_lines, split_equals
+from test_render import _BMATRIX, COMBOS, _network, _pandoc, cells, check_lines, split_equals
 
 from gradegen.core.graph import Graph, Kind, Role
 from gradegen.core.key import asks_steps, resolve_ask
 from gradegen.core.network import build_graph
 from gradegen.core.options import Style, with_documents
-from gradegen.core.spec import Spec, preset
+from gradegen.core.spec import Spec, parse_spec, preset
 from gradegen.documents.items import MatrixEq
 from gradegen.documents.render import plan_for, render_documents
 
@@ -80,25 +81,52 @@ def _number(text: str) -> float:
     return float(f"{m.group(1)}e{m.group(2) or 0}")
 
 
-@pytest.mark.parametrize("name", NETWORKS)
-def test_matrices_show_the_engines_values_and_every_line_recomputes(name: str) -> None:
-    """Every entry of every printed matrix is the engine's hand value of the quantity in its
-    place, every line (matrix or scalar) recomputes from its printed operands, and every
-    computed quantity is shown in a matrix or on a line of its own."""
-    graph, values, markdown, _ = _solution(name)
-    checked = check_lines(markdown)
+def _check(graph: Graph, values: dict[str, float], markdown: str) -> None:
+    """Every printed entry is the engine's, every line recomputes, every quantity is shown."""
+    assert check_lines(markdown)
     lines = [line for line in markdown.splitlines() if line.startswith("$$") and "bmatrix" in line]
     shown = shown_matrices(graph, lines)
     for node, entries in shown.items():
         for entry in entries:
             assert _number(entry) == pytest.approx(values[node], rel=1e-12, abs=1e-15), (node, entry)
-    assert checked
     scalar = {line.split(" = ", 1)[0][2:] for line in markdown.splitlines() if line.startswith("$$")}
     steps_apart = asks_steps(graph)
     for node in graph.nodes:
         if node.formula is None or (node.kind is Kind.STEP and not steps_apart):
             continue  # a step is in its update's line unless η is tiny
         assert node.id in shown or node.symbol in scalar, node.id
+
+
+@pytest.mark.parametrize("name", NETWORKS)
+def test_matrices_show_the_engines_values_and_every_line_recomputes(name: str) -> None:
+    """Every entry of every printed matrix is the engine's hand value of the quantity in its
+    place, every line (matrix or scalar) recomputes from its printed operands, and every
+    computed quantity is shown in a matrix or on a line of its own."""
+    graph, values, markdown, _ = _solution(name)
+    _check(graph, values, markdown)
+
+
+@pytest.mark.parametrize(
+    ("activation", "loss", "outputs", "extra"), [*COMBOS, ("softmax", "half_mse", 3, {})]
+)
+def test_every_activation_and_loss_gives_checkable_matrices(
+    activation: str, loss: str, outputs: int, extra: dict[str, object]
+) -> None:
+    """For every activation and loss (weight decay, fixed biases, a softmax under a squared loss
+    too) the matrix style's lines recompute and show the engine's values, and pandoc reads them."""
+    if activation == "softmax":
+        data = deep_softmax_data()
+        data["loss"] = loss
+        spec = parse_spec(data)
+    else:
+        spec = _network(activation, loss, outputs, **extra)
+    spec = with_documents(spec, style=Style.MATRIX)
+    graph = build_graph(spec)
+    hand = graph.evaluate(hand=True)
+    markdown = render_documents(spec, graph, graph.evaluate(), hand, 0, None)["solution.md"]
+    _check(graph, hand.scalars(), markdown)
+    run = _pandoc(markdown)
+    assert run.returncode == 0 and run.stderr == "", run.stderr
 
 
 def test_the_4_8_8_3_tex_matrices_are_the_engines() -> None:

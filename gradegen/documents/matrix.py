@@ -57,7 +57,7 @@ def _row(ids: Sequence[str]) -> Grid:
     return Grid((tuple(ids),))
 
 
-class _Layers:
+class _LayerMatrices:
     """The graph's quantities of one layer, arranged as its vectors and matrices."""
 
     def __init__(self, spec: Spec, graph: Graph, info: Layer) -> None:
@@ -80,11 +80,12 @@ class _Layers:
         shared = next((n.id for n in biases if n.unit is None), None)
         self.shared_bias = shared
         self.b = [shared or g.node_of(Role.BIAS, u).id for u in units]
-        self.grad_w = [[g.gradients[w] for w in row] for row in self.w]
-        self.grad_b = list(dict.fromkeys(g.gradients[b] for b in self.b))
+        gradients = g.gradients
+        self.grad_w = [[gradients[w] for w in row] for row in self.w]
+        self.grad_b = list(dict.fromkeys(gradients[b] for b in self.b))
 
     def vec(self, name: str) -> str:
-        """A vector's symbol in this layer: z⁽ˡ⁾, a⁽ˡ⁾ (ŷ on the output layer), δ⁽ˡ⁾."""
+        """A vector's symbol in this layer: z⁽ˡ⁾, a⁽ˡ⁾ (ŷ on the output layer)."""
         if name == "a" and self.output:
             return r"\hat{y}"
         return f"{name}{_sup(self.l)}"
@@ -95,7 +96,7 @@ class _Layers:
         return f"{name}'(z{_sup(self.l)})"
 
 
-def _prev(layers: list[_Layers], k: int, graph: Graph) -> tuple[str, list[str]]:
+def _prev(layers: list[_LayerMatrices], k: int, graph: Graph) -> tuple[str, list[str]]:
     """The vector feeding layer k (its symbol and ids): x, or the layer before's activations."""
     if k == 0:
         return "x", list(graph.ids_of(Role.INPUT))
@@ -127,7 +128,7 @@ def _given(symbol: str, grid: Grid) -> MatrixEq:
     return MatrixEq(symbol, ((Grid(grid.rows, Entry.SYMBOL),), (grid,)), False)
 
 
-def _forward(graph: Graph, layers: list[_Layers]) -> list[Section]:
+def _forward(graph: Graph, layers: list[_LayerMatrices]) -> list[Section]:
     sections = [Section(prose("Forward pass"), 2, (Para(Prose.of(*_FORWARD_INTRO)),))]
     for k, lay in enumerate(layers):
         prev, prev_ids = _prev(layers, k, graph)
@@ -156,7 +157,7 @@ def _forward(graph: Graph, layers: list[_Layers]) -> list[Section]:
     return sections
 
 
-def _title(lay: _Layers) -> Prose:
+def _title(lay: _LayerMatrices) -> Prose:
     units = phrases.units(lay.info.units, ", ")
     return prose(phrases.title(lay.info.kind, lay.l), ": ", *units, f" ({lay.info.activation})")
 
@@ -168,7 +169,7 @@ def _loss(graph: Graph) -> Section:
     return Section(prose("Loss"), 2, tuple(items))
 
 
-def _derivative_items(lay: _Layers) -> list[Item]:
+def _derivative_items(lay: _LayerMatrices) -> list[Item]:
     """f′(z⁽ˡ⁾), entry by entry (a case distinction: said, then its values)."""
     symbol = lay.derivative()
     a = lay.vec("a")
@@ -190,7 +191,7 @@ def _derivative_items(lay: _Layers) -> list[Item]:
     ]
 
 
-def _deltas(spec: Spec, layers: list[_Layers], k: int) -> list[Item]:
+def _deltas(spec: Spec, layers: list[_LayerMatrices], k: int) -> list[Item]:
     """δ⁽ˡ⁾: at the output from ∂L/∂ŷ (or ŷ − y), in a hidden layer back through the weights above."""
     lay, graph = layers[k], layers[k].graph
     delta = rf"\delta{_sup(lay.l)}"
@@ -236,7 +237,7 @@ def _deltas(spec: Spec, layers: list[_Layers], k: int) -> list[Item]:
     ]
 
 
-def _backward(spec: Spec, graph: Graph, layers: list[_Layers]) -> list[Section]:
+def _backward(spec: Spec, graph: Graph, layers: list[_LayerMatrices]) -> list[Section]:
     lead: list[Item] = [
         Para(Prose.of(*_BACKWARD_INTRO)),
         ChainEq(rf"\delta^{{(L)}} = {_d('L', _YHAT)} \odot f'(z^{{(L)}})"),
@@ -278,7 +279,7 @@ _BIAS = "A bias enters its weighted sum with coefficient 1, so its gradient is t
 _SHARED = " feeds every unit of the layer: its gradient is the sum of the deltas."
 
 
-def _update(spec: Spec, graph: Graph, layers: list[_Layers]) -> Section:
+def _update(spec: Spec, graph: Graph, layers: list[_LayerMatrices]) -> Section:
     steps = asks_steps(graph)
     lr = Grid((("lr",),), Entry.NUMBER)
     items: list[Item] = [Para(Prose.of(*_UPDATE_INTRO))]
@@ -321,7 +322,7 @@ def plan_matrix(
     # the full style's planner counts them (imported here: plan.py registers this planner).
     from gradegen.documents.plan import plan_full
 
-    arranged = [_Layers(spec, graph, info) for info in layers[1:]]
+    arranged = [_LayerMatrices(spec, graph, info) for info in layers[1:]]
     sections = [
         *_forward(graph, arranged),
         _loss(graph),
