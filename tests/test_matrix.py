@@ -140,7 +140,7 @@ def test_the_4_8_8_3_tex_matrices_are_the_engines() -> None:
             r"\\(setcounter\{MaxMatrixCols\}\{\d+\}|renewcommand\{\\arraystretch\}\{[\d.]+\}) ", "", text
         )
         text = re.sub(r"\\text\{\\\w+ [^$]*\$(.*?)\$\}", r"\1", text)  # a row set small
-        text = text.replace(" \\\\\n&= ", " = ").replace(" &= ", " = ")
+        text = text.replace(" \\\\\n&= ", " = ").replace(" &= ", " = ").replace(" \\\\\n&\\quad ", " ")
         if "bmatrix" in text:
             rows.append(f"$${text}$$")
     shown = shown_matrices(graph, rows)

@@ -98,8 +98,9 @@ def tex_equation(
 
 BMATRIX = re.compile(r"\\begin\{bmatrix\} (.*?) \\end\{bmatrix\}")
 _MATRIX_WIDTH = 84  # a matrix's columns sit closer than the characters of a line of sums
-_SIZES = ((1.0, ""), (0.91, r"\small"), (0.82, r"\footnotesize"), (0.73, r"\scriptsize"), (0.45, r"\tiny"))
-"""Font sizes for a row of matrices too wide at the text's: each with its size relative to the text's."""
+_SIZES = ((1.0, ""), (0.91, r"\small"), (0.82, r"\footnotesize"), (0.75, r"\scriptsize"), (0.55, r"\tiny"))
+"""Font sizes for a row of matrices too wide at the text's, each with the width it takes relative to
+the text's (more than the type's ratio: exponents stop shrinking at 5pt)."""
 
 
 def matrix_visible(latex: str) -> int:
@@ -111,7 +112,7 @@ def matrix_visible(latex: str) -> int:
         rows = [row.split(" & ") for row in match.group(1).split(r" \\ ")]
         columns = max(len(row) for row in rows)
         widths = [max(_entry_visible(row[j]) for row in rows if j < len(row)) for j in range(columns)]
-        total += sum(widths) + 2 * columns
+        total += sum(widths) + 3 * columns
         return ""
 
     return _visible(BMATRIX.sub(width, latex)) + total
@@ -147,10 +148,32 @@ def matrix_display(segments: Sequence[str], visible: Callable[[str], int], sized
         rows[-1] = (rows[-1][0], rows[-1][1] + width + 2)
     lines = []
     for k, (row, width) in enumerate(rows):
-        body = " = ".join(row)
-        fits = [name for factor, name in _SIZES if width * factor <= limit]
-        size = (fits[0] if fits else _SIZES[-1][1]) if sized else ""
-        if size:  # the columns' gaps shrink with the type (a fixed 5pt would dominate a small matrix)
-            body = rf"\text{{{size} \arraycolsep=0.3em ${body}$}}"
-        lines.append((f"{segments[0]} &= " if k == 0 else "&= ") + counter + body)  # each cell is a group
+        # a segment too wide for its row alone is broken between its matrices: W, then − η ∂L/∂W
+        parts = _between_matrices(row[0]) if len(row) == 1 and width > limit else [row[0]]
+        pieces = [" = ".join(row)] if len(parts) == 1 else parts
+        for j, piece in enumerate(pieces):
+            fits = [name for factor, name in _SIZES if (visible(piece) + 2) * factor <= limit]
+            size = (fits[0] if fits else _SIZES[-1][1]) if sized else ""
+            if size:  # the columns' gaps shrink with the type (a fixed 5pt would dominate a small matrix)
+                piece = rf"\text{{{size} \arraycolsep=0.3em ${piece}$}}"
+            lead = (f"{segments[0]} &= " if k == 0 else "&= ") if j == 0 else r"&\quad "
+            lines.append(lead + counter + piece)  # each cell is a group: the settings in each
     return "\\begin{align*}\n" + " \\\\\n".join(lines) + "\n\\end{align*}"
+
+
+_TOP = re.compile(r"\\begin\{bmatrix\}|\\end\{bmatrix\}|[{}]| [-+] ")
+
+
+def _between_matrices(latex: str) -> list[str]:
+    """A segment split before each + or − that joins its matrices (outside every matrix and brace)."""
+    pieces, depth, start = [], 0, 0
+    for m in _TOP.finditer(latex):
+        token = m.group(0)
+        if token in ("{", r"\begin{bmatrix}"):
+            depth += 1
+        elif token in ("}", r"\end{bmatrix}"):
+            depth -= 1
+        elif depth == 0 and m.start() > start:
+            pieces.append(latex[start : m.start()])
+            start = m.start() + 1
+    return [*pieces, latex[start:]]
