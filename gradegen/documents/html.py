@@ -108,7 +108,10 @@ class HtmlPage(DocumentFormat):
         """Rows as the LaTeX breaks them (at the text's size: a wide row scrolls in its box); each
         matrix in braces, so its brackets stretch to it alone, not to the tallest in the row."""
         latex = matrix_display(segments, lambda text: matrix_visible(fill(text, slots.nominal)), sized=False)
-        return _display(BMATRIX.sub(lambda m: "{" + m.group(0) + "}", latex))
+        # at its own width: a table of matrices wider than the page would be squeezed, its
+        # columns overlapping, rather than scrolled
+        block = _display(BMATRIX.sub(lambda m: "{" + m.group(0) + "}", latex))
+        return block.replace("<math ", '<math style="min-width: max-content" ', 1)
 
     def diagram(self, plan: DocumentPlan, numbers: Numbers | Slots) -> str:
         picture = svg(plan, numbers.for_svg())  # type: ignore[arg-type]
