@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from conftest import deep_softmax_data
 
+from gradegen.core.options import Style, with_documents
 from gradegen.core.rounding import format_number, round_to
 from gradegen.core.spec import Spec, parse_spec, preset
 from gradegen.documents.compiled import Template
@@ -22,17 +23,18 @@ def _spec(name: str) -> Spec:
     return parse_spec(deep_softmax_data()) if name == "deep_softmax" else preset(name)
 
 
-def _class(name: str, ask: str | None = None) -> VariantSet:
+def _class(name: str, ask: str | None = None, style: Style = Style.FULL) -> VariantSet:
     ids = [f"s{k}" for k in range(len(NAMES))]
-    return make_variants(_spec(name), ids, seed="compiled", asked=ask)
+    return make_variants(with_documents(_spec(name), style=style), ids, seed="compiled", asked=ask)
 
 
+@pytest.mark.parametrize("style", [Style.FULL, Style.MATRIX])
 @pytest.mark.parametrize("name", ["handout", "mazur", "deep_softmax"])
 @pytest.mark.parametrize("exact_mode", [False, True])
-def test_compiled_documents_equal_the_reference_render(name: str, exact_mode: bool) -> None:
-    """For several variants, filling the compiled documents gives every file the reference
-    render (templates rendered with that variant's own numbers) gives, byte for byte."""
-    variants = _class(name)
+def test_compiled_documents_equal_the_reference_render(name: str, exact_mode: bool, style: Style) -> None:
+    """For several variants, in each style, filling the compiled documents gives every file the
+    reference render (templates rendered with that variant's own numbers) gives, byte for byte."""
+    variants = _class(name, style=style)
     for i, student in enumerate(variants.ids):
         args = (variants.spec_for(i), variants.graph, variants.exact, variants.hand, i, variants.asked)
         kwargs = {"exact_mode": exact_mode, "student": student, "name": NAMES[i]}

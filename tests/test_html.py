@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from gradegen.cli import app
 from gradegen.core.network import build_graph
+from gradegen.core.options import Style, with_documents
 from gradegen.core.spec import Spec, preset
 from gradegen.documents.html import mathml, script_json
 from gradegen.documents.numbers import FORMS
@@ -124,11 +125,13 @@ def test_html_and_markdown_come_from_the_same_plan(tmp_path: Path, deep_softmax:
         assert shown >= key_numbers - {0.01}  # the tolerance "rel 0.01"
 
 
-def test_compiled_pages_are_byte_identical_to_the_reference(deep_softmax: Spec) -> None:
+@pytest.mark.parametrize("style", [Style.FULL, Style.MATRIX])
+def test_compiled_pages_are_byte_identical_to_the_reference(deep_softmax: Spec, style: Style) -> None:
     """The compiled HTML pages (slots filled per variant) equal the pages rendered with the
-    variant's numbers, for a student whose name needs escaping too."""
-    graph = build_graph(deep_softmax)
-    args = (deep_softmax, graph, graph.evaluate(), graph.evaluate(hand=True), 0)
+    variant's numbers, in each style, for a student whose name needs escaping too."""
+    spec = with_documents(deep_softmax, style=style)
+    graph = build_graph(spec)
+    args = (spec, graph, graph.evaluate(), graph.evaluate(hand=True), 0)
     kwargs = {"files": list(HTML_FILES), "student": "b<o>&1", "name": 'Bo "B" <Chen>'}
     fast = render_documents(*args, **kwargs)  # type: ignore[arg-type]
     slow = render_documents(*args, compiled=False, **kwargs)  # type: ignore[arg-type]

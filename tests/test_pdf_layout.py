@@ -13,19 +13,24 @@ import pytest
 from shapes import shape
 
 from gradegen.core.network import build_graph
+from gradegen.core.options import Style, with_documents
 from gradegen.documents.pdf import compile_pdf
 from gradegen.documents.render import render_documents
 
 NETWORKS = ["handout", "3-4-3-3", "4-8-8-3"]
-DOCUMENTS = ["solution", "worksheet"]
+DOCUMENTS = ["solution", "worksheet", "solution-matrix"]  # the last: the solution in matrix style
 CASES = [(n, d) for n in NETWORKS for d in DOCUMENTS]
 
 
 def _tex(name: str) -> dict[str, str]:
-    spec = shape(name)
-    graph = build_graph(spec)
-    files = render_documents(spec, graph, graph.evaluate(), graph.evaluate(hand=True), 0, None)
-    return {d: files[f"{d}.tex"] for d in DOCUMENTS}
+    texts = {}
+    for style in (Style.FULL, Style.MATRIX):
+        spec = shape(name) if style is Style.FULL else with_documents(shape(name), style=style)
+        graph = build_graph(spec)
+        files = render_documents(spec, graph, graph.evaluate(), graph.evaluate(hand=True), 0, None)
+        for document in ("solution", "worksheet"):
+            texts[document if style is Style.FULL else f"{document}-{style}"] = files[f"{document}.tex"]
+    return {d: texts[d] for d in DOCUMENTS}
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +55,7 @@ def test_no_overfull_box_over_a_point(
     compiled: dict[tuple[str, str], tuple[Path, Path]], name: str, document: str
 ) -> None:
     """LaTeX's log reports no box more than 1 pt too wide or too high: the 4-8-8-3's givens table,
-    its weight tables and the diagrams stay inside the margins."""
+    its weight tables, the diagrams and the matrix style's matrices stay inside the margins."""
     log = compiled[(name, document)][1].read_text("utf-8", errors="replace")
     assert "Output written" in log or "pages" in log
     over = [
@@ -69,25 +74,27 @@ def _pages(pdf: Path) -> list[list[str]]:
     return [[line.strip() for line in page.splitlines() if line.strip()] for page in pages if page.strip()]
 
 
+@pytest.mark.parametrize("document", ["solution", "solution-matrix"])
 @pytest.mark.parametrize("name", NETWORKS)
 def test_no_page_ends_on_a_sentence_that_introduces_an_equation(
-    compiled: dict[tuple[str, str], tuple[Path, Path]], name: str
+    compiled: dict[tuple[str, str], tuple[Path, Path]], name: str, document: str
 ) -> None:
-    """No page of a solution ends with a line ending in ":" (its equation would be overleaf);
-    the page number at the foot is not counted."""
-    pages = _pages(compiled[(name, "solution")][0])
+    """No page of a solution (in either style) ends with a line ending in ":" (its equation
+    would be overleaf); the page number at the foot is not counted."""
+    pages = _pages(compiled[(name, document)][0])
     assert len(pages) > 2
     for number, lines in enumerate(pages[:-1], start=1):
         body = lines[:-1] if lines[-1].isdigit() else lines
         assert not body[-1].endswith(":"), (number, body[-3:])
 
 
+@pytest.mark.parametrize("document", ["solution", "solution-matrix"])
 @pytest.mark.parametrize("name", NETWORKS)
-def test_a_display_follows_its_sentence_without_a_paragraph_break(name: str) -> None:
-    """In the solution's LaTeX a display never opens a paragraph of its own after text: it joins
-    the sentence before it (TeX then never breaks a page between them, and adds no empty line);
-    only right after a heading does one start a paragraph."""
-    lines = _tex(name)["solution"].splitlines()
+def test_a_display_follows_its_sentence_without_a_paragraph_break(name: str, document: str) -> None:
+    """In the solution's LaTeX (either style) a display never opens a paragraph of its own after
+    text: it joins the sentence before it (TeX then never breaks a page between them, and adds no
+    empty line); only right after a heading does one start a paragraph."""
+    lines = _tex(name)[document].splitlines()
     displays = 0
     for k, line in enumerate(lines):
         if not line.startswith((r"\[", r"\begin{align")):

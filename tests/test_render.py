@@ -10,7 +10,9 @@ import subprocess
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 from conftest import deep_softmax_data
 from hypothesis import given, settings
@@ -39,6 +41,9 @@ class SymbolicError(Exception):
 
 _ALLOWED = {
     r"\frac",
+    r"\dfrac",
+    r"\odot",
+    r"\mat",
     r"\tfrac",
     r"\times",
     r"\cdot",
@@ -49,8 +54,8 @@ _ALLOWED = {
     r"\left",
     r"\right",
 }
-_NAMES = {r"\partial", r"\hat", r"\eta", r"\lambda", r"\text"}  # only in symbolic segments
-_TOKEN = re.compile(r"\s*(\d+(?:\.\d+)?|\\[A-Za-z]+|IF|ELSE|[A-Za-z]|[-+(){}\[\]^,>_])")
+_NAMES = {r"\partial", r"\hat", r"\eta", r"\lambda", r"\text", r"\delta", r"\top", r"\mathrm"}  # symbolic
+_TOKEN = re.compile(r"\s*(\d+(?:\.\d+)?|\\[A-Za-z]+|IF|ELSE|[A-Za-z]|[-+(){}\[\]^,>_'])")
 
 
 def _tokens(text: str) -> list[str]:
@@ -72,6 +77,8 @@ def _tokens(text: str) -> list[str]:
         if tok.startswith("\\") and tok not in _ALLOWED:
             raise ValueError(f"unknown command {tok}")
         tokens.append(tok)
+    if "'" in tokens:  # a derivative's name: f'(z)
+        raise SymbolicError("'")
     for i, tok in enumerate(tokens):
         if re.fullmatch("[A-Za-z_]", tok) and not (tok == "e" and tokens[i + 1 : i + 2] == ["^"]):
             raise SymbolicError(tok)
@@ -124,7 +131,8 @@ class _Parser:
         tok = self.peek()
         return tok is not None and (
             tok[0].isdigit()
-            or tok in ("(", "[", "{", "e", r"\frac", r"\tfrac", r"\sigma", r"\tanh", r"\ln", r"\max")
+            or tok
+            in ("(", "[", "{", "e", r"\frac", r"\tfrac", r"\dfrac", r"\sigma", r"\tanh", r"\ln", r"\max")
         )
 
     def term(self) -> float:
@@ -165,7 +173,7 @@ class _Parser:
             value = self.expr()
             self.take({"(": ")", "[": "]", "{": "}"}[tok])
             return value
-        if tok in (r"\frac", r"\tfrac"):
+        if tok in (r"\frac", r"\tfrac", r"\dfrac"):
             return self.group() / self.group()
         if tok == "e":
             self.take("^")
@@ -208,6 +216,81 @@ def evaluate(segment: str) -> float:
     return _Parser(_tokens(segment)).parse()
 
 
+# Matrices: a bmatrix is read entry by entry with the scalar reader above; between matrices,
+# juxtaposition is the matrix product (a number times a matrix scales it), \odot the entrywise
+# product, + and - need equal shapes.
+_BMATRIX = re.compile(r"\\begin\{bmatrix\} (.*?) \\end\{bmatrix\}")
+
+
+def cells(body: str) -> list[list[str]]:
+    """A bmatrix's entries, row by row."""
+    return [row.split(" & ") for row in body.split(r" \\ ")]
+
+
+class _MatrixParser(_Parser):
+    def __init__(self, tokens: list[str], grids: list[np.ndarray]) -> None:
+        super().__init__(tokens)
+        self.grids = grids
+
+    def starts_atom(self) -> bool:
+        return self.peek() == r"\mat" or super().starts_atom()
+
+    def atom(self) -> Any:
+        if self.peek() == r"\mat":
+            self.take()
+            return self.grids[int(self.group())]
+        return super().atom()
+
+    def sum(self) -> Any:
+        value = self.term()
+        while self.peek() in ("+", "-"):
+            op = self.take()
+            right = self.term()
+            assert np.shape(value) == np.shape(right), f"{op} of shapes {np.shape(value)}, {np.shape(right)}"
+            value = value + right if op == "+" else value - right
+        return value
+
+    def term(self) -> Any:
+        value = self.unary()
+        while True:
+            if self.peek() == r"\odot":
+                self.take()
+                right = self.unary()
+                assert np.shape(value) == np.shape(right), "an entrywise product of different shapes"
+                value = value * right
+            elif self.peek() in (r"\times", r"\cdot") or self.starts_atom():
+                if self.peek() in (r"\times", r"\cdot"):
+                    self.take()
+                right = self.unary()
+                if np.ndim(value) == 2 and np.ndim(right) == 2:
+                    assert value.shape[1] == right.shape[0], f"product of {value.shape} and {right.shape}"
+                    value = value @ right
+                else:
+                    value = value * right
+            else:
+                return value
+
+
+def evaluate_matrices(segment: str) -> Any:
+    """A segment with matrices: a float or a 2-D array; SymbolicError if it names quantities."""
+    grids: list[np.ndarray] = []
+
+    def hold(match: re.Match[str]) -> str:
+        grids.append(np.array([[evaluate(entry) for entry in row] for row in cells(match.group(1))]))
+        return rf" \mat{{{len(grids) - 1}}} "
+
+    return _MatrixParser(_tokens(_BMATRIX.sub(hold, segment)), grids).parse()
+
+
+def _printed(text: str, line: str) -> tuple[float, float]:
+    """A printed result and half a unit of its last place."""
+    m = _RESULT.fullmatch(text)
+    assert m, f"the result of a line must be a plain number (or one in scientific notation): {line}"
+    exponent = int(m.group(3) or 0)
+    places = len(m.group(2) or "") - exponent
+    return float(f"{m.group(1)}e{exponent}"), 0.5 * 10.0**-places
+
+
 def split_equals(line: str) -> list[str]:
     parts, depth, start = [], 0, 0
     for i, ch in enumerate(line):
@@ -234,7 +317,9 @@ def check_lines(markdown: str) -> list[str]:
         numeric: list[tuple[str, float]] = []
         for segment in segments:
             try:
-                numeric.append((segment, evaluate(segment)))
+                numeric.append(
+                    (segment, evaluate_matrices(segment) if "bmatrix" in segment else evaluate(segment))
+                )
             except SymbolicError:
                 assert not numeric, f"a symbolic segment after numbers in: {line}"
             except (ValueError, ZeroDivisionError, OverflowError) as exc:
@@ -242,14 +327,17 @@ def check_lines(markdown: str) -> list[str]:
         if len(numeric) < 2:
             continue
         result_text = numeric[-1][0]
-        m = _RESULT.fullmatch(result_text)
-        assert m, f"the result of a line must be a plain number (or one in scientific notation): {line}"
-        exponent = int(m.group(3) or 0)
-        places = len(m.group(2) or "") - exponent
-        result = float(f"{m.group(1)}e{exponent}")
-        half_unit = 0.5 * 10.0**-places
+        grid = _BMATRIX.fullmatch(result_text)
+        entries = cells(grid.group(1)) if grid else [[result_text]]
+        printed = [[_printed(entry, line) for entry in row] for row in entries]
+        result = np.array([[value for value, _ in row] for row in printed])
+        half_unit = np.array([[half for _, half in row] for row in printed])
         for segment, value in numeric[:-1]:
-            assert abs(value - result) <= half_unit * (1 + 1e-9) + 1e-15, (
+            value = np.asarray(value) if grid else np.array([[value]])
+            assert value.shape == result.shape, (
+                f"{segment} has shape {value.shape}, not {result.shape}: {line}"
+            )
+            assert np.all(np.abs(value - result) <= half_unit * (1 + 1e-9) + 1e-15), (
                 f"{segment} = {value!r} does not round to {result_text} in: {line}"
             )
         checked.append(line)
@@ -310,6 +398,26 @@ def test_checker_rejects_a_wrong_line() -> None:
         check_lines("$$z = 0.05 \\times 0.15 + 0.35 = 0.3576$$")
     with pytest.raises(pytest.fail.Exception):
         check_lines("$$z = 0.05 \\times 0.15 + \\sqrt{2} = 0.3576$$")
+
+
+def test_checker_reads_matrix_lines() -> None:
+    """Matrix lines: a product of matrices, a sum, an entrywise product and a number times a
+    matrix recompute entry by entry; a wrong entry or a mismatched shape fails the check."""
+    good = [
+        r"$$z = \begin{bmatrix} 0.15 & 0.2 \\ 0.25 & 0.3 \end{bmatrix}"
+        r"\begin{bmatrix} 0.05 \\ 0.1 \end{bmatrix} + \begin{bmatrix} 0.35 \\ 0.35 \end{bmatrix}"
+        r" = \begin{bmatrix} 0.3775 \\ 0.3925 \end{bmatrix}$$",
+        r"$$\delta = \begin{bmatrix} 0.5 \\ -2 \end{bmatrix} \odot \begin{bmatrix} 0.25 \\ 0.1 \end{bmatrix}"
+        r" = \begin{bmatrix} 1.25 \times 10^{-1} \\ -0.2 \end{bmatrix}$$",
+        r"$$W = \begin{bmatrix} 0.4 & 0.45 \end{bmatrix} - 0.5 \begin{bmatrix} 0.1 & 0.2 \end{bmatrix}"
+        r" = \begin{bmatrix} 0.35 & 0.35 \end{bmatrix}$$",
+        r"$$a = \begin{bmatrix} \sigma(0) \\ \tanh(0) \end{bmatrix}"
+        r" = \begin{bmatrix} 0.5 \\ 0 \end{bmatrix}$$",
+    ]
+    assert len(check_lines("\n".join(good))) == 4
+    for bad in [good[0].replace("0.3925", "0.3926"), good[1].replace(r"\\ -2", "& -2")]:
+        with pytest.raises(AssertionError):
+            check_lines(bad)
 
 
 # --------------------------------------------------------------------------- acceptance

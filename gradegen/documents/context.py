@@ -24,7 +24,8 @@ from gradegen.core.spec import Spec
 from gradegen.documents import phrases
 from gradegen.documents.diagram import weight_tables
 from gradegen.documents.equations import equation, local_equation
-from gradegen.documents.items import ChainEq, DocumentPlan, Known, LocalEq, NodeEq, Para
+from gradegen.documents.items import ChainEq, DocumentPlan, Known, LocalEq, MatrixEq, NodeEq, Para
+from gradegen.documents.matrix import matrix_segments
 from gradegen.documents.numbers import Numbers, Slots
 from gradegen.documents.page import Page
 from gradegen.documents.prose import M, Prose
@@ -65,6 +66,10 @@ class DocumentFormat:
     def equation(self, segments: Sequence[str], slots: Slots) -> str:
         """A display equation from its segments (symbol = … = value), laid out with slots."""
         raise NotImplementedError
+
+    def matrix_equation(self, segments: Sequence[str], slots: Slots) -> str:
+        """A display equation of matrices (bmatrix); by default as any other equation."""
+        return self.equation(segments, slots)
 
     def diagram(self, plan: DocumentPlan, numbers: Numbers | Slots) -> str:
         """What the templates' ``diagram`` is: the picture, or where it is."""
@@ -164,6 +169,8 @@ def _static(plan: DocumentPlan, fmt: DocumentFormat, exact_mode: bool) -> Static
                     + fmt.math(f"{g[item.node].symbol} = {_value(plan, slots, item.node)}")
                     + "."
                 )
+            elif isinstance(item, MatrixEq):
+                body.append(fmt.matrix_equation(matrix_segments(plan, slots, item), slots))
             else:
                 body.append(fmt.equation(_segments(plan, slots, item), slots))
         sections.append((prose(section.title), section.level, tuple(body)))

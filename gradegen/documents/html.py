@@ -22,8 +22,8 @@ from gradegen.core.levels import points_of
 from gradegen.documents.context import Ctx, DocumentFormat
 from gradegen.documents.diagram import svg
 from gradegen.documents.items import DocumentPlan
-from gradegen.documents.latex import LATEX
-from gradegen.documents.numbers import FORMS, MARK, Numbers, Slots
+from gradegen.documents.latex import BMATRIX, LATEX, matrix_display, matrix_visible
+from gradegen.documents.numbers import FORMS, MARK, Numbers, Slots, fill
 from gradegen.documents.page import Page
 from gradegen.errors import GradegenError
 
@@ -103,14 +103,16 @@ class HtmlPage(DocumentFormat):
     def equation(self, segments: Sequence[str], slots: Slots) -> str:
         """A display equation, broken where the LaTeX breaks it (one step a row, as a MathML
         table); what is still too wide scrolls inside its own box, never the page."""
-        latex = LATEX.equation(segments, slots)
-        if latex.startswith("\\["):
-            body = latex[2:-2].strip()
-        else:  # latex2mathml has no align*: the same rows as an array of two columns
-            body = latex.replace("\\begin{align*}", "\\begin{array}{rl}").replace(
-                "\\end{align*}", "\\end{array}"
-            )
-        return f'<div class="eq">{mathml(body, display=True)}</div>'
+        return _display(LATEX.equation(segments, slots))
+
+    def matrix_equation(self, segments: Sequence[str], slots: Slots) -> str:
+        """Rows as the LaTeX breaks them (at the text's size: a wide row scrolls in its box); each
+        matrix in braces, so its brackets stretch to it alone, not to the tallest in the row."""
+        latex = matrix_display(segments, lambda text: matrix_visible(fill(text, slots.nominal)), sized=False)
+        # at its own width: a table of matrices wider than the page would be squeezed, its
+        # columns overlapping, rather than scrolled
+        block = _display(BMATRIX.sub(lambda m: "{" + m.group(0) + "}", latex))
+        return block.replace("<math ", '<math style="min-width: max-content" ', 1)
 
     def diagram(self, plan: DocumentPlan, numbers: Numbers | Slots) -> str:
         picture = svg(plan, numbers.for_svg())  # type: ignore[arg-type]
@@ -133,6 +135,15 @@ class HtmlPage(DocumentFormat):
     def answers(self, page: Page, graph: Any) -> dict[str, Any]:
         """What only the pages holding answers get (nothing on the worksheet)."""
         return {}
+
+
+def _display(latex: str) -> str:
+    """A LaTeX display (``\\[ … \\]`` or ``align*``) as a MathML block."""
+    if latex.startswith("\\["):
+        body = latex[2:-2].strip()
+    else:  # latex2mathml has no align*: the same rows as an array of two columns
+        body = latex.replace("\\begin{align*}", "\\begin{array}{rl}").replace("\\end{align*}", "\\end{array}")
+    return f'<div class="eq">{mathml(body, display=True)}</div>'
 
 
 class Worksheet(HtmlPage):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from gradegen.core.graph import Graph
 from gradegen.documents.prose import Prose
@@ -57,7 +58,43 @@ class Known:
     computed: bool = False
 
 
-Item = NodeEq | LocalEq | ChainEq | Para | Known
+class Entry(StrEnum):
+    """How a matrix writes each of its quantities."""
+
+    VALUE = "value"  # its printed value
+    SYMBOL = "symbol"  # its symbol (z_{h_1})
+    FORMULA = "formula"  # its formula over symbols (\hat{y} - y)
+    WORKED = "worked"  # its formula with the numbers substituted (\sigma(0.3775))
+    NUMBER = "number"  # one quantity's value as an operand, no brackets (η in η ∂L/∂W)
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A matrix of quantities (node ids, row by row), written as ``entry`` says."""
+
+    rows: tuple[tuple[str, ...], ...]
+    entry: Entry = Entry.VALUE
+
+    def ids(self) -> Iterator[str]:
+        return (node for row in self.rows for node in row)
+
+
+@dataclass(frozen=True)
+class MatrixEq:
+    """A line in vector form: symbol = segment = … , each segment LaTeX and matrices; the last
+    segment's matrices are what the line computes (``computes`` False: givens, only written out)."""
+
+    symbol: str
+    segments: tuple[tuple[str | Grid, ...], ...]
+    computes: bool = True
+
+    def results(self) -> Iterator[str]:
+        for piece in self.segments[-1]:
+            if isinstance(piece, Grid):
+                yield from piece.ids()
+
+
+Item = NodeEq | LocalEq | ChainEq | Para | Known | MatrixEq
 
 
 @dataclass(frozen=True)
@@ -74,6 +111,8 @@ class Section:
             said = (isinstance(item, Para) and item.node) or (isinstance(item, Known) and item.computed)
             if isinstance(item, NodeEq | Para | Known) and (isinstance(item, NodeEq) or said):
                 yield item.node
+            elif isinstance(item, MatrixEq) and item.computes:
+                yield from item.results()
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,11 @@ class Latex(DocumentFormat):
 
         return tex_equation(segments, visible, row_visible)
 
+    def matrix_equation(self, segments: Sequence[str], slots: Slots) -> str:
+        """On one line if it fits, else one row per segment or two; a row still too wide is set
+        in a smaller size (widths at nominal numbers: the same layout for every variant)."""
+        return matrix_display(segments, lambda latex: matrix_visible(fill(latex, slots.nominal)))
+
     def diagram(self, plan: DocumentPlan, numbers: Numbers | Slots) -> str:
         return tikz(plan, numbers)  # type: ignore[arg-type]
 
@@ -89,3 +94,86 @@ def tex_equation(
         rows.append(lead + lines[0])
         rows.extend(rf"&\quad + {line}" for line in lines[1:])
     return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}"
+
+
+BMATRIX = re.compile(r"\\begin\{bmatrix\} (.*?) \\end\{bmatrix\}")
+_MATRIX_WIDTH = 84  # a matrix's columns sit closer than the characters of a line of sums
+_SIZES = ((1.0, ""), (0.91, r"\small"), (0.82, r"\footnotesize"), (0.75, r"\scriptsize"), (0.55, r"\tiny"))
+"""Font sizes for a row of matrices too wide at the text's, each with the width it takes relative to
+the text's (more than the type's ratio: exponents stop shrinking at 5pt)."""
+
+
+def matrix_visible(latex: str) -> int:
+    """Visible width of math with matrices: a matrix as wide as its widest entry per column."""
+    total = 0
+
+    def width(match: re.Match[str]) -> str:
+        nonlocal total
+        rows = [row.split(" & ") for row in match.group(1).split(r" \\ ")]
+        columns = max(len(row) for row in rows)
+        widths = [max(_entry_visible(row[j]) for row in rows if j < len(row)) for j in range(columns)]
+        total += sum(widths) + 3 * columns
+        return ""
+
+    return _visible(BMATRIX.sub(width, latex)) + total
+
+
+def _entry_visible(latex: str) -> int:
+    """A matrix entry's width; a × 10 with spaces around it is wider than its characters."""
+    return _visible(latex) + 3 * latex.count(r"\times")
+
+
+def matrix_columns(latex: str) -> int:
+    """The most columns of any matrix in ``latex``."""
+    return max((m.group(1).split(r" \\ ")[0].count(" & ") + 1 for m in BMATRIX.finditer(latex)), default=0)
+
+
+def matrix_display(segments: Sequence[str], visible: Callable[[str], int], sized: bool = True) -> str:
+    """A display of matrices: one line, or an ``align*`` whose rows pack segments while they fit;
+    ``sized`` (LaTeX, not MathML): a row wider than the line is set small enough to fit (down to
+    ``\\tiny``), and matrices of more than 10 columns or of fractions get room."""
+    widths = [visible(segment) for segment in segments]
+    wide = max(matrix_columns(segment) for segment in segments)
+    counter = rf"\setcounter{{MaxMatrixCols}}{{{wide}}} " if wide > 10 and sized else ""  # amsmath's: 10
+    if sized and any("frac{" in m.group(1) for m in BMATRIX.finditer(" ".join(segments))):
+        counter += r"\renewcommand{\arraystretch}{2.2} "  # rows of fractions apart (the display's group)
+    limit = _MATRIX_WIDTH if sized else _WIDTH  # a page's MathML is set a little larger
+    if sum(widths) + 2 * len(widths) <= limit:
+        return rf"\[ {counter}{' = '.join(segments)} \]"
+    rows: list[tuple[list[str], int]] = [([], widths[0])]
+    for segment, width in zip(segments[1:], widths[1:], strict=True):
+        if rows[-1][0] and rows[-1][1] + width + 2 > limit:
+            rows.append(([], 0))
+        rows[-1][0].append(segment)
+        rows[-1] = (rows[-1][0], rows[-1][1] + width + 2)
+    lines = []
+    for k, (row, width) in enumerate(rows):
+        # a segment too wide for its row alone is broken between its matrices: W, then − η ∂L/∂W
+        parts = _between_matrices(row[0]) if len(row) == 1 and width > limit else [row[0]]
+        pieces = [" = ".join(row)] if len(parts) == 1 else parts
+        for j, piece in enumerate(pieces):
+            fits = [name for factor, name in _SIZES if (visible(piece) + 2) * factor <= limit]
+            size = (fits[0] if fits else _SIZES[-1][1]) if sized else ""
+            if size:  # the columns' gaps shrink with the type (a fixed 5pt would dominate a small matrix)
+                piece = rf"\text{{{size} \arraycolsep=0.3em ${piece}$}}"
+            lead = (f"{segments[0]} &= " if k == 0 else "&= ") if j == 0 else r"&\quad "
+            lines.append(lead + counter + piece)  # each cell is a group: the settings in each
+    return "\\begin{align*}\n" + " \\\\\n".join(lines) + "\n\\end{align*}"
+
+
+_TOP = re.compile(r"\\begin\{bmatrix\}|\\end\{bmatrix\}|[{}]| [-+] ")
+
+
+def _between_matrices(latex: str) -> list[str]:
+    """A segment split before each + or − that joins its matrices (outside every matrix and brace)."""
+    pieces, depth, start = [], 0, 0
+    for m in _TOP.finditer(latex):
+        token = m.group(0)
+        if token in ("{", r"\begin{bmatrix}"):
+            depth += 1
+        elif token in ("}", r"\end{bmatrix}"):
+            depth -= 1
+        elif depth == 0 and m.start() > start:
+            pieces.append(latex[start : m.start()])
+            start = m.start() + 1
+    return [*pieces, latex[start:]]

@@ -25,6 +25,7 @@ from gradegen.documents.items import (
     Para,
     Section,
 )
+from gradegen.documents.matrix import plan_matrix
 from gradegen.documents.notes import with_notes
 from gradegen.documents.prose import M, Prose, prose
 
@@ -332,7 +333,7 @@ def plan_full(spec: Spec, graph: Graph, zero: frozenset[str], layers: tuple[Laye
     return tuple(sections), planner.chains
 
 
-STYLES: dict[Style, StylePlanner] = {Style.FULL: plan_full}
+STYLES: dict[Style, StylePlanner] = {Style.FULL: plan_full, Style.MATRIX: plan_matrix}
 """Each style's planner: a style is one module with one function, registered here."""
 
 
