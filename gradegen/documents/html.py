@@ -19,7 +19,7 @@ import orjson
 from latex2mathml.converter import convert
 
 from gradegen.documents.context import Ctx, DocumentFormat
-from gradegen.documents.diagram import svg
+from gradegen.documents.diagram import svg, svg_values
 from gradegen.documents.items import DocumentPlan
 from gradegen.documents.latex import LATEX
 from gradegen.documents.numbers import FORMS, MARK, Numbers, Slots
@@ -114,6 +114,11 @@ class HtmlPage(DocumentFormat):
     def diagram(self, plan: DocumentPlan, numbers: Numbers | Slots) -> str:
         picture = svg(plan, numbers.for_svg())  # type: ignore[arg-type]
         label = "Network diagram: units by layer, each edge labelled with its weight, biases shown"
+        return picture.replace("<svg ", f'<svg role="img" aria-label="{label}" ', 1)
+
+    def values_diagram(self, plan: DocumentPlan, numbers: Numbers | Slots) -> str:
+        picture = svg_values(plan, numbers.for_svg())  # type: ignore[arg-type]
+        label = "The training step on the network: forward values in blue, gradients in red"
         return picture.replace("<svg ", f'<svg role="img" aria-label="{label}" ', 1)
 
     def student(self, shown: str | None, student: str | None) -> str:

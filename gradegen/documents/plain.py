@@ -8,7 +8,7 @@ from typing import ClassVar
 
 from gradegen.core.key import Key
 from gradegen.core.spec import Spec
-from gradegen.documents.diagram import svg
+from gradegen.documents.diagram import svg, svg_values
 from gradegen.documents.page import Page
 
 
@@ -62,6 +62,18 @@ class Diagram(PlainFormat):
         return {"network.svg": svg(page.plan, page.numbers.for_svg())}  # type: ignore[arg-type]
 
 
+class ValuesDiagram(Diagram):
+    """network-values.svg: the diagram with the step's values (``--diagram values``), which
+    solution.md shows; beside it in a student's folder, as it holds that student's numbers."""
+
+    name = "diagram_values"
+    files = ("network-values.svg",)
+    option = "values"
+
+    def render(self, page: Page) -> dict[str, str]:
+        return {"network-values.svg": svg_values(page.plan, page.numbers.for_svg())}  # type: ignore[arg-type]
+
+
 def key_json(key: Key) -> str:
     """key.json's text: the key as JSON, indented, with a final newline."""
     return key.to_json()
@@ -89,3 +101,4 @@ def _answers(spec: Spec, asked: Sequence[str], precision: Mapping[str, str], stu
 ANSWER_SHEET = AnswerSheet()
 KEY = KeyFile()
 DIAGRAM = Diagram()
+VALUES_DIAGRAM = ValuesDiagram()
