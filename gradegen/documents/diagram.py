@@ -30,10 +30,7 @@ if TYPE_CHECKING:
 __all__ = ["WeightTable", "layout", "svg", "svg_values", "tikz", "tikz_values", "weight_tables"]
 
 TONES = {FORWARD: "#1a5fb4", GRADIENT: "#c01c28", LEGEND: "#555555"}
-"""The values diagram's colours (SVG): forward values blue, gradients red, the dead units' note grey."""
-
-NOTE_BOX = ' fill-opacity="0.8"'
-"""A unit's notes let the edges under them show through (several leave each unit)."""
+"""The values diagram's colours (SVG): forward values blue, gradients red, the note on dead units grey."""
 
 TIKZ_TONES = {
     FORWARD: "{rgb,255:red,26;green,95;blue,180}",
@@ -156,7 +153,7 @@ def _svg_label(label: Label, kind: str) -> str:
     turn = f" rotate({_num(box.angle)})" if round(box.angle, 1) else ""
     rect = (
         f'<rect x="{_num(-box.hw)}" y="{_num(-box.hh)}" width="{_num(2 * box.hw)}" '
-        f'height="{_num(2 * box.hh)}" fill="white"{NOTE_BOX if kind == "note" else ""}/>'
+        f'height="{_num(2 * box.hh)}" fill="white"/>'
     )
     return (
         f'<g transform="translate({_num(box.x)},{_num(box.y)}){turn}">'
@@ -232,9 +229,8 @@ _MAX_VALUES = 640.0  # the values diagram's height: a page less its heading and 
 _VALUES_STYLES = (
     *(f"  {tone}/.style={{text={colour}}}," for tone, colour in TIKZ_TONES.items()),
     r"  dead/.style={dashed, draw=black!45, fill=black!10}, dead edge/.style={dashed, draw=black!40},",
-    r"  note/.style={fill opacity=0.8, text opacity=1},",
 )
-"""The values diagram's own styles: its tones, a dead unit and the edges into it, a unit's notes."""
+"""The values diagram's own styles: its tones, a dead unit and the edges into it."""
 
 
 def _tikz_label(label: Label, kind: str, text: bool = False) -> str:
@@ -298,7 +294,7 @@ def _tikz(lay: Layout, values: bool) -> str:
         lines.extend(_tikz_label(label, "label") for label in bias.labels)
     for label in lay.outputs.values():
         lines.append(_tikz_label(label, "label, font=\\footnotesize"))
-    lines.extend(_tikz_label(label, "label, note") for labels in lay.notes.values() for label in labels)
+    lines.extend(_tikz_label(label, "label") for labels in lay.notes.values() for label in labels)
     lines.extend(_tikz_label(label, "label", text=True) for label in lay.legend)
     for unit in lay.position:
         x, y = lay.centre[unit]
