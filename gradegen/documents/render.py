@@ -102,7 +102,9 @@ class Renderer:
         self.plan = plan_for(spec, graph, fixed_quantities(spec, graph, exact.arrays).zero)
         self.exact_mode = exact_mode
         self.env = environment(templates)
-        wanted = set(files_for(spec_options(spec)) if files is None else files)
+        wanted = set(FILES if files is None else files)
+        if files is None:  # and what the spec's documents ask for (the values diagram)
+            wanted.update(files_for(spec_options(spec)))
         self.wanted = tuple(f for fmt in FORMATS for f in fmt.files if f in wanted)
         self._finder = practice
         self._practice: Callable[[int], Mapping[str, Any]] | None = None
