@@ -233,10 +233,13 @@ _VALUES_STYLES = (
 """The values diagram's own styles: its tones, a dead unit and the edges into it."""
 
 
-def _tikz_label(label: Label, kind: str, text: bool = False) -> str:
-    """A label's node (``text``: a line of prose, the legend's)."""
+def _tikz_label(label: Label, kind: str, text: bool = False, boxed: bool = False) -> str:
+    """A label's node (``text``: a line of prose, the legend's; ``boxed``: on its whole laid-out box,
+    as a unit's notes are, so that the box under a stack of them is one)."""
     box = label.box
     turn = f", rotate={_num(-box.angle)}" if round(box.angle, 1) else ""
+    if boxed:
+        turn += f", minimum width={_num(2 * box.hw * PT)}pt, minimum height={_num(2 * box.hh * PT)}pt"
     tone = f", {label.tone}" if label.tone else ""
     if text:
         return rf"\node[{kind}{tone}] at ({_num(box.x)},{_num(box.y)}) {{{_tex_text(label.runs[0][0])}}};"
@@ -294,7 +297,7 @@ def _tikz(lay: Layout, values: bool) -> str:
         lines.extend(_tikz_label(label, "label") for label in bias.labels)
     for label in lay.outputs.values():
         lines.append(_tikz_label(label, "label, font=\\footnotesize"))
-    lines.extend(_tikz_label(label, "label") for labels in lay.notes.values() for label in labels)
+    lines.extend(_tikz_label(label, "label", boxed=True) for labels in lay.notes.values() for label in labels)
     lines.extend(_tikz_label(label, "label", text=True) for label in lay.legend)
     for unit in lay.position:
         x, y = lay.centre[unit]
