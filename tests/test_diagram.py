@@ -34,10 +34,11 @@ def _spec(name: str) -> Spec:
     return preset("handout") if name == "handout" else parse_spec(deep_softmax_data())
 
 
-def _pictures(spec: Spec, values: bool = False) -> tuple[str, str, Numbers]:
-    """The SVG and TikZ of the plain diagram, or of the values diagram (``values``)."""
+def _pictures(spec: Spec, values: bool = False, exact: bool = False) -> tuple[str, str, Numbers]:
+    """The SVG and TikZ of the plain diagram, or of the values diagram (``values``); by hand, or
+    in exact mode's figures (``exact``)."""
     graph = build_graph(spec)
-    numbers = Numbers(graph.evaluate(hand=True), 0, False)
+    numbers = Numbers(graph.evaluate(hand=not exact), 0, exact)
     plan = plan_for(spec, graph)
     if values:
         return svg_values(plan, numbers), tikz_values(plan, numbers), numbers
@@ -120,8 +121,8 @@ def _meets_circle(poly: Poly, cx: float, cy: float, r: float) -> bool:
     return False
 
 
-def _svg_of(name: str, values: bool = False) -> ET.Element:
-    return ET.fromstring(_pictures(shape(name), values)[0])
+def _svg_of(name: str, values: bool = False, exact: bool = False) -> ET.Element:
+    return ET.fromstring(_pictures(shape(name), values, exact)[0])
 
 
 def _labels(root: ET.Element) -> list[tuple[ET.Element, ET.Element, Poly]]:
@@ -134,13 +135,18 @@ def _labels(root: ET.Element) -> list[tuple[ET.Element, ET.Element, Poly]]:
     return out
 
 
-@pytest.mark.parametrize("values", [False, True], ids=["plain", "values"])
+@pytest.mark.parametrize(
+    ("values", "exact"),
+    [(False, False), (True, False), (True, True)],
+    ids=["plain", "values", "values-exact"],
+)
 @pytest.mark.parametrize("name", SHAPES)
-def test_no_label_meets_another_a_unit_or_the_edge(name: str, values: bool) -> None:
+def test_no_label_meets_another_a_unit_or_the_edge(name: str, values: bool, exact: bool) -> None:
     """Every label's box, from the SVG's text at DejaVu Serif's widths, meets no other label's
     box and no unit's circle, and lies inside the canvas; every unit's name fits its circle (in
-    the plain diagram and in the values diagram, its notes and legend too)."""
-    root = _svg_of(name, values)
+    the plain diagram and in the values diagram, its notes and legend too, its values by hand
+    or to exact mode's ten figures)."""
+    root = _svg_of(name, values, exact)
     width, height = float(root.get("width", "0")), float(root.get("height", "0"))
     circles = [
         (float(c.get("cx", "0")), float(c.get("cy", "0")), float(c.get("r", "0")))
