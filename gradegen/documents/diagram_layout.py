@@ -6,6 +6,10 @@ are placed so that none meets another, a unit or the canvas edge. Each label is 
 box of that size, so no edge strikes through it. A unit's bias is printed just above it, so no
 bias line crosses anything. Between two layers with more than :data:`MAX_LABELLED` edges the
 weights are left unlabelled (the documents give them as a table instead).
+
+What the labels say is a :class:`Content`'s: the plain diagram's (:class:`Plain`) or the values
+diagram's (:mod:`gradegen.documents.diagram_values`), which also stacks notes under each unit and
+puts a legend below; the rows are set apart far enough for a unit's notes and the biases under it.
 """
 
 from __future__ import annotations
@@ -165,7 +169,7 @@ class Plain:
         """The widest value of a weight or bias, as the spec gives it (at least :data:`VALUE`)."""
         g = self.plan.graph
         texts = [VALUE, *(shortest(g.defaults[p]) for p in g.parameters)]
-        return max(texts, key=lambda t: (text_width(((t, False),), 1.0), t))
+        return widest_text(texts)
 
     def edge(self, weight: str) -> Text:
         return symbol_runs(self.plan.graph[weight].symbol), weight, ""
@@ -202,6 +206,11 @@ def text_width(runs: tuple[Run, ...], size: float) -> float:
     return sum(
         sum(_WIDTHS.get(c, _LETTER) for c in text) * size * (SUB_SIZE if sub else 1.0) for text, sub in runs
     )
+
+
+def widest_text(texts: list[str]) -> str:
+    """The widest of some values' texts, as laid out (the last in order of a tie)."""
+    return max(texts, key=lambda t: (text_width(((t, False),), 1.0), t))
 
 
 def symbol_runs(latex: str) -> tuple[Run, ...]:

@@ -1,7 +1,7 @@
 """What the values diagram writes on the network's layout: the training step at a glance.
 
 Forward values (each input's x, each unit's z and a, each output's ŷ) in one tone, gradients (each
-unit's δ = ∂L/∂z, each bias's ∂L/∂b above the units it feeds, each labelled edge's ∂L/∂w) in the
+unit's δ = ∂L/∂z, each bias's ∂L/∂b above the first unit it feeds, each labelled edge's ∂L/∂w) in the
 other; a ReLU unit whose derivative is 0 is drawn dead. Between layers with too many edges to label,
 the weights' gradients are left to the solution's summary table, as the weights are left to theirs.
 Every value is a slot, its width laid out for the widest it prints (:class:`Values.widest`).
@@ -20,8 +20,8 @@ from gradegen.documents.diagram_layout import (
     Run,
     Text,
     symbol_runs,
-    text_width,
     unit_runs,
+    widest_text,
 )
 from gradegen.documents.items import DocumentPlan
 from gradegen.documents.numbers import Numbers, Slots, diagram_number
@@ -30,10 +30,6 @@ FORWARD, GRADIENT, LEGEND = "forward", "gradient", "legend"
 MAX_LABELLED_VALUES = 6
 """The most edges between two layers labelled with their gradients (twice a weight's label long)."""
 RELU = "ReLU"  # the activation whose units can die (its derivative 0 for z ≤ 0)
-
-
-def _widest(texts: list[str]) -> str:
-    return max(texts, key=lambda t: (text_width(((t, False),), 1.0), t))
 
 
 @dataclass(frozen=True)
@@ -51,9 +47,9 @@ class Values:
     def widest(self, node: str) -> str:
         g = self.plan.graph
         if g[node].kind is Kind.GIVEN:
-            return _widest([VALUE, shortest(g.defaults[node])])
+            return widest_text([VALUE, shortest(g.defaults[node])])
         nominal = "-" + Slots(g, self.exact).nominal(f"t:{node}")
-        return _widest([diagram_number(nominal), diagram_number(self._own.text(node))])
+        return widest_text([diagram_number(nominal), diagram_number(self._own.text(node))])
 
     def _gradient(self, param: str) -> Text:
         runs = symbol_runs(self.plan.graph[param].symbol)
