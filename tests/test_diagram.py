@@ -14,8 +14,9 @@ from shapes import shape
 
 from gradegen.core.network import build_graph, unit_names
 from gradegen.core.spec import Spec, parse_spec, preset
-from gradegen.documents.diagram import layout, svg, tikz
+from gradegen.documents.diagram import layout, svg, svg_values, tikz, tikz_values
 from gradegen.documents.diagram_layout import MAX_LABELLED, label_position
+from gradegen.documents.diagram_values import Values
 from gradegen.documents.numbers import Numbers
 from gradegen.documents.render import plan_for, render_documents
 
@@ -33,10 +34,14 @@ def _spec(name: str) -> Spec:
     return preset("handout") if name == "handout" else parse_spec(deep_softmax_data())
 
 
-def _pictures(spec: Spec) -> tuple[str, str, Numbers]:
+def _pictures(spec: Spec, values: bool = False, exact: bool = False) -> tuple[str, str, Numbers]:
+    """The SVG and TikZ of the plain diagram, or of the values diagram (``values``); by hand, or
+    in exact mode's figures (``exact``)."""
     graph = build_graph(spec)
-    numbers = Numbers(graph.evaluate(hand=True), 0, False)
+    numbers = Numbers(graph.evaluate(hand=not exact), 0, exact)
     plan = plan_for(spec, graph)
+    if values:
+        return svg_values(plan, numbers), tikz_values(plan, numbers), numbers
     return svg(plan, numbers), tikz(plan, numbers), numbers
 
 
@@ -116,10 +121,8 @@ def _meets_circle(poly: Poly, cx: float, cy: float, r: float) -> bool:
     return False
 
 
-def _svg_of(name: str) -> ET.Element:
-    spec = shape(name)
-    graph = build_graph(spec)
-    return ET.fromstring(svg(plan_for(spec, graph), Numbers(graph.evaluate(hand=True), 0, False)))
+def _svg_of(name: str, values: bool = False, exact: bool = False) -> ET.Element:
+    return ET.fromstring(_pictures(shape(name), values, exact)[0])
 
 
 def _labels(root: ET.Element) -> list[tuple[ET.Element, ET.Element, Poly]]:
@@ -132,11 +135,18 @@ def _labels(root: ET.Element) -> list[tuple[ET.Element, ET.Element, Poly]]:
     return out
 
 
+@pytest.mark.parametrize(
+    ("values", "exact"),
+    [(False, False), (True, False), (True, True)],
+    ids=["plain", "values", "values-exact"],
+)
 @pytest.mark.parametrize("name", SHAPES)
-def test_no_label_meets_another_a_unit_or_the_edge(name: str) -> None:
+def test_no_label_meets_another_a_unit_or_the_edge(name: str, values: bool, exact: bool) -> None:
     """Every label's box, from the SVG's text at DejaVu Serif's widths, meets no other label's
-    box and no unit's circle, and lies inside the canvas; every unit's name fits its circle."""
-    root = _svg_of(name)
+    box and no unit's circle, and lies inside the canvas; every unit's name fits its circle (in
+    the plain diagram and in the values diagram, its notes and legend too, its values by hand
+    or to exact mode's ten figures)."""
+    root = _svg_of(name, values, exact)
     width, height = float(root.get("width", "0")), float(root.get("height", "0"))
     circles = [
         (float(c.get("cx", "0")), float(c.get("cy", "0")), float(c.get("r", "0")))
@@ -159,11 +169,12 @@ def test_no_label_meets_another_a_unit_or_the_edge(name: str) -> None:
         )
 
 
+@pytest.mark.parametrize("values", [False, True], ids=["plain", "values"])
 @pytest.mark.parametrize("name", SHAPES)
-def test_every_label_has_a_white_box_over_the_edges(name: str) -> None:
+def test_every_label_has_a_white_box_over_the_edges(name: str, values: bool) -> None:
     """Each label is drawn after every edge, on a white rectangle that covers its text: no edge
     strikes through a label."""
-    root = _svg_of(name)
+    root = _svg_of(name, values)
     order = list(root)
     last_line = max(i for i, e in enumerate(order) if e.tag == f"{NS}line")
     for g, text, _ in _labels(root):
@@ -227,13 +238,14 @@ def test_tikz_draws_every_unit_and_labels_every_edge(name: str) -> None:
         assert f"${param[0]}_{{{param[1:]}}} = {numbers.text(param)}$" in picture
 
 
+@pytest.mark.parametrize("values", [False, True], ids=["plain", "values"])
 @pytest.mark.parametrize("name", SHAPES)
-def test_tikz_draws_the_svgs_layout(name: str) -> None:
+def test_tikz_draws_the_svgs_layout(name: str, values: bool) -> None:
     """Every TikZ node stands where the SVG puts the same thing (the same layout coordinates,
     TikZ's y pointing down like SVG's), turned by the same angle (TikZ turns counter-clockwise)."""
     spec = shape(name)
-    root = _svg_of(name)
-    _, picture, _ = _pictures(spec)
+    root = _svg_of(name, values)
+    _, picture, _ = _pictures(spec, values)
     nodes = re.findall(
         r"\\node\[(unit|label)[^\]]*?(?:, rotate=([-\d.]+))?\] at \(([-\d.]+),([-\d.]+)\)", picture
     )
@@ -246,7 +258,8 @@ def test_tikz_draws_the_svgs_layout(name: str) -> None:
     assert len(tikz_labels) == len(svg_labels)
     for t, s in zip(tikz_labels, svg_labels, strict=True):
         assert t == pytest.approx(s, abs=0.051)
-    lay = layout(plan_for(spec, build_graph(spec)))
+    plan = plan_for(spec, build_graph(spec))
+    lay = layout(plan, Values(plan) if values else None)
     assert svg_units == [pytest.approx(lay.centre[u], abs=0.051) for u in lay.position]
 
 

@@ -900,15 +900,17 @@ def test_random_networks_give_checkable_solutions(spec: Spec) -> None:
 def test_every_file_comes_from_one_registered_format() -> None:
     """The registry names each file once; by default the nine files of Markdown, LaTeX, the
     printable keys and the plain formats are written; of those the keys alone are kept out of
-    students' folders, and of the HTML pages all but the worksheet (the others hold answers)."""
+    students' folders, and of the HTML pages all but the worksheet (the others hold answers);
+    network-values.svg, written only with the values diagram, goes beside solution.md."""
     from gradegen.documents.formats import ALL_FILES, FORMATS, PUBLIC_FILES, SECRET_FILES
 
     files = [file for fmt in FORMATS for file in fmt.files]
-    assert files == list(ALL_FILES) and len(set(files)) == len(files) == 13
+    assert files == list(ALL_FILES) and len(set(files)) == len(files) == 14
     assert len(FILES) == 9 and not {f for f in FILES if f.endswith(".html")}
     assert sorted(set(FILES) - set(PUBLIC_FILES)) == ["key.json", "key.md", "key.tex"]
     assert sorted(set(ALL_FILES) - set(FILES) - set(PUBLIC_FILES)) == sorted(SECRET_FILES)
     assert sorted(SECRET_FILES) == ["key.html", "practice.html", "solution.html"]
+    assert "network-values.svg" in PUBLIC_FILES and "network-values.svg" not in FILES
 
 
 def test_a_new_document_format_is_one_class_and_its_templates(

@@ -18,7 +18,7 @@ import jinja2
 from gradegen.core.graph import Graph, Kind, Role
 from gradegen.core.levels import points_of, points_text, scaffold
 from gradegen.core.network import unit_symbol
-from gradegen.core.options import Level
+from gradegen.core.options import Diagram, Level
 from gradegen.core.rounding import SIGNIFICANT, Rule
 from gradegen.core.spec import Spec
 from gradegen.documents import phrases
@@ -73,6 +73,11 @@ class DocumentFormat:
 
     def diagram(self, plan: DocumentPlan, numbers: Numbers | Slots) -> str:
         """What the templates' ``diagram`` is: the picture, or where it is."""
+        raise NotImplementedError
+
+    def values_diagram(self, plan: DocumentPlan, numbers: Numbers | Slots) -> str:
+        """What the solution's ``values_diagram`` is (``--diagram values``): the picture of the
+        step's values, or where it is."""
         raise NotImplementedError
 
     def student(self, shown: str | None, student: str | None) -> str:
@@ -344,6 +349,10 @@ def _context(
         "mode": "exact" if exact_mode else "hand",
         "decimals": spec.decimals,
         "diagram": fmt.diagram(plan, numbers),
+        # the step's values are answers: only a solution shows them
+        "values_diagram": fmt.values_diagram(plan, numbers)
+        if spec.documents.diagram is Diagram.VALUES and "solution" in fmt.documents
+        else "",
         "lr": numbers.text(graph.node_of(Role.LEARNING_RATE).id),
     }
 

@@ -6,18 +6,31 @@ are placed so that none meets another, a unit or the canvas edge. Each label is 
 box of that size, so no edge strikes through it. A unit's bias is printed just above it, so no
 bias line crosses anything. Between two layers with more than :data:`MAX_LABELLED` edges the
 weights are left unlabelled (the documents give them as a table instead).
+
+What the labels say is a :class:`Content`'s: the plain diagram's (:class:`Plain`) or the values
+diagram's (:mod:`gradegen.documents.diagram_values`), which also stacks notes under each unit and
+puts a legend below; the rows are set apart far enough for a unit's notes and the biases under it.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from gradegen.core.graph import Role
 from gradegen.core.rounding import shortest
+from gradegen.documents.diagram_geometry import (
+    Box,
+    boxes_meet,
+    circle_meets,
+    inside,
+    segment_meets,
+    segments_near,
+    to_segment,
+)
 
 if TYPE_CHECKING:
     from gradegen.documents.items import DocumentPlan
@@ -51,31 +64,6 @@ Run = tuple[str, bool]  # a piece of a label's text, and whether it is a subscri
 
 
 @dataclass(frozen=True)
-class Box:
-    """A label's box: centre, half width and half height, and its rotation (degrees, clockwise)."""
-
-    x: float
-    y: float
-    hw: float
-    hh: float
-    angle: float = 0.0
-
-    @cached_property
-    def reach(self) -> float:
-        """How far the box reaches from its centre (half its diagonal)."""
-        return math.hypot(self.hw, self.hh)
-
-    @cached_property
-    def corners(self) -> list[tuple[float, float]]:
-        """The four corners, clockwise from the top left of the unturned box."""
-        c, s = math.cos(math.radians(self.angle)), math.sin(math.radians(self.angle))
-        return [
-            (self.x + dx * c - dy * s, self.y + dx * s + dy * c)
-            for dx, dy in ((-self.hw, -self.hh), (self.hw, -self.hh), (self.hw, self.hh), (-self.hw, self.hh))
-        ]
-
-
-@dataclass(frozen=True)
 class Label:
     """A text in the picture: its runs (ending in " = " and the widest value where ``value``
     names the node whose printed value is shown), its font size and its box."""
@@ -84,6 +72,7 @@ class Label:
     size: float
     box: Box
     value: str = ""  # the node whose printed value ends the label ("" for none)
+    tone: str = ""  # what it shows, for its colour ("" plain; "forward", "gradient", "legend")
 
     @property
     def baseline(self) -> float:
@@ -125,6 +114,91 @@ class Layout:
     width: float
     height: float
     rows: int
+    notes: dict[str, tuple[Label, ...]] = field(default_factory=dict)  # unit → labels under it
+    legend: tuple[Label, ...] = ()  # lines below the picture
+    dead: dict[str, str] = field(default_factory=dict)  # ReLU unit → its derivative's node
+
+
+Text = tuple[tuple[Run, ...], str, str]  # a label's runs, the node whose value ends it, its tone
+
+
+class Content(Protocol):
+    """What a picture writes on the layout: the plain diagram's weights and biases, or the
+    values diagram's (:mod:`gradegen.documents.diagram_values`)."""
+
+    def edge(self, weight: str) -> Text: ...
+    def bias(self, bias: str) -> Text: ...
+    def output(self, k: int, n: int, unit: str) -> Text: ...
+    def widest(self, node: str) -> str:
+        """The widest text the node's value is laid out for."""
+        ...
+
+    def notes(self, unit: str) -> tuple[Text, ...]:
+        """Labels stacked under a unit."""
+        ...
+
+    def legend(self, labelled: int, gaps: int) -> tuple[Text, ...]:
+        """Lines under the picture, given how many of the gaps between layers are labelled."""
+        ...
+
+    def dead(self) -> dict[str, str]: ...
+    @property
+    def max_labelled(self) -> int:
+        """The most edges between two layers that are labelled."""
+        ...
+
+    @property
+    def dx_tabled(self) -> float:
+        """The gap between two layers whose edges are not labelled."""
+        ...
+
+    @property
+    def bias_once(self) -> bool:
+        """Whether a bias is labelled above the first unit it feeds only (else above each)."""
+        ...
+
+
+@dataclass(frozen=True)
+class Plain:
+    """The plain diagram: each edge its weight, each unit's bias above it, the outputs named."""
+
+    plan: DocumentPlan
+
+    @cached_property
+    def value(self) -> str:
+        """The widest value of a weight or bias, as the spec gives it (at least :data:`VALUE`)."""
+        g = self.plan.graph
+        texts = [VALUE, *(shortest(g.defaults[p]) for p in g.parameters)]
+        return widest_text(texts)
+
+    def edge(self, weight: str) -> Text:
+        return symbol_runs(self.plan.graph[weight].symbol), weight, ""
+
+    def bias(self, bias: str) -> Text:
+        return symbol_runs(self.plan.graph[bias].symbol), bias, ""
+
+    def output(self, k: int, n: int, unit: str) -> Text:
+        runs: tuple[Run, ...] = (("ŷ", False),) if n == 1 else (("ŷ", False), (str(k + 1), True))
+        return runs, "", ""
+
+    def widest(self, node: str) -> str:
+        return self.value
+
+    def notes(self, unit: str) -> tuple[Text, ...]:
+        return ()
+
+    def legend(self, labelled: int, gaps: int) -> tuple[Text, ...]:
+        return ()
+
+    def dead(self) -> dict[str, str]:
+        return {}
+
+    @property
+    def max_labelled(self) -> int:
+        return MAX_LABELLED
+
+    dx_tabled = DX_PLAIN
+    bias_once = False
 
 
 def text_width(runs: tuple[Run, ...], size: float) -> float:
@@ -132,6 +206,11 @@ def text_width(runs: tuple[Run, ...], size: float) -> float:
     return sum(
         sum(_WIDTHS.get(c, _LETTER) for c in text) * size * (SUB_SIZE if sub else 1.0) for text, sub in runs
     )
+
+
+def widest_text(texts: list[str]) -> str:
+    """The widest of some values' texts, as laid out (the last in order of a tie)."""
+    return max(texts, key=lambda t: (text_width(((t, False),), 1.0), t))
 
 
 def symbol_runs(latex: str) -> tuple[Run, ...]:
@@ -152,7 +231,13 @@ def unit_runs(unit: str) -> tuple[Run, ...]:
 
 
 def _label(
-    runs: tuple[Run, ...], size: float, x: float, y: float, angle: float = 0.0, value: str = ""
+    runs: tuple[Run, ...],
+    size: float,
+    x: float,
+    y: float,
+    angle: float = 0.0,
+    value: str = "",
+    tone: str = "",
 ) -> Label:
     height = (
         (ASCENT + SUB_SHIFT + DESCENT * SUB_SIZE) * size
@@ -160,7 +245,15 @@ def _label(
         else (ASCENT + DESCENT) * size
     )
     box = Box(x, y, text_width(runs, size) / 2 + PAD, height / 2 + PAD, angle)
-    return Label(runs, size, box, value)
+    return Label(runs, size, box, value, tone)
+
+
+def _text(text: Text, content: Content, size: float = LABEL_SIZE) -> Label:
+    """A label of ``text`` at the origin, its value laid out at its widest."""
+    runs, value, tone = text
+    if value:
+        runs = (*runs, (" = " + content.widest(value), False))
+    return _label(runs, size, 0, 0, value=value, tone=tone)
 
 
 def label_position(source: int, target: int) -> float:
@@ -172,21 +265,23 @@ def label_position(source: int, target: int) -> float:
     return 0.25 if (source + target) % 2 == 0 else 0.72
 
 
-_LAYOUTS: dict[int, tuple[DocumentPlan, Layout]] = {}
+_LAYOUTS: dict[tuple[int, object], tuple[DocumentPlan, Layout]] = {}
 
 
-def layout(plan: DocumentPlan) -> Layout:
-    """Where each unit and label goes (computed once per plan: the SVG, the TikZ and the weight
-    tables all read it)."""
-    hit = _LAYOUTS.get(id(plan))
+def layout(plan: DocumentPlan, content: Content | None = None) -> Layout:
+    """Where each unit and label goes (computed once per plan and content, plain by default: the
+    SVG, the TikZ and the weight tables all read it)."""
+    key = (id(plan), content)
+    hit = _LAYOUTS.get(key)
     if hit is None or hit[0] is not plan:
         if len(_LAYOUTS) >= 16:
             _LAYOUTS.pop(next(iter(_LAYOUTS)))
-        hit = _LAYOUTS[id(plan)] = (plan, _layout(plan))  # holding the plan keeps its id from reuse
+        drawn = _layout(plan, content or Plain(plan))
+        hit = _LAYOUTS[key] = (plan, drawn)  # holding the plan keeps its id from reuse
     return hit[1]
 
 
-def _layout(plan: DocumentPlan) -> Layout:
+def _layout(plan: DocumentPlan, content: Content) -> Layout:
     """The layout, read from the graph's weighted sums (parents: source, weight, …, bias); a gap
     whose labels cannot be placed even when widened is tabled."""
     g = plan.graph
@@ -208,25 +303,40 @@ def _layout(plan: DocumentPlan) -> Layout:
             )
             fed.setdefault(parents[-1], []).append(unit)
         wiring.append(gap)
-    tabled = {k for k, gap in enumerate(wiring) if len(gap) > MAX_LABELLED}
-    gaps = [DX_PLAIN if k in tabled else DX_LABELLED for k in range(len(wiring))]
-    symbols = {wid: symbol_runs(g[wid].symbol) for gap in wiring for _, _, wid in gap}
-    texts = [VALUE, *(shortest(g.defaults[p]) for p in [*symbols, *fed])]
-    value = max(texts, key=lambda t: (text_width(((t, False),), 1.0), t))
-    bias_runs = {b: symbol_runs(g[b].symbol) for b in fed}
+    tabled = {k for k, gap in enumerate(wiring) if len(gap) > content.max_labelled}
+    gaps = [content.dx_tabled if k in tabled else DX_LABELLED for k in range(len(wiring))]
+    symbols = {wid: _text(content.edge(wid), content) for gap in wiring for _, _, wid in gap}
+    bias_texts = {b: _text(content.bias(b), content) for b in fed}
+    stacks = {u: tuple(_text(t, content) for t in content.notes(u)) for u in position}
+    # a unit's stack under it, and the next row's biases above it, fit between the rows
+    stack = max(sum(2 * lab.box.hh for lab in labs) for labs in stacks.values())
     dy = DY_PLAIN if len(tabled) == len(wiring) else DY
+    dy = base = max(dy, 2 * R + stack + 2 * max(lab.box.hh for lab in bias_texts.values()) + 5 * PAD)
     for _attempt in range(60):
         xs = [MARGIN + R + sum(gaps[:i]) for i in range(len(columns))]
-        top = MARGIN + 2 * _label((("b", False), ("1", True)), LABEL_SIZE, 0, 0).box.hh + PAD  # a bias label
+        bias_hh = _label((("b", False), ("1", True)), LABEL_SIZE, 0, 0).box.hh
+        top = MARGIN + 2 * max(bias_hh, *(lab.box.hh for lab in bias_texts.values())) + PAD  # a bias label
         centre = {u: (xs[int(c)], top + R + r * dy) for u, (c, r) in position.items()}
         biases = tuple(
-            Bias(b, tuple(units), tuple(_bias_label(bias_runs[b], b, value, centre[u]) for u in units))
+            Bias(b, tuple(shown), tuple(_bias_label(bias_texts[b], centre[u]) for u in shown))
             for b, units in fed.items()
+            for shown in [units[:1] if content.bias_once else units]
         )
-        outputs = {u: _output_label(k, len(columns[-1]), centre[u]) for k, u in enumerate(columns[-1])}
-        fixed = [*(lab.box for b in biases for lab in b.labels), *(lab.box for lab in outputs.values())]
+        n = len(columns[-1])
+        outputs = {u: _output_label(_text(content.output(k, n, u), content, UNIT_SIZE), centre[u])
+                   for k, u in enumerate(columns[-1])}  # fmt: skip
+        notes = {u: _stacked(stacks[u], centre[u]) for u in position if stacks[u]}
+        fixed = [
+            *(lab.box for b in biases for lab in b.labels),
+            *(lab.box for lab in outputs.values()),
+            *(lab.box for labs in notes.values() for lab in labs),
+        ]
         width = max(lab.box.x + lab.box.hw for lab in outputs.values()) + MARGIN
-        height = top + 2 * R + (rows - 1) * dy + MARGIN
+        bottom = max([top + 2 * R + (rows - 1) * dy, *(box.y + box.hh for box in fixed)])
+        legend, width = _legend(
+            content.legend(len(wiring) - len(tabled), len(wiring)), content, bottom, width
+        )
+        height = (legend[-1].box.y + legend[-1].box.hh if legend else bottom) + MARGIN
         edges: list[Edge] = []
         failed = None
         for k, gap in enumerate(wiring):
@@ -236,8 +346,6 @@ def _layout(plan: DocumentPlan) -> Layout:
                 if k not in tabled:
                     label = _place(
                         symbols[wid],
-                        wid,
-                        value,
                         centre[source],
                         centre[target],
                         pos,
@@ -258,16 +366,16 @@ def _layout(plan: DocumentPlan) -> Layout:
             names = {u: _unit_label(u, centre[u]) for u in position}
             return Layout(
                 columns, position, centre, names, tuple(edges), biases, outputs, tuple(sorted(tabled)),
-                width, height, rows,
+                width, height, rows, notes, legend, content.dead(),
             )  # fmt: skip
         # Crowded: rows apart first (the page has room for height, less for width), then columns.
-        if dy < 1.5 * DY:
+        if dy < 1.5 * base:
             dy *= 1.1
             continue
         gaps[failed] *= 1.1
         if gaps[failed] > 3 * DX_LABELLED:
             tabled.add(failed)
-            gaps[failed] = DX_PLAIN
+            gaps[failed] = content.dx_tabled
     raise AssertionError("the diagram's layout did not settle")  # pragma: no cover - tabled at worst
 
 
@@ -277,21 +385,44 @@ def _unit_label(unit: str, at: tuple[float, float]) -> Label:
     return _label(runs, size, *at)
 
 
-def _bias_label(runs: tuple[Run, ...], bias: str, value: str, at: tuple[float, float]) -> Label:
-    lab = _label((*runs, (" = " + value, False)), LABEL_SIZE, 0, 0, value=bias)
-    return _label(lab.runs, LABEL_SIZE, at[0], at[1] - R - PAD - lab.box.hh, value=bias)
+def _moved(lab: Label, x: float, y: float) -> Label:
+    return replace(lab, box=replace(lab.box, x=x, y=y))
 
 
-def _output_label(k: int, n: int, at: tuple[float, float]) -> Label:
-    runs: tuple[Run, ...] = (("ŷ", False),) if n == 1 else (("ŷ", False), (str(k + 1), True))
-    lab = _label(runs, UNIT_SIZE, 0, 0)
-    return _label(runs, UNIT_SIZE, at[0] + R + ARROW + PAD + lab.box.hw, at[1])
+def _bias_label(lab: Label, at: tuple[float, float]) -> Label:
+    return _moved(lab, at[0], at[1] - R - PAD - lab.box.hh)
+
+
+def _output_label(lab: Label, at: tuple[float, float]) -> Label:
+    return _moved(lab, at[0] + R + ARROW + PAD + lab.box.hw, at[1])
+
+
+def _stacked(labels: tuple[Label, ...], at: tuple[float, float]) -> tuple[Label, ...]:
+    """Labels one under another just below the unit at ``at``."""
+    out = []
+    y = at[1] + R + PAD / 2
+    for lab in labels:
+        out.append(_moved(lab, at[0], y + lab.box.hh))
+        y += 2 * lab.box.hh
+    return tuple(out)
+
+
+def _legend(
+    texts: tuple[Text, ...], content: Content, bottom: float, width: float
+) -> tuple[tuple[Label, ...], float]:
+    """The legend's lines under the picture, centred (the canvas widened to the widest)."""
+    lines = [_text(t, content) for t in texts]
+    width = max([width, *(2 * lab.box.hw + 2 * MARGIN for lab in lines)])
+    out = []
+    y = bottom + 2 * PAD
+    for lab in lines:
+        out.append(_moved(lab, width / 2, y + lab.box.hh))
+        y += 2 * lab.box.hh
+    return tuple(out), width
 
 
 def _place(
-    symbol: tuple[Run, ...],
-    weight: str,
-    value: str,
+    probe: Label,
     a: tuple[float, float],
     b: tuple[float, float],
     pos: float,
@@ -301,12 +432,10 @@ def _place(
     width: float,
     height: float,
 ) -> Label | None:
-    """The weight's label on the edge a → b, at its best free spot, or None; ``others`` are the
+    """The label ``probe`` on the edge a → b, at its best free spot, or None; ``others`` are the
     other edges."""
-    runs = (*symbol, (" = " + value, False))
     length = math.dist(a, b)
     angle = math.degrees(math.atan2(b[1] - a[1], b[0] - a[0]))
-    probe = _label(runs, LABEL_SIZE, 0, 0)
     lo, hi = (R + probe.box.hw + PAD) / length, 1 - (R + probe.box.hw + PAD) / length
     if lo > hi:
         return None
@@ -315,9 +444,9 @@ def _place(
     ux, uy = (b[0] - a[0]) / length, (b[1] - a[1]) / length
     side = probe.box.hh + 1.0
     near = probe.box.reach + side + PAD  # only what comes this close to the edge can meet a spot
-    circles = [c for c in centre.values() if _to_segment(c, a, b) < near + R + PAD]
-    boxes = [f for f in fixed if _to_segment((f.x, f.y), a, b) < near + f.reach + PAD]
-    lines = [(p, q) for p, q in others if _segments_near(p, q, a, b, near)]
+    circles = [c for c in centre.values() if to_segment(c, a, b) < near + R + PAD]
+    boxes = [f for f in fixed if to_segment((f.x, f.y), a, b) < near + f.reach + PAD]
+    lines = [(p, q) for p, q in others if segments_near(p, q, a, b, near)]
     best: tuple[tuple[float, float, float], Box] | None = None
     for i in range(25):
         t = lo + (hi - lo) * i / 24
@@ -334,79 +463,4 @@ def _place(
             score = (covered + abs(t - pos) + (0.08 if off else 0.0), off, t)
             if best is None or score < best[0]:
                 best = (score, box)
-    return None if best is None else replace(probe, box=best[1], value=weight)
-
-
-def _to_segment(c: tuple[float, float], a: tuple[float, float], b: tuple[float, float]) -> float:
-    """The distance from c to the segment a–b."""
-    dx, dy = b[0] - a[0], b[1] - a[1]
-    t = max(0.0, min(1.0, ((c[0] - a[0]) * dx + (c[1] - a[1]) * dy) / (dx * dx + dy * dy)))
-    return math.dist(c, (a[0] + t * dx, a[1] + t * dy))
-
-
-def _segments_near(
-    p: tuple[float, float], q: tuple[float, float], a: tuple[float, float], b: tuple[float, float], d: float
-) -> bool:
-    """Whether the segments p–q and a–b come within d (a cheap test: the boxes around them)."""
-    return not (
-        max(p[0], q[0]) + d < min(a[0], b[0])
-        or max(a[0], b[0]) + d < min(p[0], q[0])
-        or max(p[1], q[1]) + d < min(a[1], b[1])
-        or max(a[1], b[1]) + d < min(p[1], q[1])
-    )
-
-
-def segment_meets(box: Box, p: tuple[float, float], q: tuple[float, float]) -> bool:
-    """Whether the segment p–q passes through the box (clipped in the box's own frame)."""
-    cos, sin = math.cos(math.radians(box.angle)), math.sin(math.radians(box.angle))
-
-    def local(c: tuple[float, float]) -> tuple[float, float]:
-        dx, dy = c[0] - box.x, c[1] - box.y
-        return dx * cos + dy * sin, -dx * sin + dy * cos
-
-    (x1, y1), (x2, y2) = local(p), local(q)
-    lo, hi = 0.0, 1.0
-    for start, delta, half in ((x1, x2 - x1, box.hw), (y1, y2 - y1, box.hh)):
-        if abs(delta) < 1e-12:
-            if abs(start) > half:
-                return False
-            continue
-        t1, t2 = sorted(((-half - start) / delta, (half - start) / delta))
-        lo, hi = max(lo, t1), min(hi, t2)
-        if lo > hi:
-            return False
-    return True
-
-
-def inside(box: Box, width: float, height: float) -> bool:
-    """Whether the box lies within the canvas."""
-    return all(0 <= x <= width and 0 <= y <= height for x, y in box.corners)
-
-
-def boxes_meet(a: Box, b: Box, gap: float = 0.0) -> bool:
-    """Whether two (rotated) boxes come closer than ``gap``: separating axes of the two rectangles."""
-    if math.dist((a.x, a.y), (b.x, b.y)) >= a.reach + b.reach + gap:
-        return False
-    pa, pb = a.corners, b.corners
-    for poly in (pa, pb):
-        for i in range(2):
-            (x1, y1), (x2, y2) = poly[i], poly[i + 1]
-            nx, ny = y1 - y2, x2 - x1
-            norm = math.hypot(nx, ny)
-            nx, ny = nx / norm, ny / norm
-            sa = [x * nx + y * ny for x, y in pa]
-            sb = [x * nx + y * ny for x, y in pb]
-            if max(sa) + gap <= min(sb) or max(sb) + gap <= min(sa):
-                return False
-    return True
-
-
-def circle_meets(box: Box, c: tuple[float, float], r: float) -> bool:
-    """Whether the box comes within ``r`` of the point ``c``."""
-    dx, dy = c[0] - box.x, c[1] - box.y
-    if math.hypot(dx, dy) >= box.reach + r:
-        return False
-    cos, sin = math.cos(math.radians(box.angle)), math.sin(math.radians(box.angle))
-    lx, ly = dx * cos + dy * sin, -dx * sin + dy * cos  # c in the box's own frame
-    nearest = (max(-box.hw, min(lx, box.hw)), max(-box.hh, min(ly, box.hh)))
-    return math.dist((lx, ly), nearest) < r
+    return None if best is None else replace(probe, box=best[1])

@@ -16,7 +16,15 @@ from gradegen.core.network import fixed_quantities
 from gradegen.core.spec import Spec
 from gradegen.core.training import evaluate_spec
 from gradegen.documents.compiled import BLOCK, Block
-from gradegen.documents.formats import ALL_FILES, FILES, PRINTED_KEYS, PUBLIC_FILES, SECRET_FILES, files_for
+from gradegen.documents.formats import (
+    ALL_FILES,
+    FILES,
+    PRINTED_KEYS,
+    PUBLIC_FILES,
+    SECRET_FILES,
+    files_for,
+    spec_options,
+)
 from gradegen.documents.page import PracticeFinder
 from gradegen.documents.render import Renderer
 from gradegen.errors import GradegenError
@@ -78,7 +86,7 @@ def generate(
     asked = resolve_ask(graph, ask, fixed, spec.documents.level)
     files = Renderer(
         spec, graph, exact_values, hand_values, asked, exact_mode=exact, templates=templates,
-        files=files_for(_options(html, practice)), practice=practice,
+        files=files_for(_options(spec, html, practice)), practice=practice,
     )(0)  # fmt: skip
     engine = None
     if pdf:
@@ -103,14 +111,17 @@ def _write_files(folder: Path, files: Mapping[str, bytes]) -> None:
 
 
 CLASS_FILES = tuple(file for file in PUBLIC_FILES if file in FILES)
-"""What each student's folder holds (with ``--html`` also worksheet.html, the one other public
-file). The keys stay beside the folders, away from the handouts: keys.json, every student's
-printable key in keys.md and keys.tex (keys.pdf), and the HTML pages that hold answers."""
+"""What each student's folder holds (with ``--html`` also worksheet.html, and with ``--diagram
+values`` network-values.svg: the diagram solution.md shows, of the student's own numbers). The
+keys stay beside the folders, away from the handouts: keys.json, every student's printable key
+in keys.md and keys.tex (keys.pdf), and the HTML pages that hold answers."""
 
 
-def _options(html: bool, practice: PracticeFinder | None) -> list[str]:
-    """The optional formats asked for (see :func:`~gradegen.documents.formats.files_for`)."""
-    return [name for name, wanted in (("html", html), ("practice", practice is not None)) if wanted]
+def _options(spec: Spec, html: bool, practice: PracticeFinder | None) -> list[str]:
+    """The optional formats asked for (see :func:`~gradegen.documents.formats.files_for`): by
+    ``generate``'s options, and by the spec's documents (the values diagram)."""
+    chosen = [name for name, wanted in (("html", html), ("practice", practice is not None)) if wanted]
+    return [*chosen, *spec_options(spec)]
 
 
 def secret_folder(file: str) -> str:
@@ -152,7 +163,7 @@ def generate_class(
     """
     target = Path(out_dir) if out_dir is not None else default_out(spec)
     output = Output(target, CLASS, force=force, partial=only is not None)
-    chosen = files_for(_options(html, practice))
+    chosen = files_for(_options(spec, html, practice))
     if only is not None and seed is None:
         seed = _recorded_seed(target)
     variants = make_variants(spec, roster.ids, seed=seed, asked=ask, only=only)

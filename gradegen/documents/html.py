@@ -20,7 +20,7 @@ from latex2mathml.converter import convert
 
 from gradegen.core.levels import points_of
 from gradegen.documents.context import Ctx, DocumentFormat
-from gradegen.documents.diagram import svg
+from gradegen.documents.diagram import svg, svg_values
 from gradegen.documents.items import DocumentPlan
 from gradegen.documents.latex import BMATRIX, LATEX, matrix_display, matrix_visible
 from gradegen.documents.numbers import FORMS, MARK, Numbers, Slots, fill
@@ -87,6 +87,11 @@ def script_json(data: Any) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
+def _figure(picture: str, label: str) -> str:
+    """An SVG picture inline, named for screen readers."""
+    return picture.replace("<svg ", f'<svg role="img" aria-label="{label}" ', 1)
+
+
 class HtmlPage(DocumentFormat):
     """A page from templates/<document>.html.j2; the subclasses say which document and whether secret."""
 
@@ -115,9 +120,12 @@ class HtmlPage(DocumentFormat):
         return block.replace("<math ", '<math style="min-width: max-content" ', 1)
 
     def diagram(self, plan: DocumentPlan, numbers: Numbers | Slots) -> str:
-        picture = svg(plan, numbers.for_svg())  # type: ignore[arg-type]
         label = "Network diagram: units by layer, each edge labelled with its weight, biases shown"
-        return picture.replace("<svg ", f'<svg role="img" aria-label="{label}" ', 1)
+        return _figure(svg(plan, numbers.for_svg()), label)  # type: ignore[arg-type]
+
+    def values_diagram(self, plan: DocumentPlan, numbers: Numbers | Slots) -> str:
+        label = "The training step on the network: forward values in blue, gradients in red"
+        return _figure(svg_values(plan, numbers.for_svg()), label)  # type: ignore[arg-type]
 
     def student(self, shown: str | None, student: str | None) -> str:
         """The student's name, carrying their id for the answer form (the same slot for both)."""

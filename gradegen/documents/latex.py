@@ -11,7 +11,7 @@ from functools import lru_cache
 from typing import ClassVar
 
 from gradegen.documents.context import DocumentFormat
-from gradegen.documents.diagram import tikz
+from gradegen.documents.diagram import tikz, tikz_values
 from gradegen.documents.equations import terms
 from gradegen.documents.items import DocumentPlan
 from gradegen.documents.numbers import Numbers, Slots, fill
@@ -51,6 +51,9 @@ class Latex(DocumentFormat):
 
     def diagram(self, plan: DocumentPlan, numbers: Numbers | Slots) -> str:
         return tikz(plan, numbers)  # type: ignore[arg-type]
+
+    def values_diagram(self, plan: DocumentPlan, numbers: Numbers | Slots) -> str:
+        return tikz_values(plan, numbers)  # type: ignore[arg-type]
 
 
 LATEX = Latex()

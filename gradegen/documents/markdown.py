@@ -29,5 +29,8 @@ class Markdown(DocumentFormat):
     def diagram(self, plan: DocumentPlan, numbers: Numbers | Slots) -> str:
         return "network.svg"
 
+    def values_diagram(self, plan: DocumentPlan, numbers: Numbers | Slots) -> str:
+        return "network-values.svg"
+
 
 MARKDOWN = Markdown()

@@ -39,14 +39,53 @@ def operand(text: str) -> str:
     return _parenthesized(math_number(text))
 
 
+_SCIENTIFIC = re.compile(r"(\S+) \\times 10\^\{(-?)(\d+)\}")
+
+
 def _parenthesized(text: str) -> str:
     """A number in math form as an operand."""
     return f"({text})" if text.startswith("-") else text
 
 
-def _diagram(text: str) -> str:
-    """As the SVG diagram prints a number: with a real minus sign."""
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def diagram_number(text: str) -> str:
+    """As the SVG diagram prints a number: with a real minus sign, and 1.23 \\times 10^{-4} as
+    1.23×10⁻⁴."""
+    m = _SCIENTIFIC.fullmatch(text)
+    if m is not None:
+        text = f"{m.group(1)}×10{(m.group(2) + m.group(3)).translate(_SUPERSCRIPT)}"
     return text.replace("-", "−")
+
+
+def is_zero(text: str) -> bool:
+    """Whether a printed value is 0 (in any of its forms)."""
+    return not any(c in "123456789" for c in text.split(" ", 1)[0])
+
+
+DEAD_SVG = 'fill="#ececec" stroke="#8a8a8a" stroke-dasharray="4 3"'
+LIVE_SVG = 'fill="#fdf3e7" stroke="#222"'
+"""A unit's circle in the values diagram: a dead ReLU unit's (its derivative 0), and any other's."""
+DEAD_EDGE_SVG = 'stroke="#a0a0a0" stroke-width="1.2" stroke-dasharray="4 3"'
+LIVE_EDGE_SVG = 'stroke="#444" stroke-width="1.2"'
+"""An edge into a unit in the values diagram: into a dead one, and into any other."""
+
+
+def _unit_svg(text: str) -> str:
+    return DEAD_SVG if is_zero(text) else LIVE_SVG
+
+
+def _unit_tikz(text: str) -> str:
+    return ", dead" if is_zero(text) else ""
+
+
+def _edge_svg(text: str) -> str:
+    return DEAD_EDGE_SVG if is_zero(text) else LIVE_EDGE_SVG
+
+
+def _edge_tikz(text: str) -> str:
+    return "[dead edge]" if is_zero(text) else ""
 
 
 def _plain(text: str) -> str:
@@ -56,9 +95,6 @@ def _plain(text: str) -> str:
 def _short(text: str) -> str:
     """A value that is exactly what it shows (a ReLU's 0 or 1, a leaky slope): no trailing zeros."""
     return text.rstrip("0").rstrip(".") if "." in text else text
-
-
-_SCIENTIFIC = re.compile(r"(\S+) \\times 10\^\{(-?)(\d+)\}")
 
 
 def _mathml(text: str) -> str:
@@ -79,16 +115,22 @@ def _mathml_operand(text: str) -> str:
 
 # A slot key is "<form>:<id>". Forms: "t" a node's printed value, "o" the same as an operand, "v"
 # as the SVG diagram prints it, "i" a value that is exact (a ReLU's derivative) without trailing
-# zeros; "m", "n" and "k" are "t", "o" and "i" as MathML. Compiled documents also hold
-# "student:<format>", the student as it is named.
+# zeros; "m", "n" and "k" are "t", "o" and "i" as MathML; "d" and "e" a unit's look in the values
+# diagram's SVG and TikZ, "D" and "E" an edge's into it, from the unit's activation's derivative
+# (dashed and grey where it is 0: a dead ReLU).
+# Compiled documents also hold "student:<format>", the student as it is named.
 FORMS: dict[str, Callable[[str], str]] = {
     "t": _plain,
     "o": _parenthesized,
-    "v": _diagram,
+    "v": diagram_number,
     "i": _short,
     "m": _mathml,
     "n": _mathml_operand,
     "k": lambda text: _mathml(_short(text)),
+    "d": _unit_svg,
+    "e": _unit_tikz,
+    "D": _edge_svg,
+    "E": _edge_tikz,
 }
 """Each number form, from the number's printed text (math form)."""
 
@@ -228,6 +270,10 @@ class Slots:
 
     def short(self, node_id: str) -> str:
         return slot(f"i:{node_id}")
+
+    def slot(self, key: str) -> str:
+        """The marker of number slot ``key`` (filled per variant as :meth:`Numbers.slot` fills it)."""
+        return slot(key)
 
     def place(self, text: str) -> str:
         """``text`` as it is: compiled documents keep their markers."""

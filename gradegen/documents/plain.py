@@ -11,7 +11,7 @@ from gradegen.core.key import Key
 from gradegen.core.levels import points_of, points_text
 from gradegen.core.network import build_graph
 from gradegen.core.spec import Spec
-from gradegen.documents.diagram import svg
+from gradegen.documents.diagram import svg, svg_values
 from gradegen.documents.page import Page
 
 
@@ -66,6 +66,18 @@ class Diagram(PlainFormat):
         return {"network.svg": svg(page.plan, page.numbers.for_svg())}  # type: ignore[arg-type]
 
 
+class ValuesDiagram(Diagram):
+    """network-values.svg: the diagram with the step's values (``--diagram values``), which
+    solution.md shows; beside it in a student's folder, as it holds that student's numbers."""
+
+    name = "diagram_values"
+    files = ("network-values.svg",)
+    option = "values"
+
+    def render(self, page: Page) -> dict[str, str]:
+        return {"network-values.svg": svg_values(page.plan, page.numbers.for_svg())}  # type: ignore[arg-type]
+
+
 def key_json(key: Key) -> str:
     """key.json's text: the key as JSON, indented, with a final newline."""
     return key.to_json()
@@ -96,3 +108,4 @@ def _answers(
 ANSWER_SHEET = AnswerSheet()
 KEY = KeyFile()
 DIAGRAM = Diagram()
+VALUES_DIAGRAM = ValuesDiagram()

@@ -23,7 +23,7 @@ from gradegen.core.spec import Spec
 from gradegen.documents.answerkey import bounds
 from gradegen.documents.compiled import Block, BlockNumbers, Compiled
 from gradegen.documents.environment import environment
-from gradegen.documents.formats import FILES, FORMATS
+from gradegen.documents.formats import FILES, FORMATS, files_for, spec_options
 from gradegen.documents.items import DocumentPlan
 from gradegen.documents.notes import dead_units
 from gradegen.documents.numbers import Numbers, Slots, precision_text, slot
@@ -70,7 +70,8 @@ def render_documents(
     """Every file of one variant (``index`` of an evaluated batch): file name → text.
 
     ``student`` is the id pre-filled in answers.yaml; the documents show ``name (student)``.
-    ``files`` selects some of :data:`FILES` (default all). ``compiled=False`` renders the
+    ``files`` selects some of :data:`FILES` (default all, and network-values.svg when the spec
+    asks for the values diagram). ``compiled=False`` renders the
     templates for this variant alone: the reference the compiled documents are tested against.
 
     Pure: reads values only, so a batch evaluated once renders any number of variants.
@@ -106,6 +107,8 @@ class Renderer:
         self.exact_mode = exact_mode
         self.env = environment(templates)
         wanted = set(FILES if files is None else files)
+        if files is None:  # and what the spec's documents ask for (the values diagram)
+            wanted.update(files_for(spec_options(spec)))
         self.wanted = tuple(f for fmt in FORMATS for f in fmt.files if f in wanted)
         self._finder = practice
         self._practice: Callable[[int], Mapping[str, Any]] | None = None
