@@ -40,6 +40,7 @@ class Kind(StrEnum):
     GRADIENT = "gradient"
     STEP = "step"
     UPDATE = "update"
+    AFTER = "after"  # the forward pass and loss again, with the updated parameters
 
 
 class Role(StrEnum):
@@ -64,6 +65,12 @@ class Role(StrEnum):
     BIAS_GRADIENT = "bias_gradient"
     STEP = "step"  # η·∂L/∂p, what the update subtracts
     UPDATE = "update"  # a parameter after the step
+    # the forward pass again with the updated parameters (own roles: lookups of z, a, L unchanged)
+    AFTER_WEIGHTED_SUM = "after_weighted_sum"
+    AFTER_ACTIVATION = "after_activation"
+    AFTER_LOSS_TERM = "after_loss_term"
+    AFTER_LOSS = "after_loss"
+    LOSS_DECREASE = "loss_decrease"  # the loss before the update minus after it
 
     @property
     def kind(self) -> Kind:
@@ -88,7 +95,20 @@ _KIND_OF = {
     Role.BIAS_GRADIENT: Kind.GRADIENT,
     Role.STEP: Kind.STEP,
     Role.UPDATE: Kind.UPDATE,
+    Role.AFTER_WEIGHTED_SUM: Kind.AFTER,
+    Role.AFTER_ACTIVATION: Kind.AFTER,
+    Role.AFTER_LOSS_TERM: Kind.AFTER,
+    Role.AFTER_LOSS: Kind.AFTER,
+    Role.LOSS_DECREASE: Kind.AFTER,
 }
+
+AFTER_OF = {
+    Role.WEIGHTED_SUM: Role.AFTER_WEIGHTED_SUM,
+    Role.ACTIVATION: Role.AFTER_ACTIVATION,
+    Role.LOSS_TERM: Role.AFTER_LOSS_TERM,
+    Role.LOSS: Role.AFTER_LOSS,
+}
+"""Each forward or loss role, and the role of its copy computed after the update."""
 
 
 class Group(StrEnum):
@@ -100,6 +120,7 @@ class Group(StrEnum):
     OUTPUT_GRADIENTS = "output_gradients"
     HIDDEN_GRADIENTS = "hidden_gradients"
     UPDATES = "updates"
+    AFTER_UPDATE = "after_update"  # not asked by default (see core.key.default_questions)
 
 
 @dataclass(frozen=True)

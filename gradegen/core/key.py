@@ -49,10 +49,11 @@ def _unasked_kind(graph: Graph) -> Kind:
 
 
 def default_questions(graph: Graph, fixed: Collection[str] = ()) -> tuple[str, ...]:
-    """What a worksheet asks when ``--ask`` is not given: every quantity but the givens and those
-    ``fixed`` by them, each update as its step or as its new value (see :func:`_unasked_kind`)."""
-    skip = _unasked_kind(graph)
-    return tuple(qid for qid in askable(graph) if graph[qid].kind is not skip and qid not in fixed)
+    """What a worksheet asks when ``--ask`` is not given: every quantity but the givens, those
+    ``fixed`` by them and those after the update, each update as its step or as its new value (see
+    :func:`_unasked_kind`)."""
+    skip = {_unasked_kind(graph), Kind.AFTER}
+    return tuple(qid for qid in askable(graph) if graph[qid].kind not in skip and qid not in fixed)
 
 
 def resolve_ask(
