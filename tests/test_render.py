@@ -48,7 +48,7 @@ _ALLOWED = {
     r"\left",
     r"\right",
 }
-_NAMES = {r"\partial", r"\hat", r"\eta", r"\lambda", r"\text"}  # only in symbolic segments
+_NAMES = {r"\partial", r"\hat", r"\eta", r"\lambda", r"\text", r"\Delta"}  # only in symbolic segments
 _TOKEN = re.compile(r"\s*(\d+(?:\.\d+)?|\\[A-Za-z]+|IF|ELSE|[A-Za-z]|[-+(){}\[\]^,>_])")
 
 

@@ -1,0 +1,73 @@
+"""The solution's closing section: the forward pass again with the updated parameters, and by how
+much the loss fell (as Mazur's walkthrough ends). :func:`~gradegen.documents.plan.build_plan`
+appends it after every style's own sections.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from gradegen.core.graph import Graph, Role
+from gradegen.core.key import asks_steps
+from gradegen.core.spec import Spec
+from gradegen.documents import phrases
+from gradegen.documents.items import Item, Layer, NodeEq, Para, Section
+from gradegen.documents.numbers import slot
+from gradegen.documents.prose import M, Prose, prose
+
+Show = Callable[[str, list[Item]], None]
+"""Appends a node's equation (or why it is 0) to a list of items: the style planner's ``show``."""
+
+
+def after_sections(spec: Spec, graph: Graph, layers: tuple[Layer, ...], show: Show) -> tuple[Section, ...]:
+    """ "After the update": each z and a with the new parameters, the new loss and its decrease
+    (none for a graph without the after-update nodes, such as a hand-built one)."""
+    loss_after = graph.find(Role.AFTER_LOSS)
+    decrease = graph.find(Role.LOSS_DECREASE)
+    if loss_after is None or decrease is None:
+        return ()
+    params = "weights and biases" if spec.update_biases else "weights (the biases stay as they are)"
+    intro = Para(
+        prose(
+            "The forward pass once more, with the same inputs and the new ", params,
+            ", worked as before: one step of gradient descent should lower the loss.",
+        )
+    )  # fmt: skip
+    sections = [Section(prose("After the update"), 2, (intro,))]
+    for info in layers[1:]:
+        items: list[Item] = []
+        for role in (Role.AFTER_WEIGHTED_SUM, Role.AFTER_ACTIVATION):
+            for unit in info.units:
+                show(graph.node_of(role, unit).id, items)
+        units = phrases.units(info.units, ", ")
+        heading = prose(phrases.title(info.kind, info.index), ": ", *units, " with the new parameters")
+        sections.append(Section(heading, 3, tuple(items)))
+    items = []
+    for node in graph.with_role(Role.AFTER_LOSS_TERM, Role.AFTER_LOSS):
+        show(node.id, items)
+    loss = graph.node_of(Role.LOSS)
+    items.append(
+        Para(
+            prose(
+                "The loss went from ", M(f"{loss.symbol} = {slot('t:' + loss.id)}"), " to ",
+                M(f"{loss_after.symbol} = {slot('t:' + loss_after.id)}"), "; it fell by",
+            )
+        )
+    )  # fmt: skip
+    items.append(NodeEq(decrease.id))
+    if asks_steps(graph):  # η so small that the change hides below the hand precision
+        items.append(Para(Prose.of(_TINY.format(spec.decimals)), exact=Prose.of(_TINY_EXACT)))
+    items.append(Para(_SIGN))
+    sections.append(Section(prose("Loss with the new parameters"), 3, tuple(items)))
+    return tuple(sections)
+
+
+_SIGN = Prose.of(
+    "A positive decrease is what gradient descent promises for a small enough learning rate; "
+    "a negative one means the step overshot (the loss rose), and a smaller learning rate would do better."
+)
+_TINY = (
+    "With a learning rate this small the loss changes by less than {} decimal places show: "
+    "the exact solution (generate --exact) shows the decrease to 10 significant figures."
+)
+_TINY_EXACT = "With a learning rate this small the change is tiny, but the 10 significant figures show it."
