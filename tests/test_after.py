@@ -17,9 +17,9 @@ from gradegen.core.options import Style, with_documents
 from gradegen.core.spec import Spec, parse_spec, preset
 from gradegen.core.training import evaluate_spec
 from gradegen.documents.render import render_documents
-from gradegen.grading.submissions import Submissions
 from gradegen.grading.grade import grade
 from gradegen.grading.results import Verdict
+from gradegen.grading.submissions import Submissions
 from gradegen.variants.draw import keys_document, make_variants
 
 MAZUR_AFTER = 0.291027924
