@@ -7,7 +7,8 @@ Quantity ids (public; worksheets, keys and submissions use them):
 * ``loss``, and ``loss_o1``… (each output's term) when there are several outputs;
 * per unit ``dL_da_<u>``, ``da_<u>_dz_<u>``, ``dL_dz_<u>`` (a softmax output has no ``da/dz``);
 * gradients ``dL_dw1…``, ``dL_db1…``; steps ``step_w1…``, ``step_b1…`` (η·∂L/∂p); updates
-  ``w1_new…``, ``b1_new…``; then (not asked by default) ``z_h1_after``… ``loss_after``, ``loss_decrease``.
+  ``w1_new…``, ``b1_new…``; then (not asked by default) ``z_h1_after``… ``loss_after``, ``loss_decrease``;
+* with ``steps: N > 1`` (not asked by default) ``loss_step2``…, ``w1_final``… (:mod:`.steps`).
 
 Each computed node gets its hand precision here (:func:`precision_of`): a rule per role.
 
@@ -18,7 +19,6 @@ This is the one module that composes ids. Every node carries its role, layer, un
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -29,10 +29,10 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from gradegen.core.functions import activation_rule, loss_rule, softmax
-from gradegen.core.graph import AFTER_OF, Array, Formula, Graph, Group, Kind, Node, Role
+from gradegen.core.graph import AFTER_OF, Array, Formula, Graph, Group, Kind, Node, Role, check_ids
 from gradegen.core.rounding import SIGNIFICANT, Precision, Rule, tiny_learning_rate
 from gradegen.core.spec import Activation, Loss, Spec
-from gradegen.errors import SpecError
+from gradegen.core.steps import step_nodes
 
 
 def unit_names(spec: Spec) -> list[list[str]]:
@@ -217,6 +217,8 @@ def build_graph(spec: Spec) -> Graph:
     _updates(net)
     _after(net)
     graph = Graph(tuple(net.nodes), net.defaults, spec.decimals)
+    steps = step_nodes(spec, graph, lambda k: f"loss_step{k}", lambda p: f"{p}_final")  # spec.steps > 1
+    graph = Graph((*graph.nodes, *steps), net.defaults, spec.decimals) if steps else graph
     check_ids(spec, graph)
     return graph
 
@@ -488,13 +490,3 @@ def fixed_quantities(spec: Spec, graph: Graph, givens: Mapping[str, ArrayLike]) 
         ):
             zero.add(node.id)
     return Fixed(frozenset(zero), frozenset(constant))
-
-
-def check_ids(spec: Spec, graph: Graph, *, source: str = "spec") -> None:
-    """Per-id settings (tolerances, points) must name quantities of this network."""
-    for setting in ("tolerances", "points"):
-        for qid in getattr(spec, setting):
-            if qid not in graph:
-                close = difflib.get_close_matches(qid, graph.ids, n=1)
-                hint = f" (did you mean {close[0]!r}?)" if close else ""
-                raise SpecError(f"{setting}.{qid}: unknown quantity id{hint}", source=source)

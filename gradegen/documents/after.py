@@ -59,7 +59,34 @@ def after_sections(spec: Spec, graph: Graph, layers: tuple[Layer, ...], show: Sh
         items.append(Para(Prose.of(_TINY.format(spec.decimals)), exact=Prose.of(_TINY_EXACT)))
     items.append(Para(_SIGN))
     sections.append(Section(prose("Loss with the new parameters"), 3, tuple(items)))
-    return tuple(sections)
+    return (*sections, *_steps_appendix(spec, graph))
+
+
+def _steps_appendix(spec: Spec, graph: Graph) -> tuple[Section, ...]:
+    """With ``steps: N > 1``: the loss after each step (a sample of them for many) and the
+    parameters after the last, as computed in float64 (:mod:`gradegen.core.steps`)."""
+    losses = graph.with_role(Role.STEP_LOSS)
+    if not losses:
+        return ()
+    n = spec.steps
+    every = len(losses) == n - 1
+    intro = prose(
+        f"Training repeats the step {n} times, each from the parameters the last one left. These values are "
+        f"computed in float64 without rounding by hand and shown to {spec.decimals + 2} decimal places "
+        "(steps 0 and 1 are the ones worked above)",
+        "." if every else f"; the loss is shown after a selection of the {n} steps.",
+    )
+    loss, after = graph.node_of(Role.LOSS), graph.node_of(Role.AFTER_LOSS)
+    pieces: list[str] = ["The loss after each step: "]
+    rows = [("L^{(0)} = " + loss.symbol, loss.id), ("L^{(1)} = " + after.symbol, after.id)]
+    rows += [(node.symbol, node.id) for node in losses]
+    for k, (symbol, qid) in enumerate(rows):
+        pieces += [", " if k else "", M(f"{symbol} = {slot('t:' + qid)}")]
+    params: list[str] = [f"The parameters after step {n}: "]
+    for k, node in enumerate(graph.with_role(Role.FINAL_PARAMETER)):
+        params += [", " if k else "", M(f"{node.symbol} = {slot('t:' + node.id)}")]
+    items = (Para(intro), Para(prose(*pieces, ".")), Para(prose(*params, ".")))
+    return (Section(prose(f"Appendix: {n} steps of training"), 2, items),)
 
 
 _SIGN = Prose.of(
