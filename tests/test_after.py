@@ -7,14 +7,15 @@ import re
 import numpy as np
 import pytest
 from conftest import deep_softmax_data
-from tests_support import flat_parameters, reference_loss
+from tests_support import flat_parameters, numeric_gradient, reference_loss
 
 from gradegen.core.classkeys import ClassKeys
-from gradegen.core.graph import Group, Kind
+from gradegen.core.graph import Group, Kind, Role
 from gradegen.core.key import default_questions, resolve_ask, solve_key
 from gradegen.core.network import fixed_quantities
 from gradegen.core.options import Style, with_documents
 from gradegen.core.spec import Spec, parse_spec, preset
+from gradegen.core.steps import shown_steps
 from gradegen.core.training import evaluate_spec
 from gradegen.documents.render import render_documents
 from gradegen.grading.grade import grade
@@ -143,3 +144,77 @@ def test_an_after_update_answer_is_graded_from_a_class_key() -> None:
     assert {item.verdict for item in first.items.values()} == {Verdict.CORRECT}
     assert second.items["loss_after"].verdict is not Verdict.CORRECT
     assert second.items["z_o1_after"].verdict is Verdict.CORRECT
+
+
+# --------------------------------------------------------------------------- several steps
+
+
+def _independent_training(spec: Spec, steps: int) -> tuple[list[float], np.ndarray]:
+    """Losses after 0 … steps updates and the final parameters: gradient descent with central
+    differences of the plain numpy network's loss, no graph involved."""
+    flat = flat_parameters(spec)
+    nw = sum(layer.size * len(layer.weights[0]) for layer in spec.layers)
+    losses = [reference_loss(spec, flat)[0]]
+    for _ in range(steps):
+        grad = numeric_gradient(spec, flat, h=1e-7)
+        if not spec.update_biases:
+            grad[nw:] = 0.0
+        flat = flat - spec.learning_rate * grad
+        losses.append(reference_loss(spec, flat)[0])
+    return losses, flat
+
+
+def test_the_steps_nodes_equal_an_independent_training_loop() -> None:
+    """With steps: 4 on Mazur's network, the loss after each step and the final parameters equal
+    a loop of finite-difference gradient descent on the plain numpy network; one step has none."""
+    spec = with_documents(preset("mazur"), steps=4)
+    graph, exact, _ = evaluate_spec(spec)
+    losses, flat = _independent_training(spec, 4)
+    shown = [float(exact["loss"][0]), float(exact["loss_after"][0])]
+    shown += [float(exact[n.id][0]) for n in graph.with_role(Role.STEP_LOSS)]
+    assert shown == pytest.approx(losses, rel=1e-7)
+    finals = [float(exact[n.id][0]) for n in graph.with_role(Role.FINAL_PARAMETER)]
+    assert finals == pytest.approx(flat.tolist(), rel=1e-7)
+    assert not evaluate_spec(preset("mazur"))[0].with_role(Role.STEP_LOSS)
+
+
+def test_many_steps_show_a_sample_ending_at_the_last() -> None:
+    """Past 20 steps the loss is a node at a sample of steps: 2 first, N last, at most 20."""
+    assert shown_steps(3) == (2, 3)
+    sample = shown_steps(1000)
+    assert sample[0] == 2 and sample[-1] == 1000 and len(sample) <= 20
+    assert list(sample) == sorted(set(sample))
+
+
+def test_the_appendix_prints_each_steps_loss_and_compiles_like_the_reference() -> None:
+    """The solution's appendix prints the steps' values at decimals + 2 (float64, rounded once),
+    and the compiled files with the steps asked equal the reference render."""
+    spec = with_documents(preset("mazur"), steps=3)
+    _, exact, _ = evaluate_spec(spec)
+    solution = render_documents(spec, *evaluate_spec(spec))["solution.md"]
+    assert "## Appendix: 3 steps of training" in solution
+    assert f"$L^{{(3)}} = {float(exact['loss_step3'][0]):.6f}$" in solution
+    assert f"$w_{{1}}^{{(3)}} = {float(exact['w1_final'][0]):.6f}$" in solution
+    variants = make_variants(spec, ["a", "b"], seed="steps", asked="steps,loss")
+    for i in range(len(variants)):
+        args = (variants.spec_for(i), variants.graph, variants.exact, variants.hand, i, variants.asked)
+        assert render_documents(*args) == render_documents(*args, compiled=False)
+
+
+def test_a_steps_answer_is_graded_from_a_class_key() -> None:
+    """keys.json holds the steps' values when asked; a right loss after 3 steps is correct and
+    the default questions stay those of one step."""
+    spec = with_documents(preset("mazur"), steps=3)
+    graph = evaluate_spec(spec)[0]
+    assert not any(graph[q].group is Group.STEPS for q in solve_key(spec).asked)
+    variants = make_variants(spec, ["s1", "s2"], seed="steps", asked="steps")
+    keys = ClassKeys.from_data(keys_document(variants))
+    table = Submissions()
+    for i, student in enumerate(variants.ids):
+        answers = {q: float(variants.hand[q][i]) for q in variants.asked}
+        answers["loss_step3"] += 0.01 * i
+        table.add_record(student, f"{student}.yaml", answers, [])
+    results = grade(keys, table)
+    assert results.student(0).items["loss_step3"].verdict is Verdict.CORRECT
+    assert results.student(0).items["w8_final"].verdict is Verdict.CORRECT
+    assert results.student(1).items["loss_step3"].verdict is not Verdict.CORRECT
