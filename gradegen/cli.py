@@ -115,7 +115,8 @@ def generate(
         str | None,
         typer.Option(
             help="Questions to ask: groups (forward, loss, output_gradients, hidden_gradients, updates; "
-            "after_update, not asked by default) and/or quantity IDs, comma-separated. Default: everything."
+            "after_update and steps, not asked by default) and/or quantity IDs, comma-separated. "
+            "Default: everything."
         ),
     ] = None,
     exact: Annotated[bool, typer.Option("--exact", help="Full precision, not hand values.")] = False,
