@@ -5,23 +5,29 @@ appends it after every style's own sections.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from gradegen.core.graph import Graph, Role
 from gradegen.core.key import asks_steps
+from gradegen.core.options import Style
 from gradegen.core.spec import Spec
 from gradegen.documents import phrases
 from gradegen.documents.items import Item, Layer, NodeEq, Para, Section
 from gradegen.documents.numbers import slot
 from gradegen.documents.prose import M, Prose, prose
 
+_FORWARD = (Role.AFTER_WEIGHTED_SUM, Role.AFTER_ACTIVATION)
+
 Show = Callable[[str, list[Item]], None]
 """Appends a node's equation (or why it is 0) to a list of items: the style planner's ``show``."""
 
 
-def after_sections(spec: Spec, graph: Graph, layers: tuple[Layer, ...], show: Show) -> tuple[Section, ...]:
-    """ "After the update": each z and a with the new parameters, the new loss and its decrease
-    (none for a graph without the after-update nodes, such as a hand-built one)."""
+def after_sections(
+    spec: Spec, graph: Graph, layers: tuple[Layer, ...], show: Show, shown: set[str]
+) -> tuple[Section, ...]:
+    """The section "After the update": each z and a with the new parameters, the new loss and its
+    decrease (none for a graph without those nodes, such as a hand-built one). ``show`` and
+    ``shown``: the style planner's, which says each quantity once."""
     loss_after = graph.find(Role.AFTER_LOSS)
     decrease = graph.find(Role.LOSS_DECREASE)
     if loss_after is None or decrease is None:
@@ -36,9 +42,13 @@ def after_sections(spec: Spec, graph: Graph, layers: tuple[Layer, ...], show: Sh
     sections = [Section(prose("After the update"), 2, (intro,))]
     for info in layers[1:]:
         items: list[Item] = []
-        for role in (Role.AFTER_WEIGHTED_SUM, Role.AFTER_ACTIVATION):
-            for unit in info.units:
-                show(graph.node_of(role, unit).id, items)
+        if spec.style is not Style.FULL and info.kind == "hidden":  # values only: the work is as above
+            items.append(_values(graph, info.units))
+            shown.update(graph.node_of(r, u).id for u in info.units for r in _FORWARD)
+        else:
+            for role in _FORWARD:
+                for unit in info.units:
+                    show(graph.node_of(role, unit).id, items)
         units = phrases.units(info.units, ", ")
         heading = prose(phrases.title(info.kind, info.index), ": ", *units, " with the new parameters")
         sections.append(Section(heading, 3, tuple(items)))
@@ -60,6 +70,17 @@ def after_sections(spec: Spec, graph: Graph, layers: tuple[Layer, ...], show: Sh
     items.append(Para(_SIGN))
     sections.append(Section(prose("Loss with the new parameters"), 3, tuple(items)))
     return (*sections, *_steps_appendix(spec, graph))
+
+
+def _values(graph: Graph, units: Sequence[str]) -> Para:
+    """A hidden layer's weighted sums and activations after the update, as values in one line."""
+    pieces: list[str] = ["Worked as in the forward pass above, unit by unit: "]
+    for k, unit in enumerate(units):
+        for j, role in enumerate(_FORWARD):
+            node = graph.node_of(role, unit)
+            sep = "; " if k and not j else (", " if j else "")
+            pieces += [sep, M(f"{node.symbol} = {slot('t:' + node.id)}")]
+    return Para(prose(*pieces, "."))
 
 
 def _steps_appendix(spec: Spec, graph: Graph) -> tuple[Section, ...]:

@@ -344,7 +344,7 @@ def build_plan(spec: Spec, graph: Graph, zero: frozenset[str] = frozenset()) -> 
     sections, chains = style(spec, graph, zero, layers)
     closing = _Planner(spec, graph, zero)  # every style ends with the forward pass after the update
     closing.shown.update(n.id for n in graph.nodes if n.kind is not Kind.AFTER)
-    sections = (*sections, *after_sections(spec, graph, layers, closing.show))
+    sections = (*sections, *after_sections(spec, graph, layers, closing.show, closing.shown))
     loss_def, loss_name = _LOSSES[spec.loss.value]
     return DocumentPlan(
         graph=graph,
