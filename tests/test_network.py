@@ -117,8 +117,9 @@ def test_handout_ids_in_graph_order(handout: Spec) -> None:
     assert [i for i in computed if i.startswith("dL_dw")] == [
         "dL_dw5", "dL_dw6", "dL_dw1", "dL_dw2", "dL_dw3", "dL_dw4",
     ]  # fmt: skip
-    assert computed[-15:-7] == [f"w{k}_new" for k in range(1, 7)] + ["b1_new", "b2_new"]
-    assert computed[-7:] == [f"{i}_after" for i in ("z_h1", "z_h2", "a_h1", "a_h2", "z_out", "a_out", "loss")]
+    assert computed[-16:-8] == [f"w{k}_new" for k in range(1, 7)] + ["b1_new", "b2_new"]
+    after = [f"{i}_after" for i in ("z_h1", "z_h2", "a_h1", "a_h2", "z_out", "a_out", "loss")]
+    assert computed[-8:] == [*after, "loss_decrease"]
     assert graph.givens == (
         "x1", "x2", "y", "w1", "w2", "w3", "w4", "w5", "w6", "b1", "b2", "lr",
     )  # fmt: skip
@@ -167,6 +168,9 @@ HANDOUT_ROLES = {
     Role.AFTER_ACTIVATION: ["a_h1_after", "a_h2_after", "a_out_after"],
     Role.AFTER_LOSS_TERM: [],
     Role.AFTER_LOSS: ["loss_after"],
+    Role.LOSS_DECREASE: ["loss_decrease"],
+    Role.STEP_LOSS: [],
+    Role.FINAL_PARAMETER: [],
 }
 
 
