@@ -220,13 +220,13 @@ def test_a_steps_answer_is_graded_from_a_class_key() -> None:
     assert results.student(1).items["loss_step3"].verdict is not Verdict.CORRECT
 
 
-def test_outside_the_full_style_hidden_layers_after_the_update_are_values_only() -> None:
-    """In the compact and matrix styles a hidden layer's values after the update are given in one
-    line (the work is as in the forward pass); the output layer and the loss are worked out."""
+def test_outside_the_full_style_the_layers_after_the_update_are_values_only() -> None:
+    """In the compact and matrix styles each layer's values after the update are given in one
+    paragraph (the work is as in the forward pass); the loss and its decrease are worked out."""
     spec = with_documents(parse_spec(deep_softmax_data()), style=Style.COMPACT)
     _, _, hand = evaluate_spec(spec)
     solution = render_documents(spec, *evaluate_spec(spec))["solution.md"]
     after = solution[solution.index("## After the update") :]
     assert f"$a_{{h1,1}}^{{\\text{{new}}}} = {hand.text('a_h1_1_after')}$" in after
     assert "$$a_{h1,1}^{\\text{new}}" not in after
-    assert "$$z_{o1}^{\\text{new}}" in after and "$$\\Delta L" in after
+    assert "$$z_{o1}^{\\text{new}}" not in after and "$$\\Delta L" in after

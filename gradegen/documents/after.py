@@ -42,7 +42,7 @@ def after_sections(
     sections = [Section(prose("After the update"), 2, (intro,))]
     for info in layers[1:]:
         items: list[Item] = []
-        if spec.style is not Style.FULL and info.kind == "hidden":  # values only: the work is as above
+        if spec.style is not Style.FULL:  # values only, the work being the forward pass's: kept short
             items.append(_values(graph, info.units))
             shown.update(graph.node_of(r, u).id for u in info.units for r in _FORWARD)
         else:
@@ -73,7 +73,7 @@ def after_sections(
 
 
 def _values(graph: Graph, units: Sequence[str]) -> Para:
-    """A hidden layer's weighted sums and activations after the update, as values in one line."""
+    """A layer's weighted sums and activations after the update, as values in one paragraph."""
     pieces: list[str] = ["Worked as in the forward pass above, unit by unit: "]
     for k, unit in enumerate(units):
         for j, role in enumerate(_FORWARD):
