@@ -18,6 +18,7 @@ from gradegen.core.spec import Spec, parse_spec, preset
 from gradegen.core.steps import shown_steps
 from gradegen.core.training import evaluate_spec
 from gradegen.documents.render import render_documents
+from gradegen.errors import GradegenError
 from gradegen.grading.grade import grade
 from gradegen.grading.results import Verdict
 from gradegen.grading.submissions import Submissions
@@ -230,3 +231,11 @@ def test_outside_the_full_style_the_layers_after_the_update_are_values_only() ->
     assert f"$a_{{h1,1}}^{{\\text{{new}}}} = {hand.text('a_h1_1_after')}$" in after
     assert "$$a_{h1,1}^{\\text{new}}" not in after
     assert "$$z_{o1}^{\\text{new}}" not in after and "$$\\Delta L" in after
+
+
+def test_asking_the_steps_of_a_single_step_is_refused() -> None:
+    """--ask steps on a spec of one step asks nothing: refused with the reason, not an empty key."""
+    spec = preset("mazur")
+    graph = evaluate_spec(spec)[0]
+    with pytest.raises(GradegenError, match=r"asks no quantity.*steps: N > 1"):
+        resolve_ask(graph, "steps")

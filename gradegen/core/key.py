@@ -93,6 +93,9 @@ def resolve_ask(
                 f"--ask: {item!r} is neither a group ({', '.join(GROUPS)}) "
                 f"nor a quantity id of this network{hint}"
             )
+    if not wanted:  # say so now: a key asking nothing cannot be graded
+        hint = " (the steps group needs steps: N > 1)" if "steps" in items else ""
+        raise GradegenError(f"--ask: {', '.join(items)} asks no quantity of this network{hint}")
     return tuple(i for i in askable(graph) if i in wanted)
 
 
