@@ -114,9 +114,10 @@ def generate(
     ask: Annotated[
         str | None,
         typer.Option(
-            help="Questions to ask: groups (forward, loss, output_gradients, hidden_gradients, updates) "
-            "and/or quantity IDs, comma-separated. Default: what --level asks (standard: everything); "
-            "with --ask the level still decides what is given and the points."
+            help="Questions to ask: groups (forward, loss, output_gradients, hidden_gradients, updates; "
+            "after_update and steps, not asked by default) and/or quantity IDs, comma-separated. "
+            "Default: what --level asks (standard: everything); with --ask the level still decides "
+            "what is given and the points."
         ),
     ] = None,
     exact: Annotated[bool, typer.Option("--exact", help="Full precision, not hand values.")] = False,

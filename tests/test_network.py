@@ -108,7 +108,8 @@ def test_mazur_leaves_biases_alone(mazur: Spec) -> None:
 
 
 def test_handout_ids_in_graph_order(handout: Spec) -> None:
-    """The public ids of the handout network, in the order a worksheet asks them."""
+    """The public ids of the handout network, in the order a worksheet asks them; the forward
+    pass after the update comes last."""
     graph = build_graph(handout)
     computed = [n.id for n in graph.nodes if n.kind is not Kind.GIVEN]
     assert computed[:7] == ["z_h1", "z_h2", "a_h1", "a_h2", "z_out", "a_out", "loss"]
@@ -116,7 +117,9 @@ def test_handout_ids_in_graph_order(handout: Spec) -> None:
     assert [i for i in computed if i.startswith("dL_dw")] == [
         "dL_dw5", "dL_dw6", "dL_dw1", "dL_dw2", "dL_dw3", "dL_dw4",
     ]  # fmt: skip
-    assert computed[-8:] == [f"w{k}_new" for k in range(1, 7)] + ["b1_new", "b2_new"]
+    assert computed[-16:-8] == [f"w{k}_new" for k in range(1, 7)] + ["b1_new", "b2_new"]
+    after = [f"{i}_after" for i in ("z_h1", "z_h2", "a_h1", "a_h2", "z_out", "a_out", "loss")]
+    assert computed[-8:] == [*after, "loss_decrease"]
     assert graph.givens == (
         "x1", "x2", "y", "w1", "w2", "w3", "w4", "w5", "w6", "b1", "b2", "lr",
     )  # fmt: skip
@@ -161,6 +164,13 @@ HANDOUT_ROLES = {
     Role.BIAS_GRADIENT: ["dL_db2", "dL_db1"],
     Role.STEP: ["step_w1", "step_w2", "step_w3", "step_w4", "step_w5", "step_w6", "step_b1", "step_b2"],
     Role.UPDATE: ["w1_new", "w2_new", "w3_new", "w4_new", "w5_new", "w6_new", "b1_new", "b2_new"],
+    Role.AFTER_WEIGHTED_SUM: ["z_h1_after", "z_h2_after", "z_out_after"],
+    Role.AFTER_ACTIVATION: ["a_h1_after", "a_h2_after", "a_out_after"],
+    Role.AFTER_LOSS_TERM: [],
+    Role.AFTER_LOSS: ["loss_after"],
+    Role.LOSS_DECREASE: ["loss_decrease"],
+    Role.STEP_LOSS: [],
+    Role.FINAL_PARAMETER: [],
 }
 
 

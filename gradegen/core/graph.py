@@ -7,10 +7,12 @@ Every value is a float64 array with a leading batch axis, so one pass evaluates 
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import heapq
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -24,7 +26,10 @@ from gradegen.core.rounding import (
     hand_round,
     shortest,
 )
-from gradegen.errors import GradegenError
+from gradegen.errors import GradegenError, SpecError
+
+if TYPE_CHECKING:
+    from gradegen.core.spec import Spec
 
 Array = NDArray[np.float64]
 Fn = Callable[..., Array]
@@ -40,6 +45,7 @@ class Kind(StrEnum):
     GRADIENT = "gradient"
     STEP = "step"
     UPDATE = "update"
+    AFTER = "after"  # the forward pass and loss again, with the updated parameters
 
 
 class Role(StrEnum):
@@ -64,6 +70,14 @@ class Role(StrEnum):
     BIAS_GRADIENT = "bias_gradient"
     STEP = "step"  # η·∂L/∂p, what the update subtracts
     UPDATE = "update"  # a parameter after the step
+    # the forward pass again with the updated parameters (own roles: lookups of z, a, L unchanged)
+    AFTER_WEIGHTED_SUM = "after_weighted_sum"
+    AFTER_ACTIVATION = "after_activation"
+    AFTER_LOSS_TERM = "after_loss_term"
+    AFTER_LOSS = "after_loss"
+    LOSS_DECREASE = "loss_decrease"  # the loss before the update minus after it
+    STEP_LOSS = "step_loss"  # with several steps: the loss after k of them
+    FINAL_PARAMETER = "final_parameter"  # a parameter after the last of several steps
 
     @property
     def kind(self) -> Kind:
@@ -88,7 +102,22 @@ _KIND_OF = {
     Role.BIAS_GRADIENT: Kind.GRADIENT,
     Role.STEP: Kind.STEP,
     Role.UPDATE: Kind.UPDATE,
+    Role.AFTER_WEIGHTED_SUM: Kind.AFTER,
+    Role.AFTER_ACTIVATION: Kind.AFTER,
+    Role.AFTER_LOSS_TERM: Kind.AFTER,
+    Role.AFTER_LOSS: Kind.AFTER,
+    Role.LOSS_DECREASE: Kind.AFTER,
+    Role.STEP_LOSS: Kind.AFTER,
+    Role.FINAL_PARAMETER: Kind.AFTER,
 }
+
+AFTER_OF = {
+    Role.WEIGHTED_SUM: Role.AFTER_WEIGHTED_SUM,
+    Role.ACTIVATION: Role.AFTER_ACTIVATION,
+    Role.LOSS_TERM: Role.AFTER_LOSS_TERM,
+    Role.LOSS: Role.AFTER_LOSS,
+}
+"""Each forward or loss role, and the role of its copy computed after the update."""
 
 
 class Group(StrEnum):
@@ -100,6 +129,8 @@ class Group(StrEnum):
     OUTPUT_GRADIENTS = "output_gradients"
     HIDDEN_GRADIENTS = "hidden_gradients"
     UPDATES = "updates"
+    AFTER_UPDATE = "after_update"  # not asked by default (see core.key.default_questions)
+    STEPS = "steps"  # with several steps (spec.steps > 1); not asked by default either
 
 
 @dataclass(frozen=True)
@@ -445,3 +476,13 @@ def _toposort(nodes: list[Node]) -> tuple[Node, ...]:
         stuck = next(n.id for n in nodes if waiting[n.id] > 0)
         raise GradegenError(f"the graph has a cycle through {stuck}")
     return tuple(ordered)
+
+
+def check_ids(spec: Spec, graph: Graph, *, source: str = "spec") -> None:
+    """Per-id settings (tolerances, points) must name quantities of this network."""
+    for setting in ("tolerances", "points"):
+        for qid in getattr(spec, setting):
+            if qid not in graph:
+                close = difflib.get_close_matches(qid, graph.ids, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise SpecError(f"{setting}.{qid}: unknown quantity id{hint}", source=source)

@@ -53,11 +53,13 @@ def _unasked_kind(graph: Graph) -> Kind:
 def default_questions(
     graph: Graph, fixed: Collection[str] = (), level: Level = Level.STANDARD
 ) -> tuple[str, ...]:
-    """What a worksheet asks when ``--ask`` is not given: every quantity but the givens and those
-    ``fixed`` by them, each update as its step or as its new value (see :func:`_unasked_kind`);
-    fewer at another ``level`` (:func:`~gradegen.core.levels.level_questions`)."""
+    """What a worksheet asks when ``--ask`` is not given: every quantity but the givens, those
+    ``fixed`` by them and those after the update, each update as its step or as its new value (see
+    :func:`_unasked_kind`); fewer at another ``level`` (:func:`~gradegen.core.levels.level_questions`)."""
     skip = _unasked_kind(graph)
-    standard = tuple(qid for qid in askable(graph) if graph[qid].kind is not skip and qid not in fixed)
+    standard = tuple(
+        qid for qid in askable(graph) if graph[qid].kind not in (skip, Kind.AFTER) and qid not in fixed
+    )
     return level_questions(graph, level, standard, fixed, skip)
 
 
@@ -102,6 +104,9 @@ def resolve_ask(
                 f"--ask: {item!r} is neither a group ({', '.join(GROUPS)}) "
                 f"nor a quantity id of this network{hint}"
             )
+    if not wanted:  # say so now: a key asking nothing cannot be graded
+        hint = " (the steps group needs steps: N > 1)" if "steps" in items else ""
+        raise GradegenError(f"--ask: {', '.join(items)} asks no quantity of this network{hint}")
     return tuple(i for i in askable(graph) if i in wanted)
 
 

@@ -7,10 +7,10 @@ Quantity ids (public; worksheets, keys and submissions use them):
 * ``loss``, and ``loss_o1``… (each output's term) when there are several outputs;
 * per unit ``dL_da_<u>``, ``da_<u>_dz_<u>``, ``dL_dz_<u>`` (a softmax output has no ``da/dz``);
 * gradients ``dL_dw1…``, ``dL_db1…``; steps ``step_w1…``, ``step_b1…`` (η·∂L/∂p); updates
-  ``w1_new…``, ``b1_new…``.
+  ``w1_new…``, ``b1_new…``; then (not asked by default) ``z_h1_after``… ``loss_after``, ``loss_decrease``;
+* with ``steps: N > 1`` (not asked by default) ``loss_step2``…, ``w1_final``… (:mod:`.steps`).
 
-Each computed node also gets its hand precision here (:func:`precision_of`): a rule per role, the
-same for every variant of a network.
+Each computed node gets its hand precision here (:func:`precision_of`): a rule per role.
 
 This is the one module that composes ids. Every node carries its role, layer, unit and parameter
 (:class:`~gradegen.core.graph.Role`), so other modules ask the graph (``graph.node_of(Role.DELTA,
@@ -19,10 +19,9 @@ This is the one module that composes ids. Every node carries its role, layer, un
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial, reduce
 from typing import Any
 
@@ -30,10 +29,10 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from gradegen.core.functions import activation_rule, loss_rule, softmax
-from gradegen.core.graph import Array, Formula, Graph, Group, Kind, Node, Role
+from gradegen.core.graph import AFTER_OF, Array, Formula, Graph, Group, Kind, Node, Role, check_ids
 from gradegen.core.rounding import SIGNIFICANT, Precision, Rule, tiny_learning_rate
 from gradegen.core.spec import Activation, Loss, Spec
-from gradegen.errors import SpecError
+from gradegen.core.steps import step_nodes
 
 
 def unit_names(spec: Spec) -> list[list[str]]:
@@ -216,7 +215,10 @@ def build_graph(spec: Spec) -> Graph:
         _deltas(net, i)
         _gradients(net, i)
     _updates(net)
+    _after(net)
     graph = Graph(tuple(net.nodes), net.defaults, spec.decimals)
+    steps = step_nodes(spec, graph, lambda k: f"loss_step{k}", lambda p: f"{p}_final")  # spec.steps > 1
+    graph = Graph((*graph.nodes, *steps), net.defaults, spec.decimals) if steps else graph
     check_ids(spec, graph)
     return graph
 
@@ -423,6 +425,22 @@ def _updates(net: _Net) -> None:
                 text="{0} − {1}·{2}", param=pid, unit=given.unit, layer=given.layer)  # fmt: skip
 
 
+def _after(net: _Net) -> None:
+    """The forward pass and the loss again with the updated parameters, then the loss's decrease."""
+    renamed = {pid: f"{pid}_new" for pid in net.index if f"{pid}_new" in net.index}
+    for node in [n for n in net.nodes if n.role in AFTER_OF]:
+        role, renamed[node.id] = AFTER_OF[node.role], f"{node.id}_after"  # type: ignore[index]
+        net.nodes.append(replace(node, id=renamed[node.id], kind=role.kind, group=Group.AFTER_UPDATE,
+                                 symbol=node.symbol + r"^{\text{new}}", label=f"new {node.label}",
+                                 parents=tuple(renamed.get(p, p) for p in node.parents), role=role,
+                                 meaning=f"{node.meaning} after the update",
+                                 precision=precision_of(net.spec, role, node.layer)))  # fmt: skip
+        net.index[renamed[node.id]] = net.nodes[-1]
+    net.add("loss_decrease", Role.LOSS_DECREASE, Group.AFTER_UPDATE, symbol=r"\Delta L", label="ΔL",
+            meaning="decrease of the loss in the update", parents=["loss", "loss_after"],
+            fn=_difference, latex="{0} - {1}")  # fmt: skip
+
+
 @dataclass(frozen=True)
 class Fixed:
     """Quantities the givens alone fix, whatever the computed values are: none is worth a question.
@@ -446,6 +464,7 @@ def fixed_quantities(spec: Spec, graph: Graph, givens: Mapping[str, ArrayLike]) 
     constant: set[str] = set()
     last = len(spec.layers) - 1
     cross_entropy = spec.loss is Loss.CROSS_ENTROPY
+    terms = (Role.LOSS_TERM, Role.DL_DA, Role.AFTER_LOSS_TERM)  # −y ln ŷ and −y/ŷ are 0 with y = 0
     for node in graph.nodes:
         if node.fn is None:
             continue
@@ -455,8 +474,8 @@ def fixed_quantities(spec: Spec, graph: Graph, givens: Mapping[str, ArrayLike]) 
                 constant.add(node.id)
         elif not parents:
             constant.add(node.id)  # a constant derivative
-        elif cross_entropy and node.layer == last and node.role in (Role.LOSS_TERM, Role.DL_DA):
-            if parents[1] in zero:  # −y ln ŷ and −y/ŷ with y = 0
+        elif cross_entropy and node.layer == last and node.role in terms:
+            if parents[1] in zero:
                 zero.add(node.id)
         elif node.fn in (_product, _identity):
             if zero.intersection(parents):
@@ -471,13 +490,3 @@ def fixed_quantities(spec: Spec, graph: Graph, givens: Mapping[str, ArrayLike]) 
         ):
             zero.add(node.id)
     return Fixed(frozenset(zero), frozenset(constant))
-
-
-def check_ids(spec: Spec, graph: Graph, *, source: str = "spec") -> None:
-    """Per-id settings (tolerances, points) must name quantities of this network."""
-    for setting in ("tolerances", "points"):
-        for qid in getattr(spec, setting):
-            if qid not in graph:
-                close = difflib.get_close_matches(qid, graph.ids, n=1)
-                hint = f" (did you mean {close[0]!r}?)" if close else ""
-                raise SpecError(f"{setting}.{qid}: unknown quantity id{hint}", source=source)

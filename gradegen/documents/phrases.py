@@ -8,7 +8,7 @@ documents write units and quantities as their equations do ("the weighted sum in
 from __future__ import annotations
 
 from gradegen.core.functions import activation_rule
-from gradegen.core.graph import Graph, Node, Role
+from gradegen.core.graph import AFTER_OF, Graph, Node, Role
 from gradegen.core.network import unit_symbol
 from gradegen.core.spec import Activation, Spec
 from gradegen.documents.prose import M, Prose, prose
@@ -63,6 +63,10 @@ def description(spec: Spec, graph: Graph, node: Node) -> Prose:
 def noun(spec: Spec, graph: Graph, node: Node) -> Prose:
     """What a quantity is, as a noun phrase ("the activation of $h_{1}$", "how the loss …")."""
     role, name = node.role, node.unit or ""
+    before = next((r for r, after in AFTER_OF.items() if after is role), None)
+    original = graph.find(before, unit=node.unit) if before is not None else None
+    if original is not None:  # a forward quantity recomputed after the update
+        return prose(*noun(spec, graph, original).pieces(), " after the update")
     param = graph[node.param].symbol if node.param else ""
     match role:
         case Role.WEIGHT | Role.BIAS:

@@ -14,6 +14,7 @@ from gradegen.core.network import unit_names
 from gradegen.core.options import Style
 from gradegen.core.spec import Activation, Spec
 from gradegen.documents import phrases
+from gradegen.documents.after import after_sections
 from gradegen.documents.items import (
     ChainEq,
     DocumentPlan,
@@ -346,6 +347,9 @@ def build_plan(
     layers = layers_of(spec, graph)
     style = STYLES.get(spec.style, plan_full)  # a style not yet registered is written in full
     sections, chains = style(spec, graph, zero, layers)
+    closing = _Planner(spec, graph, zero)  # every style ends with the forward pass after the update
+    closing.shown.update(n.id for n in graph.nodes if n.kind is not Kind.AFTER)
+    sections = (*sections, *after_sections(spec, graph, layers, closing.show, closing.shown))
     if spec.documents.notes:
         sections = with_notes(spec, graph, sections, dead)
     loss_def, loss_name = _LOSSES[spec.loss.value]
