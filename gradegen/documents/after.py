@@ -60,7 +60,7 @@ def after_sections(
         Para(
             prose(
                 "The loss went from ", M(f"{loss.symbol} = {slot('t:' + loss.id)}"), " to ",
-                M(f"{loss_after.symbol} = {slot('t:' + loss_after.id)}"), "; it fell by",
+                M(f"{loss_after.symbol} = {slot('t:' + loss_after.id)}"), ", a decrease of",
             )
         )
     )  # fmt: skip
@@ -75,12 +75,14 @@ def after_sections(
 def _values(graph: Graph, units: Sequence[str]) -> Para:
     """A layer's weighted sums and activations after the update, as values in one paragraph."""
     pieces: list[str] = ["Worked as in the forward pass above, unit by unit: "]
+    ids: list[str] = []
     for k, unit in enumerate(units):
         for j, role in enumerate(_FORWARD):
             node = graph.node_of(role, unit)
             sep = "; " if k and not j else (", " if j else "")
             pieces += [sep, M(f"{node.symbol} = {slot('t:' + node.id)}")]
-    return Para(prose(*pieces, "."))
+            ids.append(node.id)
+    return Para(prose(*pieces, "."), states=tuple(ids))
 
 
 def _steps_appendix(spec: Spec, graph: Graph) -> tuple[Section, ...]:
@@ -104,9 +106,14 @@ def _steps_appendix(spec: Spec, graph: Graph) -> tuple[Section, ...]:
     for k, (symbol, qid) in enumerate(rows):
         pieces += [", " if k else "", M(f"{symbol} = {slot('t:' + qid)}")]
     params: list[str] = [f"The parameters after step {n}: "]
-    for k, node in enumerate(graph.with_role(Role.FINAL_PARAMETER)):
+    finals = graph.with_role(Role.FINAL_PARAMETER)
+    for k, node in enumerate(finals):
         params += [", " if k else "", M(f"{node.symbol} = {slot('t:' + node.id)}")]
-    items = (Para(intro), Para(prose(*pieces, ".")), Para(prose(*params, ".")))
+    items = (
+        Para(intro),
+        Para(prose(*pieces, "."), states=tuple(node.id for node in losses)),
+        Para(prose(*params, "."), states=tuple(node.id for node in finals)),
+    )
     return (Section(prose(f"Appendix: {n} steps of training"), 2, items),)
 
 

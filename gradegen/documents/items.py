@@ -40,12 +40,13 @@ class ChainEq:
 
 @dataclass(frozen=True)
 class Para:
-    """A paragraph of prose (``node``: the quantity it gives, when it says what one is; ``exact``:
-    its wording in exact mode, where nothing is rounded)."""
+    """A paragraph of prose (``node``: the quantity it gives, when it says what one is; ``states``:
+    those whose values it lists; ``exact``: its wording in exact mode, where nothing is rounded)."""
 
     text: Prose
     node: str = ""
     exact: Prose | None = None
+    states: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,8 @@ class Section:
             said = (isinstance(item, Para) and item.node) or (isinstance(item, Known) and item.computed)
             if isinstance(item, NodeEq | Para | Known) and (isinstance(item, NodeEq) or said):
                 yield item.node
+            if isinstance(item, Para):
+                yield from item.states
             elif isinstance(item, MatrixEq) and item.computes:
                 yield from item.results()
 
