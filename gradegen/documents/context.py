@@ -21,8 +21,8 @@ from gradegen.core.rounding import SIGNIFICANT, Rule
 from gradegen.core.spec import Spec
 from gradegen.documents import phrases
 from gradegen.documents.diagram import weight_tables
-from gradegen.documents.equations import equation, local_equation
-from gradegen.documents.items import ChainEq, DocumentPlan, Known, LocalEq, NodeEq, Para
+from gradegen.documents.equations import equation, local_equation, worked
+from gradegen.documents.items import Cell, ChainEq, DocumentPlan, Known, LocalEq, NodeEq, Para, Table
 from gradegen.documents.numbers import Numbers, Slots
 from gradegen.documents.page import Page
 from gradegen.documents.prose import M, Prose
@@ -66,6 +66,11 @@ class DocumentFormat:
 
     def diagram(self, plan: DocumentPlan, numbers: Numbers | Slots) -> str:
         """What the templates' ``diagram`` is: the picture, or where it is."""
+        raise NotImplementedError
+
+    def table(self, header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+        """A table of the solution's: headings and cells already in the format (the first
+        column names the row, the others hold math)."""
         raise NotImplementedError
 
     def student(self, shown: str | None, student: str | None) -> str:
@@ -162,6 +167,9 @@ def _static(plan: DocumentPlan, fmt: DocumentFormat, exact_mode: bool) -> Static
                     + fmt.math(f"{g[item.node].symbol} = {_value(plan, slots, item.node)}")
                     + "."
                 )
+            elif isinstance(item, Table):
+                cells = [[fmt.math(_cell(plan, slots, cell)) for cell in row] for row in item.rows]
+                body.append(fmt.table([prose(h) for h in item.header], cells))
             else:
                 body.append(fmt.equation(_segments(plan, slots, item), slots))
         sections.append((prose(section.title), section.level, tuple(body)))
@@ -224,6 +232,12 @@ def _n(outputs: int) -> tuple[str, ...]:
 
 def _value(plan: DocumentPlan, slots: Slots, node_id: str) -> str:
     return slots.short(node_id) if node_id in plan.whole else slots.text(node_id)
+
+
+def _cell(plan: DocumentPlan, slots: Slots, cell: Cell) -> str:
+    if not cell.node or cell.latex:
+        return cell.latex
+    return worked(plan, slots, cell.node, cell.work) if cell.work else _value(plan, slots, cell.node)
 
 
 def _segments(plan: DocumentPlan, slots: Slots, item: NodeEq | LocalEq | ChainEq) -> list[str]:

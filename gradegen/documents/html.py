@@ -116,6 +116,16 @@ class HtmlPage(DocumentFormat):
         label = "Network diagram: units by layer, each edge labelled with its weight, biases shown"
         return picture.replace("<svg ", f'<svg role="img" aria-label="{label}" ', 1)
 
+    def table(self, header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+        """A table in a box of its own that scrolls when too wide (the summary's markup)."""
+        head = "".join(f'<th scope="col">{h}</th>' for h in header)
+        body = "".join(
+            f"<tr><td>{row[0]}</td>" + "".join(f'<td class="num">{c}</td>' for c in row[1:]) + "</tr>\n"
+            for row in rows
+        )
+        table = f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}</tbody>\n</table>"
+        return f'<div class="wide">\n{table}\n</div>'
+
     def student(self, shown: str | None, student: str | None) -> str:
         """The student's name, carrying their id for the answer form (the same slot for both)."""
         if not shown:

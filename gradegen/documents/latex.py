@@ -47,6 +47,16 @@ class Latex(DocumentFormat):
     def diagram(self, plan: DocumentPlan, numbers: Numbers | Slots) -> str:
         return tikz(plan, numbers)  # type: ignore[arg-type]
 
+    def table(self, header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+        """A longtable (it breaks across pages, its heading repeated), a size smaller than the text."""
+        spec = "l" + "r" * (len(header) - 1)
+        lines = [
+            f"{{\\small\\begin{{longtable}}{{{spec}}}", "\\toprule", " & ".join(header) + r" \\",
+            "\\midrule", "\\endhead", *(" & ".join(row) + r" \\" for row in rows), "\\bottomrule",
+            "\\end{longtable}}",
+        ]  # fmt: skip
+        return "\n".join(lines)
+
 
 LATEX = Latex()
 

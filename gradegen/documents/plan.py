@@ -14,6 +14,7 @@ from gradegen.core.network import unit_names
 from gradegen.core.options import Style
 from gradegen.core.spec import Activation, Spec
 from gradegen.documents import phrases
+from gradegen.documents.compact import plan_compact
 from gradegen.documents.items import (
     ChainEq,
     DocumentPlan,
@@ -331,7 +332,7 @@ def plan_full(spec: Spec, graph: Graph, zero: frozenset[str], layers: tuple[Laye
     return tuple(sections), planner.chains
 
 
-STYLES: dict[Style, StylePlanner] = {Style.FULL: plan_full}
+STYLES: dict[Style, StylePlanner] = {Style.FULL: plan_full, Style.COMPACT: plan_compact}
 """Each style's planner: a style is one module with one function, registered here."""
 
 
