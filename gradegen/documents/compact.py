@@ -10,10 +10,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from gradegen.core.graph import Graph, Kind, Node, Role
+from gradegen.core.key import asks_steps
 from gradegen.core.network import unit_symbol
 from gradegen.core.spec import Activation, Spec
 from gradegen.documents import phrases
-from gradegen.documents.items import Cell, Item, Layer, Para, Section, Table
+from gradegen.documents.items import Cell, Item, Layer, NodeEq, Para, Section, Table
 from gradegen.documents.prose import M, Prose, prose
 
 if TYPE_CHECKING:
@@ -68,14 +69,30 @@ class _Tables:
             return Cell("0", node_id, computed=True)
         return Cell(node=node_id, work=work, computed=True)
 
+    def line(self, node_id: str, out: list[Item]) -> None:
+        """A quantity's line with its numbers but not its formula (the text states it once)."""
+        planner = self.planner
+        for parent in self.graph[node_id].parents:
+            planner.show(parent, out)
+        if node_id in planner.zero or node_id in planner.shown:
+            planner.show(node_id, out)
+            return
+        out.append(NodeEq(node_id, bare=True))
+        planner.shown.add(node_id)
+
     def forward(self, info: Layer) -> Section:
         """A layer's weighted sums, one line each; its activations in a table (a softmax's as lines:
         each needs the whole layer)."""
         g, planner = self.graph, self.planner
         i = info.index - 1
         items: list[Item] = []
+        x = "x" if info.index == 1 else "a"
+        sums = rf"z_j = {x}_1 w_{{j1}} + {x}_2 w_{{j2}} + \dots + b_j"
+        items.append(
+            Para(prose("Each weighted sum ", M(sums), ", its terms in the order of the units feeding it:"))
+        )
         for unit in info.units:
-            planner.show(g.node_of(Role.WEIGHTED_SUM, unit).id, items)
+            self.line(g.node_of(Role.WEIGHTED_SUM, unit).id, items)
         acts = [g.node_of(Role.ACTIVATION, unit) for unit in info.units]
         if self.spec.layers[i].activation is Activation.SOFTMAX:
             for node in acts:
@@ -114,7 +131,7 @@ class _Tables:
             if todo:
                 items.append(Para(_SUMS))
             for node_id in todo:
-                planner.show(node_id, items)
+                self.line(node_id, items)
         if not all(_tabled(g, d) for d in deltas):  # a softmax's deltas with a loss other than
             for d in deltas:  # cross-entropy: each needs the whole layer, a line each
                 planner.show(d.id, items)
@@ -157,8 +174,8 @@ class _Tables:
                 target = g.node_of(Role.TARGET, unit)
                 row += [Cell(node=target.id), self.cell(delta.id)]
             else:
-                dl_da = g.node_of(Role.DL_DA, unit)
-                row.append(self.cell(dl_da.id) if info.kind == "output" else Cell(node=dl_da.id))
+                if info.kind == "output":  # a hidden unit's is worked out above, and in its δ's cell
+                    row.append(self.cell(g.node_of(Role.DL_DA, unit).id))
                 if _is_product(g, delta):
                     da_dz = g[delta.parents[1]]
                     row += [self.cell(da_dz.id, 0 if da_dz.id in self.exact else 1), self.cell(delta.id)]
@@ -171,7 +188,8 @@ class _Tables:
             first = deltas[0]
             dl_da = g.node_of(Role.DL_DA, info.units[0])
             dl = rf"\frac{{\partial L}}{{\partial {a}}}"
-            header.append(prose(M(f"{dl} = {_render(g, dl_da, info)}" if info.kind == "output" else dl)))
+            if info.kind == "output":
+                header.append(prose(M(f"{dl} = {_render(g, dl_da, info)}")))
             if _is_product(g, first):
                 da = rf"\frac{{\partial {a}}}{{\partial z}}"
                 header.append(prose(M(f"{da} = {_render(g, g[first.parents[1]], info)}")))
@@ -198,40 +216,36 @@ class _Tables:
         g = self.graph
         a_k = "x_k" if i == 0 else "a_k"
         header = (
-            prose("parameter"), prose("into"), prose("from"),
+            prose("parameter"), prose("into"),
             prose(M(rf"\frac{{\partial L}}{{\partial w_{{jk}}}} = \delta_j \cdot {a_k}")),
         )  # fmt: skip
         rows = []
         for grad in g.with_role(Role.WEIGHT_GRADIENT, Role.BIAS_GRADIENT, layer=i):
             if grad.role is Role.BIAS_GRADIENT and len(grad.parents) > 1:
                 continue  # a shared bias: its sum of paths follows the table
-            source = "1" if grad.role is Role.BIAS_GRADIENT else g[grad.parents[1]].symbol
-            rows.append(
-                (
-                    Cell(g[grad.param or ""].symbol),
-                    Cell(unit_symbol(g[grad.parents[0]].unit or "")),
-                    Cell(source),
-                    self.cell(grad.id),
-                )
-            )
+            # what the weight multiplies is in its cell, beside the delta of the unit it feeds
+            into = Cell(unit_symbol(g[grad.parents[0]].unit or ""))
+            rows.append((Cell(g[grad.param or ""].symbol), into, self.cell(grad.id)))
         return Table(header, tuple(rows))
 
     def update(self) -> Section:
         """Every parameter's step and new value, a row each."""
         g = self.graph
         items: list[Item] = [Para(self.update_intro)]
+        steps = asks_steps(g)  # a tiny η: each step has its column, else the update shows it
         rows = []
         for node in g.with_role(Role.UPDATE):
             step = g.node_of(Role.STEP, param=node.param)
-            new = Cell(node=node.id, computed=True) if step.id in self.planner.zero else self.cell(node.id)
-            rows.append((Cell(g[node.param or ""].symbol), self.cell(step.id), new))
-            self.planner.shown.add(node.id)
+            if step.id in self.planner.zero:  # its gradient is 0: it stays as it is
+                cells = [self.cell(step.id)] * steps + [Cell(node=node.id, computed=True)]
+            else:
+                cells = [self.cell(step.id), self.cell(node.id)] if steps else [self.cell(node.id, -1)]
+            rows.append((Cell(g[node.param or ""].symbol), *cells))
+            self.planner.shown.update((node.id, step.id))
         if rows:
-            header = (
-                prose("parameter"), prose(M(r"\eta \cdot \frac{\partial L}{\partial p}")),
-                prose(M(r"p^{\text{new}} = p - \eta \cdot \frac{\partial L}{\partial p}")),
-            )  # fmt: skip
-            items.append(Table(header, tuple(rows)))
+            new = prose(M(r"p^{\text{new}} = p - \eta \cdot \frac{\partial L}{\partial p}"))
+            step_column = (prose(M(r"\eta \cdot \frac{\partial L}{\partial p}")),) * steps
+            items.append(Table((prose("parameter"), *step_column, new), tuple(rows)))
         if not self.spec.update_biases:
             items.append(Para(Prose.of("The biases are not updated in this exercise.")))
         return Section(prose("Update"), 2, tuple(items))
@@ -267,8 +281,8 @@ _FORWARD_INTRO = Prose.of(
     "); its activation applies the layer's function to it.",
 )
 _SUMS = Prose.of(
-    "Each unit's ",
-    r"\partial L / \partial a",
+    "Each other unit's ",
+    r"\partial L / \partial a_j = \delta_1 w_{1j} + \delta_2 w_{2j} + \dots",
     " sums the deltas of the units it feeds, each times the weight between them:",
 )
 _BACKWARD_INTRO = (

@@ -68,7 +68,7 @@ class DocumentFormat:
         """What the templates' ``diagram`` is: the picture, or where it is."""
         raise NotImplementedError
 
-    def table(self, header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    def table(self, header: Sequence[str], rows: Sequence[Sequence[str]], slots: Slots) -> str:
         """A table of the solution's: headings and cells already in the format (the first
         column names the row, the others hold math)."""
         raise NotImplementedError
@@ -169,7 +169,7 @@ def _static(plan: DocumentPlan, fmt: DocumentFormat, exact_mode: bool) -> Static
                 )
             elif isinstance(item, Table):
                 cells = [[fmt.math(_cell(plan, slots, cell)) for cell in row] for row in item.rows]
-                body.append(fmt.table([prose(h) for h in item.header], cells))
+                body.append(fmt.table([prose(h) for h in item.header], cells, slots))
             else:
                 body.append(fmt.equation(_segments(plan, slots, item), slots))
         sections.append((prose(section.title), section.level, tuple(body)))
@@ -242,7 +242,10 @@ def _cell(plan: DocumentPlan, slots: Slots, cell: Cell) -> str:
 
 def _segments(plan: DocumentPlan, slots: Slots, item: NodeEq | LocalEq | ChainEq) -> list[str]:
     if isinstance(item, NodeEq):
-        return equation(plan, slots, item.node)
+        segments = equation(plan, slots, item.node)
+        if item.bare and plan.symbolic.get(item.node) != segments[0]:
+            del segments[1]
+        return segments
     if isinstance(item, LocalEq):
         return local_equation(plan.graph, slots, item)
     return item.latex.split(" = ", 1)  # symbol, then the right-hand side (a long one is broken)
@@ -283,6 +286,7 @@ def _context(
     escape = fmt.escape
     graph = plan.graph
     space = _spaces(plan, asked)
+    tabled = {w for t in weight_tables(plan) for _, weights in t.rows for w in weights}
     return {
         "meta": Ctx(
             title=escape(spec.title),
@@ -295,11 +299,12 @@ def _context(
             loss=static.loss,
             rounding=static.rounding,
             givens=[
-                Ctx(id=gid, symbol=sym, value=numbers.text(gid), meaning=meaning)
+                Ctx(id=gid, symbol=sym, value=numbers.text(gid), meaning=meaning, tabled=gid in tabled)
                 for gid, sym, meaning in static.givens
             ],
             weights=_weight_tables(plan, fmt, numbers),
         ),
+        "style": spec.style.value,
         "sections": sections,
         "values": numbers.floats(),  # for user templates: every quantity as a number
         "table": [

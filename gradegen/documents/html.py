@@ -116,7 +116,7 @@ class HtmlPage(DocumentFormat):
         label = "Network diagram: units by layer, each edge labelled with its weight, biases shown"
         return picture.replace("<svg ", f'<svg role="img" aria-label="{label}" ', 1)
 
-    def table(self, header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    def table(self, header: Sequence[str], rows: Sequence[Sequence[str]], slots: Slots) -> str:
         """A table in a box of its own that scrolls when too wide (the summary's markup)."""
         head = "".join(f'<th scope="col">{h}</th>' for h in header)
         body = "".join(

@@ -18,6 +18,7 @@ class NodeEq:
     """A node's computation: symbol = formula = numbers substituted (= step) = value."""
 
     node: str
+    bare: bool = False  # without the formula: the text states it once for many lines
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,8 @@ class Known:
 @dataclass(frozen=True)
 class Cell:
     """A table cell: a quantity's value (after the last ``work`` forms of its numbers substituted,
-    "0.1385 × 0.5933 = 0.0822"), or ``latex`` (a symbol, or the 0 a quantity said to be 0 is)."""
+    "0.1385 × 0.5933 = 0.0822", or the first ``-work``), or ``latex`` (a symbol, or the 0 a
+    quantity said to be 0 is)."""
 
     latex: str = ""
     node: str = ""

@@ -47,25 +47,47 @@ class Latex(DocumentFormat):
     def diagram(self, plan: DocumentPlan, numbers: Numbers | Slots) -> str:
         return tikz(plan, numbers)  # type: ignore[arg-type]
 
-    def table(self, header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-        """A longtable (it breaks across pages, its heading repeated), a size smaller than the text."""
-        spec = "l" + "r" * (len(header) - 1)
+    def table(self, header: Sequence[str], rows: Sequence[Sequence[str]], slots: Slots) -> str:
+        """A longtable (it breaks across pages, its heading repeated), a size smaller than the
+        text; a long one narrow enough (every number at its nominal width) runs two rows abreast."""
+        width = max((sum(_cell_width(fill(cell, slots.nominal)) for cell in row) for row in rows), default=0)
+        across = 2 if len(rows) > _SHORT and width <= _ABREAST else 1
+        spec = "@{\\enspace}".join(["l" + "r" * (len(header) - 1)] * across)
+        size = "\\footnotesize" if across == 2 or width > _WIDE else "\\small"
+        blank = [""] * len(header)
+        head = " & ".join(list(header) * across) + r" \\"
         lines = [
-            f"{{\\small\\begin{{longtable}}{{{spec}}}", "\\toprule", " & ".join(header) + r" \\",
-            "\\midrule", "\\endhead", *(" & ".join(row) + r" \\" for row in rows), "\\bottomrule",
-            "\\end{longtable}}",
-        ]  # fmt: skip
+            f"{{{size}\\setlength{{\\tabcolsep}}{{2pt}}\\begin{{longtable}}{{{spec}}}",
+            "\\toprule",
+            head,
+        ]
+        lines += ["\\midrule", "\\endhead"]
+        half = -(-len(rows) // across)  # down the first half, then the second: reading order
+        for k in range(half):
+            row = list(rows[k])
+            if across == 2:
+                row += rows[k + half] if k + half < len(rows) else blank
+            lines.append(" & ".join(row) + r" \\")
+        lines += ["\\bottomrule", "\\end{longtable}}"]
         return "\n".join(lines)
 
 
 LATEX = Latex()
 
+_SHORT = 12  # rows a table keeps one a line, however narrow
+_ABREAST = 64  # characters of a row (numbers at nominal width) that fit twice abreast, set smaller
+_WIDE = 88  # characters of a row beyond which a table is set smaller
 _WIDTH = 64  # characters of (roughly) visible math per line before a LaTeX equation is broken
 
 
 @lru_cache(maxsize=16384)
 def _visible(latex: str) -> int:
     return len(re.sub(r"\\(?:left|right|partial|frac|tfrac|hat|text|cdot|times)|[{}\\ ]", "", latex))
+
+
+def _cell_width(latex: str) -> int:
+    """A table cell's width in characters, each operator counted with the space around it."""
+    return _visible(latex) + 2 * len(re.findall(r"\\times|\\cdot| [-+=] ", latex)) + 2
 
 
 def _split_sum(latex: str, visible: Callable[[str], int] = _visible) -> list[str]:

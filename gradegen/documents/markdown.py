@@ -29,7 +29,7 @@ class Markdown(DocumentFormat):
     def diagram(self, plan: DocumentPlan, numbers: Numbers | Slots) -> str:
         return "network.svg"
 
-    def table(self, header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    def table(self, header: Sequence[str], rows: Sequence[Sequence[str]], slots: Slots) -> str:
         """A pipe table, the first column left-aligned, the numbers right."""
         lines = ["| " + " | ".join(header) + " |", "| :-- |" + " --: |" * (len(header) - 1)]
         lines += ["| " + " | ".join(row) + " |" for row in rows]
