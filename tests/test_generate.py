@@ -13,6 +13,7 @@ from conftest import deep_softmax_data
 from typer.testing import CliRunner
 
 from gradegen.cli import app
+from gradegen.core.options import with_documents
 from gradegen.core.spec import Spec, parse_spec, preset
 from gradegen.documents.generate import default_out, generate, slug
 from gradegen.documents.pdf import compile_pdf, find_engine
@@ -64,17 +65,21 @@ def test_generating_twice_gives_identical_bytes(tmp_path: Path) -> None:
         assert (a / name).read_bytes() == (b / name).read_bytes(), name
 
 
+@pytest.mark.parametrize("style", ["full", "compact"])
 @pytest.mark.parametrize("name", sorted(FILES))
-def test_golden_files_of_the_handout_network(tmp_path: Path, name: str) -> None:
-    """The handout network's files match the committed copies byte for byte
-    (GRADEGEN_UPDATE_GOLDEN=1 rewrites them)."""
-    out = generate(preset("handout"), tmp_path / "out")
+def test_golden_files_of_the_handout_network(tmp_path: Path, name: str, style: str) -> None:
+    """The handout network's files, in each style, match the committed copies byte for byte
+    (tests/golden/handout, and handout-<style> for the other styles; GRADEGEN_UPDATE_GOLDEN=1
+    rewrites them)."""
+    spec = preset("handout")  # full by its size
+    out = generate(spec if style == "full" else with_documents(spec, style=style), tmp_path / "out")
     produced = (out / name).read_bytes()
-    golden = GOLDEN / name
+    folder = GOLDEN if style == "full" else GOLDEN.with_name(f"handout-{style}")
+    golden = folder / name
     if UPDATE:
         golden.parent.mkdir(parents=True, exist_ok=True)
         golden.write_bytes(produced)
-    assert golden.read_bytes() == produced, f"{name} differs from tests/golden/handout/{name}"
+    assert golden.read_bytes() == produced, f"{name} differs from tests/golden/{folder.name}/{name}"
 
 
 def test_failed_generation_leaves_the_old_folder(tmp_path: Path) -> None:

@@ -1,0 +1,152 @@
+"""The ``compact`` style: per-layer tables whose every row re-computes, values equal to the
+engine's, one chain worked in full per layer, and a deep network's solution in few pages."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from functools import cache
+from pathlib import Path
+
+import pytest
+from shapes import shape
+from test_render import check_lines, check_tables, split_equals, tables
+
+from gradegen.core.graph import Kind, Role
+from gradegen.core.key import asks_steps, resolve_ask
+from gradegen.core.network import build_graph, fixed_quantities
+from gradegen.core.options import Style, with_documents
+from gradegen.core.spec import Spec, preset
+from gradegen.documents.items import DocumentPlan, Table
+from gradegen.documents.pdf import compile_pdf
+from gradegen.documents.render import plan_for, render_documents
+
+NETWORKS = ["handout", "mazur", "3-4-3-3"]
+_NUMBER = re.compile(r"(-?\d+(?:\.\d+)?)(?: \\times 10\^\{(-?\d+)\})?")
+
+
+def _spec(name: str) -> Spec:
+    return with_documents(preset("mazur") if name == "mazur" else shape(name), style="compact")
+
+
+@cache
+def _solved(name: str) -> tuple[Spec, DocumentPlan, dict[str, float], str]:
+    """The compact solution.md of a network, its plan and the engine's hand values."""
+    spec = _spec(name)
+    graph = build_graph(spec)
+    exact, hand = graph.evaluate(), graph.evaluate(hand=True)
+    files = render_documents(spec, graph, exact, hand, 0, resolve_ask(graph))
+    plan = plan_for(spec, graph, fixed_quantities(spec, graph, exact.arrays).zero)
+    return spec, plan, hand.scalars(), files["solution.md"]
+
+
+def _number(text: str) -> float:
+    """A printed result as a float: 0.0822, -6.70 \\times 10^{-4}."""
+    m = _NUMBER.fullmatch(text.strip())
+    assert m, f"not a number: {text}"
+    return float(f"{m.group(1)}e{m.group(2) or 0}")
+
+
+@pytest.mark.parametrize("name", NETWORKS)
+def test_every_line_and_table_row_recomputes(name: str) -> None:
+    """Every display line and every table cell that computes gives, from its own printed
+    numbers, the result it prints (the independent checker of test_render)."""
+    *_, solution = _solved(name)
+    assert check_lines(solution)
+    assert len(check_tables(solution)) > 10
+
+
+@pytest.mark.parametrize("name", NETWORKS)
+def test_the_values_shown_are_the_engines(name: str) -> None:
+    """Each table cell's value (matched to its quantity through the plan) and each line's result
+    is the engine's hand value, and every computed quantity is shown, in a line or a cell (a
+    step, when η is not tiny, inside its update's cell)."""
+    spec, plan, values, solution = _solved(name)
+    graph = plan.graph
+    shown: set[str] = set()
+    planned = [item for section in plan.sections for item in section.items if isinstance(item, Table)]
+    printed = tables(solution)[-len(planned) :] if planned else []  # the givens' tables come first
+    assert len(printed) == len(planned)
+    for table, rows in zip(planned, printed, strict=True):
+        assert len(rows) == len(table.rows) + 1  # the heading, then a row each
+        for cells, text in zip(table.rows, rows[1:], strict=True):
+            for cell, written in zip(cells, text, strict=True):
+                if cell.node:
+                    value = _number(split_equals(written.strip("$"))[-1])
+                    assert value == pytest.approx(values[cell.node], rel=1e-9, abs=1e-12), cell.node
+                    shown.add(cell.node)
+    symbols = {node.symbol: node.id for node in graph.nodes}
+    for line in solution.splitlines():
+        if line.startswith("$$"):
+            segments = split_equals(line[2:-2])
+            node = symbols.get(segments[0])
+            if node is not None and len(segments) > 1 and _NUMBER.fullmatch(segments[-1]):
+                assert _number(segments[-1]) == pytest.approx(values[node], rel=1e-9, abs=1e-12), line
+                shown.add(node)
+    said = {s for s in plan.zero if f"${graph[s].symbol} = " in solution}
+    steps = set() if asks_steps(graph) else set(graph.ids_of(Role.STEP))
+    computed = {n.id for n in graph.nodes if n.kind is not Kind.GIVEN}
+    assert computed - shown - said - steps == set()
+
+
+@pytest.mark.parametrize("name", NETWORKS)
+def test_one_path_per_layer_in_full_and_the_pattern_as_a_formula(name: str) -> None:
+    """Each layer's backward section works its first weight's chain rule in full, states the
+    pattern the other rows follow as a formula, and a shared bias's sum of paths appears once."""
+    spec, plan, _, solution = _solved(name)
+    graph = plan.graph
+    for i in range(len(spec.layers)):
+        first = graph.with_role(Role.WEIGHT_GRADIENT, layer=i)[0]
+        assert f"$${first.symbol} = " in solution  # "By the chain rule:" its factors' product
+    assert solution.count("By the chain rule:") == len(spec.layers)
+    assert solution.count("follow the same pattern") == len(spec.layers)
+    assert r"\frac{\partial L}{\partial w_{jk}} = \delta_j \cdot " in solution
+    for bias in graph.with_role(Role.BIAS_GRADIENT):
+        if len(bias.parents) > 1:
+            assert solution.count(f"$${bias.symbol} = ") == 1
+
+
+@pytest.mark.parametrize("name", NETWORKS)
+def test_sections_show_what_their_tables_compute(name: str) -> None:
+    """Section.shows() yields every quantity a table computes, so the worksheet's questions are
+    cross-referenced to the section that works them out: every asked quantity of the network has
+    its section."""
+    _, plan, _, _ = _solved(name)
+    shows = {node for section in plan.sections for node in section.shows()}
+    fixed = set(plan.zero)
+    asked = set(resolve_ask(plan.graph, None, frozenset(fixed)))
+    assert asked - shows == set()
+    cells = {c.node for s in plan.sections for i in s.items if isinstance(i, Table) for r in i.rows for c in r}
+    assert {n for n in cells if n} & shows
+
+
+def test_a_tiny_learning_rate_gives_each_step_its_column() -> None:
+    """With the handout's η = 0.0001 the update table has a column of steps η·∂L/∂p (what the
+    worksheet asks); with Mazur's η = 0.5 each new value shows p − η·∂L/∂p in one cell."""
+    handout, mazur = _solved("handout")[3], _solved("mazur")[3]
+    assert r"| $w_{1}$ | $0.0001 \times 6.70 \times 10^{-4} = 6.70 \times 10^{-8}$ | " in handout
+    assert r"$0.15 - 6.70 \times 10^{-8} = 0.149999933$ |" in handout
+    update = tables(mazur)[-1]
+    # Mazur's ∂L/∂w1 = 0.000438568, 4.39 × 10⁻⁴ by hand: 0.15 − 0.5 × 0.000439 = 0.1497805
+    assert len(update[0]) == 2 and update[1][1] == r"$0.15 - 0.5 \times 4.39 \times 10^{-4} = 0.1497805$"
+
+
+def test_the_default_style_follows_the_size() -> None:
+    """Up to 24 weights and biases a network is written in full; above, compactly."""
+    assert preset("handout").style is Style.FULL
+    assert shape("3-4-3-3").style is Style.COMPACT and shape("4-8-8-3").style is Style.COMPACT
+    graph = build_graph(shape("3-4-3-3"))
+    assert any(isinstance(i, Table) for s in plan_for(shape("3-4-3-3"), graph).sections for i in s.items)
+
+
+def test_a_deep_network_fits_in_twelve_pages(tmp_path: Path) -> None:
+    """The 4-8-8-3 benchmark network's compact solution is at most 12 pages of PDF (one compile)."""
+    spec = shape("4-8-8-3")
+    graph = build_graph(spec)
+    tex = render_documents(spec, graph, graph.evaluate(), graph.evaluate(hand=True), files=["solution.tex"])
+    pdf = tmp_path / "solution.pdf"
+    compile_pdf(tex["solution.tex"], pdf, log=tmp_path / "solution.log")
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+    pages = int(re.search(r"^Pages:\s+(\d+)", info, re.MULTILINE).group(1))  # type: ignore[union-attr]
+    assert pages <= 12
+    assert "Overfull" not in (tmp_path / "solution.log").read_text(errors="replace")
