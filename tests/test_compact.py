@@ -60,8 +60,8 @@ def test_every_line_and_table_row_recomputes(name: str) -> None:
 def test_the_values_shown_are_the_engines(name: str) -> None:
     """Each table cell's value (matched to its quantity through the plan) and each line's result
     is the engine's hand value, and every computed quantity is shown, in a line or a cell (a
-    step, when η is not tiny, inside its update's cell)."""
-    spec, plan, values, solution = _solved(name)
+    step, when η is not tiny, as η·∂L/∂p in its update's cell)."""
+    _, plan, values, solution = _solved(name)
     graph = plan.graph
     shown: set[str] = set()
     planned = [item for section in plan.sections for item in section.items if isinstance(item, Table)]
@@ -84,7 +84,7 @@ def test_the_values_shown_are_the_engines(name: str) -> None:
                 assert _number(segments[-1]) == pytest.approx(values[node], rel=1e-9, abs=1e-12), line
                 shown.add(node)
     said = {s for s in plan.zero if f"${graph[s].symbol} = " in solution}
-    steps = set() if asks_steps(graph) else set(graph.ids_of(Role.STEP))
+    steps = set() if asks_steps(graph) else set(graph.ids_of(Role.STEP))  # inside p − η·g
     computed = {n.id for n in graph.nodes if n.kind is not Kind.GIVEN}
     assert computed - shown - said - steps == set()
 
@@ -116,19 +116,21 @@ def test_sections_show_what_their_tables_compute(name: str) -> None:
     fixed = set(plan.zero)
     asked = set(resolve_ask(plan.graph, None, frozenset(fixed)))
     assert asked - shows == set()
-    cells = {c.node for s in plan.sections for i in s.items if isinstance(i, Table) for r in i.rows for c in r}
+    cells = {
+        c.node for s in plan.sections for i in s.items if isinstance(i, Table) for r in i.rows for c in r
+    }
     assert {n for n in cells if n} & shows
 
 
 def test_a_tiny_learning_rate_gives_each_step_its_column() -> None:
     """With the handout's η = 0.0001 the update table has a column of steps η·∂L/∂p (what the
-    worksheet asks); with Mazur's η = 0.5 each new value shows p − η·∂L/∂p in one cell."""
+    worksheet asks), then p minus the step; with Mazur's η = 0.5 each new value is p − η·∂L/∂p
+    in one cell (his ∂L/∂w1 = 0.000438568 is 4.39 × 10⁻⁴ by hand)."""
     handout, mazur = _solved("handout")[3], _solved("mazur")[3]
     assert r"| $w_{1}$ | $0.0001 \times 6.70 \times 10^{-4} = 6.70 \times 10^{-8}$ | " in handout
     assert r"$0.15 - 6.70 \times 10^{-8} = 0.149999933$ |" in handout
-    update = tables(mazur)[-1]
-    # Mazur's ∂L/∂w1 = 0.000438568, 4.39 × 10⁻⁴ by hand: 0.15 − 0.5 × 0.000439 = 0.1497805
-    assert len(update[0]) == 2 and update[1][1] == r"$0.15 - 0.5 \times 4.39 \times 10^{-4} = 0.1497805$"
+    # 0.15 − 0.5 × 0.000439 = 0.15 − 0.0002195 = 0.1497805
+    assert r"| $w_{1}$ | $0.15 - 0.5 \times 4.39 \times 10^{-4} = 0.1497805$ |" in mazur
 
 
 def test_the_default_style_follows_the_size() -> None:

@@ -285,9 +285,9 @@ def check_tables(markdown: str) -> list[str]:
     for table in tables(markdown):
         for row in table[1:]:
             for cell in row:
-                if cell.startswith("$") and cell.endswith("$") and " = " in cell:
-                    if check_equation(cell[1:-1], f"{cell} in the row {row}"):
-                        checked.append(cell)
+                math = cell.startswith("$") and cell.endswith("$") and " = " in cell
+                if math and check_equation(cell[1:-1], f"{cell} in the row {row}"):
+                    checked.append(cell)
     return checked
 
 

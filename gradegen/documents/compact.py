@@ -232,13 +232,13 @@ class _Tables:
         """Every parameter's step and new value, a row each."""
         g = self.graph
         items: list[Item] = [Para(self.update_intro)]
-        steps = asks_steps(g)  # a tiny η: each step has its column, else the update shows it
+        steps = asks_steps(g)  # a tiny η: the steps have a column (they are asked)
         rows = []
         for node in g.with_role(Role.UPDATE):
             step = g.node_of(Role.STEP, param=node.param)
             if step.id in self.planner.zero:  # its gradient is 0: it stays as it is
                 cells = [self.cell(step.id)] * steps + [Cell(node=node.id, computed=True)]
-            else:
+            else:  # else the new value's cell is p − η × g = new, as a student writes it
                 cells = [self.cell(step.id), self.cell(node.id)] if steps else [self.cell(node.id, -1)]
             rows.append((Cell(g[node.param or ""].symbol), *cells))
             self.planner.shown.update((node.id, step.id))
