@@ -7,9 +7,10 @@ Every table cell that computes shows its numbers, as an equation line does.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from gradegen.core.graph import Graph, Kind, Node, Role
+from gradegen.core.graph import Graph, Node, Role
 from gradegen.core.key import asks_steps
 from gradegen.core.network import unit_symbol
 from gradegen.core.spec import Activation, Spec
@@ -31,7 +32,8 @@ def plan_compact(spec: Spec, graph: Graph, zero: frozenset[str], layers: tuple[L
         for n in graph.with_role(Role.DA_DZ)
         if spec.layers[n.layer or 0].activation in plan._EXACT_DERIVATIVES
     )
-    tables = _Tables(planner, exact, Prose.of(plan._UPDATE_INTRO[0], r"\eta", plan._UPDATE_INTRO[1]))
+    update_intro = Prose.of(plan._UPDATE_INTRO[0], r"\eta", plan._UPDATE_INTRO[1])
+    tables = _Tables(planner, exact, update_intro, plan._is_product)
     sections = [Section(prose("Forward pass"), 2, (Para(_FORWARD_INTRO),))]
     sections += [tables.forward(info) for info in layers[1:]]
     loss_items: list[Item] = []
@@ -41,12 +43,6 @@ def plan_compact(spec: Spec, graph: Graph, zero: frozenset[str], layers: tuple[L
     intro = Para(Prose.of(_BACKWARD_INTRO + _ROUNDED + _BEFORE), exact=Prose.of(_BACKWARD_INTRO + _BEFORE))
     sections.append(Section(prose("Backward pass"), 2, (intro,)))
     sections += [tables.backward(info) for info in reversed(layers[1:])]
-    rest: list[Item] = []
-    for node in graph.nodes:
-        if node.kind in (Kind.FORWARD, Kind.LOSS, Kind.FACTOR, Kind.GRADIENT):
-            planner.show(node.id, rest)
-    if rest:  # pragma: no cover - every quantity of the backward pass has its row or line
-        sections.append(Section(prose("Other quantities"), 3, tuple(rest)))
     sections.append(tables.update())
     # the worksheet's working space follows each gradient's chain as the full style writes it
     return tuple(sections), plan.plan_full(spec, graph, zero, layers)[1]
@@ -55,8 +51,15 @@ def plan_compact(spec: Spec, graph: Graph, zero: frozenset[str], layers: tuple[L
 class _Tables:
     """Builds the tables over the full style's planner, which knows what is shown already."""
 
-    def __init__(self, planner: _Planner, exact: frozenset[str], update_intro: Prose) -> None:
+    def __init__(
+        self,
+        planner: _Planner,
+        exact: frozenset[str],
+        update_intro: Prose,
+        is_product: Callable[[Graph, Node], bool],  # a delta ∂L/∂a · ∂a/∂z (not a softmax's)
+    ) -> None:
         self.update_intro = update_intro
+        self.is_product = is_product
         self.planner = planner
         self.exact = exact  # derivatives exact by nature (0, 1, a slope): their values alone
         self.graph = planner.graph
@@ -132,7 +135,7 @@ class _Tables:
                 items.append(Para(_SUMS))
             for node_id in todo:
                 self.line(node_id, items)
-        if not all(_tabled(g, d) for d in deltas):  # a softmax's deltas with a loss other than
+        if not all(self.tabled(d) for d in deltas):  # a softmax's deltas with a loss other than
             for d in deltas:  # cross-entropy: each needs the whole layer, a line each
                 planner.show(d.id, items)
         items.append(Para(prose("Every unit of the layer:")))
@@ -160,12 +163,16 @@ class _Tables:
         heading = prose(phrases.title(info.kind, info.index), ": ", *units)
         return Section(heading, 3, tuple(items))
 
+    def tabled(self, delta: Node) -> bool:
+        """Whether a delta's working fits a table cell: a product, or a softmax's ŷ − y."""
+        return self.is_product(self.graph, delta) or self.graph[delta.parents[-1]].role is Role.TARGET
+
     def units_table(self, info: Layer, deltas: list[Node]) -> Table:
         """z, a, ∂L/∂a, the activation's derivative and δ for each unit of a layer."""
         g = self.graph
         a = _generic(info)
         header = [prose("unit"), prose(M("z")), prose(M(a))]
-        softmax_ce = not _is_product(g, deltas[0]) and _tabled(g, deltas[0])
+        softmax_ce = not self.is_product(g, deltas[0]) and self.tabled(deltas[0])
         rows = []
         for unit, delta in zip(info.units, deltas, strict=True):
             row = [Cell(unit_symbol(unit)), Cell(node=g.node_of(Role.WEIGHTED_SUM, unit).id)]
@@ -176,7 +183,7 @@ class _Tables:
             else:
                 if info.kind == "output":  # a hidden unit's is worked out above, and in its δ's cell
                     row.append(self.cell(g.node_of(Role.DL_DA, unit).id))
-                if _is_product(g, delta):
+                if self.is_product(g, delta):
                     da_dz = g[delta.parents[1]]
                     row += [self.cell(da_dz.id, 0 if da_dz.id in self.exact else 1), self.cell(delta.id)]
                 else:
@@ -190,7 +197,7 @@ class _Tables:
             dl = rf"\frac{{\partial L}}{{\partial {a}}}"
             if info.kind == "output":
                 header.append(prose(M(f"{dl} = {_render(g, dl_da, info)}")))
-            if _is_product(g, first):
+            if self.is_product(g, first):
                 da = rf"\frac{{\partial {a}}}{{\partial z}}"
                 header.append(prose(M(f"{da} = {_render(g, g[first.parents[1]], info)}")))
                 header.append(prose(M(rf"\delta = {dl} \cdot {da}")))
@@ -263,16 +270,6 @@ def _render(graph: Graph, node: Node, info: Layer) -> str:
     return node.formula.render(
         [names.get(graph[p].role or Role.INPUT, graph[p].symbol) for p in node.parents]
     )
-
-
-def _is_product(graph: Graph, delta: Node) -> bool:
-    """A delta ∂L/∂a · ∂a/∂z (not a softmax's, computed from the layer's outputs)."""
-    return len(delta.parents) == 2 and graph[delta.parents[0]].role is Role.DL_DA
-
-
-def _tabled(graph: Graph, delta: Node) -> bool:
-    """Whether a delta's working fits a table cell: a product, or a softmax's ŷ − y."""
-    return _is_product(graph, delta) or graph[delta.parents[-1]].role is Role.TARGET
 
 
 _FORWARD_INTRO = Prose.of(
