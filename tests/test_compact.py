@@ -9,14 +9,15 @@ from functools import cache
 from pathlib import Path
 
 import pytest
+from conftest import deep_softmax_data
 from shapes import shape
-from test_render import check_lines, check_tables, split_equals, tables
+from test_render import COMBOS, _network, check_lines, check_tables, split_equals, tables
 
 from gradegen.core.graph import Kind, Role
 from gradegen.core.key import asks_steps, resolve_ask
 from gradegen.core.network import build_graph, fixed_quantities
 from gradegen.core.options import Style, with_documents
-from gradegen.core.spec import Spec, preset
+from gradegen.core.spec import Spec, parse_spec, preset
 from gradegen.documents.items import DocumentPlan, Table
 from gradegen.documents.pdf import compile_pdf
 from gradegen.documents.render import plan_for, render_documents
@@ -32,7 +33,11 @@ def _spec(name: str) -> Spec:
 @cache
 def _solved(name: str) -> tuple[Spec, DocumentPlan, dict[str, float], str]:
     """The compact solution.md of a network, its plan and the engine's hand values."""
-    spec = _spec(name)
+    return _solve(_spec(name))
+
+
+def _solve(spec: Spec) -> tuple[Spec, DocumentPlan, dict[str, float], str]:
+    spec = with_documents(spec, style="compact")
     graph = build_graph(spec)
     exact, hand = graph.evaluate(), graph.evaluate(hand=True)
     files = render_documents(spec, graph, exact, hand, 0, resolve_ask(graph))
@@ -61,7 +66,30 @@ def test_the_values_shown_are_the_engines(name: str) -> None:
     """Each table cell's value (matched to its quantity through the plan) and each line's result
     is the engine's hand value, and every computed quantity is shown, in a line or a cell (a
     step, when η is not tiny, as η·∂L/∂p in its update's cell)."""
-    _, plan, values, solution = _solved(name)
+    _check_shown(*_solved(name)[1:])
+
+
+@pytest.mark.parametrize(("activation", "loss", "outputs", "extra"), COMBOS)
+def test_every_activation_and_loss_gives_checkable_tables(
+    activation: str, loss: str, outputs: int, extra: dict[str, object]
+) -> None:
+    """Every activation and loss (softmax, weight decay, fixed biases, other decimals too) in the
+    compact style: each line and row re-computes and shows the engine's value; a softmax under a
+    squared loss too (its deltas, a line each)."""
+    for spec in (_network(activation, loss, outputs, **extra), _softmax_half_mse()):
+        _, plan, values, solution = _solve(spec)
+        check_lines(solution)
+        check_tables(solution)
+        _check_shown(plan, values, solution)
+
+
+def _softmax_half_mse() -> Spec:
+    data = deep_softmax_data()
+    data["loss"] = "half_mse"
+    return parse_spec(data)
+
+
+def _check_shown(plan: DocumentPlan, values: dict[str, float], solution: str) -> None:
     graph = plan.graph
     shown: set[str] = set()
     planned = [item for section in plan.sections for item in section.items if isinstance(item, Table)]
