@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import deep_softmax_data
 from shapes import shape
-from test_render import COMBOS, _network, check_lines, check_tables, split_equals, tables
+from test_render import COMBOS, _network, _pandoc, check_lines, check_tables, split_equals, tables
 
 from gradegen.core.graph import Kind, Role
 from gradegen.core.key import asks_steps, resolve_ask
@@ -180,3 +180,11 @@ def test_a_deep_network_fits_in_twelve_pages(tmp_path: Path) -> None:
     pages = int(re.search(r"^Pages:\s+(\d+)", info, re.MULTILINE).group(1))  # type: ignore[union-attr]
     assert pages <= 12
     assert "Overfull" not in (tmp_path / "solution.log").read_text(errors="replace")
+
+
+@pytest.mark.parametrize("name", NETWORKS)
+def test_the_tables_convert_with_pandoc_without_warnings(name: str) -> None:
+    """pandoc reads the compact solution's pipe tables and converts every formula in them."""
+    run = _pandoc(_solved(name)[3])
+    assert run.returncode == 0 and run.stderr == "", run.stderr
+    assert run.stdout.count("<table") == len(tables(_solved(name)[3]))

@@ -223,7 +223,7 @@ class _Tables:
         g = self.graph
         a_k = "x_k" if i == 0 else "a_k"
         header = (
-            prose("parameter"), prose("into"),
+            prose(""), prose("into"),  # the first column's symbols say what they are: narrow
             prose(M(rf"\frac{{\partial L}}{{\partial w_{{jk}}}} = \delta_j \cdot {a_k}")),
         )  # fmt: skip
         rows = []

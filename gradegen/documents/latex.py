@@ -52,7 +52,7 @@ class Latex(DocumentFormat):
         text; a long one narrow enough (every number at its nominal width) runs two rows abreast."""
         width = max((sum(_cell_width(fill(cell, slots.nominal)) for cell in row) for row in rows), default=0)
         across = 2 if len(rows) > _SHORT and width <= _ABREAST else 1
-        spec = "@{\\enspace}".join(["l" + "r" * (len(header) - 1)] * across)
+        spec = "@{\\quad}".join(["l" + "r" * (len(header) - 1)] * across)
         size = "\\footnotesize" if across == 2 or width > _WIDE else "\\small"
         blank = [""] * len(header)
         head = " & ".join(list(header) * across) + r" \\"
