@@ -48,9 +48,29 @@ class Latex(DocumentFormat):
         return tikz(plan, numbers)  # type: ignore[arg-type]
 
     def table(self, header: Sequence[str], rows: Sequence[Sequence[str]], slots: Slots) -> str:
-        """A longtable (it breaks across pages, its heading repeated), a size smaller than the
-        text; a long one narrow enough (every number at its nominal width) runs two rows abreast."""
-        width = max((sum(_cell_width(fill(cell, slots.nominal)) for cell in row) for row in rows), default=0)
+        """Longtables (they break across pages, their heading repeated), a size smaller than the
+        text: a long one narrow enough (every number at its nominal width) runs two rows abreast;
+        one too wide for the page is split into tables of some of its columns, each naming the row."""
+        widths = [
+            max((_cell_width(fill(row[k], slots.nominal)) for row in rows), default=0)
+            for k in range(len(header))
+        ]
+        groups: list[list[int]] = [[]]
+        for k in range(1, len(header)):
+            if groups[-1] and widths[0] + sum(widths[j] for j in groups[-1]) + widths[k] > _FITS:
+                groups.append([])
+            groups[-1].append(k)
+        if len(groups) > 1:
+            parts = [
+                self.table(
+                    [header[0], *(header[k] for k in group)],
+                    [[row[0], *(row[k] for k in group)] for row in rows],
+                    slots,
+                )
+                for group in groups
+            ]
+            return "\n\n".join(parts)  # fmt: skip
+        width = sum(widths)
         across = 2 if len(rows) > _SHORT and width <= _ABREAST else 1
         spec = "@{\\quad}".join(["l" + "r" * (len(header) - 1)] * across)
         size = "\\footnotesize" if across == 2 or width > _WIDE else "\\small"
@@ -75,7 +95,8 @@ class Latex(DocumentFormat):
 LATEX = Latex()
 
 _SHORT = 12  # rows a table keeps one a line, however narrow
-_ABREAST = 64  # characters of a row (numbers at nominal width) that fit twice abreast, set smaller
+_ABREAST = 55  # characters of a row (numbers at nominal width) that fit twice abreast, set smaller
+_FITS = 100  # characters of a row that fit across the page, set smaller
 _WIDE = 88  # characters of a row beyond which a table is set smaller
 _WIDTH = 64  # characters of (roughly) visible math per line before a LaTeX equation is broken
 
