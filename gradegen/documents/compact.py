@@ -109,10 +109,8 @@ class _Tables:
             for unit, node in zip(info.units, acts, strict=True):
                 z = g.node_of(Role.WEIGHTED_SUM, unit).id
                 rows.append((Cell(unit_symbol(unit)), Cell(node=z), self.cell(node.id)))
-            items += [
-                Para(prose("The activations, ", M(f"{a} = {formula.render(['z'])}"), ":")),
-                Table(header, tuple(rows)),
-            ]
+            intro = prose("The activations, ", M(f"{a} = {formula.render(['z'])}"), ":")
+            items.append(Table(header, tuple(rows), intro))
         units = phrases.units(info.units, ", ")
         heading = prose(phrases.title(info.kind, info.index), ": ", *units, f" ({info.activation})")
         return Section(heading, 3, tuple(items))
@@ -138,10 +136,8 @@ class _Tables:
         if not all(self.tabled(d) for d in deltas):  # a softmax's deltas with a loss other than
             for d in deltas:  # cross-entropy: each needs the whole layer, a line each
                 planner.show(d.id, items)
-        items.append(Para(prose("Every unit of the layer:")))
         items.append(self.units_table(info, deltas))
-        items.append(Para(self.pattern(info)))
-        items.append(self.weights_table(i))
+        items.append(self.weights_table(i, self.pattern(info)))
         for bias in g.with_role(Role.BIAS_GRADIENT, layer=i):
             if len(bias.parents) > 1:
                 b = M(g[bias.param or ""].symbol)
@@ -203,7 +199,7 @@ class _Tables:
                 header.append(prose(M(rf"\delta = {dl} \cdot {da}")))
             else:
                 header.append(prose(M(r"\delta = \frac{\partial L}{\partial z}")))
-        return Table(tuple(header), tuple(rows))
+        return Table(tuple(header), tuple(rows), prose("Every unit of the layer:"))
 
     def pattern(self, info: Layer) -> Prose:
         """The rule every row of the weights table follows, as a formula."""
@@ -218,7 +214,7 @@ class _Tables:
             M(r"\frac{\partial L}{\partial b_j} = \delta_j"), ":",
         )  # fmt: skip
 
-    def weights_table(self, i: int) -> Table:
+    def weights_table(self, i: int, intro: Prose) -> Table:
         """∂L/∂w = δ_j · a_k for each weight into layer ``i`` (and each bias of one unit)."""
         g = self.graph
         a_k = "x_k" if i == 0 else "a_k"
@@ -233,7 +229,7 @@ class _Tables:
             # what the weight multiplies is in its cell, beside the delta of the unit it feeds
             into = Cell(unit_symbol(g[grad.parents[0]].unit or ""))
             rows.append((Cell(g[grad.param or ""].symbol), into, self.cell(grad.id)))
-        return Table(header, tuple(rows))
+        return Table(header, tuple(rows), intro)
 
     def update(self) -> Section:
         """Every parameter's step and new value, a row each."""

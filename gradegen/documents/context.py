@@ -68,9 +68,11 @@ class DocumentFormat:
         """What the templates' ``diagram`` is: the picture, or where it is."""
         raise NotImplementedError
 
-    def table(self, header: Sequence[str], rows: Sequence[Sequence[str]], slots: Slots) -> str:
+    def table(
+        self, header: Sequence[str], rows: Sequence[Sequence[str]], slots: Slots, intro: str = ""
+    ) -> str:
         """A table of the solution's: headings and cells already in the format (the first
-        column names the row, the others hold math)."""
+        column names the row, the others hold math), after its introducing sentence."""
         raise NotImplementedError
 
     def student(self, shown: str | None, student: str | None) -> str:
@@ -169,7 +171,11 @@ def _static(plan: DocumentPlan, fmt: DocumentFormat, exact_mode: bool) -> Static
                 )
             elif isinstance(item, Table):
                 cells = [[fmt.math(_cell(plan, slots, cell)) for cell in row] for row in item.rows]
-                body.append(fmt.table([prose(h) for h in item.header], cells, slots))
+                body.append(
+                    fmt.table(
+                        [prose(h) for h in item.header], cells, slots, prose(item.intro) if item.intro else ""
+                    )
+                )
             else:
                 body.append(fmt.equation(_segments(plan, slots, item), slots))
         sections.append((prose(section.title), section.level, tuple(body)))

@@ -116,7 +116,9 @@ class HtmlPage(DocumentFormat):
         label = "Network diagram: units by layer, each edge labelled with its weight, biases shown"
         return picture.replace("<svg ", f'<svg role="img" aria-label="{label}" ', 1)
 
-    def table(self, header: Sequence[str], rows: Sequence[Sequence[str]], slots: Slots) -> str:
+    def table(
+        self, header: Sequence[str], rows: Sequence[Sequence[str]], slots: Slots, intro: str = ""
+    ) -> str:
         """A table in a box of its own that scrolls when too wide (the summary's markup)."""
         head = "".join(f'<th scope="col">{h}</th>' for h in header)
         body = "".join(
@@ -124,7 +126,8 @@ class HtmlPage(DocumentFormat):
             for row in rows
         )
         table = f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}</tbody>\n</table>"
-        return f'<div class="wide">\n{table}\n</div>'
+        wide = f'<div class="wide">\n{table}\n</div>'
+        return f'<div class="table">\n<p>{intro}</p>\n{wide}\n</div>' if intro else wide
 
     def student(self, shown: str | None, student: str | None) -> str:
         """The student's name, carrying their id for the answer form (the same slot for both)."""

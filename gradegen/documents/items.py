@@ -72,10 +72,12 @@ class Cell:
 
 @dataclass(frozen=True)
 class Table:
-    """Rows of quantities, a column per kind (``header``: each column's heading)."""
+    """Rows of quantities, a column per kind (``header``: each column's heading; ``intro``: the
+    sentence that introduces it, kept on its page)."""
 
     header: tuple[Prose, ...]
     rows: tuple[tuple[Cell, ...], ...]
+    intro: Prose | None = None
 
 
 Item = NodeEq | LocalEq | ChainEq | Para | Known | Table
