@@ -7,10 +7,13 @@ import re
 import subprocess
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import deep_softmax_data
 from shapes import shape
+from test_plan import ONE_HOT, SIGMOID_ZERO
+from test_plan import _spec as _plan_spec
 from test_render import COMBOS, _network, _pandoc, check_lines, check_tables, split_equals, tables
 
 from gradegen.core.graph import Kind, Role
@@ -188,3 +191,16 @@ def test_the_tables_convert_with_pandoc_without_warnings(name: str) -> None:
     run = _pandoc(_solved(name)[3])
     assert run.returncode == 0 and run.stderr == "", run.stderr
     assert run.stdout.count("<table") == len(tables(_solved(name)[3]))
+
+
+@pytest.mark.parametrize("extra", [{}, ONE_HOT, SIGMOID_ZERO], ids=["relu", "one-hot", "zero-target"])
+def test_quantities_zero_by_the_givens_are_said_in_the_tables(extra: dict[str, Any]) -> None:
+    """Quantities a zero target makes 0 whatever the numbers (a cross-entropy term, a delta, the
+    gradients through it): their cells print 0, a parameter they leave as it is keeps its value,
+    and every other row still re-computes and shows the engine's value."""
+    _, plan, values, solution = _solve(_plan_spec(**extra))
+    check_lines(solution)
+    check_tables(solution)
+    _check_shown(plan, values, solution)
+    if extra is SIGMOID_ZERO:  # ∂L/∂w5 = 0 through the output whose target is 0: w5 stays 0.5
+        assert "| $w_{5}$ | $o_{1}$ | $0$ |" in solution and "| $w_{5}$ | $0.5$ |" in solution
