@@ -13,6 +13,7 @@ import pytest
 from shapes import shape
 
 from gradegen.core.network import build_graph
+from gradegen.core.options import Style
 from gradegen.documents.pdf import compile_pdf
 from gradegen.documents.render import render_documents
 
@@ -59,6 +60,21 @@ def test_no_overfull_box_over_a_point(
         if (m := re.match(r"Overfull \\[hv]box \(([\d.]+)pt too", line)) and float(m.group(1)) > 1.0
     ]
     assert not over, over
+
+
+def test_the_deep_network_in_the_compact_style_fits_in_twelve_pages(
+    compiled: dict[tuple[str, str], tuple[Path, Path]],
+) -> None:
+    """The 4-8-8-3 benchmark network (compact by its size: per-layer tables) takes at most 12
+    pages of solution (77 written in full)."""
+    assert shape("4-8-8-3").style is Style.COMPACT
+    exe = shutil.which("pdfinfo")
+    assert exe, "pdfinfo is required (Debian: poppler-utils)"
+    info = subprocess.run(
+        [exe, str(compiled[("4-8-8-3", "solution")][0])], capture_output=True, text=True, check=True
+    )
+    pages = re.search(r"^Pages:\s+(\d+)$", info.stdout, re.MULTILINE)
+    assert pages and int(pages.group(1)) <= 12
 
 
 def _pages(pdf: Path) -> list[list[str]]:
