@@ -188,3 +188,4 @@ def test_quantities_zero_by_the_givens_are_said_in_the_tables(extra: dict[str, A
     _check_shown(plan, values, solution)
     if extra is SIGMOID_ZERO:  # ∂L/∂w5 = 0 through the output whose target is 0: w5 stays 0.5
         assert "| $w_{5}$ | $o_{1}$ | $0$ |" in solution and "| $w_{5}$ | $0.5$ |" in solution
+        assert "A gradient of 0 leaves its parameter as it is: $w_{5}$, $w_{6}$ and $b_{3}$." in solution

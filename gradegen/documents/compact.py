@@ -249,9 +249,24 @@ class _Tables:
             new = prose(M(r"p^{\text{new}} = p - \eta \cdot \frac{\partial L}{\partial p}"))
             step_column = (prose(M(r"\eta \cdot \frac{\partial L}{\partial p}")),) * steps
             items.append(Table((prose("parameter"), *step_column, new), tuple(rows)))
+        stays = [
+            M(g[n.param or ""].symbol) for n in g.with_role(Role.UPDATE) if n.parents[2] in self.planner.zero
+        ]
+        if stays:
+            items.append(Para(prose("A gradient of 0 leaves its parameter as it is: ", *_listed(stays), ".")))
         if not self.spec.update_biases:
             items.append(Para(Prose.of("The biases are not updated in this exercise.")))
         return Section(prose("Update"), 2, tuple(items))
+
+
+def _listed(pieces: list[M]) -> list[str]:
+    """Math pieces as a list in prose: a, b and c."""
+    out: list[str] = []
+    for k, piece in enumerate(pieces):
+        if k:
+            out.append(" and " if k == len(pieces) - 1 else ", ")
+        out.append(piece)
+    return out
 
 
 def _generic(info: Layer) -> str:
