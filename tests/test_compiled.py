@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from conftest import deep_softmax_data
+from shapes import shape
 
 from gradegen.core.options import Style, with_documents
 from gradegen.core.rounding import format_number, round_to
@@ -43,6 +44,22 @@ def test_compiled_documents_equal_the_reference_render(name: str, exact_mode: bo
         assert tuple(compiled) == FILES
         for file in FILES:
             assert compiled[file] == reference[file], (name, student, file)
+
+
+@pytest.mark.parametrize("name", ["handout", "3-4-3-3"])
+@pytest.mark.parametrize("exact_mode", [False, True])
+def test_compact_documents_compile_to_the_reference_render(name: str, exact_mode: bool) -> None:
+    """The compact style's tables go through the slots: for several variants every file,
+    the HTML solution's tables too, is the reference render's, byte for byte."""
+    spec = with_documents(preset("handout") if name == "handout" else shape(name), style="compact")
+    variants = make_variants(spec, [f"s{k}" for k in range(3)], seed="compiled")
+    files = (*FILES, "solution.html")
+    for i, student in enumerate(variants.ids):
+        args = (variants.spec_for(i), variants.graph, variants.exact, variants.hand, i, variants.asked)
+        kwargs = {"exact_mode": exact_mode, "student": student, "name": NAMES[i], "files": files}
+        compiled = render_documents(*args, **kwargs)  # type: ignore[arg-type]
+        assert compiled == render_documents(*args, **kwargs, compiled=False)  # type: ignore[arg-type]
+        assert "<table>" in compiled["solution.html"] and "longtable" in compiled["solution.tex"]
 
 
 def test_compiled_documents_follow_the_questions_asked_and_an_anonymous_student() -> None:

@@ -65,7 +65,7 @@ def test_generating_twice_gives_identical_bytes(tmp_path: Path) -> None:
         assert (a / name).read_bytes() == (b / name).read_bytes(), name
 
 
-@pytest.mark.parametrize("style", [Style.FULL, Style.MATRIX])
+@pytest.mark.parametrize("style", [Style.FULL, Style.COMPACT, Style.MATRIX])
 @pytest.mark.parametrize("name", sorted(FILES))
 def test_golden_files_of_the_handout_network(tmp_path: Path, name: str, style: Style) -> None:
     """The handout network's files in each style match the committed copies byte for byte

@@ -66,6 +66,21 @@ def test_no_overfull_box_over_a_point(
     assert not over, over
 
 
+def test_the_deep_network_in_the_compact_style_fits_in_twelve_pages(
+    compiled: dict[tuple[str, str], tuple[Path, Path]],
+) -> None:
+    """The 4-8-8-3 benchmark network (compact by its size: per-layer tables) takes at most 12
+    pages of solution (77 written in full)."""
+    assert shape("4-8-8-3").style is Style.COMPACT
+    exe = shutil.which("pdfinfo")
+    assert exe, "pdfinfo is required (Debian: poppler-utils)"
+    info = subprocess.run(
+        [exe, str(compiled[("4-8-8-3", "solution")][0])], capture_output=True, text=True, check=True
+    )
+    pages = re.search(r"^Pages:\s+(\d+)$", info.stdout, re.MULTILINE)
+    assert pages and int(pages.group(1)) <= 12
+
+
 def _pages(pdf: Path) -> list[list[str]]:
     exe = shutil.which("pdftotext")
     assert exe, "pdftotext is required (Debian: poppler-utils, see .ci/run)"

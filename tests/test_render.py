@@ -22,7 +22,7 @@ from shapes import shape
 from gradegen.core.graph import Graph, Kind, Node, Role
 from gradegen.core.key import asks_steps, make_key, resolve_ask
 from gradegen.core.network import build_graph, fixed_quantities
-from gradegen.core.options import Style
+from gradegen.core.options import Style, with_documents
 from gradegen.core.rounding import shortest
 from gradegen.core.spec import Spec, parse_spec, preset
 from gradegen.documents.latex import tex_equation
@@ -307,6 +307,36 @@ def split_equals(line: str) -> list[str]:
 _RESULT = re.compile(r"(-?\d+(?:\.(\d+))?)(?: \\times 10\^\{(-?\d+)\})?")
 
 
+def check_equation(text: str, where: str) -> bool:
+    """Check one equation (a display line's or a table cell's math): each numeric segment (a number
+    or matrices) rounds to the last, entry by entry; returns whether it had arithmetic to check."""
+    numeric: list[tuple[str, Any]] = []
+    for segment in split_equals(text):
+        try:
+            numeric.append(
+                (segment, evaluate_matrices(segment) if "bmatrix" in segment else evaluate(segment))
+            )
+        except SymbolicError:
+            assert not numeric, f"a symbolic segment after numbers in: {where}"
+        except (ValueError, ZeroDivisionError, OverflowError) as exc:
+            pytest.fail(f"cannot parse {segment!r} in {where}: {exc}")
+    if len(numeric) < 2:
+        return False
+    result_text = numeric[-1][0]
+    grid = _BMATRIX.fullmatch(result_text)
+    entries = cells(grid.group(1)) if grid else [[result_text]]
+    printed = [[_printed(entry, where) for entry in row] for row in entries]
+    result = np.array([[value for value, _ in row] for row in printed])
+    half_unit = np.array([[half for _, half in row] for row in printed])
+    for segment, value in numeric[:-1]:
+        value = np.asarray(value) if grid else np.array([[value]])
+        assert value.shape == result.shape, f"{segment} has shape {value.shape}, not {result.shape}: {where}"
+        assert np.all(np.abs(value - result) <= half_unit * (1 + 1e-9) + 1e-15), (
+            f"{segment} = {value!r} does not round to {result_text} in: {where}"
+        )
+    return True
+
+
 def check_lines(markdown: str) -> list[str]:
     """Check every ``$$…$$`` line; returns the lines that had arithmetic to check."""
     checked = []
@@ -314,34 +344,37 @@ def check_lines(markdown: str) -> list[str]:
     assert display, "no display equations found"
     for line in display:
         assert line.endswith("$$") and len(line) > 4, f"a display equation must be one line: {line}"
-        segments = split_equals(line[2:-2])
-        numeric: list[tuple[str, float]] = []
-        for segment in segments:
-            try:
-                numeric.append(
-                    (segment, evaluate_matrices(segment) if "bmatrix" in segment else evaluate(segment))
-                )
-            except SymbolicError:
-                assert not numeric, f"a symbolic segment after numbers in: {line}"
-            except (ValueError, ZeroDivisionError, OverflowError) as exc:
-                pytest.fail(f"cannot parse {segment!r} in {line}: {exc}")
-        if len(numeric) < 2:
-            continue
-        result_text = numeric[-1][0]
-        grid = _BMATRIX.fullmatch(result_text)
-        entries = cells(grid.group(1)) if grid else [[result_text]]
-        printed = [[_printed(entry, line) for entry in row] for row in entries]
-        result = np.array([[value for value, _ in row] for row in printed])
-        half_unit = np.array([[half for _, half in row] for row in printed])
-        for segment, value in numeric[:-1]:
-            value = np.asarray(value) if grid else np.array([[value]])
-            assert value.shape == result.shape, (
-                f"{segment} has shape {value.shape}, not {result.shape}: {line}"
-            )
-            assert np.all(np.abs(value - result) <= half_unit * (1 + 1e-9) + 1e-15), (
-                f"{segment} = {value!r} does not round to {result_text} in: {line}"
-            )
-        checked.append(line)
+        if check_equation(line[2:-2], line):
+            checked.append(line)
+    return checked
+
+
+def tables(markdown: str) -> list[list[list[str]]]:
+    """The pipe tables of a Markdown text: each a list of rows (the heading first), each row its
+    cells as written."""
+    found: list[list[list[str]]] = []
+    previous = ""
+    for line in markdown.splitlines():
+        if line.startswith("| ") and line.endswith(" |"):
+            cells = [cell.strip() for cell in line[2:-2].split(" | ")]
+            if not previous.startswith("| "):
+                found.append([])
+            if not all(re.fullmatch(r":?-+:?", cell) for cell in cells):  # not the alignment row
+                found[-1].append(cells)
+        previous = line
+    return found
+
+
+def check_tables(markdown: str) -> list[str]:
+    """Check every table cell that computes (math with " = ", as a line): it re-computes from its
+    own printed numbers. Returns the cells checked."""
+    checked = []
+    for table in tables(markdown):
+        for row in table[1:]:
+            for cell in row:
+                math = cell.startswith("$") and cell.endswith("$") and " = " in cell
+                if math and check_equation(cell[1:-1], f"{cell} in the row {row}"):
+                    checked.append(cell)
     return checked
 
 
@@ -353,6 +386,7 @@ def _documents(name: str, exact_mode: bool = False) -> tuple[Spec, dict[str, str
     spec = {"deep_softmax": parse_spec(deep_softmax_data()), "mazur": preset("mazur")}.get(name) or shape(
         name
     )
+    spec = with_documents(spec, style="full")  # these tests read the full style's lines
     graph = build_graph(spec)
     files = render_documents(
         spec, graph, graph.evaluate(), graph.evaluate(hand=True), 0, resolve_ask(graph), exact_mode=exact_mode

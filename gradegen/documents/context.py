@@ -23,8 +23,18 @@ from gradegen.core.rounding import SIGNIFICANT, Rule
 from gradegen.core.spec import Spec
 from gradegen.documents import phrases
 from gradegen.documents.diagram import weight_tables
-from gradegen.documents.equations import equation, local_equation
-from gradegen.documents.items import ChainEq, DocumentPlan, Known, LocalEq, MatrixEq, NodeEq, Para
+from gradegen.documents.equations import equation, local_equation, worked
+from gradegen.documents.items import (
+    Cell,
+    ChainEq,
+    DocumentPlan,
+    Known,
+    LocalEq,
+    MatrixEq,
+    NodeEq,
+    Para,
+    Table,
+)
 from gradegen.documents.matrix import matrix_segments
 from gradegen.documents.numbers import Numbers, Slots
 from gradegen.documents.page import Page
@@ -78,6 +88,12 @@ class DocumentFormat:
     def values_diagram(self, plan: DocumentPlan, numbers: Numbers | Slots) -> str:
         """What the solution's ``values_diagram`` is (``--diagram values``): the picture of the
         step's values, or where it is."""
+
+    def table(
+        self, header: Sequence[str], rows: Sequence[Sequence[str]], slots: Slots, intro: str = ""
+    ) -> str:
+        """A table of the solution's: headings and cells already in the format (the first
+        column names the row, the others hold math), after its introducing sentence."""
         raise NotImplementedError
 
     def student(self, shown: str | None, student: str | None) -> str:
@@ -176,6 +192,13 @@ def _static(plan: DocumentPlan, fmt: DocumentFormat, exact_mode: bool) -> Static
                 )
             elif isinstance(item, MatrixEq):
                 body.append(fmt.matrix_equation(matrix_segments(plan, slots, item), slots))
+            elif isinstance(item, Table):
+                cells = [[fmt.math(_cell(plan, slots, cell)) for cell in row] for row in item.rows]
+                body.append(
+                    fmt.table(
+                        [prose(h) for h in item.header], cells, slots, prose(item.intro) if item.intro else ""
+                    )
+                )
             else:
                 body.append(fmt.equation(_segments(plan, slots, item), slots))
         sections.append((prose(section.title), section.level, tuple(body)))
@@ -251,9 +274,18 @@ def _value(plan: DocumentPlan, slots: Slots, node_id: str) -> str:
     return slots.short(node_id) if node_id in plan.whole else slots.text(node_id)
 
 
+def _cell(plan: DocumentPlan, slots: Slots, cell: Cell) -> str:
+    if not cell.node or cell.latex:
+        return cell.latex
+    return worked(plan, slots, cell.node, cell.work) if cell.work else _value(plan, slots, cell.node)
+
+
 def _segments(plan: DocumentPlan, slots: Slots, item: NodeEq | LocalEq | ChainEq) -> list[str]:
     if isinstance(item, NodeEq):
-        return equation(plan, slots, item.node)
+        segments = equation(plan, slots, item.node)
+        if item.bare and plan.symbolic.get(item.node) != segments[0]:
+            del segments[1]
+        return segments
     if isinstance(item, LocalEq):
         return local_equation(plan.graph, slots, item)
     return item.latex.split(" = ", 1)  # symbol, then the right-hand side (a long one is broken)
@@ -295,9 +327,10 @@ def _context(
     escape = fmt.escape
     graph = plan.graph
     level = spec.documents.level
-    worked = scaffold(graph, level, asked)
-    space = _spaces(plan, asked, worked)
+    scaffolded = scaffold(graph, level, asked)
+    space = _spaces(plan, asked, scaffolded)
     points = {qid: points_of(spec, graph, qid) for qid in asked}
+    tabled = {w for t in weight_tables(plan) for _, weights in t.rows for w in weights}
     return {
         "meta": Ctx(
             title=escape(spec.title),
@@ -310,11 +343,12 @@ def _context(
             loss=static.loss,
             rounding=static.rounding,
             givens=[
-                Ctx(id=gid, symbol=sym, value=numbers.text(gid), meaning=meaning)
+                Ctx(id=gid, symbol=sym, value=numbers.text(gid), meaning=meaning, tabled=gid in tabled)
                 for gid, sym, meaning in static.givens
             ],
             weights=_weight_tables(plan, fmt, numbers),
         ),
+        "style": spec.style.value,
         "sections": sections,
         "values": numbers.floats(),  # for user templates: every quantity as a number
         "table": [
@@ -344,7 +378,7 @@ def _context(
         "level_note": escape(LEVEL_NOTES.get(level, "").format(total=points_text(sum(points.values())))),
         "worked": [
             Ctx(id=wid, symbol=graph[wid].symbol, value=numbers.text(wid), meaning=static.meanings[wid])
-            for wid in worked
+            for wid in scaffolded
         ],
         "mode": "exact" if exact_mode else "hand",
         "decimals": spec.decimals,

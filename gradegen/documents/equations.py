@@ -64,6 +64,16 @@ def equation(plan: DocumentPlan, numbers: Numbers | Slots, node_id: str) -> list
     return segments
 
 
+def worked(plan: DocumentPlan, numbers: Numbers | Slots, node_id: str, work: int) -> str:
+    """A node's last ``work`` forms with numbers substituted (its first ``-work`` when negative),
+    then its value: a table cell's "0.1385 \\times 0.5933 = 0.0822"."""
+    segments = equation(plan, numbers, node_id)
+    node = plan.graph[node_id]
+    numeric = segments[2 if plan.symbolic.get(node_id, node.symbol) != node.symbol else 1 :]
+    forms = numeric[-work - 1 : -1] if work > 0 else numeric[:-work]
+    return " = ".join([*forms, numeric[-1]])
+
+
 def terms(latex: str) -> list[str]:
     """A LaTeX expression's terms: the pieces between its " + " signs outside any brackets."""
     pieces: list[str] = []

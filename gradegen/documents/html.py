@@ -127,6 +127,19 @@ class HtmlPage(DocumentFormat):
         label = "The training step on the network: forward values in blue, gradients in red"
         return _figure(svg_values(plan, numbers.for_svg()), label)  # type: ignore[arg-type]
 
+    def table(
+        self, header: Sequence[str], rows: Sequence[Sequence[str]], slots: Slots, intro: str = ""
+    ) -> str:
+        """A table in a box of its own that scrolls when too wide (the summary's markup)."""
+        head = "".join(f'<th scope="col">{h}</th>' for h in header)
+        body = "".join(
+            f"<tr><td>{row[0]}</td>" + "".join(f'<td class="num">{c}</td>' for c in row[1:]) + "</tr>\n"
+            for row in rows
+        )
+        table = f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}</tbody>\n</table>"
+        wide = f'<div class="wide">\n{table}\n</div>'
+        return f'<div class="table">\n<p>{intro}</p>\n{wide}\n</div>' if intro else wide
+
     def student(self, shown: str | None, student: str | None) -> str:
         """The student's name, carrying their id for the answer form (the same slot for both)."""
         if not shown:

@@ -19,6 +19,7 @@ class NodeEq:
     """A node's computation: symbol = formula = numbers substituted (= step) = value."""
 
     node: str
+    bare: bool = False  # without the formula: the text states it once for many lines
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,29 @@ class MatrixEq:
                 yield from piece.ids()
 
 
-Item = NodeEq | LocalEq | ChainEq | Para | Known | MatrixEq
+@dataclass(frozen=True)
+class Cell:
+    """A table cell: a quantity's value (after the last ``work`` forms of its numbers substituted,
+    "0.1385 × 0.5933 = 0.0822", or the first ``-work``), or ``latex`` (a symbol, or the 0 a
+    quantity said to be 0 is)."""
+
+    latex: str = ""
+    node: str = ""
+    work: int = 0
+    computed: bool = False  # worked out here, not recalled: Section.shows() yields it
+
+
+@dataclass(frozen=True)
+class Table:
+    """Rows of quantities, a column per kind (``header``: each column's heading; ``intro``: the
+    sentence that introduces it, kept on its page)."""
+
+    header: tuple[Prose, ...]
+    rows: tuple[tuple[Cell, ...], ...]
+    intro: Prose | None = None
+
+
+Item = NodeEq | LocalEq | ChainEq | Para | Known | MatrixEq | Table
 
 
 @dataclass(frozen=True)
@@ -109,6 +132,9 @@ class Section:
     def shows(self) -> Iterator[str]:
         """The quantities this section computes or says (not those it recalls from above)."""
         for item in self.items:
+            if isinstance(item, Table):
+                yield from (cell.node for row in item.rows for cell in row if cell.computed)
+                continue
             said = (isinstance(item, Para) and item.node) or (isinstance(item, Known) and item.computed)
             if isinstance(item, NodeEq | Para | Known) and (isinstance(item, NodeEq) or said):
                 yield item.node

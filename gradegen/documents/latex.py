@@ -55,15 +55,67 @@ class Latex(DocumentFormat):
     def values_diagram(self, plan: DocumentPlan, numbers: Numbers | Slots) -> str:
         return tikz_values(plan, numbers)  # type: ignore[arg-type]
 
+    def table(
+        self, header: Sequence[str], rows: Sequence[Sequence[str]], slots: Slots, intro: str = ""
+    ) -> str:
+        """Longtables (they break across pages, their heading repeated), a size smaller than the
+        text, after their sentence: a long one narrow enough (every number at its nominal width)
+        runs two rows abreast; one too wide for the page is split into tables of some of its
+        columns, each naming the row."""
+        widths = [
+            max((_cell_width(fill(row[k], slots.nominal)) for row in rows), default=0)
+            for k in range(len(header))
+        ]
+        groups: list[list[int]] = [[]]
+        for k in range(1, len(header)):
+            if groups[-1] and widths[0] + sum(widths[j] for j in groups[-1]) + widths[k] > _FITS:
+                groups.append([])
+            groups[-1].append(k)
+        tables = [_longtable([header[0], *(header[k] for k in g)], [[r[0], *(r[k] for k in g)] for r in rows],
+                             widths[0] + sum(widths[k] for k in g)) for g in groups]  # fmt: skip
+        # the sentence starts a page of its own unless the heading and a few rows fit below it
+        # (what needspace does): longtable may break the page right before it starts
+        keep = "\\par\\begingroup\\dimen0=6\\baselineskip\\dimen2=\\pagegoal\\advance\\dimen2 by -\\pagetotal"
+        keep += "\\ifdim\\dimen0>\\dimen2 \\ifdim\\dimen2>0pt \\vfil\\fi\\break\\fi\\endgroup"
+        return "\n\n".join([keep + "\n" + intro, *tables] if intro else tables)
+
+
+def _longtable(header: Sequence[str], rows: Sequence[Sequence[str]], width: int) -> str:
+    """One longtable of the cells, two rows abreast when long and narrow."""
+    across = 2 if len(rows) > _SHORT and width <= _ABREAST else 1
+    spec = "@{\\quad}".join(["l" + "r" * (len(header) - 1)] * across)
+    size = "\\footnotesize" if across == 2 or width > _WIDE else "\\small"
+    blank = [""] * len(header)
+    head = " & ".join(list(header) * across) + r" \\"
+    lines = [f"{{{size}\\setlength{{\\tabcolsep}}{{2pt}}\\begin{{longtable}}{{{spec}}}", "\\toprule", head]
+    lines += ["\\midrule", "\\endhead"]
+    half = -(-len(rows) // across)  # down the first half, then the second: reading order
+    for k in range(half):
+        row = list(rows[k])
+        if across == 2:
+            row += rows[k + half] if k + half < len(rows) else blank
+        lines.append(" & ".join(row) + r" \\")
+    lines += ["\\bottomrule", "\\end{longtable}}"]
+    return "\n".join(lines)
+
 
 LATEX = Latex()
 
+_SHORT = 12  # rows a table keeps one a line, however narrow
+_ABREAST = 55  # characters of a row (numbers at nominal width) that fit twice abreast, set smaller
+_FITS = 100  # characters of a row that fit across the page, set smaller
+_WIDE = 88  # characters of a row beyond which a table is set smaller
 _WIDTH = 64  # characters of (roughly) visible math per line before a LaTeX equation is broken
 
 
 @lru_cache(maxsize=16384)
 def _visible(latex: str) -> int:
     return len(re.sub(r"\\(?:left|right|partial|frac|tfrac|hat|text|cdot|times)|[{}\\ ]", "", latex))
+
+
+def _cell_width(latex: str) -> int:
+    """A table cell's width in characters, each operator counted with the space around it."""
+    return _visible(latex) + 2 * len(re.findall(r"\\times|\\cdot| [-+=] ", latex)) + 2
 
 
 def _split_sum(latex: str, visible: Callable[[str], int] = _visible) -> list[str]:

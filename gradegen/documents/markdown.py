@@ -32,5 +32,14 @@ class Markdown(DocumentFormat):
     def values_diagram(self, plan: DocumentPlan, numbers: Numbers | Slots) -> str:
         return "network-values.svg"
 
+    def table(
+        self, header: Sequence[str], rows: Sequence[Sequence[str]], slots: Slots, intro: str = ""
+    ) -> str:
+        """A pipe table, the first column left-aligned, the numbers right."""
+        lines = [intro, ""] if intro else []
+        lines += ["| " + " | ".join(header) + " |", "| :-- |" + " --: |" * (len(header) - 1)]
+        lines += ["| " + " | ".join(row) + " |" for row in rows]
+        return "\n".join(lines)
+
 
 MARKDOWN = Markdown()

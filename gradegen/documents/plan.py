@@ -15,6 +15,7 @@ from gradegen.core.options import Style
 from gradegen.core.spec import Activation, Spec
 from gradegen.documents import phrases
 from gradegen.documents.after import after_sections
+from gradegen.documents.compact import plan_compact
 from gradegen.documents.items import (
     ChainEq,
     DocumentPlan,
@@ -334,7 +335,11 @@ def plan_full(spec: Spec, graph: Graph, zero: frozenset[str], layers: tuple[Laye
     return tuple(sections), planner.chains
 
 
-STYLES: dict[Style, StylePlanner] = {Style.FULL: plan_full, Style.MATRIX: plan_matrix}
+STYLES: dict[Style, StylePlanner] = {
+    Style.FULL: plan_full,
+    Style.COMPACT: plan_compact,
+    Style.MATRIX: plan_matrix,
+}
 """Each style's planner: a style is one module with one function, registered here."""
 
 
