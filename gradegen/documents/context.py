@@ -88,6 +88,7 @@ class DocumentFormat:
     def values_diagram(self, plan: DocumentPlan, numbers: Numbers | Slots) -> str:
         """What the solution's ``values_diagram`` is (``--diagram values``): the picture of the
         step's values, or where it is."""
+        raise NotImplementedError
 
     def table(
         self, header: Sequence[str], rows: Sequence[Sequence[str]], slots: Slots, intro: str = ""
