@@ -112,6 +112,11 @@ def _check_shown(plan: DocumentPlan, values: dict[str, float], solution: str) ->
                 assert _number(segments[-1]) == pytest.approx(values[node], rel=1e-9, abs=1e-12), line
                 shown.add(node)
     said = {s for s in plan.zero if f"${graph[s].symbol} = " in solution}
+    for node in graph.nodes:  # after the update: each layer's values listed in a sentence
+        listed = re.search(rf"\${re.escape(node.symbol)} = ([^$]+)\$", solution)
+        if node.kind is Kind.AFTER and node.id not in shown and listed and _NUMBER.fullmatch(listed[1]):
+            assert _number(listed[1]) == pytest.approx(values[node.id], rel=1e-9, abs=1e-12), node.id
+            shown.add(node.id)
     steps = set() if asks_steps(graph) else set(graph.ids_of(Role.STEP))  # inside p − η·g
     computed = {n.id for n in graph.nodes if n.kind is not Kind.GIVEN}
     assert computed - shown - said - steps == set()

@@ -207,7 +207,7 @@ def test_only_the_solutions_show_the_values_and_plain_is_unchanged(name: str) ->
     the TikZ in solution.tex, the SVG inline in solution.html) before the summary; every other file,
     the worksheets and network.svg among them, is byte for byte the plain run's (but key.json, which
     records the spec), and the plain run has neither the file nor the section."""
-    spec = _dead_spec() if name == "dead" else shape(name)
+    spec = with_documents(_dead_spec() if name == "dead" else shape(name), style="full")  # its summary
     plain, values = _documents(spec), _documents(_values(spec))
     assert "network-values.svg" not in plain and "network-values.svg" in values
     assert set(values) - set(plain) == {"network-values.svg"}

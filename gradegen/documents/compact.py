@@ -291,11 +291,11 @@ _FORWARD_INTRO = Prose.of(
 _SUMS = Prose.of(
     "Each other unit's ",
     r"\partial L / \partial a_j = \delta_1 w_{1j} + \delta_2 w_{2j} + \dots",
-    " sums the deltas of the units it feeds, each times the weight between them:",
+    " adds up the deltas of the units it feeds, each times the weight that joins them:",
 )
 _BACKWARD_INTRO = (
-    "Layer by layer from the output, each unit's delta (how the loss changes with its weighted sum) "
-    "is worked out once, and every gradient is a delta times what its parameter multiplies. For each "
+    "Layer by layer from the output, how the loss changes with each unit's weighted sum is worked "
+    "out once, and every gradient is that derivative times what its parameter multiplies. For each "
     "layer one path is written in full by the chain rule; tables give the rest, each row by the same "
     "pattern. "
 )
