@@ -5,7 +5,7 @@ appends it after every style's own sections.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 from gradegen.core.graph import Graph, Role
 from gradegen.core.key import asks_steps
@@ -40,15 +40,15 @@ def after_sections(
         )
     )  # fmt: skip
     sections = [Section(prose("After the update"), 2, (intro,))]
-    for info in layers[1:]:
+    if spec.style is not Style.FULL:  # values only, the work being the forward pass's: kept short
+        listed = [_values(graph, info) for info in layers[1:]]
+        shown.update(n for para in listed for n in para.states)
+        sections.append(Section(prose("Each layer with the new parameters"), 3, tuple(listed)))
+    for info in layers[1:] if spec.style is Style.FULL else ():
         items: list[Item] = []
-        if spec.style is not Style.FULL:  # values only, the work being the forward pass's: kept short
-            items.append(_values(graph, info.units))
-            shown.update(graph.node_of(r, u).id for u in info.units for r in _FORWARD)
-        else:
-            for role in _FORWARD:
-                for unit in info.units:
-                    show(graph.node_of(role, unit).id, items)
+        for role in _FORWARD:
+            for unit in info.units:
+                show(graph.node_of(role, unit).id, items)
         units = phrases.units(info.units, ", ")
         heading = prose(phrases.title(info.kind, info.index), ": ", *units, " with the new parameters")
         sections.append(Section(heading, 3, tuple(items)))
@@ -72,11 +72,11 @@ def after_sections(
     return (*sections, *_steps_appendix(spec, graph))
 
 
-def _values(graph: Graph, units: Sequence[str]) -> Para:
+def _values(graph: Graph, info: Layer) -> Para:
     """A layer's weighted sums and activations after the update, as values in one paragraph."""
-    pieces: list[str] = ["Worked as in the forward pass above, unit by unit: "]
+    pieces: list[str] = [phrases.title(info.kind, info.index), ": "]
     ids: list[str] = []
-    for k, unit in enumerate(units):
+    for k, unit in enumerate(info.units):
         for j, role in enumerate(_FORWARD):
             node = graph.node_of(role, unit)
             sep = "; " if k and not j else (", " if j else "")
