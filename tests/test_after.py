@@ -194,8 +194,8 @@ def test_the_appendix_prints_each_steps_loss_and_compiles_like_the_reference() -
     _, exact, _ = evaluate_spec(spec)
     solution = render_documents(spec, *evaluate_spec(spec))["solution.md"]
     assert "## Appendix: 3 steps of training" in solution
-    assert f"$L^{{(3)}} = {float(exact['loss_step3'][0]):.6f}$" in solution
-    assert f"$w_{{1}}^{{(3)}} = {float(exact['w1_final'][0]):.6f}$" in solution
+    assert f"| $3$ | ${float(exact['loss_step3'][0]):.6f}$ |" in solution  # the table of losses
+    assert f"| $w_{{1}}$ | ${float(exact['w1_final'][0]):.6f}$ |" in solution  # and of parameters
     variants = make_variants(spec, ["a", "b"], seed="steps", asked="steps,loss")
     for i in range(len(variants)):
         args = (variants.spec_for(i), variants.graph, variants.exact, variants.hand, i, variants.asked)

@@ -11,8 +11,9 @@ from gradegen.core.graph import Graph, Role
 from gradegen.core.key import asks_steps
 from gradegen.core.options import Style
 from gradegen.core.spec import Spec
+from gradegen.core.steps import shown_steps
 from gradegen.documents import phrases
-from gradegen.documents.items import Item, Layer, NodeEq, Para, Section
+from gradegen.documents.items import Cell, Item, Layer, NodeEq, Para, Section, Table
 from gradegen.documents.numbers import slot
 from gradegen.documents.prose import M, Prose, prose
 
@@ -100,20 +101,22 @@ def _steps_appendix(spec: Spec, graph: Graph) -> tuple[Section, ...]:
         "." if every else f"; the loss is shown after a selection of the {n} steps.",
     )
     loss, after = graph.node_of(Role.LOSS), graph.node_of(Role.AFTER_LOSS)
-    pieces: list[str] = ["The loss after each step: "]
-    rows = [("L^{(0)} = " + loss.symbol, loss.id), ("L^{(1)} = " + after.symbol, after.id)]
-    rows += [(node.symbol, node.id) for node in losses]
-    for k, (symbol, qid) in enumerate(rows):
-        pieces += [", " if k else "", M(f"{symbol} = {slot('t:' + qid)}")]
-    params: list[str] = [f"The parameters after step {n}: "]
+    rows = [(Cell(latex="0"), Cell(node=loss.id)), (Cell(latex="1"), Cell(node=after.id))]
+    for k, node in zip(shown_steps(n), losses, strict=True):
+        rows.append((Cell(latex=str(k)), Cell(node=node.id, computed=True)))
     finals = graph.with_role(Role.FINAL_PARAMETER)
-    for k, node in enumerate(finals):
-        params += [", " if k else "", M(f"{node.symbol} = {slot('t:' + node.id)}")]
+    params = [(Cell(latex=graph[p.param or ""].symbol), Cell(node=p.id, computed=True)) for p in finals]
     items = (
         Para(intro),
-        Para(prose(*pieces, "."), states=tuple(node.id for node in losses)),
-        Para(prose(*params, "."), states=tuple(node.id for node in finals)),
-    )
+        Table(
+            (prose("step ", M("k")), prose("loss ", M("L^{(k)}"))), tuple(rows),
+            Prose.of("The loss after each step:"),
+        ),
+        Table(
+            (prose("parameter"), prose("after step ", M(str(n)))), tuple(params),
+            prose(f"The parameters after step {n}:"),
+        ),
+    )  # fmt: skip
     return (Section(prose(f"Appendix: {n} steps of training"), 2, items),)
 
 
