@@ -438,7 +438,7 @@ def _after(net: _Net) -> None:
         net.index[renamed[node.id]] = net.nodes[-1]
     net.add("loss_decrease", Role.LOSS_DECREASE, Group.AFTER_UPDATE, symbol=r"\Delta L", label="ΔL",
             meaning="decrease of the loss in the update", parents=["loss", "loss_after"],
-            fn=_difference, latex="{0} - {1}")  # fmt: skip
+            fn=_difference, latex="{0} - {1}", text="{0} − {1}")  # fmt: skip
 
 
 @dataclass(frozen=True)
