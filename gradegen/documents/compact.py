@@ -19,10 +19,12 @@ from gradegen.documents.items import Cell, Item, Layer, NodeEq, Para, Section, T
 from gradegen.documents.prose import M, Prose, prose
 
 if TYPE_CHECKING:
-    from gradegen.documents.plan import Planned, _Planner
+    from gradegen.documents.plan import _Planner
 
 
-def plan_compact(spec: Spec, graph: Graph, zero: frozenset[str], layers: tuple[Layer, ...]) -> Planned:
+def plan_compact(
+    spec: Spec, graph: Graph, zero: frozenset[str], layers: tuple[Layer, ...]
+) -> tuple[Section, ...]:
     """The ``compact`` style: the forward and backward passes and the update as tables."""
     from gradegen.documents import plan  # here: plan.py imports this module to register the style
 
@@ -44,8 +46,7 @@ def plan_compact(spec: Spec, graph: Graph, zero: frozenset[str], layers: tuple[L
     sections.append(Section(prose("Backward pass"), 2, (intro,)))
     sections += [tables.backward(info) for info in reversed(layers[1:])]
     sections.append(tables.update())
-    # the worksheet's working space follows each gradient's chain as the full style writes it
-    return tuple(sections), plan.plan_full(spec, graph, zero, layers)[1]
+    return tuple(sections)
 
 
 class _Tables:

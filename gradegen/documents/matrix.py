@@ -316,12 +316,8 @@ def _update(spec: Spec, graph: Graph, layers: list[_LayerMatrices]) -> Section:
 
 def plan_matrix(
     spec: Spec, graph: Graph, zero: frozenset[str], layers: tuple[Layer, ...]
-) -> tuple[tuple[Section, ...], dict[str, int]]:
+) -> tuple[Section, ...]:
     """The ``matrix`` style: each layer's vectors and matrices, forward, backward and the update."""
-    # The worksheet's working space follows each gradient's chain of factors whatever the style:
-    # the full style's planner counts them (imported here: plan.py registers this planner).
-    from gradegen.documents.plan import plan_full
-
     arranged = [_LayerMatrices(spec, graph, info) for info in layers[1:]]
     sections = [
         *_forward(graph, arranged),
@@ -329,7 +325,7 @@ def plan_matrix(
         *_backward(spec, graph, arranged),
         _update(spec, graph, arranged),
     ]
-    return tuple(sections), plan_full(spec, graph, zero, layers)[1]
+    return tuple(sections)
 
 
 # --------------------------------------------------------------------------- rendering

@@ -78,7 +78,6 @@ class _Planner:
         self.graph = graph
         self.zero = zero
         self.shown: set[str] = {n.id for n in graph.nodes if n.kind is Kind.GIVEN}
-        self.chains: dict[str, int] = {}  # gradient id → the factors its chain rule multiplies
 
     # -- the chain of factors behind ∂L/∂z_u, and the products that build it in steps
     def delta_chain(self, unit: str) -> tuple[list[Item | str], list[str]]:
@@ -167,6 +166,10 @@ class _Planner:
             " (no other term depends on it):",
         )
 
+    def units_of(self, grad: Node) -> list[str]:
+        """The units whose deltas a gradient's paths go through (several: a shared bias)."""
+        return [self.graph[p].unit or "" for p in grad.parents if self.graph[p].role is Role.DELTA]
+
     def parameter_section(self, grad: Node) -> Section:
         """∂L/∂p for one weight or bias: the chain rule, each factor, the product in steps."""
         g = self.graph
@@ -177,7 +180,7 @@ class _Planner:
             self.show(grad.id, out)
             kind = "Weight " if grad.role is Role.WEIGHT_GRADIENT else "Bias "
             return Section(prose(kind, M(p_sym)), 3, tuple(out))
-        units = [g[p].unit or "" for p in grad.parents if g[p].role is Role.DELTA]
+        units = self.units_of(grad)
         if grad.role is Role.BIAS_GRADIENT and len(units) > 1:
             terms = []
             for u in units:
@@ -216,7 +219,6 @@ class _Planner:
         source = grad.parents[1] if grad.role is Role.WEIGHT_GRADIENT else None
         local = LocalEq(_partial(z_sym, p_sym), source, z_sym, p_sym)
         chain = [*factors, local]
-        self.chains[grad.id] = len(chain)
         decay = len(grad.parents) == 3
         sym = " \\cdot ".join(self.symbol_of(f) for f in chain)
         if decay:
@@ -277,12 +279,27 @@ def layers_of(spec: Spec, graph: Graph) -> tuple[Layer, ...]:
     return tuple(layers)
 
 
-Planned = tuple[tuple[Section, ...], dict[str, int]]
-StylePlanner = Callable[[Spec, Graph, frozenset[str], tuple[Layer, ...]], Planned]
-"""A style's solution: (spec, graph, zero, layers) → its sections and each gradient's chain length."""
+StylePlanner = Callable[[Spec, Graph, frozenset[str], tuple[Layer, ...]], tuple[Section, ...]]
+"""A style's solution: (spec, graph, zero, layers) → its sections."""
 
 
-def plan_full(spec: Spec, graph: Graph, zero: frozenset[str], layers: tuple[Layer, ...]) -> Planned:
+def chain_lengths(spec: Spec, graph: Graph, zero: frozenset[str]) -> dict[str, int]:
+    """Each gradient's chain-rule factors as the full style writes them out (a shared bias's sum
+    of paths has none): the worksheet's working space follows them, whatever the style."""
+    planner = _Planner(spec, graph, zero)
+    lengths = {}
+    for grad in graph.nodes:
+        if grad.kind is not Kind.GRADIENT or grad.id in zero:
+            continue
+        units = planner.units_of(grad)
+        if grad.role is Role.WEIGHT_GRADIENT or len(units) == 1:
+            lengths[grad.id] = len(planner.delta_chain(units[0])[0]) + 1  # the factors, then ∂z/∂p
+    return lengths
+
+
+def plan_full(
+    spec: Spec, graph: Graph, zero: frozenset[str], layers: tuple[Layer, ...]
+) -> tuple[Section, ...]:
     """The ``full`` style: every weight's and bias's chain rule written out, factor by factor."""
     planner = _Planner(spec, graph, zero)
     sections: list[Section] = []
@@ -332,7 +349,7 @@ def plan_full(spec: Spec, graph: Graph, zero: frozenset[str], layers: tuple[Laye
     if not spec.update_biases:
         update_items.append(Para(Prose.of("The biases are not updated in this exercise.")))
     sections.append(Section(prose("Update"), 2, tuple(update_items)))
-    return tuple(sections), planner.chains
+    return tuple(sections)
 
 
 STYLES: dict[Style, StylePlanner] = {
@@ -350,8 +367,7 @@ def build_plan(
     and activations; ``zero``: quantities that are 0 in every variant, said rather than computed;
     ``dead``: ReLU units that pass no gradient back in any variant, for the notes)."""
     layers = layers_of(spec, graph)
-    style = STYLES.get(spec.style, plan_full)  # a style not yet registered is written in full
-    sections, chains = style(spec, graph, zero, layers)
+    sections = STYLES[spec.style](spec, graph, zero, layers)
     closing = _Planner(spec, graph, zero)  # every style ends with the forward pass after the update
     closing.shown.update(n.id for n in graph.nodes if n.kind is not Kind.AFTER)
     sections = (*sections, *after_sections(spec, graph, layers, closing.show, closing.shown))
@@ -373,7 +389,7 @@ def build_plan(
         },
         nouns={n.id: phrases.noun(spec, graph, n) for n in graph.nodes},
         zero=zero,
-        chains=chains,
+        chains=chain_lengths(spec, graph, zero),
         whole=frozenset(
             n.id
             for n in graph.with_role(Role.DA_DZ)
