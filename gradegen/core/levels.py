@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from enum import StrEnum
 
-from gradegen.core.graph import Graph, Kind, Role
+from gradegen.core.graph import Graph, Group, Kind, Role
 from gradegen.core.options import Level
 from gradegen.core.spec import Spec
 
@@ -58,8 +58,8 @@ def question_of(graph: Graph, qid: str) -> Question:
     if node.role is Role.BIAS_GRADIENT:
         return Question.BIAS_GRADIENT
     if node.kind is Kind.GRADIENT:
-        last = max((n.layer for n in graph.nodes if n.layer is not None), default=0)
-        return Question.OUTPUT_GRADIENT if node.layer == last else Question.HIDDEN_GRADIENT
+        output = node.group is Group.OUTPUT_GRADIENTS
+        return Question.OUTPUT_GRADIENT if output else Question.HIDDEN_GRADIENT
     return Question.UPDATE
 
 
@@ -131,8 +131,9 @@ def _paths(graph: Graph) -> Iterator[tuple[str, ...]]:
     for node in graph.nodes:
         if node.role is Role.WEIGHT_GRADIENT and node.unit is not None:
             by_unit.setdefault(node.unit, []).append(node.id)
-    last = max((n.layer for n in graph.nodes if n.layer is not None), default=0)
-    outputs = [n.id for n in graph.nodes if n.role is Role.WEIGHT_GRADIENT and n.layer == last]
+    outputs = [
+        n.id for n in graph.nodes if n.role is Role.WEIGHT_GRADIENT and n.group is Group.OUTPUT_GRADIENTS
+    ]
 
     def down(chain: tuple[str, ...]) -> Iterator[tuple[str, ...]]:
         source = _source(graph, chain[-1])
