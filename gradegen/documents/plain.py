@@ -9,7 +9,6 @@ from typing import ClassVar
 from gradegen.core.graph import Graph
 from gradegen.core.key import Key
 from gradegen.core.levels import points_of, points_text
-from gradegen.core.network import build_graph
 from gradegen.core.spec import Spec
 from gradegen.documents.diagram import svg, svg_values
 from gradegen.documents.page import Page
@@ -81,11 +80,6 @@ class ValuesDiagram(Diagram):
 def key_json(key: Key) -> str:
     """key.json's text: the key as JSON, indented, with a final newline."""
     return key.to_json()
-
-
-def answers_yaml(spec: Spec, asked: Sequence[str], precision: Mapping[str, str], student: str | None) -> str:
-    """The blank answer sheet: ``student:`` then one key per asked id, commented with its question."""
-    return _answers(spec, build_graph(spec), asked, precision, AnswerSheet().student(None, student))
 
 
 def _answers(
