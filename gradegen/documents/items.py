@@ -121,6 +121,23 @@ class Table:
 Item = NodeEq | LocalEq | ChainEq | Para | Known | MatrixEq | Table
 
 
+def shown_by(item: Item) -> Iterator[str]:
+    """The quantities an item computes or says (not those it recalls from above)."""
+    match item:
+        case NodeEq():
+            yield item.node
+        case Para():
+            if item.node:
+                yield item.node
+            yield from item.states
+        case Known() if item.computed:
+            yield item.node
+        case MatrixEq() if item.computes:
+            yield from item.results()
+        case Table():
+            yield from (cell.node for row in item.rows for cell in row if cell.computed)
+
+
 @dataclass(frozen=True)
 class Section:
     """A headed part of the solution (level 2: a phase, level 3: one layer or one parameter)."""
@@ -132,16 +149,7 @@ class Section:
     def shows(self) -> Iterator[str]:
         """The quantities this section computes or says (not those it recalls from above)."""
         for item in self.items:
-            if isinstance(item, Table):
-                yield from (cell.node for row in item.rows for cell in row if cell.computed)
-                continue
-            said = (isinstance(item, Para) and item.node) or (isinstance(item, Known) and item.computed)
-            if isinstance(item, NodeEq | Para | Known) and (isinstance(item, NodeEq) or said):
-                yield item.node
-            if isinstance(item, Para):
-                yield from item.states
-            elif isinstance(item, MatrixEq) and item.computes:
-                yield from item.results()
+            yield from shown_by(item)
 
 
 @dataclass(frozen=True)

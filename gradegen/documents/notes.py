@@ -2,9 +2,9 @@
 style's sections (``--notes/--no-notes``).
 
 Contract with a style planner: a note is placed by the quantities it explains (node ids found by
-role), before the first item that shows one of them, where an item shows what a section of that one
-item would show (:meth:`~gradegen.documents.items.Section.shows`). A style whose items (tables,
-matrices) make ``shows()`` cover their quantities gets its notes with nothing else to do. A
+role), before the first item that shows one of them (:func:`~gradegen.documents.items.shown_by`,
+what :meth:`~gradegen.documents.items.Section.shows` gathers). A style whose items (tables,
+matrices) are covered there gets its notes with nothing else to do. A
 paragraph without a node that ends with a colon introduces the item after it, so a note goes before
 that paragraph; a quantity no item shows gets no note. Notes are paragraphs (``node=""``) and
 symbolic lines (:class:`~gradegen.documents.items.ChainEq`): they show no quantity and hold no
@@ -21,7 +21,7 @@ import numpy as np
 from gradegen.core.graph import Graph, Role, Values
 from gradegen.core.spec import Activation, Loss, Spec
 from gradegen.documents import phrases
-from gradegen.documents.items import ChainEq, Item, Para, Section
+from gradegen.documents.items import ChainEq, Item, Para, Section, shown_by
 from gradegen.documents.prose import M, Prose, prose
 
 
@@ -70,8 +70,7 @@ def _first_need(sections: Sequence[Section], needs: frozenset[str]) -> tuple[int
     for s, section in enumerate(sections):
         if needs.isdisjoint(section.shows()):
             continue
-        one = (Section(section.title, section.level, (item,)) for item in section.items)
-        i = next((i for i, part in enumerate(one) if not needs.isdisjoint(part.shows())), 0)
+        i = next((i for i, item in enumerate(section.items) if not needs.isdisjoint(shown_by(item))), 0)
         while i > 0 and _leads_in(section.items[i - 1]):
             i -= 1
         return s, i
