@@ -41,18 +41,19 @@ def after_sections(
         )
     )  # fmt: skip
     sections = [Section(prose("After the update"), 2, (intro,))]
-    if spec.style is not Style.FULL:  # values only, the work being the forward pass's: kept short
+    if spec.style is Style.FULL:
+        for info in layers[1:]:
+            items: list[Item] = []
+            for role in _FORWARD:
+                for unit in info.units:
+                    show(graph.node_of(role, unit).id, items)
+            units = phrases.units(info.units, ", ")
+            heading = prose(phrases.title(info.kind, info.index), ": ", *units, " with the new parameters")
+            sections.append(Section(heading, 3, tuple(items)))
+    else:  # values only, the work being the forward pass's: kept short
         listed = [_values(graph, info) for info in layers[1:]]
         shown.update(n for para in listed for n in para.states)
         sections.append(Section(prose("Each layer with the new parameters"), 3, tuple(listed)))
-    for info in layers[1:] if spec.style is Style.FULL else ():
-        items: list[Item] = []
-        for role in _FORWARD:
-            for unit in info.units:
-                show(graph.node_of(role, unit).id, items)
-        units = phrases.units(info.units, ", ")
-        heading = prose(phrases.title(info.kind, info.index), ": ", *units, " with the new parameters")
-        sections.append(Section(heading, 3, tuple(items)))
     items = []
     for node in graph.with_role(Role.AFTER_LOSS_TERM, Role.AFTER_LOSS):
         show(node.id, items)

@@ -29,11 +29,7 @@ def plan_compact(
     from gradegen.documents import plan  # here: plan.py imports this module to register the style
 
     planner = plan._Planner(spec, graph, zero)
-    exact = frozenset(
-        n.id
-        for n in graph.with_role(Role.DA_DZ)
-        if spec.layers[n.layer or 0].activation in plan._EXACT_DERIVATIVES
-    )
+    exact = plan.exact_derivatives(spec, graph)
     update_intro = Prose.of(plan._UPDATE_INTRO[0], r"\eta", plan._UPDATE_INTRO[1])
     tables = _Tables(planner, exact, update_intro, plan._is_product)
     sections = [Section(prose("Forward pass"), 2, (Para(_FORWARD_INTRO),))]

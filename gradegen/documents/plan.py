@@ -260,6 +260,15 @@ class _Planner:
         return self.graph[factor].symbol
 
 
+def exact_derivatives(spec: Spec, graph: Graph) -> frozenset[str]:
+    """The activations' derivatives that are exact by nature (a ReLU's 0 or 1, a slope)."""
+    return frozenset(
+        n.id
+        for n in graph.with_role(Role.DA_DZ)
+        if spec.layers[n.layer or 0].activation in _EXACT_DERIVATIVES
+    )
+
+
 def layers_of(spec: Spec, graph: Graph) -> tuple[Layer, ...]:
     """The network's layers as the documents describe them, the inputs first."""
     names = unit_names(spec)
@@ -390,11 +399,7 @@ def build_plan(
         nouns={n.id: phrases.noun(spec, graph, n) for n in graph.nodes},
         zero=zero,
         chains=chain_lengths(spec, graph, zero),
-        whole=frozenset(
-            n.id
-            for n in graph.with_role(Role.DA_DZ)
-            if spec.layers[n.layer or 0].activation in _EXACT_DERIVATIVES
-        ),
+        whole=exact_derivatives(spec, graph),
         descriptions={gid: phrases.description(spec, graph, graph[gid]) for gid in graph.givens},
     )
 
