@@ -69,7 +69,8 @@ def _sub(unit: str) -> str:
     return unit.replace("_", ",")
 
 
-def _partial(top: str, bottom: str) -> str:
+def derivative_symbol(top: str, bottom: str) -> str:
+    """∂top/∂bottom in LaTeX, as every derivative's symbol is written."""
     return rf"\frac{{\partial {top}}}{{\partial {bottom}}}"
 
 
@@ -332,7 +333,7 @@ def _deltas(net: _Net, i: int) -> None:
     for u, unit in enumerate(units):
         a_sym, a_lab = net.index[acts[u]].symbol, net.index[acts[u]].label
         z_sym = f"z_{{{_sub(unit)}}}"
-        d_sym, d_lab = _partial("L", z_sym), f"∂L/∂z_{unit}"
+        d_sym, d_lab = derivative_symbol("L", z_sym), f"∂L/∂z_{unit}"
         if output and softmax and spec.loss is Loss.CROSS_ENTROPY:
             net.add(f"dL_dz_{unit}", Role.DELTA, group, symbol=d_sym, label=d_lab, unit=unit, layer=i,
                     meaning=f"error signal (delta) of {unit}: ŷ − y for softmax with cross-entropy",
@@ -341,15 +342,16 @@ def _deltas(net: _Net, i: int) -> None:
             continue
         if output:
             rule = loss_rule(spec.loss, len(units))
-            net.add(f"dL_da_{unit}", Role.DL_DA, group, symbol=_partial("L", a_sym), label=f"∂L/∂{a_lab}",
-                    meaning="derivative of the loss with respect to the prediction",
+            net.add(f"dL_da_{unit}", Role.DL_DA, group, symbol=derivative_symbol("L", a_sym),
+                    label=f"∂L/∂{a_lab}", meaning="derivative of the loss with respect to the prediction",
                     parents=[acts[u], net.targets[u]], fn=rule.grad,
                     latex=_template(rule.d_latex, a=0, y=1), text=_template(rule.d_text, a=0, y=1),
                     unit=unit, layer=i)  # fmt: skip
         else:
             feeds = net.units[i + 1]
             parents = [p for k, v in enumerate(feeds) for p in (f"dL_dz_{v}", net.weights[i + 1][k][u])]
-            net.add(f"dL_da_{unit}", Role.DL_DA, group, symbol=_partial("L", a_sym), label=f"∂L/∂{a_lab}",
+            net.add(f"dL_da_{unit}", Role.DL_DA, group, symbol=derivative_symbol("L", a_sym),
+                    label=f"∂L/∂{a_lab}",
                     meaning=f"how the loss changes with {a_lab}, through every unit it feeds",
                     parents=parents, fn=_dot, latex=_join(len(feeds), "{{{0}}}{{mul}}{{{1}}}"),
                     unit=unit, layer=i)  # fmt: skip
@@ -357,7 +359,7 @@ def _deltas(net: _Net, i: int) -> None:
             continue  # its deltas need the whole layer's ∂L/∂ŷ: added below
         rule_a = activation_rule(layer.activation, layer.slope)
         operand = {"a": [acts[u]], "z": [f"z_{unit}"], "": []}[rule_a.uses]
-        net.add(f"da_{unit}_dz_{unit}", Role.DA_DZ, group, symbol=_partial(a_sym, z_sym),
+        net.add(f"da_{unit}_dz_{unit}", Role.DA_DZ, group, symbol=derivative_symbol(a_sym, z_sym),
                 label=f"∂{a_lab}/∂z_{unit}", meaning=f"derivative of the {rule_a.name} at z_{unit}",
                 parents=operand, fn=rule_a.df if operand else _one,
                 latex=_template(rule_a.d_latex, a=0, z=0), text=_template(rule_a.d_text, a=0, z=0),
@@ -370,7 +372,7 @@ def _deltas(net: _Net, i: int) -> None:
         n = len(units)
         inner = " + ".join(f"{{{j}}}{{mul}}{{{n + j}}}" for j in range(n))
         for u, unit in enumerate(units):
-            net.add(f"dL_dz_{unit}", Role.DELTA, group, symbol=_partial("L", f"z_{{{_sub(unit)}}}"),
+            net.add(f"dL_dz_{unit}", Role.DELTA, group, symbol=derivative_symbol("L", f"z_{{{_sub(unit)}}}"),
                     label=f"∂L/∂z_{unit}", meaning=f"error signal (delta) of {unit} through the softmax",
                     parents=[*acts, *(f"dL_da_{v}" for v in units)], fn=partial(_softmax_delta, u, n),
                     latex=f"{{{u}}}\\left({{{n + u}}} - ({inner})\\right)",
@@ -389,14 +391,15 @@ def _gradients(net: _Net, i: int) -> None:
                 parents.append(wid)
                 latex += f" + {lam:g}{{mul}}{{2}}"
                 fn = partial(_decayed, lam)
-            net.add(f"dL_d{wid}", Role.WEIGHT_GRADIENT, group, symbol=_partial("L", net.index[wid].symbol),
-                    label=f"∂L/∂{wid}", meaning=f"gradient of the loss with respect to {wid}",
+            net.add(f"dL_d{wid}", Role.WEIGHT_GRADIENT, group,
+                    symbol=derivative_symbol("L", net.index[wid].symbol), label=f"∂L/∂{wid}",
+                    meaning=f"gradient of the loss with respect to {wid}",
                     parents=parents, fn=fn, latex=latex, unit=unit, param=wid, layer=i)  # fmt: skip
     for bid in dict.fromkeys(net.biases[i]):
         fed = [f"dL_dz_{unit}" for u, unit in enumerate(units) if net.biases[i][u] == bid]
         shared = len(fed) > 1
         bias = net.index[bid]
-        net.add(f"dL_d{bid}", Role.BIAS_GRADIENT, group, symbol=_partial("L", bias.symbol),
+        net.add(f"dL_d{bid}", Role.BIAS_GRADIENT, group, symbol=derivative_symbol("L", bias.symbol),
                 label=f"∂L/∂{bid}",
                 meaning=f"gradient of the loss with respect to {bid}"
                 + (" (summed over the units it feeds)" if shared else ""),

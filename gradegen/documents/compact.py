@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from gradegen.core.graph import Graph, Node, Role
 from gradegen.core.key import asks_steps
-from gradegen.core.network import unit_symbol
+from gradegen.core.network import derivative_symbol, unit_symbol
 from gradegen.core.spec import Activation, Spec
 from gradegen.documents import phrases
 from gradegen.documents.items import Cell, Item, Layer, NodeEq, Para, Section, Table
@@ -187,11 +187,11 @@ class _Tables:
         else:
             first = deltas[0]
             dl_da = g.node_of(Role.DL_DA, info.units[0])
-            dl = rf"\frac{{\partial L}}{{\partial {a}}}"
+            dl = derivative_symbol("L", a)
             if info.kind == "output":
                 header.append(prose(M(f"{dl} = {_render(g, dl_da, info)}")))
             if self.is_product(g, first):
-                da = rf"\frac{{\partial {a}}}{{\partial z}}"
+                da = derivative_symbol(a, "z")
                 header.append(prose(M(f"{da} = {_render(g, g[first.parents[1]], info)}")))
                 header.append(prose(M(rf"\delta = {dl} \cdot {da}")))
             else:

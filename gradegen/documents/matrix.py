@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from gradegen.core.graph import Graph, Role
 from gradegen.core.key import asks_steps
+from gradegen.core.network import derivative_symbol
 from gradegen.core.spec import Activation, Loss, Spec
 from gradegen.documents import phrases
 from gradegen.documents.equations import equation
@@ -43,10 +44,6 @@ _NAMES = {
 
 def _sup(index: int) -> str:
     return f"^{{({index})}}"
-
-
-def _d(top: str, bottom: str) -> str:
-    return rf"\frac{{\partial {top}}}{{\partial {bottom}}}"
 
 
 def _column(ids: Sequence[str], entry: Entry = Entry.VALUE) -> Grid:
@@ -198,7 +195,7 @@ def _deltas(spec: Spec, layers: list[_LayerMatrices], k: int) -> list[Item]:
     hadamard = (_column(lay.dl_da), r" \odot ", _column(lay.da_dz))
     if k < len(layers) - 1:
         above = layers[k + 1]
-        da, up = _d("L", lay.vec("a")), f"W{_sup(above.l)}"
+        da, up = derivative_symbol("L", lay.vec("a")), f"W{_sup(above.l)}"
         transposed = Grid(tuple(tuple(row[j] for row in above.w) for j in range(len(lay.a))))
         return [
             Para(prose("Back through the weights ", M(up), ", transposed:")),
@@ -219,7 +216,7 @@ def _deltas(spec: Spec, layers: list[_LayerMatrices], k: int) -> list[Item]:
             Para(prose("With softmax and cross-entropy the delta is the error ", M(r"\hat{y} - y"), ":")),
             _vector(graph, delta, lay.delta, r"\hat{y} - y", error),
         ]
-    dl = _d("L", _YHAT)
+    dl = derivative_symbol("L", _YHAT)
     items: list[Item] = [
         Para(prose("The derivative of the loss with respect to each prediction:")),
         _vector(
@@ -240,10 +237,10 @@ def _deltas(spec: Spec, layers: list[_LayerMatrices], k: int) -> list[Item]:
 def _backward(spec: Spec, graph: Graph, layers: list[_LayerMatrices]) -> list[Section]:
     lead: list[Item] = [
         Para(Prose.of(*_BACKWARD_INTRO)),
-        ChainEq(rf"\delta^{{(L)}} = {_d('L', _YHAT)} \odot f'(z^{{(L)}})"),
+        ChainEq(rf"\delta^{{(L)}} = {derivative_symbol('L', _YHAT)} \odot f'(z^{{(L)}})"),
         ChainEq(r"\delta^{(l)} = \left((W^{(l+1)})^{\top} \delta^{(l+1)}\right) \odot f'(z^{(l)})"),
-        ChainEq(rf"{_d('L', 'b^{(l)}')} = \delta^{{(l)}}"),
-        ChainEq(rf"{_d('L', 'W^{(l)}')} = \delta^{{(l)}} (a^{{(l-1)}})^{{\top}}"),
+        ChainEq(rf"{derivative_symbol('L', 'b^{(l)}')} = \delta^{{(l)}}"),
+        ChainEq(rf"{derivative_symbol('L', 'W^{(l)}')} = \delta^{{(l)}} (a^{{(l-1)}})^{{\top}}"),
         Para(Prose.of(*_BACKWARD_OUTRO)),
     ]
     sections = [Section(prose("Backward pass"), 2, tuple(lead))]
@@ -258,7 +255,9 @@ def _backward(spec: Spec, graph: Graph, layers: list[_LayerMatrices]) -> list[Se
             formula += rf" + \lambda W{sup}"
             product += (f" + {spec.weight_decay:g} ", _matrix(lay.w))
         items.append(Para(prose(_WEIGHTS)))
-        items.append(MatrixEq(_d("L", f"W{sup}"), ((formula,), product, (_matrix(lay.grad_w),))))
+        items.append(
+            MatrixEq(derivative_symbol("L", f"W{sup}"), ((formula,), product, (_matrix(lay.grad_w),)))
+        )
         if lay.shared_bias and len(lay.b) > 1:
             bias = M(graph[lay.shared_bias].symbol)
             items.append(Para(prose("The shared bias ", bias, _SHARED)))
@@ -268,7 +267,7 @@ def _backward(spec: Spec, graph: Graph, layers: list[_LayerMatrices]) -> list[Se
             if lay.shared_bias:  # one unit: a bias of its own
                 items.extend(NodeEq(g) for g in lay.grad_b)
             else:
-                items.append(_vector(graph, _d("L", f"b{sup}"), lay.grad_b, rf"\delta{sup}"))
+                items.append(_vector(graph, derivative_symbol("L", f"b{sup}"), lay.grad_b, rf"\delta{sup}"))
         sections.append(Section(_title(lay), 3, tuple(items)))
     return sections
 
@@ -295,7 +294,7 @@ def _update(spec: Spec, graph: Graph, layers: list[_LayerMatrices]) -> Section:
         if spec.update_biases and not lay.shared_bias:
             matrices.append((f"b{sup}", _column(lay.b), _column(lay.grad_b)))
         for symbol, given, grads in matrices:
-            gradient = _d("L", symbol)
+            gradient = derivative_symbol("L", symbol)
             if steps:
                 items.append(MatrixEq(rf"\eta {gradient}", ((lr, " ", grads), (of(Role.STEP, grads),))))
             new = of(Role.UPDATE, grads)

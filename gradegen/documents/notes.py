@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from gradegen.core.graph import Graph, Role, Values
+from gradegen.core.network import derivative_symbol
 from gradegen.core.spec import Activation, Loss, Spec
 from gradegen.documents import phrases
 from gradegen.documents.items import ChainEq, Item, Para, Section, shown_by
@@ -133,28 +134,24 @@ def _kind(spec: Spec, i: int) -> tuple[Activation, float]:
 # --------------------------------------------------------------------------- the notes' texts
 
 
-def _partial(top: str, bottom: str) -> str:
-    return rf"\frac{{\partial {top}}}{{\partial {bottom}}}"
-
-
 def _delta(spec: Spec, graph: Graph) -> Note:
     """What the delta of a unit is, before the first delta is worked out."""
     text = [
         "The delta (or error signal) of a unit, ",
-        M(r"\delta = " + _partial("L", "z")),
+        M(r"\delta = " + derivative_symbol("L", "z")),
         ", is how the loss changes with the unit's weighted sum ",
         M("z"),
         "; it is written ",
-        M(_partial("L", "z")),
+        M(derivative_symbol("L", "z")),
         " here. Every gradient into the unit is built from it: a weight's is the "
         "delta times what the weight multiplies, ",
-        M(_partial("L", "w") + r" = \delta \cdot a"),
+        M(derivative_symbol("L", "w") + r" = \delta \cdot a"),
         ", and a bias's is the delta itself.",
     ]
     if len(spec.layers) > 1:
         text += [
             " A hidden unit's ",
-            M(_partial("L", "a")),
+            M(derivative_symbol("L", "a")),
             " sums the deltas of the units it feeds, each "
             "times the weight between them: the deltas are what the backward pass carries from one "
             "layer to the one before.",
@@ -166,7 +163,7 @@ def _loss(spec: Spec) -> tuple[Item, ...]:
     """∂L/∂ŷ for the loss, derived from its definition."""
     k = "_k" if len(spec.targets) > 1 else ""
     y, yh = f"y{k}", rf"\hat{{y}}{k}"
-    d = _partial("L", yh)
+    d = derivative_symbol("L", yh)
     why: Prose
     match spec.loss:
         case Loss.HALF_MSE:
@@ -230,7 +227,7 @@ def _loss(spec: Spec) -> tuple[Item, ...]:
 
 def _derivative(activation: Activation, slope: float) -> tuple[Item, ...]:
     """The activation's derivative, derived (sigmoid, tanh) or read off its pieces (ReLU, linear)."""
-    da = _partial("a", "z")
+    da = derivative_symbol("a", "z")
     match activation:
         case Activation.SIGMOID:
             return (
@@ -298,7 +295,7 @@ def _derivative(activation: Activation, slope: float) -> tuple[Item, ...]:
                 ", so ",
                 M(f"{da} = 1"),
                 ": its delta is its ",
-                M(_partial("L", "a")),
+                M(derivative_symbol("L", "a")),
                 ".",
             )
             return (Para(text),)

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from gradegen.core.graph import Graph, Kind, Node, Role
 from gradegen.core.key import asks_steps
-from gradegen.core.network import unit_names
+from gradegen.core.network import derivative_symbol, unit_names
 from gradegen.core.options import Style
 from gradegen.core.spec import Activation, Spec
 from gradegen.documents import phrases
@@ -54,11 +54,6 @@ _LOSSES = {
 }
 
 
-def _partial(top: str, bottom: str) -> str:
-    """∂top/∂bottom in LaTeX."""
-    return rf"\frac{{\partial {top}}}{{\partial {bottom}}}"
-
-
 def _is(noun: Prose) -> tuple[str, ...]:
     """Join a symbol to its phrase: "… is the derivative …", or ", how the loss changes …"."""
     pieces = tuple(noun.pieces())
@@ -100,7 +95,7 @@ class _Planner:
         factors, steps = self.delta_chain(child)
         z_child = self.graph.node_of(Role.WEIGHTED_SUM, child)
         a_sym = self.graph.node_of(Role.ACTIVATION, unit).symbol
-        local = LocalEq(_partial(z_child.symbol, a_sym), weight, z_child.symbol, a_sym)
+        local = LocalEq(derivative_symbol(z_child.symbol, a_sym), weight, z_child.symbol, a_sym)
         return [*factors, local], [*steps, da.id]
 
     # -- emitting items
@@ -185,7 +180,7 @@ class _Planner:
             terms = []
             for u in units:
                 z = g.node_of(Role.WEIGHTED_SUM, u).symbol
-                terms.append(rf"{g.node_of(Role.DELTA, u).symbol} \cdot {_partial(z, p_sym)}")
+                terms.append(rf"{g.node_of(Role.DELTA, u).symbol} \cdot {derivative_symbol(z, p_sym)}")
             out.append(
                 Para(
                     prose(
@@ -197,7 +192,7 @@ class _Planner:
             out.append(ChainEq(f"{grad.symbol} = " + " + ".join(terms)))
             for u in units:
                 dz = g.node_of(Role.DELTA, u)
-                one = _partial(g.node_of(Role.WEIGHTED_SUM, u).symbol, p_sym)
+                one = derivative_symbol(g.node_of(Role.WEIGHTED_SUM, u).symbol, p_sym)
                 if dz.id in self.shown:
                     text = prose(
                         "Through ", *phrases.unit(u), ", ", M(one + " = 1"), " and the delta ",
@@ -217,7 +212,7 @@ class _Planner:
         factors, steps = self.delta_chain(unit)
         z_sym = g.node_of(Role.WEIGHTED_SUM, unit).symbol
         source = grad.parents[1] if grad.role is Role.WEIGHT_GRADIENT else None
-        local = LocalEq(_partial(z_sym, p_sym), source, z_sym, p_sym)
+        local = LocalEq(derivative_symbol(z_sym, p_sym), source, z_sym, p_sym)
         chain = [*factors, local]
         decay = len(grad.parents) == 3
         sym = " \\cdot ".join(self.symbol_of(f) for f in chain)
